@@ -1,0 +1,139 @@
+/*
+ * A message connection: one non-blocking TCP socket on the libuv loop,
+ * plain or upgraded in band to TLS (NSS) by STARTTLS, with a reader for
+ * incoming messages and a bounded queue of outgoing ones.
+ *
+ * Plain connections use the socket directly (no NSPR descriptor), so a
+ * mostly idle client costs a few hundred bytes.  The STARTTLS upgrade
+ * imports the socket into NSPR and layers SSL over it.
+ */
+#ifndef QN_CONN_H
+#define QN_CONN_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/socket.h>
+#include <uv.h>
+
+#include "reader.h"
+
+struct msg;
+struct conn;
+struct tls_server;
+struct tls_client;
+typedef struct PRFileDesc PRFileDesc;
+
+enum conn_error {
+	CONN_EOF,		/* the peer closed the connection */
+	CONN_IO,		/* read, write or poll failed */
+	CONN_TLS,		/* TLS handshake or record failure */
+	CONN_CONNECT		/* conn_connect(): could not connect */
+};
+
+struct conn_cb {
+	/*
+	 * A complete message (st == READER_MESSAGE) or one that was skipped
+	 * (st says why; msg holds at least its header).  The callback may
+	 * send, start TLS or close the connection.
+	 */
+	void	(*on_message)(struct conn *c, enum reader_status st,
+		    const uint8_t *msg, size_t len);
+	/* The connection is unusable; the owner calls conn_close(). */
+	void	(*on_error)(struct conn *c, enum conn_error e);
+	/* conn_connect() finished: TCP is up and messages may be sent. */
+	void	(*on_connected)(struct conn *c);
+	/* Optional: the queue drained after conn_send() had to wait. */
+	void	(*on_drained)(struct conn *c);
+	/* After conn_close(): no callback follows; the memory may be freed. */
+	void	(*on_closed)(struct conn *c);
+};
+
+/* Shared by every connection of one loop. */
+struct conn_ctx {
+	uv_loop_t *loop;
+	uv_idle_t idle;		/* services connections with buffered TLS data */
+	struct conn *ready;	/* list of those connections */
+	unsigned max_batch;	/* messages read per wakeup before yielding */
+};
+
+struct outmsg;
+
+struct conn {
+	struct conn_ctx *ctx;
+	const struct conn_cb *cb;
+	void *owner;		/* for the callbacks */
+
+	int fd;
+	uv_poll_t poll;
+	int poll_events;	/* what poll currently waits for */
+	PRFileDesc *tls;	/* NULL while plain */
+	struct tls_client *tls_client_pending;	/* STARTTLS after flush */
+
+	struct reader rd;
+
+	struct outmsg *q_head, *q_tail;
+	size_t q_len;		/* queued messages */
+	size_t q_max;		/* at most this many */
+	size_t max_send_size;	/* largest message we may send */
+
+	struct conn *ready_next;
+	unsigned in_ready:1, closing:1, connecting:1, handshake_done:1;
+};
+
+int	conn_ctx_init(struct conn_ctx *ctx, uv_loop_t *loop);
+void	conn_ctx_close(struct conn_ctx *ctx);
+
+/*
+ * Take over a connected, non-blocking socket (e.g. from accept).  The
+ * connection starts reading at once.  Returns 0 or -1 (fd is not closed).
+ */
+int	conn_init(struct conn *c, struct conn_ctx *ctx, int fd,
+	    const struct conn_cb *cb, void *owner, size_t max_receive,
+	    size_t max_send, size_t max_queue);
+
+/*
+ * Start a non-blocking connect to sa; cb->on_connected or cb->on_error
+ * (CONN_CONNECT) follows.  The caller runs its own connect timeout and may
+ * conn_close() at any time.
+ */
+int	conn_connect(struct conn *c, struct conn_ctx *ctx,
+	    const struct sockaddr *sa, socklen_t salen,
+	    const struct conn_cb *cb, void *owner, size_t max_receive,
+	    size_t max_send, size_t max_queue);
+
+/*
+ * Queue an encoded message.  Returns 0, or -1 when it is larger than
+ * max_send_size, the queue is full or memory ran out; the caller decides
+ * whether that ends the connection.
+ */
+int	conn_send(struct conn *c, const struct msg *m);
+/* Queue bytes that already form a whole message (ECHO_REPLY copies). */
+int	conn_send_raw(struct conn *c, const uint8_t *data, size_t len);
+
+void	conn_set_limits(struct conn *c, size_t max_receive, size_t max_send);
+
+/*
+ * Server side of STARTTLS: call from on_message for the STARTTLS message.
+ * The next bytes read are the ClientHello.  Returns -1 if TLS cannot start.
+ */
+int	conn_starttls_server(struct conn *c, const struct tls_server *srv);
+
+/*
+ * Client side: once everything queued so far (the STARTTLS message) has
+ * been written, switch to TLS; messages queued after this call travel
+ * inside TLS and drive the handshake.
+ */
+int	conn_starttls_client(struct conn *c, struct tls_client *cl);
+
+int	conn_is_tls(const struct conn *c);
+/* TLS and the peer presented a certificate that NSS verified. */
+int	conn_peer_cert_present(const struct conn *c);
+/* The peer certificate matches name as a host name (CN or subjectAltName). */
+int	conn_peer_cert_matches(const struct conn *c, const char *name);
+/* We presented a client certificate during the handshake. */
+int	conn_client_cert_sent(const struct conn *c);
+
+/* Begin closing: nothing more is sent or received; on_closed follows. */
+void	conn_close(struct conn *c);
+
+#endif

@@ -1,0 +1,35 @@
+/*
+ * NSS set-up for both daemons: the database, the server identity and the
+ * client identity.  Certificates, nicknames and trust follow the layout the
+ * certutil tools create (BEHAVIOUR.md §4.4, §6).
+ */
+#ifndef QN_TLS_H
+#define QN_TLS_H
+
+/* Open the NSS database read-only, or run without one when dir is NULL. */
+int	tls_init(const char *db_dir);
+void	tls_shutdown(void);
+
+/*
+ * Server: certificate and key by nickname ("QNetd Cert"); with
+ * require_client_cert the handshake requests and requires a client
+ * certificate that chains to a CA trusted in the database.
+ */
+struct tls_server *tls_server_new(const char *cert_nickname,
+	    int require_client_cert);
+void	tls_server_free(struct tls_server *s);
+
+/*
+ * Client: the server certificate must chain to a trusted CA and carry the
+ * name server_cn ("Qnetd Server"); expiry alone is accepted with a warning.
+ * A certificate request is answered with client_cert_nickname ("Cluster
+ * Cert") when that certificate exists.
+ */
+struct tls_client *tls_client_new(const char *server_cn,
+	    const char *client_cert_nickname);
+void	tls_client_free(struct tls_client *c);
+
+/* Text of the last NSS/NSPR error on this thread. */
+const char *tls_error(void);
+
+#endif
