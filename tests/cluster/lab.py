@@ -1,0 +1,811 @@
+#!/usr/bin/env python3
+"""Real-cluster lab: corosync nodes and one qnetd host, each in private namespaces.
+
+Every host gets a network namespace (veth into a bridge that lives in a namespace
+of its own) and a persistent mount namespace in which private directories are
+bind-mounted over /etc/corosync, /var/lib/corosync, /var/log/corosync and /run,
+so daemons, tools and certutil scripts all run with their default paths.
+Nothing is created in the root network namespace and no route leads out.
+
+Usage:
+    with Lab(nodes=2, algorithm="ffsplit") as lab:
+        lab.partition([1], [2])
+        lab.expect(1, members=[1], quorate=True)
+
+Binaries are chosen per side by flavour ("debian" or "ours"), see BINARIES.
+"""
+
+import atexit
+import itertools
+import os
+import re
+import shutil
+import signal
+import subprocess
+import tempfile
+import time
+
+# role: (Debian's path, path under $BUILD_DIR for "ours")
+BINARIES = {
+    "qnetd": ("/usr/bin/corosync-qnetd", "qnetd/corosync-qnetd"),
+    "qnetd_tool": ("/usr/bin/corosync-qnetd-tool", "qnetd/corosync-qnetd-tool"),
+    "qnetd_certutil": ("/usr/bin/corosync-qnetd-certutil", "qnetd/corosync-qnetd-certutil"),
+    "qdevice": ("/usr/sbin/corosync-qdevice", "qdevice/corosync-qdevice"),
+    "qdevice_tool": ("/usr/sbin/corosync-qdevice-tool", "qdevice/corosync-qdevice-tool"),
+    "qdevice_certutil": ("/usr/sbin/corosync-qdevice-net-certutil",
+                         "qdevice/corosync-qdevice-net-certutil"),
+}
+QNETD_ROLES = ("qnetd", "qnetd_tool", "qnetd_certutil")
+QDEVICE_ROLES = ("qdevice", "qdevice_tool", "qdevice_certutil")
+FLAVOURS = ("debian", "ours")
+
+REPO = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+NAME_BASE = "cql"          # prefix of every namespace and temp dir of this harness
+SUBNET = "10.77.0"
+QNETD_ADDR = SUBNET + ".2"
+HOST_MOUNTS = {"etc": "/etc/corosync", "lib": "/var/lib/corosync",
+               "log": "/var/log/corosync", "run": "/run"}
+CLUSTER = "demo"
+
+
+class Skip(Exception):
+    """The scenario cannot run here (e.g. a binary of the flavour is missing)."""
+
+
+# ---------------------------------------------------------------------------
+# flavours
+
+def flavour_paths(flavour, roles, env=os.environ):
+    """Paths of `roles` for a flavour; $<ROLE>_BIN overrides the "ours" build."""
+    if flavour not in FLAVOURS:
+        raise ValueError(f"unknown flavour {flavour!r}, expected one of {FLAVOURS}")
+    if flavour == "debian":
+        return {r: BINARIES[r][0] for r in roles}
+    build = env.get("BUILD_DIR", os.path.join(REPO, "build"))
+    return {r: env.get(r.upper() + "_BIN") or os.path.join(build, BINARIES[r][1])
+            for r in roles}
+
+
+def default_flavour(side, env=os.environ):
+    """Flavour of one side (qnetd/qdevice) from $QNETD_FLAVOUR / $QDEVICE_FLAVOUR / $FLAVOUR."""
+    return env.get(side.upper() + "_FLAVOUR") or env.get("FLAVOUR") or "debian"
+
+
+def binaries(qnetd=None, qdevice=None, env=os.environ):
+    paths = flavour_paths(qnetd or default_flavour("qnetd", env), QNETD_ROLES, env)
+    paths.update(flavour_paths(qdevice or default_flavour("qdevice", env), QDEVICE_ROLES, env))
+    return paths
+
+
+def missing_binaries(paths):
+    return sorted(p for p in paths.values() if not os.access(p, os.X_OK))
+
+
+# ---------------------------------------------------------------------------
+# small process helpers
+
+def sh(argv, check=True, timeout=60, input=None):
+    """Run a command, capture text output; raise with the output on failure."""
+    res = subprocess.run(argv, stdin=subprocess.DEVNULL if input is None else None,
+                         input=input, capture_output=True, text=True, timeout=timeout)
+    if check and res.returncode != 0:
+        raise RuntimeError(f"{' '.join(argv)} -> {res.returncode}\n{res.stdout}{res.stderr}")
+    return res
+
+
+def start_time(pid):
+    """Kernel start time of a pid (field 22 of /proc/PID/stat), None if gone."""
+    try:
+        with open(f"/proc/{pid}/stat") as f:
+            return int(f.read().rsplit(")", 1)[1].split()[19])
+    except (OSError, IndexError, ValueError):
+        return None
+
+
+def pids_in_netns(nsfile):
+    """Pids of all processes whose network namespace is the one bound at nsfile."""
+    try:
+        st = os.stat(nsfile)
+    except OSError:
+        return []
+    found = []
+    for d in os.listdir("/proc"):
+        if d.isdigit():
+            try:
+                s = os.stat(f"/proc/{d}/ns/net")
+            except OSError:
+                continue
+            if (s.st_dev, s.st_ino) == (st.st_dev, st.st_ino):
+                found.append(int(d))
+    return found
+
+
+def mounts_under(path):
+    """Mount points at or below path (deepest first), from /proc/self/mounts."""
+    path = os.path.realpath(path)
+    with open("/proc/self/mounts") as f:
+        points = [line.split()[1].replace("\\040", " ") for line in f]
+    return sorted({p for p in points if p == path or p.startswith(path + "/")},
+                  key=len, reverse=True)
+
+
+def wait_until(predicate, timeout, interval=0.2, what="condition", stable=0.0):
+    """Poll predicate until it returns a truthy value (held for `stable` seconds).
+
+    Returns that value; raises AssertionError naming `what` and the last value seen.
+    """
+    deadline = time.monotonic() + timeout
+    since = None
+    last = None
+    while True:
+        try:
+            last = predicate()
+        except Exception as e:           # tools fail transiently while daemons start
+            last = e
+            value = False
+        else:
+            value = last
+        now = time.monotonic()
+        if value:
+            since = since or now
+            if now - since >= stable:
+                return value
+        else:
+            since = None
+        if now >= deadline:
+            raise AssertionError(f"timed out after {timeout}s waiting for {what}; last: {last!r}")
+        time.sleep(interval)
+
+
+def holds(predicate, duration, interval=0.3, what="condition"):
+    """Assert predicate stays true during the whole duration (for 'never happens' checks)."""
+    deadline = time.monotonic() + duration
+    while True:
+        value = predicate()
+        if not value:
+            raise AssertionError(f"{what} stopped holding: {value!r}")
+        if time.monotonic() >= deadline:
+            return value
+        time.sleep(interval)
+
+
+# ---------------------------------------------------------------------------
+# tool output parsers
+
+class Quorum(dict):
+    """corosync-quorumtool -s, parsed. Keys as printed ('Quorate', 'Total votes', ...)."""
+
+    @property
+    def quorate(self):
+        return self.get("Quorate") == "Yes"
+
+    @property
+    def total_votes(self):
+        return int(self.get("Total votes", 0))
+
+    @property
+    def flags(self):
+        return self.get("Flags", "").split()
+
+    @property
+    def members(self):
+        return sorted(n for n in self["rows"] if n != 0)
+
+    @property
+    def qdevice(self):
+        """Flags of the local node's Qdevice column (e.g. ['A', 'V', 'NMW']), [] if none."""
+        for nodeid, row in self["rows"].items():
+            if row["local"]:
+                return row["qdevice"]
+        return []
+
+    @property
+    def qdevice_votes(self):
+        """Votes of the 'Qdevice' row of the membership table (0 when not listed)."""
+        return self["rows"].get(0, {}).get("votes", 0)
+
+
+def parse_quorum(text):
+    q = Quorum(rows={})
+    in_members = False
+    for line in text.splitlines():
+        if line.strip().startswith("Nodeid"):
+            in_members = True
+            continue
+        m = re.match(r"^([A-Za-z][A-Za-z ]*?):\s+(.*?)\s*$", line)
+        if m and not in_members:
+            q[m.group(1)] = m.group(2)
+            continue
+        cols = line.split()
+        if in_members and cols and cols[0].isdigit():
+            # Nodeid Votes [Qdevice-flags] Name [(local)]
+            nodeid, votes, rest = int(cols[0]), int(cols[1]), cols[2:]
+            flags = rest[0].split(",") if nodeid != 0 and len(rest) > 1 and \
+                re.fullmatch(r"[A-Z,]+", rest[0]) else []
+            local = "(local)" in rest
+            names = [c for c in rest if c != "(local)"]
+            q["rows"][nodeid] = {"votes": votes, "qdevice": flags, "local": local,
+                                 "name": names[-1] if names else ""}
+    return q
+
+
+def parse_colon_block(text):
+    """'Key:<TABs>value' lines into a dict (first occurrence wins)."""
+    out = {}
+    for line in text.splitlines():
+        m = re.match(r"^\s*([^:\t]+):\t+(.*)$", line)
+        if m:
+            out.setdefault(m.group(1).strip(), m.group(2).strip())
+    return out
+
+
+def parse_qdevice_status(text):
+    """corosync-qdevice-tool -s[v]: {'qdevice': {...}, 'net': {...}} per section."""
+    generic, _, net = text.partition("Qdevice-net information")
+    return {"qdevice": parse_colon_block(generic), "net": parse_colon_block(net)}
+
+
+def parse_qnetd_list(text):
+    """corosync-qnetd-tool -l[v]: {cluster: {'Algorithm':..., 'nodes': {id: {...}}}}."""
+    clusters = {}
+    cluster = node = None
+    for line in text.splitlines():
+        m = re.match(r'^Cluster "(.*)":$', line)
+        if m:
+            cluster = clusters.setdefault(m.group(1), {"nodes": {}})
+            node = None
+            continue
+        m = re.match(r"^\s+Node ID (\d+):$", line)
+        if m and cluster is not None:
+            node = cluster["nodes"].setdefault(int(m.group(1)), {})
+            continue
+        m = re.match(r"^\s*([^:\t]+):\t+(.*)$", line)
+        if m and cluster is not None:
+            (node if node is not None else cluster)[m.group(1).strip()] = m.group(2).strip()
+    return clusters
+
+
+# ---------------------------------------------------------------------------
+# processes
+
+class Daemon:
+    """A foreground daemon started under setsid; only its own recorded pid is signalled."""
+
+    def __init__(self, host, name, argv):
+        self.host, self.name, self.argv = host, name, argv
+        self.log = os.path.join(host.root, "log", name + ".out")
+        with open(self.log, "ab") as out:
+            self.proc = subprocess.Popen(host.enter(argv), stdin=subprocess.DEVNULL,
+                                         stdout=out, stderr=subprocess.STDOUT,
+                                         cwd="/", start_new_session=True)
+        self.pid = self.proc.pid
+        self.started = start_time(self.pid)
+
+    def alive(self):
+        return self.proc.poll() is None
+
+    def send(self, sig):
+        # The pid cannot be reused while unreaped, but check the start time anyway.
+        if self.alive() and start_time(self.pid) == self.started:
+            os.kill(self.pid, sig)
+
+    def stop(self, sig=signal.SIGTERM, timeout=10):
+        """Signal, wait, then SIGKILL; returns the exit status."""
+        self.send(sig)
+        try:
+            return self.proc.wait(timeout)
+        except subprocess.TimeoutExpired:
+            self.send(signal.SIGKILL)
+            return self.proc.wait(10)
+
+
+class Host:
+    """One simulated machine: a network namespace plus a persistent mount namespace."""
+
+    def __init__(self, lab, name, addr, nodeid=None):
+        self.lab, self.name, self.addr, self.nodeid = lab, name, addr, nodeid
+        self.netns = f"{lab.prefix}-{name}"
+        self.port = "p-" + name                    # its veth end inside the bridge namespace
+        self.root = os.path.join(lab.dir, "hosts", name)
+        self.mntns = os.path.join(lab.dir, "ns", name)
+        self.daemons = {}
+
+    def enter(self, argv):
+        return ["nsenter", f"--net=/run/netns/{self.netns}", f"--mount={self.mntns}", "--"] + argv
+
+    def run(self, argv, check=True, timeout=60):
+        return sh(self.enter(argv), check=check, timeout=timeout)
+
+    def path(self, inside):
+        """Path in the root namespace of a file the host sees at `inside`."""
+        for sub, target in sorted(HOST_MOUNTS.items(), key=lambda kv: -len(kv[1])):
+            if inside == target or inside.startswith(target + "/"):
+                return os.path.join(self.root, sub, os.path.relpath(inside, target))
+        raise ValueError(f"{inside} is not in a private directory of {self.name}")
+
+    def write(self, inside, text):
+        with open(self.path(inside), "w") as f:
+            f.write(text)
+
+    def read(self, inside):
+        with open(self.path(inside), errors="replace") as f:
+            return f.read()
+
+    def create(self):
+        """Network namespace + veth into the bridge; mount namespace with private dirs."""
+        br = self.lab.bridge_ns
+        sh(["ip", "netns", "add", self.netns])
+        # Both veth ends are created inside namespaces: nothing touches the root namespace.
+        sh(["ip", "-n", br, "link", "add", self.port, "type", "veth",
+            "peer", "name", "eth0", "netns", self.netns])
+        sh(["ip", "-n", br, "link", "set", self.port, "master", "br0", "up"])
+        sh(["ip", "-n", self.netns, "addr", "add", self.addr + "/24", "dev", "eth0"])
+        sh(["ip", "-n", self.netns, "link", "set", "eth0", "up"])
+        sh(["ip", "-n", self.netns, "link", "set", "lo", "up"])
+        for sub in HOST_MOUNTS:
+            os.makedirs(os.path.join(self.root, sub), exist_ok=True)
+        open(self.mntns, "w").close()
+        sh(["unshare", f"--mount={self.mntns}", "--propagation", "private", "true"])
+        # The copied /run/netns binds would pin other namespaces: drop them first.
+        sh(["nsenter", f"--mount={self.mntns}", "umount", "-R", "-l", "/run/netns"], check=False)
+        for sub, target in HOST_MOUNTS.items():
+            sh(["nsenter", f"--mount={self.mntns}", "mount", "--bind",
+                os.path.join(self.root, sub), target])
+
+    def spawn(self, name, argv):
+        d = Daemon(self, name, argv)
+        self.daemons[name] = d
+        return d
+
+    def daemon(self, name):
+        d = self.daemons.get(name)
+        return d if d and d.alive() else None
+
+
+# ---------------------------------------------------------------------------
+# the lab
+
+_ACTIVE = []            # labs not yet torn down, for signal/atexit teardown
+_COUNTER = itertools.count(1)
+FAILURE_REPORTS = []    # log tails of labs whose block raised; drained by the runner
+
+
+class Lab:
+    """N corosync nodes + one qnetd host. See module doc; parameters:
+
+    nodes            number of corosync nodes (node ids 1..N, addresses .11, .12, ...)
+    algorithm        ffsplit | lms | 2nodelms
+    tie_breaker      lowest | highest | <node id>
+    tls              on | off | required (qdevice side; qnetd gets -s on/off/req)
+    qnetd_tls        override of the qnetd -s value (default derived from tls)
+    kap              keep_active_partition_tie_breaker on | off | None (not set)
+    heuristics_mode  off | on | sync;  heuristics_exec {nodeid: {name: command}}
+    token            totem.token in ms
+    device_votes     quorum.device.votes (default: 1 for ffsplit, else unset)
+    device_timeout   quorum.device.timeout in ms (None: corosync's default)
+    qnetd_args       extra corosync-qnetd arguments
+    cert_cluster     cluster name written into the node certificate (default: cluster)
+    qnetd_flavour / qdevice_flavour   "debian" | "ours" (default from the environment)
+    """
+
+    def __init__(self, nodes=2, algorithm="ffsplit", tie_breaker="lowest", tls="on",
+                 qnetd_tls=None, kap=None, heuristics_mode=None, heuristics_exec=None,
+                 token=1000, device_votes=None, device_timeout=None, qnetd_args=(),
+                 cluster=CLUSTER, cert_cluster=None, qnetd_flavour=None, qdevice_flavour=None):
+        self.n = nodes
+        self.algorithm, self.tie_breaker, self.tls = algorithm, str(tie_breaker), tls
+        self.qnetd_tls = qnetd_tls or {"on": "on", "off": "off", "required": "req"}[tls]
+        self.kap, self.token, self.device_timeout = kap, token, device_timeout
+        self.heuristics_mode = heuristics_mode
+        self.heuristics_exec = heuristics_exec or {}
+        self.device_votes = device_votes if device_votes is not None else \
+            (1 if algorithm == "ffsplit" else None)
+        self.qnetd_args = list(qnetd_args)
+        self.cluster, self.cert_cluster = cluster, cert_cluster or cluster
+        self.bin = binaries(qnetd_flavour, qdevice_flavour)
+        self.prefix = f"{NAME_BASE}{os.getpid()}x{next(_COUNTER)}"
+        self.dir = None
+        self.hosts = []
+        self._blocked = set()
+        self.timings = {}
+
+    # -- lifecycle ---------------------------------------------------------
+
+    def __enter__(self):
+        try:
+            self.start()
+        except BaseException:
+            self._report()
+            self.teardown()
+            raise
+        return self
+
+    def __exit__(self, exc_type, exc, tb):
+        if exc_type is not None:
+            self._report()
+        self.teardown()
+        return False
+
+    def start(self, qdevices=True):
+        """Namespaces, certificates, qnetd, corosync on every node, then the qdevices."""
+        missing = missing_binaries(self.bin)
+        if missing:
+            raise Skip("missing binaries: " + ", ".join(missing))
+        t0 = time.monotonic()
+        cleanup_leftovers()
+        self.dir = tempfile.mkdtemp(prefix=self.prefix + "-")
+        _ACTIVE.append(self)
+        self._create_network()
+        if self.tls != "off" or self.qnetd_tls != "off":
+            self.enrol()
+        self.write_configs()
+        self.start_qnetd()
+        for node in self.nodes:
+            self.start_corosync(node.nodeid)
+        self.wait_membership()
+        if qdevices:
+            for node in self.nodes:
+                self.start_qdevice(node.nodeid)
+            self.wait_all_quorate()
+        self.timings["up"] = time.monotonic() - t0
+
+    def _create_network(self):
+        self.bridge_ns = f"{self.prefix}-br"
+        sh(["ip", "netns", "add", self.bridge_ns])
+        sh(["ip", "-n", self.bridge_ns, "link", "add", "br0", "type", "bridge"])
+        sh(["ip", "-n", self.bridge_ns, "link", "set", "br0", "up"])
+        sh(["ip", "netns", "exec", self.bridge_ns, "nft", "-f", "-"], input=(
+            "table bridge lab {\n"
+            "  chain cut { type filter hook forward priority 0; policy accept; }\n"
+            "}\n"))
+        ns_dir = os.path.join(self.dir, "ns")
+        os.makedirs(ns_dir)
+        # Namespace files may only be bind-mounted below a private mount.
+        sh(["mount", "--bind", ns_dir, ns_dir])
+        sh(["mount", "--make-private", ns_dir])
+        self.qnetd = Host(self, "qnetd", QNETD_ADDR)
+        self.nodes = [Host(self, f"n{i}", f"{SUBNET}.{10 + i}", i) for i in range(1, self.n + 1)]
+        self.hosts = [self.qnetd] + self.nodes
+        for h in self.hosts:
+            h.create()
+
+    def teardown(self):
+        """Stop every process, remove mounts, namespaces and the run dir. Never raises."""
+        if self not in _ACTIVE:
+            return
+        t0 = time.monotonic()
+        with _signals_deferred():
+            errors = []
+            self._stop_all_daemons()
+            for h in self.hosts:   # anything else still inside our namespaces is ours too
+                for pid in pids_in_netns(f"/run/netns/{h.netns}"):
+                    _try(errors, os.kill, pid, signal.SIGKILL)
+            for point in mounts_under(self.dir):
+                _try(errors, sh, ["umount", point])
+            for h in self.hosts:
+                _try(errors, sh, ["ip", "netns", "delete", h.netns])
+            _try(errors, sh, ["ip", "netns", "delete", self.bridge_ns])
+            if os.environ.get("KEEP") == "1":
+                print(f"KEEP=1: run dir kept at {self.dir}", flush=True)
+            else:
+                _try(errors, shutil.rmtree, self.dir)
+            _ACTIVE.remove(self)
+            self.timings["teardown"] = time.monotonic() - t0
+            if errors:
+                print("teardown problems:\n  " + "\n  ".join(errors), flush=True)
+
+    def _stop_all_daemons(self):
+        running = [d for h in self.hosts for d in h.daemons.values() if d.alive()]
+        for d in running:
+            d.send(signal.SIGTERM)
+        deadline = time.monotonic() + 5
+        for d in running:
+            try:
+                d.proc.wait(max(0.1, deadline - time.monotonic()))
+            except subprocess.TimeoutExpired:
+                d.send(signal.SIGKILL)
+                d.proc.wait(10)
+
+    def _report(self):
+        if self.dir and os.path.isdir(self.dir):
+            FAILURE_REPORTS.append(self.log_tails())
+
+    def log_tails(self, lines=25):
+        out = [f"--- logs of {self.prefix} ({self.dir})"]
+        for h in self.hosts:
+            logdir = os.path.join(h.root, "log")
+            for name in sorted(os.listdir(logdir)):
+                with open(os.path.join(logdir, name), errors="replace") as f:
+                    tail = f.readlines()[-lines:]
+                out.append(f"--- {h.name}/{name} (last {len(tail)} lines)")
+                out.extend(line.rstrip("\n") for line in tail)
+        return "\n".join(out)
+
+    # -- hosts ---------------------------------------------------------------
+
+    def node(self, nodeid):
+        return self.nodes[nodeid - 1]
+
+    def _hosts(self, ids):
+        return [self.node(i) for i in ids]
+
+    # -- configuration -----------------------------------------------------
+
+    def corosync_conf(self, node):
+        nodelist = "".join(
+            f"\tnode {{\n\t\tring0_addr: {n.addr}\n\t\tnodeid: {n.nodeid}\n\t\tname: {n.name}\n\t}}\n"
+            for n in self.nodes)
+        device = ""
+        if self.device_votes is not None:
+            device += f"\t\tvotes: {self.device_votes}\n"
+        if self.device_timeout is not None:
+            device += f"\t\ttimeout: {self.device_timeout}\n"
+        net = (f"\t\t\thost: {self.qnetd.addr}\n\t\t\talgorithm: {self.algorithm}\n"
+               f"\t\t\ttie_breaker: {self.tie_breaker}\n\t\t\ttls: {self.tls}\n")
+        if self.kap is not None:
+            net += f"\t\t\tkeep_active_partition_tie_breaker: {self.kap}\n"
+        heur = ""
+        if self.heuristics_mode is not None:
+            heur = f"\t\theuristics {{\n\t\t\tmode: {self.heuristics_mode}\n"
+            for name, cmd in self.heuristics_exec.get(node.nodeid, {}).items():
+                heur += f"\t\t\texec_{name}: {cmd}\n"
+            heur += "\t\t}\n"
+        return (
+            "totem {\n\tversion: 2\n"
+            f"\tcluster_name: {self.cluster}\n"
+            "\ttransport: knet\n\tcrypto_cipher: none\n\tcrypto_hash: none\n"
+            f"\ttoken: {self.token}\n}}\n"
+            f"nodelist {{\n{nodelist}}}\n"
+            "quorum {\n\tprovider: corosync_votequorum\n"
+            f"\tdevice {{\n\t\tmodel: net\n{device}\t\tnet {{\n{net}\t\t}}\n{heur}\t}}\n}}\n"
+            "system {\n\tstate_dir: /var/lib/corosync\n}\n"
+            "logging {\n\tto_logfile: yes\n\tlogfile: /var/log/corosync/corosync.log\n"
+            "\tto_syslog: no\n\tto_stderr: no\n\ttimestamp: hires\n}\n")
+
+    def write_configs(self):
+        for n in self.nodes:
+            n.write("/etc/corosync/corosync.conf", self.corosync_conf(n))
+
+    def enrol(self):
+        """Certificates the way an admin makes them (CLUSTER-TESTING.md pitfall 7)."""
+        t0 = time.monotonic()
+        q, first, others = self.qnetd, self.nodes[0], self.nodes[1:]
+        qnetd_cu, node_cu = self.bin["qnetd_certutil"], self.bin["qdevice_certutil"]
+        nssdb_q, nssdb_n = "/etc/corosync/qnetd/nssdb", "/etc/corosync/qdevice/net/nssdb"
+        q.run([qnetd_cu, "-i"])
+        self._copy(q, f"{nssdb_q}/qnetd-cacert.crt", self.nodes, "/etc/corosync/qnetd-cacert.crt")
+        first.run([node_cu, "-i", "-c", "/etc/corosync/qnetd-cacert.crt"])
+        first.run([node_cu, "-r", "-n", self.cert_cluster])
+        self._copy(first, f"{nssdb_n}/qdevice-net-node.crq", [q], "/etc/corosync/qdevice-net-node.crq")
+        q.run([qnetd_cu, "-s", "-c", "/etc/corosync/qdevice-net-node.crq", "-n", self.cert_cluster])
+        crt = f"cluster-{self.cert_cluster}.crt"
+        self._copy(q, f"{nssdb_q}/{crt}", [first], f"/etc/corosync/{crt}")
+        first.run([node_cu, "-M", "-c", f"/etc/corosync/{crt}"])
+        self._copy(first, f"{nssdb_n}/qdevice-net-node.p12", others, "/etc/corosync/qdevice-net-node.p12")
+        for n in others:
+            n.run([node_cu, "-i", "-c", "/etc/corosync/qnetd-cacert.crt"])
+            n.run([node_cu, "-m", "-c", "/etc/corosync/qdevice-net-node.p12"])
+        self.timings["certs"] = time.monotonic() - t0
+
+    @staticmethod
+    def _copy(src, src_path, dests, dest_path):
+        """What an admin does with scp between hosts."""
+        for d in dests:
+            shutil.copyfile(src.path(src_path), d.path(dest_path))
+
+    # -- daemons -------------------------------------------------------------
+
+    def start_qnetd(self):
+        argv = [self.bin["qnetd"], "-f", "-d", "-s", self.qnetd_tls] + self.qnetd_args
+        d = self.qnetd.spawn("qnetd", argv)
+        wait_until(lambda: self.qnetd_tool("-s", check=False).returncode == 0 or not d.alive(),
+                   10, what="qnetd IPC socket")
+        if not d.alive():
+            raise RuntimeError(f"corosync-qnetd exited with {d.proc.returncode}")
+        return d
+
+    def stop_qnetd(self, sig=signal.SIGTERM):
+        return self.qnetd.daemons["qnetd"].stop(sig)
+
+    def start_corosync(self, nodeid):
+        return self.node(nodeid).spawn(
+            "corosync", ["corosync", "-f", "-c", "/etc/corosync/corosync.conf"])
+
+    def start_qdevice(self, nodeid):
+        return self.node(nodeid).spawn("qdevice", [self.bin["qdevice"], "-f", "-d"])
+
+    def stop_qdevice(self, nodeid, sig=signal.SIGTERM):
+        return self.node(nodeid).daemons["qdevice"].stop(sig)
+
+    def stop_node(self, nodeid):
+        """Orderly shutdown as an admin does it: the qdevice first, then corosync."""
+        node = self.node(nodeid)
+        for name in ("qdevice", "corosync"):
+            if node.daemon(name):
+                node.daemons[name].stop()
+
+    def wait_membership(self, timeout=30):
+        """Every node sees all nodes (qdevices need this before start: pitfall 6)."""
+        want = [n.nodeid for n in self.nodes]
+        for n in self.nodes:
+            wait_until(lambda: self.quorum(n.nodeid).members == want, timeout,
+                       what=f"n{n.nodeid} membership {want}")
+
+    def wait_all_quorate(self, timeout=30):
+        for n in self.nodes:
+            self.expect(n.nodeid, quorate=True, qdevice_vote=True, timeout=timeout)
+
+    # -- network faults --------------------------------------------------------
+
+    def partition(self, *groups):
+        """Drop traffic between node groups (qnetd stays reachable); replaces earlier cuts."""
+        where = {i: g for g, ids in enumerate(groups) for i in ids}
+        missing = {n.nodeid for n in self.nodes} - set(where)
+        if missing:
+            raise ValueError(f"nodes {sorted(missing)} are in no group")
+        self._blocked = {p for p in self._blocked if QNETD_ADDR in p}
+        for a, b in itertools.combinations(self.nodes, 2):
+            if where[a.nodeid] != where[b.nodeid]:
+                self._blocked.add(frozenset((a.addr, b.addr)))
+        self._apply_rules()
+
+    def heal(self):
+        self.partition([n.nodeid for n in self.nodes])
+
+    def cut_qnetd(self, cut=True, nodes=None):
+        """Drop traffic between qnetd and the given nodes (all by default)."""
+        for n in self._hosts(nodes) if nodes else self.nodes:
+            pair = frozenset((n.addr, QNETD_ADDR))
+            if cut:
+                self._blocked.add(pair)
+            else:
+                self._blocked.discard(pair)
+        self._apply_rules()
+
+    def _apply_rules(self):
+        """Replace the drop rules atomically in one nft transaction."""
+        script = ["flush chain bridge lab cut"]
+        for a, b in sorted(tuple(sorted(p)) for p in self._blocked):
+            script.append(f"add rule bridge lab cut ip saddr {a} ip daddr {b} drop")
+            script.append(f"add rule bridge lab cut ip saddr {b} ip daddr {a} drop")
+        sh(["ip", "netns", "exec", self.bridge_ns, "nft", "-f", "-"], input="\n".join(script) + "\n")
+
+    def set_port(self, host, up):
+        """Bridge port of a host up/down: down isolates it completely."""
+        h = host if isinstance(host, Host) else self.node(host)
+        sh(["ip", "-n", self.bridge_ns, "link", "set", h.port, "up" if up else "down"])
+
+    # -- state -----------------------------------------------------------------
+
+    def quorum(self, nodeid):
+        # Exit status 2 means "not quorate": judge by the output (pitfall 2).
+        return parse_quorum(self.node(nodeid).run(["corosync-quorumtool", "-s"], check=False).stdout)
+
+    def qdevice_tool(self, nodeid, *args, check=True):
+        return self.node(nodeid).run([self.bin["qdevice_tool"]] + list(args), check=check)
+
+    def qdevice_status(self, nodeid):
+        return parse_qdevice_status(self.qdevice_tool(nodeid, "-s", "-v").stdout)
+
+    def qnetd_tool(self, *args, check=True):
+        return self.qnetd.run([self.bin["qnetd_tool"]] + list(args), check=check)
+
+    def qnetd_list(self):
+        """Clients qnetd knows of this lab's cluster: {nodeid: {field: value}}."""
+        clusters = parse_qnetd_list(self.qnetd_tool("-l", "-v").stdout)
+        return clusters.get(self.cluster, {"nodes": {}})
+
+    def qnetd_log(self):
+        return self.qnetd.read("/var/log/corosync/qnetd.out")
+
+    def quorum_matches(self, nodeid, members=None, quorate=None, qdevice_vote=None,
+                       total_votes=None):
+        """The node's quorum state if it matches every given expectation, else None."""
+        q = self.quorum(nodeid)
+        if not q.get("Quorate"):
+            return None
+        if members is not None and q.members != sorted(members):
+            return None
+        if quorate is not None and q.quorate != quorate:
+            return None
+        if qdevice_vote is not None and ("V" in q.qdevice) != qdevice_vote:
+            return None
+        if total_votes is not None and q.total_votes != total_votes:
+            return None
+        return q
+
+    def expect(self, nodeid, timeout=30, stable=1.0, **want):
+        """Wait until corosync-quorumtool -s on the node shows `want` (settled for `stable` s)."""
+        return wait_until(lambda: self.quorum_matches(nodeid, **want), timeout,
+                          what=f"n{nodeid} {want}", stable=stable)
+
+    def expect_all(self, ids, **kw):
+        return [self.expect(i, **kw) for i in ids]
+
+
+def _try(errors, fn, *args):
+    try:
+        fn(*args)
+    except Exception as e:
+        errors.append(f"{getattr(fn, '__name__', fn)}{args}: {e}")
+
+
+# ---------------------------------------------------------------------------
+# teardown safety: signals, exit, leftovers
+
+_deferring = [False]
+_pending = []
+
+
+class _signals_deferred:
+    """Hold SIGINT/SIGTERM raised during teardown until it is complete."""
+
+    def __enter__(self):
+        _deferring[0] = True
+
+    def __exit__(self, *exc):
+        _deferring[0] = False
+        if _pending:
+            _raise_for(_pending.pop())
+
+
+def _raise_for(signum):
+    if signum == signal.SIGINT:
+        raise KeyboardInterrupt
+    raise SystemExit(128 + signum)
+
+
+def _on_signal(signum, frame):
+    if _deferring[0]:
+        _pending.append(signum)
+    else:
+        _raise_for(signum)
+
+
+def install_signal_handlers():
+    """SIGINT/SIGTERM become exceptions so `with Lab()` blocks tear down."""
+    signal.signal(signal.SIGINT, _on_signal)
+    signal.signal(signal.SIGTERM, _on_signal)
+
+
+@atexit.register
+def _teardown_active():
+    for lab in list(_ACTIVE):
+        lab.teardown()
+
+
+def _owner_alive(pid):
+    return pid == os.getpid() or os.path.exists(f"/proc/{pid}")
+
+
+def cleanup_leftovers():
+    """Remove namespaces, mounts and dirs of earlier runs whose process is gone."""
+    pattern = re.compile(rf"^{NAME_BASE}(\d+)x\d+-")
+    netns = sh(["ip", "netns", "list"]).stdout.split()
+    stale_ns = [n for n in netns if pattern.match(n) and
+                not _owner_alive(int(pattern.match(n).group(1)))]
+    tmp = tempfile.gettempdir()
+    stale_dirs = [os.path.join(tmp, d) for d in os.listdir(tmp)
+                  if pattern.match(d) and not _owner_alive(int(pattern.match(d).group(1)))]
+    for n in stale_ns:
+        for pid in pids_in_netns(f"/run/netns/{n}"):
+            os.kill(pid, signal.SIGKILL)
+    for d in stale_dirs:
+        for point in mounts_under(d):
+            sh(["umount", "-l", point], check=False)
+    for n in sorted(stale_ns, key=lambda n: n.endswith("-br")):  # bridges last
+        sh(["ip", "netns", "delete", n], check=False)
+    for d in stale_dirs:
+        shutil.rmtree(d, ignore_errors=True)
+    return stale_ns + stale_dirs
+
+
+def leftovers(prefix, run_dir, pids=()):
+    """What a lab left behind: namespaces, mounts, its dir, live processes."""
+    found = [f"netns {n}" for n in sh(["ip", "netns", "list"]).stdout.split()
+             if n.startswith(prefix + "-")]
+    found += [f"mount {m}" for m in mounts_under(run_dir)]
+    if os.path.exists(run_dir):
+        found.append(f"dir {run_dir}")
+    found += [f"pid {p}" for p, t in pids if start_time(p) == t]
+    return found
