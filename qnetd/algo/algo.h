@@ -1,0 +1,76 @@
+/*
+ * Decision algorithms.  Each one answers a client's messages with a vote and
+ * may push votes to other clients of the cluster with VOTE_INFO.  Every
+ * ACK/NACK comes with a reason an admin can read: it is logged and shown by
+ * corosync-qnetd-tool.
+ *
+ * Handlers run before qnetd stores what the message carried: the client
+ * record still holds the previous lists, ring id and heuristics, and the
+ * new values are the arguments (BEHAVIOUR.md §2.1).  A handler returning an
+ * error code other than QN_ERR_NONE makes qnetd answer SERVER_ERROR and store
+ * nothing.
+ */
+#ifndef QNETD_ALGO_H
+#define QNETD_ALGO_H
+
+#include <stdint.h>
+
+#include "client.h"
+#include "cluster.h"
+#include "proto.h"
+
+struct decision {
+	uint8_t vote;				/* enum qn_vote */
+	char reason[DECISION_REASON_LEN];	/* for ACK and NACK */
+};
+
+struct algo {
+	uint8_t id;		/* enum qn_algo */
+	const char *name;	/* as corosync-qnetd-tool prints it */
+
+	/* After a successful INIT; the client is already in its cluster. */
+	enum qn_err (*client_init)(struct client *c);
+	enum qn_err (*config_list)(struct client *c, int initial,
+	    const struct node_list *nodes, struct decision *d);
+	enum qn_err (*membership_list)(struct client *c,
+	    const struct qn_ring_id *ring, const struct node_list *nodes,
+	    uint8_t heuristics, struct decision *d);
+	enum qn_err (*quorum_list)(struct client *c, int quorate,
+	    const struct node_list *nodes, struct decision *d);
+	enum qn_err (*ask_for_vote)(struct client *c, struct decision *d);
+	enum qn_err (*vote_info_reply)(struct client *c, uint32_t seq);
+	enum qn_err (*heuristics_change)(struct client *c, uint8_t heuristics,
+	    struct decision *d);
+	/* The algorithm timer (algo_timer_start) fired. */
+	void	(*timer)(struct client *c);
+	/*
+	 * The client left.  It is already unlinked from c->cluster (which
+	 * may now be empty); with server_going_down nothing is re-decided.
+	 */
+	void	(*disconnect)(struct client *c, int server_going_down);
+};
+
+const struct algo *algo_get(uint8_t id);
+
+/* Helpers every algorithm shares. */
+void	decision_set(struct decision *d, uint8_t vote, const char *fmt, ...)
+	    __attribute__((format(printf, 3, 4)));
+
+/*
+ * Services qnetd provides to the algorithms (qnetd/client.c; the unit tests
+ * provide recording versions).
+ *
+ * algo_send_vote_info() queues VOTE_INFO{seq, vote, ring} to c and records
+ * the vote and reason; on failure c is scheduled for disconnect.
+ */
+void	algo_send_vote_info(struct client *c, uint32_t seq, uint8_t vote,
+	    const struct qn_ring_id *ring, const char *reason);
+void	algo_timer_start(struct client *c, uint32_t ms);
+void	algo_timer_stop(struct client *c);
+
+extern const struct algo algo_test;
+extern const struct algo algo_ffsplit;
+extern const struct algo algo_2nodelms;
+extern const struct algo algo_lms;
+
+#endif
