@@ -222,10 +222,9 @@ def parse_quorum(text):
             nodeid, votes, rest = int(cols[0]), int(cols[1]), cols[2:]
             flags = rest[0].split(",") if nodeid != 0 and len(rest) > 1 and \
                 re.fullmatch(r"[A-Z,]+", rest[0]) else []
-            local = "(local)" in rest
-            names = [c for c in rest if c != "(local)"]
-            q["rows"][nodeid] = {"votes": votes, "qdevice": flags, "local": local,
-                                 "name": names[-1] if names else ""}
+            name = rest[1 if flags else 0] if len(rest) > (1 if flags else 0) else ""
+            q["rows"][nodeid] = {"votes": votes, "qdevice": flags,
+                                 "local": "(local)" in rest, "name": name}
     return q
 
 
@@ -385,13 +384,15 @@ class Lab:
     device_timeout   quorum.device.timeout in ms (None: corosync's default)
     qnetd_args       extra corosync-qnetd arguments
     cert_cluster     cluster name written into the node certificate (default: cluster)
+    wait_vote        start() waits until every node is quorate with the qdevice vote
     qnetd_flavour / qdevice_flavour   "debian" | "ours" (default from the environment)
     """
 
     def __init__(self, nodes=2, algorithm="ffsplit", tie_breaker="lowest", tls="on",
                  qnetd_tls=None, kap=None, heuristics_mode=None, heuristics_exec=None,
                  token=1000, device_votes=None, device_timeout=None, qnetd_args=(),
-                 cluster=CLUSTER, cert_cluster=None, qnetd_flavour=None, qdevice_flavour=None):
+                 cluster=CLUSTER, cert_cluster=None, qnetd_flavour=None, qdevice_flavour=None,
+                 wait_vote=True):
         self.n = nodes
         self.algorithm, self.tie_breaker, self.tls = algorithm, str(tie_breaker), tls
         self.qnetd_tls = qnetd_tls or {"on": "on", "off": "off", "required": "req"}[tls]
@@ -403,6 +404,7 @@ class Lab:
         self.qnetd_args = list(qnetd_args)
         self.cluster, self.cert_cluster = cluster, cert_cluster or cluster
         self.bin = binaries(qnetd_flavour, qdevice_flavour)
+        self.wait_vote = wait_vote
         self.prefix = f"{NAME_BASE}{os.getpid()}x{next(_COUNTER)}"
         self.dir = None
         self.hosts = []
@@ -426,7 +428,7 @@ class Lab:
         self.teardown()
         return False
 
-    def start(self, qdevices=True):
+    def start(self):
         """Namespaces, certificates, qnetd, corosync on every node, then the qdevices."""
         missing = missing_binaries(self.bin)
         if missing:
@@ -443,9 +445,9 @@ class Lab:
         for node in self.nodes:
             self.start_corosync(node.nodeid)
         self.wait_membership()
-        if qdevices:
-            for node in self.nodes:
-                self.start_qdevice(node.nodeid)
+        for node in self.nodes:
+            self.start_qdevice(node.nodeid)
+        if self.wait_vote:
             self.wait_all_quorate()
         self.timings["up"] = time.monotonic() - t0
 
@@ -626,14 +628,12 @@ class Lab:
 
     def wait_membership(self, timeout=30):
         """Every node sees all nodes (qdevices need this before start: pitfall 6)."""
-        want = [n.nodeid for n in self.nodes]
-        for n in self.nodes:
-            wait_until(lambda: self.quorum(n.nodeid).members == want, timeout,
-                       what=f"n{n.nodeid} membership {want}")
+        ids = [n.nodeid for n in self.nodes]
+        self.expect_all(ids, members=ids, timeout=timeout, stable=0)
 
     def wait_all_quorate(self, timeout=30):
-        for n in self.nodes:
-            self.expect(n.nodeid, quorate=True, qdevice_vote=True, timeout=timeout)
+        self.expect_all([n.nodeid for n in self.nodes], quorate=True, qdevice_vote=True,
+                        timeout=timeout)
 
     # -- network faults --------------------------------------------------------
 
@@ -714,13 +714,19 @@ class Lab:
             return None
         return q
 
-    def expect(self, nodeid, timeout=30, stable=1.0, **want):
-        """Wait until corosync-quorumtool -s on the node shows `want` (settled for `stable` s)."""
-        return wait_until(lambda: self.quorum_matches(nodeid, **want), timeout,
-                          what=f"n{nodeid} {want}", stable=stable)
+    def expect_states(self, wants, timeout=30, stable=1.0):
+        """Wait until corosync-quorumtool -s shows wants[nodeid] on every listed node,
+        all at once and settled for `stable` seconds (pitfall 5); returns the states."""
+        def matches():
+            states = {i: self.quorum_matches(i, **w) for i, w in wants.items()}
+            return states if all(states.values()) else None
+        return wait_until(matches, timeout, what=f"quorum states {wants}", stable=stable)
 
-    def expect_all(self, ids, **kw):
-        return [self.expect(i, **kw) for i in ids]
+    def expect(self, nodeid, timeout=30, stable=1.0, **want):
+        return self.expect_states({nodeid: want}, timeout, stable)[nodeid]
+
+    def expect_all(self, ids, timeout=30, stable=1.0, **want):
+        return self.expect_states({i: want for i in ids}, timeout, stable)
 
 
 def _try(errors, fn, *args):
@@ -809,3 +815,24 @@ def leftovers(prefix, run_dir, pids=()):
         found.append(f"dir {run_dir}")
     found += [f"pid {p}" for p, t in pids if start_time(p) == t]
     return found
+
+
+def _hold():
+    """`lab.py hold`: bring up a 2-node lab, print its identity, wait for a signal."""
+    import json
+    install_signal_handlers()
+    try:
+        with Lab(nodes=2, wait_vote=False) as lab:
+            pids = [(d.pid, d.started) for h in lab.hosts for d in h.daemons.values()]
+            print(json.dumps({"prefix": lab.prefix, "dir": lab.dir, "pids": pids}), flush=True)
+            while True:
+                time.sleep(3600)
+    except KeyboardInterrupt:
+        raise SystemExit(130)
+
+
+if __name__ == "__main__":
+    import sys
+    if sys.argv[1:] != ["hold"]:
+        raise SystemExit("usage: lab.py hold")
+    _hold()
