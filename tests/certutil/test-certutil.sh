@@ -1,0 +1,750 @@
+#!/bin/bash
+# Checks are written as single-quoted strings for eval:
+# shellcheck disable=SC2016
+#
+# End-to-end test of corosync-qnetd-certutil and corosync-qdevice-net-certutil.
+#
+# Runs the whole enrolment flow (QNetd CA, node database, certificate
+# request, signing, import, PKCS#12 export and import on a second node,
+# quick start over a fake ssh/scp) and checks files, modes, nicknames,
+# subjects, trust flags and exit codes with NSS certutil.
+#
+# The scripts have their database directories compiled in, so the test runs
+# in a private mount namespace (it re-executes itself under unshare) with a
+# tmpfs over the corosync configuration directory. Nothing outside the
+# namespace is changed, except a scratch directory that is removed at exit.
+#
+# Environment:
+#   QNETD_CERTUTIL    script under test (default $BUILD_DIR/qnetd/corosync-qnetd-certutil)
+#   QDEVICE_CERTUTIL  script under test (default $BUILD_DIR/qdevice/corosync-qdevice-net-certutil)
+#   BUILD_DIR         build tree (default: the current directory when it holds the built
+#                     scripts, else <source>/build)
+#   COROSYNCSYSCONFDIR  directory compiled into the scripts (default /etc/corosync)
+#   QNETD_BIN         corosync-qnetd used to check that it accepts the databases
+#                     (default $BUILD_DIR/qnetd/corosync-qnetd, else /usr/bin/corosync-qnetd;
+#                     "none" skips these checks)
+#   CERTUTIL_TEST_COMPAT_ONLY=1  skip the checks of behaviour that goes beyond
+#                     corosync-qdevice 3.0.3 (to run this test against the 3.0.3 scripts)
+#
+# Output: one line per check (PASS/FAIL/SKIP), then "N passed, N failed".
+# Exit status: 0 when every check passed, 1 otherwise, 77 when the test
+# cannot run at all (not root, no unshare, no NSS tools).
+#
+
+if [ "${CERTUTIL_TEST_IN_NS:-}" != 1 ]; then
+    if [ "$(id -u)" -ne 0 ]; then
+        echo "SKIP: test-certutil.sh needs root (mount namespace)"
+        exit 77
+    fi
+    if ! command -v unshare >/dev/null 2>&1; then
+        echo "SKIP: test-certutil.sh needs unshare"
+        exit 77
+    fi
+    export CERTUTIL_TEST_IN_NS=1
+    self=$(readlink -f "$0")
+    # Private mount namespace, and a private network namespace when possible
+    # (for the qnetd check), so nothing on the host is touched.
+    if unshare -m -n true 2>/dev/null; then
+        exec unshare -m -n --propagation private bash "$self" "$@"
+    fi
+    export CERTUTIL_TEST_NO_NETNS=1
+    exec unshare -m --propagation private bash "$self" "$@"
+fi
+
+SRC_DIR=$(cd "$(dirname "$(readlink -f "$0")")/../.." && pwd)
+
+if [ -z "${BUILD_DIR:-}" ]; then
+    if [ -e "$PWD/qnetd/corosync-qnetd-certutil" ]; then
+        BUILD_DIR=$PWD
+    else
+        BUILD_DIR=$SRC_DIR/build
+    fi
+fi
+
+QNETD_CERTUTIL=${QNETD_CERTUTIL:-$BUILD_DIR/qnetd/corosync-qnetd-certutil}
+QDEVICE_CERTUTIL=${QDEVICE_CERTUTIL:-$BUILD_DIR/qdevice/corosync-qdevice-net-certutil}
+ETC=${COROSYNCSYSCONFDIR:-/etc/corosync}
+COMPAT_ONLY=${CERTUTIL_TEST_COMPAT_ONLY:-0}
+
+if [ -z "${QNETD_BIN:-}" ]; then
+    if [ -x "$BUILD_DIR/qnetd/corosync-qnetd" ]; then
+        QNETD_BIN=$BUILD_DIR/qnetd/corosync-qnetd
+    elif [ -x /usr/bin/corosync-qnetd ]; then
+        QNETD_BIN=/usr/bin/corosync-qnetd
+    else
+        QNETD_BIN=none
+    fi
+fi
+
+for f in "$QNETD_CERTUTIL" "$QDEVICE_CERTUTIL"; do
+    if ! [ -x "$f" ]; then
+        echo "SKIP: $f is not an executable file (build it first)"
+        exit 77
+    fi
+done
+for t in certutil pk12util; do
+    if ! command -v "$t" >/dev/null 2>&1; then
+        echo "SKIP: NSS tool $t not installed (libnss3-tools)"
+        exit 77
+    fi
+done
+
+QNETD_CERTUTIL=$(readlink -f "$QNETD_CERTUTIL")
+QDEVICE_CERTUTIL=$(readlink -f "$QDEVICE_CERTUTIL")
+
+QNETD_DB=$ETC/qnetd/nssdb
+NODE_DB=$ETC/qdevice/net/nssdb
+CLUSTER=testcluster
+
+WORK=$(mktemp -d /tmp/test-certutil.XXXXXX) || exit 1
+QNETD_PID=""
+
+cleanup() {
+    if [ -n "$QNETD_PID" ]; then
+        kill "$QNETD_PID" 2>/dev/null
+        wait "$QNETD_PID" 2>/dev/null
+    fi
+    umount "$ETC/qdevice" 2>/dev/null
+    umount "$ETC" 2>/dev/null
+    rm -rf "$WORK"
+}
+trap cleanup EXIT
+
+mkdir -p "$ETC" || exit 1
+mount -t tmpfs -o mode=0755 none "$ETC" || {
+    echo "SKIP: can't mount tmpfs on $ETC"
+    exit 77
+}
+
+npass=0
+nfail=0
+nskip=0
+
+pass() {
+    npass=$((npass + 1))
+    echo "PASS: $*"
+}
+
+fail() {
+    nfail=$((nfail + 1))
+    echo "FAIL: $*"
+}
+
+skip() {
+    nskip=$((nskip + 1))
+    echo "SKIP: $*"
+}
+
+check() {
+    local desc="$1"
+    shift
+
+    if "$@"; then
+        pass "$desc"
+    else
+        fail "$desc"
+    fi
+}
+
+# run WANT DESC CMD...: run CMD (stdout in $WORK/out, stderr in $WORK/err)
+# and check its exit status (a number, or "nz" for any non-zero status)
+RC=0
+run() {
+    local want="$1" desc="$2"
+    shift 2
+
+    "$@" > "$WORK/out" 2> "$WORK/err" < /dev/null
+    RC=$?
+
+    if [ "$want" = nz ] && [ "$RC" -ne 0 ]; then
+        pass "$desc (exit $RC)"
+        return 0
+    fi
+    if [ "$want" = "$RC" ]; then
+        pass "$desc (exit $RC)"
+        return 0
+    fi
+
+    fail "$desc (exit $RC, expected $want)"
+    sed 's/^/    | /' "$WORK/out" "$WORK/err" | head -n 20
+    return 1
+}
+
+extension() {
+    [ "$COMPAT_ONLY" != 1 ]
+}
+
+mode_is() {
+    [ "$(stat -c '%a' "$1" 2>/dev/null)" = "$2" ]
+}
+
+owner_is() {
+    [ "$(stat -c '%u:%g' "$1" 2>/dev/null)" = "$2" ]
+}
+
+# trust flags of a nickname in a database
+trust_of() {
+    certutil -L -d "sql:$1" 2>/dev/null |
+        sed -n "s/^$2  *\([^ ]*\)\$/\1/p" | head -n 1
+}
+
+# cert_field DB NICKNAME FIELD: Subject/Issuer (without quotes) or Serial
+cert_field() {
+    local out
+
+    out=$(certutil -L -d "sql:$1" -n "$2" 2>/dev/null) || return 1
+    case "$3" in
+        Serial) printf '%s\n' "$out" | sed -n 's/^ *Serial Number: \([0-9]*\) .*/\1/p' | head -n 1 ;;
+        *) printf '%s\n' "$out" | sed -n "s/^ *$3: \"\(.*\)\"\$/\1/p" | head -n 1 ;;
+    esac
+}
+
+# "Not Before" and "Not After" years of a certificate differ by 100
+validity_100y() {
+    local out y1 y2
+
+    out=$(certutil -L -d "sql:$1" -n "$2" 2>/dev/null) || return 1
+    y1=$(printf '%s\n' "$out" | sed -n 's/^ *Not Before: .* \([0-9]\{4\}\)$/\1/p')
+    y2=$(printf '%s\n' "$out" | sed -n 's/^ *Not After : .* \([0-9]\{4\}\)$/\1/p')
+    [ -n "$y1" ] && [ -n "$y2" ] && [ $((y2 - y1)) -eq 100 ]
+}
+
+# certutil -V: certificate valid for a usage (C = SSL client, V = SSL server)
+cert_valid_for() {
+    certutil -V -d "sql:$1" -n "$2" -u "$3" 2>&1 | grep -q 'certificate is valid'
+}
+
+has_key_for() {
+    certutil -K -d "sql:$1" -f "$1/pwdfile.txt" 2>/dev/null | grep -q "$2\$"
+}
+
+file_is_empty() {
+    [ -f "$1" ] && ! [ -s "$1" ]
+}
+
+grep_q() {
+    grep -q -e "$1" "$2"
+}
+
+not_grep_q() {
+    ! grep -q -e "$1" "$2"
+}
+
+crq_subject() {
+    local tool
+
+    for tool in nss-pp pp; do
+        if command -v "$tool" >/dev/null 2>&1; then
+            "$tool" -t certificate-request -w -i "$1" 2>/dev/null |
+                sed -n 's/^ *Subject: "\(.*\)"$/\1/p' | head -n 1
+            return
+        fi
+    done
+    if command -v openssl >/dev/null 2>&1; then
+        openssl req -in "$1" -inform DER -noout -subject -nameopt RFC2253 2>/dev/null |
+            sed 's/^subject=//'
+    fi
+}
+
+all_files_mode() {
+    local dir="$1" mode="$2" f
+
+    for f in cert9.db key4.db pkcs11.txt pwdfile.txt noise.txt "${@:3}"; do
+        mode_is "$dir/$f" "$mode" || {
+            echo "    | $dir/$f: mode $(stat -c '%a' "$dir/$f" 2>/dev/null), expected $mode"
+            return 1
+        }
+    done
+}
+
+all_files_owner() {
+    local dir="$1" owner="$2" f
+
+    for f in "$dir" "$dir"/*; do
+        owner_is "$f" "$owner" || {
+            echo "    | $f: owner $(stat -c '%u:%g' "$f"), expected $owner"
+            return 1
+        }
+    done
+}
+
+# Switch the node database directory to that of node N (separate hosts)
+use_node() {
+    mkdir -p "$WORK/node$1"
+    umount "$ETC/qdevice" 2>/dev/null
+    mkdir -p "$ETC/qdevice"
+    mount --bind "$WORK/node$1" "$ETC/qdevice"
+}
+
+QN=$QNETD_CERTUTIL
+QD=$QDEVICE_CERTUTIL
+echo "# qnetd certutil:   $QN"
+echo "# qdevice certutil: $QD"
+echo "# database dir:     $ETC"
+
+cd "$WORK" || exit 1
+echo "not a certificate request" > "$WORK/garbage"
+
+#
+# Usage and argument errors
+#
+run 0 "qnetd-certutil -h prints usage" "$QN" -h &&
+    check "qnetd-certutil usage lists -i, -s, -c, -G, -n" \
+        eval 'grep -q -- "-i" "$WORK/out" && grep -q -- "-s" "$WORK/out" &&
+            grep -q -- "-G" "$WORK/out" && grep -q -- "-c" "$WORK/out" && grep -q -- "-n" "$WORK/out"'
+run 0 "qnetd-certutil without operation prints usage" "$QN"
+check "qnetd-certutil without operation: usage on stdout" test -s "$WORK/out"
+run 1 "qnetd-certutil rejects a bad option" "$QN" -x &&
+    check "qnetd-certutil bad option message" grep_q "Invalid option" "$WORK/err"
+run 1 "qnetd-certutil -c without argument" "$QN" -s -c
+run 0 "qdevice-net-certutil -h prints usage" "$QD" -h
+if extension; then
+    check "qdevice-net-certutil usage does not advertise -s (D22)" \
+        eval '! grep -q -e "|-s" -e "^ *-s[ \t]" "$WORK/out"'
+    check "qdevice-net-certutil usage documents -S and -C" \
+        eval 'grep -q -e "-S ssh_command" "$WORK/out" && grep -q -e "-C scp_command" "$WORK/out"'
+fi
+run 0 "qdevice-net-certutil without operation prints usage" "$QD"
+run 1 "qdevice-net-certutil rejects -s" "$QD" -s
+run 1 "qdevice-net-certutil rejects a bad option" "$QD" -x
+run 1 "qdevice-net-certutil -n without argument" "$QD" -r -n
+
+#
+# Errors before any database exists
+#
+run 2 "qnetd -s without request file" "$QN" -s -n "$CLUSTER"
+run 2 "qnetd -s with missing request file" "$QN" -s -c "$WORK/nonexistent.crq" -n "$CLUSTER"
+run 2 "qnetd -s without cluster name" "$QN" -s -c "$WORK/garbage"
+run 1 "qnetd -s without database" "$QN" -s -c "$WORK/garbage" -n "$CLUSTER" &&
+    check "qnetd -s without database: message" grep_q "-i" "$WORK/err"
+check "qnetd -s without database creates nothing" test ! -e "$QNETD_DB/cluster-$CLUSTER.crt"
+run 2 "node -i without CA file" "$QD" -i
+run 2 "node -i with missing CA file" "$QD" -i -c "$WORK/nonexistent.crt"
+run 2 "node -r without cluster name" "$QD" -r
+run 1 "node -r without database" "$QD" -r -n "$CLUSTER"
+run 2 "node -M without certificate file" "$QD" -M
+run 1 "node -M without database" "$QD" -M -c "$WORK/garbage"
+run 2 "node -m without PKCS#12 file" "$QD" -m
+run 1 "node -m without database" "$QD" -m -c "$WORK/garbage"
+run 2 "node -Q without cluster name" "$QD" -Q qnetd n1
+run 2 "node -Q without QNetd host" "$QD" -Q -n "$CLUSTER"
+run 2 "node -Q without nodes" "$QD" -Q -n "$CLUSTER" qnetd
+
+#
+# QNetd host: -i
+#
+run 0 "qnetd -i creates the QNetd CA and server certificate" "$QN" -i
+for f in cert9.db key4.db pkcs11.txt pwdfile.txt noise.txt serial.txt qnetd-cacert.crt; do
+    check "qnetd -i created $f" test -f "$QNETD_DB/$f"
+done
+check "qnetd database directory mode 0770" mode_is "$QNETD_DB" 770
+check "qnetd database files mode 0660" all_files_mode "$QNETD_DB" 660 serial.txt
+check "qnetd pwdfile.txt is empty" file_is_empty "$QNETD_DB/pwdfile.txt"
+check "qnetd noise.txt is a SHA-1 hex line" \
+    eval '[ "$(wc -l < "$QNETD_DB/noise.txt")" -eq 1 ] && grep -q "^[0-9a-f]\{40\}\$" "$QNETD_DB/noise.txt"'
+check "qnetd serial.txt is 102 after CA (101) and server cert (102)" \
+    eval '[ "$(cat "$QNETD_DB/serial.txt")" = 102 ]'
+check "QNet CA trust flags CTu,u,u" eval '[ "$(trust_of "$QNETD_DB" "QNet CA")" = "CTu,u,u" ]'
+check "QNetd Cert trust flags u,u,u" eval '[ "$(trust_of "$QNETD_DB" "QNetd Cert")" = "u,u,u" ]'
+check "QNet CA subject CN=QNet CA" eval '[ "$(cert_field "$QNETD_DB" "QNet CA" Subject)" = "CN=QNet CA" ]'
+check "QNet CA is self-signed" eval '[ "$(cert_field "$QNETD_DB" "QNet CA" Issuer)" = "CN=QNet CA" ]'
+check "QNet CA serial 101" eval '[ "$(cert_field "$QNETD_DB" "QNet CA" Serial)" = 101 ]'
+check "QNet CA has a critical CA basic constraints extension" \
+    eval 'certutil -L -d "sql:$QNETD_DB" -n "QNet CA" |
+        grep -A 2 "Certificate Basic Constraints" | grep -q "Critical: True" &&
+        certutil -L -d "sql:$QNETD_DB" -n "QNet CA" | grep -q "Is a CA"'
+check "QNet CA valid for 100 years (1200 months)" validity_100y "$QNETD_DB" "QNet CA"
+check "QNetd Cert subject CN=Qnetd Server" \
+    eval '[ "$(cert_field "$QNETD_DB" "QNetd Cert" Subject)" = "CN=Qnetd Server" ]'
+check "QNetd Cert issued by CN=QNet CA" \
+    eval '[ "$(cert_field "$QNETD_DB" "QNetd Cert" Issuer)" = "CN=QNet CA" ]'
+check "QNetd Cert serial 102" eval '[ "$(cert_field "$QNETD_DB" "QNetd Cert" Serial)" = 102 ]'
+check "QNetd Cert valid for 100 years" validity_100y "$QNETD_DB" "QNetd Cert"
+check "QNetd Cert has its private key" has_key_for "$QNETD_DB" "QNetd Cert"
+check "QNetd Cert is a valid SSL server certificate (certutil -V -u V)" \
+    cert_valid_for "$QNETD_DB" "QNetd Cert" V
+check "qnetd-cacert.crt holds a readable dump and a PEM certificate" \
+    eval 'grep -q "Subject: \"CN=QNet CA\"" "$QNETD_DB/qnetd-cacert.crt" &&
+        grep -q "^-----BEGIN CERTIFICATE-----\$" "$QNETD_DB/qnetd-cacert.crt" &&
+        grep -q "^-----END CERTIFICATE-----\$" "$QNETD_DB/qnetd-cacert.crt"'
+check "qnetd -i output names the exported CA file" grep_q "qnetd-cacert.crt" "$WORK/out"
+
+cp "$QNETD_DB/cert9.db" "$WORK/cert9.before"
+run 1 "qnetd -i refuses a second initialization" "$QN" -i &&
+    check "qnetd second -i: message says the database exists" grep_q "already exists" "$WORK/err"
+check "qnetd second -i left the database untouched" \
+    eval 'cmp -s "$WORK/cert9.before" "$QNETD_DB/cert9.db" && [ "$(cat "$QNETD_DB/serial.txt")" = 102 ]'
+cp "$QNETD_DB/qnetd-cacert.crt" "$WORK/qnetd-cacert.crt"
+
+#
+# Node 1: -i, -r
+#
+use_node 1
+run 0 "node1 -i -c qnetd-cacert.crt" "$QD" -i -c "$WORK/qnetd-cacert.crt"
+for f in cert9.db key4.db pkcs11.txt pwdfile.txt noise.txt; do
+    check "node1 -i created $f" test -f "$NODE_DB/$f"
+done
+check "node database directory mode 0770" mode_is "$NODE_DB" 770
+check "node database files mode 0660" all_files_mode "$NODE_DB" 660
+check "node pwdfile.txt is empty" file_is_empty "$NODE_DB/pwdfile.txt"
+check "node has no serial.txt" test ! -e "$NODE_DB/serial.txt"
+check "node QNet CA trust flags CT,c,c" eval '[ "$(trust_of "$NODE_DB" "QNet CA")" = "CT,c,c" ]'
+check "node QNet CA subject CN=QNet CA" eval '[ "$(cert_field "$NODE_DB" "QNet CA" Subject)" = "CN=QNet CA" ]'
+run 1 "node1 -i refuses a second initialization" "$QD" -i -c "$WORK/qnetd-cacert.crt"
+
+run 0 "node1 -r -n $CLUSTER" "$QD" -r -n "$CLUSTER"
+check "node1 -r created qdevice-net-node.crq" test -s "$NODE_DB/qdevice-net-node.crq"
+check "certificate request subject is CN=$CLUSTER" \
+    eval '[ "$(crq_subject "$NODE_DB/qdevice-net-node.crq")" = "CN=$CLUSTER" ]'
+check "certificate request is DER encoded" not_grep_q "BEGIN" "$NODE_DB/qdevice-net-node.crq"
+cp "$NODE_DB/qdevice-net-node.crq" "$WORK/node.crq"
+
+#
+# QNetd host: -s
+#
+run 0 "qnetd -s -c REQ -n $CLUSTER signs the request" "$QN" -s -c "$WORK/node.crq" -n "$CLUSTER"
+CRT=$QNETD_DB/cluster-$CLUSTER.crt
+check "qnetd -s created cluster-$CLUSTER.crt" test -s "$CRT"
+check "qnetd -s: serial.txt is 103" eval '[ "$(cat "$QNETD_DB/serial.txt")" = 103 ]'
+if extension; then
+    check "qnetd -s with matching CN prints no warning" not_grep_q "arning" "$WORK/err"
+fi
+cp "$CRT" "$WORK/cluster.crt"
+
+run 0 "qnetd -s with a cluster name different from the request's CN still signs" \
+    "$QN" -s -c "$WORK/node.crq" -n other
+check "qnetd -s mismatch: cluster-other.crt created" test -s "$QNETD_DB/cluster-other.crt"
+if extension; then
+    check "qnetd -s mismatch: warns about the CN (D22)" grep_q "CN=$CLUSTER" "$WORK/err"
+    run nz "qnetd -s with an invalid request fails" "$QN" -s -c "$WORK/garbage" -n broken
+    check "qnetd -s invalid request leaves no certificate file" test ! -e "$QNETD_DB/cluster-broken.crt"
+
+    # PEM encoded request
+    if command -v openssl >/dev/null 2>&1; then
+        openssl req -inform DER -in "$WORK/node.crq" -outform PEM -out "$WORK/node.pem" 2>/dev/null
+        run 0 "qnetd -s accepts a PEM encoded request" "$QN" -s -c "$WORK/node.pem" -n pem
+        check "qnetd -s PEM request: certificate created" test -s "$QNETD_DB/cluster-pem.crt"
+    else
+        skip "qnetd -s with a PEM request (no openssl)"
+    fi
+
+    # Serial numbers are unique when signing in parallel
+    before=$(cat "$QNETD_DB/serial.txt")
+    pids=""
+    for i in 1 2 3 4 5 6; do
+        "$QN" -s -c "$WORK/node.crq" -n "par$i" > /dev/null 2>&1 &
+        pids="$pids $!"
+    done
+    # shellcheck disable=SC2086
+    wait $pids
+    after=$(cat "$QNETD_DB/serial.txt")
+    check "parallel signing: serial.txt advanced by 6 ($before -> $after)" \
+        eval '[ "$after" -eq $((before + 6)) ]'
+    serials=""
+    for i in 1 2 3 4 5 6; do
+        mkdir -p "$WORK/ser$i"
+        certutil -N -d "sql:$WORK/ser$i" --empty-password > /dev/null 2>&1
+        certutil -A -d "sql:$WORK/ser$i" -n c -t ",," -i "$QNETD_DB/cluster-par$i.crt" > /dev/null 2>&1
+        s=$(cert_field "$WORK/ser$i" c Serial)
+        serials="$serials $s"
+    done
+    check "parallel signing: six distinct serial numbers ($serials )" \
+        eval '[ "$(printf "%s\n" $serials | sort -u | grep -c .)" -eq 6 ]'
+fi
+
+#
+# Node 1: -M
+#
+run 0 "node1 -M -c cluster-$CLUSTER.crt" "$QD" -M -c "$WORK/cluster.crt"
+check "node1 Cluster Cert trust flags u,u,u" eval '[ "$(trust_of "$NODE_DB" "Cluster Cert")" = "u,u,u" ]'
+check "node1 Cluster Cert subject CN=$CLUSTER" \
+    eval '[ "$(cert_field "$NODE_DB" "Cluster Cert" Subject)" = "CN=$CLUSTER" ]'
+check "node1 Cluster Cert issued by CN=QNet CA" \
+    eval '[ "$(cert_field "$NODE_DB" "Cluster Cert" Issuer)" = "CN=QNet CA" ]'
+check "node1 Cluster Cert serial 103" eval '[ "$(cert_field "$NODE_DB" "Cluster Cert" Serial)" = 103 ]'
+check "node1 Cluster Cert valid for 100 years" validity_100y "$NODE_DB" "Cluster Cert"
+check "node1 Cluster Cert has its private key" has_key_for "$NODE_DB" "Cluster Cert"
+check "node1 Cluster Cert chains to QNet CA (certutil -V -u C)" \
+    cert_valid_for "$NODE_DB" "Cluster Cert" C
+check "node1 -M created qdevice-net-node.p12" test -s "$NODE_DB/qdevice-net-node.p12"
+check "qdevice-net-node.p12 mode 0600" mode_is "$NODE_DB/qdevice-net-node.p12" 600
+cp "$NODE_DB/qdevice-net-node.p12" "$WORK/node.p12"
+
+# The QNetd database accepts the cluster certificate as an SSL client
+mkdir -p "$WORK/qnetd-copy"
+cp "$QNETD_DB"/cert9.db "$QNETD_DB"/key4.db "$QNETD_DB"/pkcs11.txt "$WORK/qnetd-copy/"
+certutil -A -d "sql:$WORK/qnetd-copy" -n client -t ",," -i "$WORK/cluster.crt" > /dev/null 2>&1
+check "cluster certificate is a valid SSL client for the QNetd database (certutil -V -u C)" \
+    cert_valid_for "$WORK/qnetd-copy" client C
+
+#
+# Node 2: -m
+#
+use_node 2
+run 1 "node2 -m without database" "$QD" -m -c "$WORK/node.p12"
+run 0 "node2 -i -c qnetd-cacert.crt" "$QD" -i -c "$WORK/qnetd-cacert.crt"
+run 0 "node2 -m -c qdevice-net-node.p12" "$QD" -m -c "$WORK/node.p12"
+check "node2 Cluster Cert trust flags u,u,u" eval '[ "$(trust_of "$NODE_DB" "Cluster Cert")" = "u,u,u" ]'
+check "node2 QNet CA trust flags CT,c,c" eval '[ "$(trust_of "$NODE_DB" "QNet CA")" = "CT,c,c" ]'
+check "node2 Cluster Cert subject CN=$CLUSTER" \
+    eval '[ "$(cert_field "$NODE_DB" "Cluster Cert" Subject)" = "CN=$CLUSTER" ]'
+check "node2 Cluster Cert has its private key" has_key_for "$NODE_DB" "Cluster Cert"
+check "node2 Cluster Cert chains to QNet CA (certutil -V -u C)" \
+    cert_valid_for "$NODE_DB" "Cluster Cert" C
+check "node2 database files mode 0660" all_files_mode "$NODE_DB" 660
+if extension; then
+    use_node 3
+    run 0 "node3 -i" "$QD" -i -c "$WORK/qnetd-cacert.crt"
+    run nz "node3 -m with an invalid PKCS#12 file fails" "$QD" -m -c "$WORK/garbage"
+    run nz "node3 -M with an invalid certificate fails" "$QD" -M -c "$WORK/garbage"
+    check "node3 -M failure leaves no PKCS#12 file" test ! -e "$NODE_DB/qdevice-net-node.p12"
+    use_node 4
+    run nz "node4 -i with an invalid CA certificate fails" "$QD" -i -c "$WORK/garbage"
+    check "node4 failed -i leaves no database behind" \
+        eval '! [ -e "$NODE_DB/cert9.db" ] && ! [ -e "$NODE_DB/key4.db" ]'
+    run 0 "node4 -i works after the failed attempt" "$QD" -i -c "$WORK/qnetd-cacert.crt"
+fi
+
+#
+# -G and ownership: files get the owner and group of the qnetd config dir
+#
+mkdir -p "$WORK/qnetd-saved"
+mount --bind "$WORK/qnetd-saved" "$ETC/qnetd"
+chown 0:4321 "$ETC/qnetd"
+chmod 0750 "$ETC/qnetd"
+run 0 "qnetd -i -G with a group-owned config dir" "$QN" -i -G
+check "-G: database directory mode 0750" mode_is "$QNETD_DB" 750
+check "-G: database files mode 0640" all_files_mode "$QNETD_DB" 640 serial.txt
+check "-G: files owned by the config dir's owner and group (0:4321)" all_files_owner "$QNETD_DB" 0:4321
+run 0 "-G: qnetd -s" "$QN" -s -c "$WORK/node.crq" -n "$CLUSTER"
+check "-G: signed certificate owned by 0:4321" owner_is "$QNETD_DB/cluster-$CLUSTER.crt" 0:4321
+umount "$ETC/qnetd"
+
+#
+# Quick start (-Q) through fake ssh/scp commands given with -S and -C: each
+# host is a directory that is bind-mounted over the configuration directory
+# in its own mount namespace.
+#
+if extension; then
+    QS=$WORK/qs
+    mkdir -p "$QS/bin" "$QS/hosts"
+    ln -s "$QN" "$QS/bin/corosync-qnetd-certutil"
+    ln -s "$QD" "$QS/bin/corosync-qdevice-net-certutil"
+    cat > "$QS/fake-ssh" <<'EOF'
+#!/bin/bash
+# fake-ssh [options] [user@]host command: run command "on" host
+while [ "$#" -gt 0 ]; do
+    case "$1" in
+        -o|-p|-i|-l) shift 2 ;;
+        -*) shift ;;
+        *) break ;;
+    esac
+done
+echo "ssh $*" >> "$QS_DIR/ssh.log"
+host=${1#*@}
+shift
+mkdir -p "$QS_DIR/hosts/$host"
+exec unshare -m bash -c 'mount --bind "$1" "$2" && PATH="$3:$PATH" && eval "$4"' \
+    fake-ssh "$QS_DIR/hosts/$host" "$QS_ETC" "$QS_DIR/bin" "$*"
+EOF
+    cat > "$QS/fake-scp" <<'EOF'
+#!/bin/bash
+# fake-scp [options] src dst, one of them [user@]host:path
+while [ "$#" -gt 0 ]; do
+    case "$1" in
+        -o|-P|-i|-l) shift 2 ;;
+        -*) shift ;;
+        *) break ;;
+    esac
+done
+map() {
+    case "$1" in
+        *:*)
+            hostpart=${1%%:*}
+            path=${1#*:}
+            host=${hostpart#*@}
+            case "$path" in
+                "$QS_ETC"/*) echo "$QS_DIR/hosts/$host/${path#"$QS_ETC"/}" ;;
+                *) echo "$path" ;;
+            esac
+            ;;
+        *) echo "$1" ;;
+    esac
+}
+echo "scp $*" >> "$QS_DIR/ssh.log"
+exec cp "$(map "$1")" "$(map "$2")"
+EOF
+    chmod 755 "$QS/fake-ssh" "$QS/fake-scp"
+    export QS_DIR=$QS QS_ETC=$ETC
+
+    run 0 "quick start -Q with -S/-C (qnetd host + 3 nodes)" \
+        "$QD" -Q -n "$CLUSTER" -S "$QS/fake-ssh -o BatchMode=yes" -C "$QS/fake-scp -q" \
+        qnetd n1 n2 n3
+    check "quick start: qnetd host has the CA and the signed cluster certificate" \
+        eval '[ "$(trust_of "$QS/hosts/qnetd/qnetd/nssdb" "QNet CA")" = "CTu,u,u" ] &&
+            test -s "$QS/hosts/qnetd/qnetd/nssdb/cluster-$CLUSTER.crt"'
+    for n in n1 n2 n3; do
+        check "quick start: $n has Cluster Cert (u,u,u) with key, chaining to QNet CA" \
+            eval '[ "$(trust_of "$QS/hosts/$n/qdevice/net/nssdb" "Cluster Cert")" = "u,u,u" ] &&
+                has_key_for "$QS/hosts/$n/qdevice/net/nssdb" "Cluster Cert" &&
+                cert_valid_for "$QS/hosts/$n/qdevice/net/nssdb" "Cluster Cert" C'
+    done
+    check "quick start: ssh and scp destinations are root@host" \
+        eval 'grep -q "^ssh root@" "$QS/ssh.log" && ! grep -q "^ssh [^r]" "$QS/ssh.log" &&
+            grep -q "^scp .*root@" "$QS/ssh.log" && ! grep -E -q "^scp .*(^| )[^ @/]+:" "$QS/ssh.log"'
+    check "quick start: no temporary files left on the hosts" \
+        eval '! ls -d /tmp/corosync-qdevice-certutil.* > /dev/null 2>&1'
+    run 1 "quick start refuses nodes that already have a database" \
+        "$QD" -Q -n "$CLUSTER" -S "$QS/fake-ssh" -C "$QS/fake-scp" qnetd n1 n4
+    check "quick start refusal left n4 untouched" test ! -e "$QS/hosts/n4/qdevice"
+else
+    skip "quick start with -S/-C (extension)"
+fi
+
+#
+# A corosync-qnetd accepts the database: it loads "QNetd Cert" and accepts a
+# TLS client presenting the cluster certificate for the right cluster only.
+#
+start_qnetd() {
+    local port="$1" i
+
+    "$QNETD_BIN" -f -d -s req -l 127.0.0.1 -p "$port" \
+        -S "lock_file=$WORK/qnetd.pid,local_socket_file=$WORK/qnetd.sock" \
+        > "$WORK/qnetd.log" 2>&1 &
+    QNETD_PID=$!
+    for i in $(seq 1 50); do
+        if ! kill -0 "$QNETD_PID" 2>/dev/null; then
+            wait "$QNETD_PID" 2>/dev/null
+            QNETD_PID=""
+            return 1
+        fi
+        if (exec 3<>"/dev/tcp/127.0.0.1/$port") 2>/dev/null; then
+            return 0
+        fi
+        sleep 0.1
+    done
+    return 1
+}
+
+stop_qnetd() {
+    if [ -n "$QNETD_PID" ]; then
+        kill "$QNETD_PID" 2>/dev/null
+        wait "$QNETD_PID" 2>/dev/null
+        QNETD_PID=""
+    fi
+}
+
+cat > "$WORK/tlsclient.py" <<'EOF'
+# Minimal qdevice-net client: PREINIT, STARTTLS, TLS handshake with the
+# cluster certificate, INIT. Exit 0 when INIT_REPLY reports no error.
+import socket, ssl, struct, sys
+
+host, port, cluster, cafile, certfile = sys.argv[1:6]
+
+def tlv(t, v):
+    return struct.pack(">HH", t, len(v)) + v
+
+def msg(t, body):
+    return struct.pack(">HI", t, len(body)) + body
+
+def recv_exact(s, n):
+    data = b""
+    while len(data) < n:
+        chunk = s.recv(n - len(data))
+        if not chunk:
+            raise EOFError("connection closed by qnetd")
+        data += chunk
+    return data
+
+def read_msg(s):
+    t, length = struct.unpack(">HI", recv_exact(s, 6))
+    body = recv_exact(s, length)
+    opts, i = {}, 0
+    while i + 4 <= len(body):
+        ot, ol = struct.unpack(">HH", body[i:i + 4])
+        opts[ot] = body[i + 4:i + 4 + ol]
+        i += 4 + ol
+    return t, opts
+
+try:
+    s = socket.create_connection((host, int(port)), timeout=10)
+    s.sendall(msg(0, tlv(0, struct.pack(">I", 1)) + tlv(1, cluster.encode())))
+    t, opts = read_msg(s)
+    if t != 1:
+        print("unexpected reply to PREINIT: type %d" % t)
+        sys.exit(1)
+    s.sendall(msg(2, tlv(0, struct.pack(">I", 2))))
+    ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
+    ctx.check_hostname = False
+    ctx.load_verify_locations(cafile)
+    ctx.load_cert_chain(certfile)
+    ts = ctx.wrap_socket(s)
+    subject = dict(x[0] for x in ts.getpeercert()["subject"])
+    if subject.get("commonName") != "Qnetd Server":
+        print("server certificate CN is %r" % subject.get("commonName"))
+        sys.exit(1)
+    init = (tlv(0, struct.pack(">I", 3)) + tlv(9, struct.pack(">I", 1)) +
+            tlv(11, struct.pack(">H", 1)) + tlv(12, struct.pack(">I", 8000)) +
+            tlv(21, struct.pack(">BI", 1, 0)) + tlv(13, struct.pack(">IQ", 1, 1)))
+    ts.sendall(msg(3, init))
+    t, opts = read_msg(ts)
+    code = struct.unpack(">H", opts[6])[0] if 6 in opts else -1
+    if t == 4 and code == 0:
+        print("INIT accepted over TLS")
+        sys.exit(0)
+    print("INIT refused: message type %d, error code %d" % (t, code))
+    sys.exit(1)
+except (OSError, EOFError, ssl.SSLError) as e:
+    print("connection failed: %s" % e)
+    sys.exit(2)
+EOF
+
+if [ "$QNETD_BIN" = none ]; then
+    skip "corosync-qnetd checks (no corosync-qnetd)"
+elif [ "${CERTUTIL_TEST_NO_NETNS:-}" = 1 ]; then
+    skip "corosync-qnetd checks (no private network namespace)"
+elif ! ip link set lo up 2>/dev/null; then
+    skip "corosync-qnetd checks (can't bring up loopback)"
+else
+    PORT=15403
+    if start_qnetd "$PORT"; then
+        pass "corosync-qnetd ($QNETD_BIN) starts with -s req on the database and loads QNetd Cert"
+        check "corosync-qnetd logged no error or NSS failure" \
+            eval '! grep -i -q -e "crit" -e "error" -e "can.t" "$WORK/qnetd.log"'
+        if command -v python3 >/dev/null 2>&1 && command -v openssl >/dev/null 2>&1 &&
+            openssl pkcs12 -in "$WORK/node.p12" -passin pass: -nodes -clcerts -out "$WORK/client.pem" 2>/dev/null; then
+            run 0 "TLS client with the cluster certificate is accepted for cluster $CLUSTER" \
+                python3 "$WORK/tlsclient.py" 127.0.0.1 "$PORT" "$CLUSTER" "$WORK/qnetd-cacert.crt" "$WORK/client.pem"
+            run nz "TLS client with the cluster certificate is refused for another cluster name" \
+                python3 "$WORK/tlsclient.py" 127.0.0.1 "$PORT" other "$WORK/qnetd-cacert.crt" "$WORK/client.pem"
+        else
+            skip "TLS client checks (no python3 or openssl)"
+        fi
+        check "corosync-qnetd still running" kill -0 "$QNETD_PID"
+        stop_qnetd
+    else
+        fail "corosync-qnetd ($QNETD_BIN) starts with -s req on the database"
+        sed 's/^/    | /' "$WORK/qnetd.log" | head -n 20
+    fi
+
+    # Sanity check of the check: without the server certificate qnetd must fail
+    mkdir -p "$WORK/qnetd-nocert"
+    mount --bind "$WORK/qnetd-nocert" "$ETC/qnetd"
+    "$QN" -i > /dev/null 2>&1
+    certutil -D -d "sql:$QNETD_DB" -n "QNetd Cert" > /dev/null 2>&1
+    if start_qnetd "$((PORT + 1))"; then
+        fail "corosync-qnetd refuses a database without QNetd Cert"
+        stop_qnetd
+    else
+        pass "corosync-qnetd refuses a database without QNetd Cert"
+    fi
+    umount "$ETC/qnetd"
+fi
+
+if [ "$nskip" -gt 0 ]; then
+    echo "$npass passed, $nfail failed, $nskip skipped"
+else
+    echo "$npass passed, $nfail failed"
+fi
+
+[ "$nfail" -eq 0 ]
