@@ -39,6 +39,7 @@ static uint16_t all_messages[QN_MSG_COUNT] = {
 };
 const struct u16_list msg_all_options = { all_options, QN_OPT_COUNT };
 const struct u16_list msg_all_messages = { all_messages, QN_MSG_COUNT };
+const struct u16_list msg_all_algorithms = { all_messages, QN_ALGO_COUNT };
 
 void
 msg_init(struct msg *m, enum qn_msg_type type)

@@ -86,9 +86,10 @@ void	msg_free(struct msg *m);
  */
 int	msg_encode(const struct msg *m, struct buf *out, size_t max_size);
 
-/* The options and messages every 3.0.3 daemon advertises: 0..23 and 0..17. */
+/* What every 3.0.3 daemon advertises: options 0..23, messages 0..17, algorithms 0..3. */
 extern const struct u16_list msg_all_options;
 extern const struct u16_list msg_all_messages;
+extern const struct u16_list msg_all_algorithms;
 
 int	u16_list_has(const struct u16_list *l, uint16_t v);
 

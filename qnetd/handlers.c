@@ -1,0 +1,470 @@
+/*
+ * What qnetd does with each message a client sends (PROTOCOL.md §5.2, §7.4).
+ */
+#include <inttypes.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "decide.h"
+#include "handlers.h"
+#include "log.h"
+#include "names.h"
+#include "qnetd.h"
+#include "send.h"
+#include "server.h"
+
+/* The largest timer 3.0.3 accepts; a longer dead-peer timeout is refused. */
+#define MAX_TIMER_MS	18000000ULL
+
+/*
+ * The TLS policy of every TLS-gated message.  Returns 0 when the message may
+ * be processed.
+ */
+static int
+tls_check(struct client *c, const struct msg *m)
+{
+	struct qnetd *q = c->qnetd;
+
+	if (q->tls_mode == QN_TLS_REQUIRED && !c->tls_started) {
+		log_err("Client %s sent %s without TLS, but TLS is required",
+		    c->addr, msg_type_name(m->type));
+		send_error(c, m, QN_ERR_TLS_REQUIRED);
+		return -1;
+	}
+	if (q->client_cert_required && c->tls_started && !c->cert_checked) {
+		if (!conn_peer_cert_matches(&c->conn, c->cluster_name)) {
+			client_schedule_disconnect(c, "client doesn't sent "
+			    "certificate with valid CN");
+			return -1;
+		}
+		c->cert_checked = 1;
+	}
+	return 0;
+}
+
+/* TLS check, then INIT required: the common gate of post-INIT messages. */
+static int
+gate(struct client *c, const struct msg *m)
+{
+	if (tls_check(c, m) != 0)
+		return -1;
+	if (!c->init_done) {
+		log_err("Client %s sent %s before INIT", c->addr,
+		    msg_type_name(m->type));
+		send_error(c, m, QN_ERR_INIT_REQUIRED);
+		return -1;
+	}
+	return 0;
+}
+
+static void
+reply_init(struct msg *r, const struct msg *m, uint8_t type)
+{
+	msg_init(r, type);
+	if (msg_has(m, QN_OPT_SEQ)) {
+		r->seq = m->seq;
+		r->has |= QN_BIT(QN_OPT_SEQ);
+	}
+}
+
+/* Dead-peer timeout for a heartbeat, 0 when it exceeds the timer limit. */
+static uint64_t
+dpd_timeout(const struct qnetd *q, uint32_t hb)
+{
+	uint64_t ms = (uint64_t)(q->set.dpd_interval_coefficient * hb);
+
+	if (q->set.dpd_enabled && ms > MAX_TIMER_MS)
+		return 0;
+	return ms;
+}
+
+static int
+heartbeat_ok(const struct qnetd *q, uint32_t hb)
+{
+	return hb >= q->set.heartbeat_interval_min &&
+	    hb <= q->set.heartbeat_interval_max && dpd_timeout(q, hb) != 0;
+}
+
+static void
+on_preinit(struct client *c, const struct msg *m)
+{
+	struct qnetd *q = c->qnetd;
+	struct msg r;
+	char *name;
+
+	if (!msg_has(m, QN_OPT_CLUSTER_NAME)) {
+		send_error(c, m, QN_ERR_DOESNT_CONTAIN_REQUIRED_OPTION);
+		return;
+	}
+	if ((name = malloc(m->cluster_name_len + 1)) == NULL) {
+		send_error(c, m, QN_ERR_INTERNAL_ERROR);
+		return;
+	}
+	memcpy(name, m->cluster_name, m->cluster_name_len);
+	name[m->cluster_name_len] = '\0';
+	free(c->cluster_name);
+	c->cluster_name = name;
+	c->cluster_name_len = m->cluster_name_len;
+	c->preinit_done = 1;
+
+	reply_init(&r, m, QN_MSG_PREINIT_REPLY);
+	r.tls_supported = (uint8_t)q->tls_mode;
+	r.tls_client_cert_required = (uint8_t)q->client_cert_required;
+	r.has |= QN_BIT(QN_OPT_TLS_SUPPORTED) |
+	    QN_BIT(QN_OPT_TLS_CLIENT_CERT_REQUIRED);
+	send_msg(c, &r);
+}
+
+static void
+on_starttls(struct client *c, const struct msg *m)
+{
+	struct qnetd *q = c->qnetd;
+
+	if (!c->preinit_done) {
+		send_error(c, m, QN_ERR_PREINIT_REQUIRED);
+		return;
+	}
+	if (q->tls == NULL || c->tls_started ||
+	    conn_starttls_server(&c->conn, q->tls) != 0) {
+		client_schedule_disconnect(c, "can't start TLS");
+		return;
+	}
+	c->tls_started = 1;
+	c->cert_checked = 0;
+}
+
+/* INIT validation with the precedence of PROTOCOL.md §7.4. */
+static uint8_t
+init_error(struct client *c, const struct msg *m)
+{
+	struct qnetd *q = c->qnetd;
+	uint8_t e = QN_ERR_NONE;
+
+	if (!c->preinit_done)
+		e = QN_ERR_PREINIT_REQUIRED;
+	if (e == QN_ERR_NONE && !msg_has(m, QN_OPT_NODE_ID))
+		e = QN_ERR_DOESNT_CONTAIN_REQUIRED_OPTION;
+	if (e == QN_ERR_NONE && !msg_has(m, QN_OPT_RING_ID))
+		e = QN_ERR_DOESNT_CONTAIN_REQUIRED_OPTION;
+	/* A bad heartbeat overrides earlier errors, as in 3.0.3. */
+	if (e == QN_ERR_NONE && !msg_has(m, QN_OPT_HEARTBEAT_INTERVAL))
+		e = QN_ERR_DOESNT_CONTAIN_REQUIRED_OPTION;
+	else if (!heartbeat_ok(q, msg_has(m, QN_OPT_HEARTBEAT_INTERVAL) ?
+	    m->heartbeat_interval : 0))
+		e = QN_ERR_INVALID_HEARTBEAT_INTERVAL;
+	if (e == QN_ERR_NONE && !msg_has(m, QN_OPT_TIE_BREAKER))
+		e = QN_ERR_DOESNT_CONTAIN_REQUIRED_OPTION;
+	/* So does an unknown algorithm. */
+	if (e == QN_ERR_NONE && !msg_has(m, QN_OPT_ALGORITHM))
+		e = QN_ERR_DOESNT_CONTAIN_REQUIRED_OPTION;
+	else if (msg_has(m, QN_OPT_ALGORITHM) && m->algorithm >= QN_ALGO_COUNT)
+		e = QN_ERR_UNSUPPORTED_DECISION_ALGORITHM;
+	return e;
+}
+
+/* A second INIT on a registered connection, judged against its own record. */
+static uint8_t
+reinit_error(const struct client *c, const struct msg *m)
+{
+	if (!qn_tie_breaker_eq(&c->tie_breaker, &m->tie_breaker))
+		return QN_ERR_TIE_BREAKER_DIFFERS_FROM_OTHER_NODES;
+	if (c->algorithm != m->algorithm)
+		return QN_ERR_ALGORITHM_DIFFERS_FROM_OTHER_NODES;
+	return QN_ERR_DUPLICATE_NODE_ID;
+}
+
+static void
+set_dpd(struct client *c, uint32_t hb)
+{
+	struct qnetd *q = c->qnetd;
+
+	c->heartbeat_interval = hb;
+	if (q->set.dpd_enabled)
+		client_dpd_set(c, dpd_timeout(q, hb));
+}
+
+static void
+on_init(struct client *c, const struct msg *m)
+{
+	struct qnetd *q = c->qnetd;
+	uint8_t e;
+	struct msg r;
+
+	if (tls_check(c, m) != 0)
+		return;
+	e = init_error(c, m);
+	if (e == QN_ERR_NONE && c->init_done)
+		e = reinit_error(c, m);
+	if (e == QN_ERR_NONE) {
+		c->node_id = m->node_id;
+		c->ring_id = m->ring_id;
+		c->tie_breaker = m->tie_breaker;
+		c->algorithm = (uint8_t)m->algorithm;
+		c->kap = (uint8_t)q->set.keep_active_partition_tie_breaker;
+		e = decide_join(&q->clusters, c);
+		if (e != QN_ERR_NONE) {
+			/* A refused INIT leaves nothing behind (D23). */
+			c->node_id = 0;
+			memset(&c->ring_id, 0, sizeof(c->ring_id));
+		}
+	}
+	if (e == QN_ERR_NONE) {
+		c->init_done = 1;
+		c->init_had_msgs = msg_has(m, QN_OPT_SUPPORTED_MESSAGES);
+		c->init_had_opts = msg_has(m, QN_OPT_SUPPORTED_OPTIONS);
+		set_dpd(c, m->heartbeat_interval);
+		log_debug("Client %s joined cluster %s as node %" PRIu32
+		    " (%s, TLS %s)", c->addr, c->cluster->name, c->node_id,
+		    algo_name(c->algorithm), c->tls_started ? "on" : "off");
+	} else {
+		log_err("Client %s refused at INIT: error %u", c->addr, e);
+	}
+
+	reply_init(&r, m, QN_MSG_INIT_REPLY);
+	r.reply_error_code = e;
+	r.server_max_request_size = (uint32_t)q->set.max_client_receive_size;
+	r.server_max_reply_size = (uint32_t)q->set.max_client_send_size;
+	r.supported_algorithms = msg_all_algorithms;
+	r.has |= QN_BIT(QN_OPT_REPLY_ERROR_CODE) |
+	    QN_BIT(QN_OPT_SERVER_MAX_REQUEST_SIZE) |
+	    QN_BIT(QN_OPT_SERVER_MAX_REPLY_SIZE) |
+	    QN_BIT(QN_OPT_SUPPORTED_ALGORITHMS);
+	if (msg_has(m, QN_OPT_SUPPORTED_MESSAGES)) {
+		r.supported_messages = msg_all_messages;
+		r.has |= QN_BIT(QN_OPT_SUPPORTED_MESSAGES);
+	}
+	if (msg_has(m, QN_OPT_SUPPORTED_OPTIONS)) {
+		r.supported_options = msg_all_options;
+		r.has |= QN_BIT(QN_OPT_SUPPORTED_OPTIONS);
+	}
+	send_msg(c, &r);
+}
+
+static void
+on_set_option(struct client *c, const struct msg *m)
+{
+	struct qnetd *q = c->qnetd;
+	struct msg r;
+
+	if (gate(c, m) != 0)
+		return;
+	if (msg_has(m, QN_OPT_HEARTBEAT_INTERVAL)) {
+		if (!heartbeat_ok(q, m->heartbeat_interval)) {
+			send_error(c, m, QN_ERR_INVALID_HEARTBEAT_INTERVAL);
+			return;
+		}
+		set_dpd(c, m->heartbeat_interval);
+	}
+	if (msg_has(m, QN_OPT_KAP_TIE_BREAKER))
+		c->kap = m->kap_tie_breaker;
+
+	reply_init(&r, m, QN_MSG_SET_OPTION_REPLY);
+	if (msg_has(m, QN_OPT_HEARTBEAT_INTERVAL)) {
+		r.heartbeat_interval = c->heartbeat_interval;
+		r.has |= QN_BIT(QN_OPT_HEARTBEAT_INTERVAL);
+	}
+	if (msg_has(m, QN_OPT_KAP_TIE_BREAKER)) {
+		r.kap_tie_breaker = c->kap;
+		r.has |= QN_BIT(QN_OPT_KAP_TIE_BREAKER);
+	}
+	send_msg(c, &r);
+}
+
+/* ECHO_REPLY is the request itself, every byte, with the type changed. */
+static void
+on_echo_request(struct client *c, const struct msg *m, const uint8_t *data,
+    size_t len)
+{
+	uint8_t small[READER_INLINE_SIZE], *copy = small;
+
+	if (gate(c, m) != 0)
+		return;
+	if (len > sizeof(small) && (copy = malloc(len)) == NULL) {
+		client_schedule_disconnect(c, "out of memory");
+		return;
+	}
+	memcpy(copy, data, len);
+	copy[0] = 0;
+	copy[1] = QN_MSG_ECHO_REPLY;
+	if (conn_send_raw(&c->conn, copy, len) != 0)
+		client_schedule_disconnect(c, "can't queue echo reply");
+	if (copy != small)
+		free(copy);
+}
+
+static void
+on_node_list(struct client *c, const struct msg *m)
+{
+	struct node_list_update u;
+	struct decision d = { 0 };
+	struct msg r;
+	uint8_t e;
+
+	if (gate(c, m) != 0)
+		return;
+	if (!msg_has(m, QN_OPT_NODE_LIST_TYPE) || !msg_has(m, QN_OPT_SEQ) ||
+	    (m->node_list_type == QN_LIST_MEMBERSHIP &&
+	    !msg_has(m, QN_OPT_RING_ID)) ||
+	    (m->node_list_type == QN_LIST_QUORUM &&
+	    !msg_has(m, QN_OPT_QUORATE))) {
+		send_error(c, m, QN_ERR_DOESNT_CONTAIN_REQUIRED_OPTION);
+		return;
+	}
+	u = (struct node_list_update){
+		.type = m->node_list_type,
+		.nodes = { m->nodes, m->node_count },
+		.ring_id = m->ring_id,
+		.heuristics = msg_has(m, QN_OPT_HEURISTICS) ?
+		    m->heuristics : QN_HEUR_UNDEFINED,
+		.quorate = m->quorate,
+		.has_config_version = msg_has(m, QN_OPT_CONFIG_VERSION),
+		.config_version = m->config_version,
+	};
+	log_debug("Client %s (node %" PRIu32 ") sent node list type %u with "
+	    "%zu nodes", c->addr, c->node_id, u.type, m->node_count);
+	if ((e = decide_node_list(c, &u, &d)) != QN_ERR_NONE) {
+		send_error(c, m, e);
+		return;
+	}
+	reply_init(&r, m, QN_MSG_NODE_LIST_REPLY);
+	r.node_list_type = m->node_list_type;
+	r.has |= QN_BIT(QN_OPT_NODE_LIST_TYPE);
+	send_vote_reply(c, &r, &d);
+}
+
+static void
+on_ask_for_vote(struct client *c, const struct msg *m)
+{
+	struct decision d = { 0 };
+	struct msg r;
+	uint8_t e;
+
+	if (gate(c, m) != 0)
+		return;
+	if (!msg_has(m, QN_OPT_SEQ)) {
+		send_error(c, m, QN_ERR_DOESNT_CONTAIN_REQUIRED_OPTION);
+		return;
+	}
+	if ((e = decide_ask_for_vote(c, &d)) != QN_ERR_NONE) {
+		send_error(c, m, e);
+		return;
+	}
+	reply_init(&r, m, QN_MSG_ASK_FOR_VOTE_REPLY);
+	send_vote_reply(c, &r, &d);
+}
+
+static void
+on_vote_info_reply(struct client *c, const struct msg *m)
+{
+	uint8_t e;
+
+	if (gate(c, m) != 0)
+		return;
+	if (!msg_has(m, QN_OPT_SEQ)) {
+		send_error(c, m, QN_ERR_DOESNT_CONTAIN_REQUIRED_OPTION);
+		return;
+	}
+	if ((e = decide_vote_info_reply(c, m->seq)) != QN_ERR_NONE)
+		send_error(c, m, e);
+}
+
+static void
+on_heuristics_change(struct client *c, const struct msg *m)
+{
+	struct decision d = { 0 };
+	struct msg r;
+	uint8_t e;
+
+	if (gate(c, m) != 0)
+		return;
+	if (!msg_has(m, QN_OPT_SEQ) || !msg_has(m, QN_OPT_HEURISTICS)) {
+		send_error(c, m, QN_ERR_DOESNT_CONTAIN_REQUIRED_OPTION);
+		return;
+	}
+	if ((e = decide_heuristics_change(c, m->heuristics, &d)) !=
+	    QN_ERR_NONE) {
+		send_error(c, m, e);
+		return;
+	}
+	reply_init(&r, m, QN_MSG_HEURISTICS_CHANGE_REPLY);
+	r.heuristics = m->heuristics;
+	r.has |= QN_BIT(QN_OPT_HEURISTICS);
+	send_vote_reply(c, &r, &d);
+}
+
+static void
+dispatch(struct client *c, const struct msg *m, const uint8_t *data,
+    size_t len)
+{
+	switch (m->type) {
+	case QN_MSG_PREINIT:
+		on_preinit(c, m);
+		break;
+	case QN_MSG_STARTTLS:
+		on_starttls(c, m);
+		break;
+	case QN_MSG_INIT:
+		on_init(c, m);
+		break;
+	case QN_MSG_SET_OPTION:
+		on_set_option(c, m);
+		break;
+	case QN_MSG_ECHO_REQUEST:
+		on_echo_request(c, m, data, len);
+		break;
+	case QN_MSG_NODE_LIST:
+		on_node_list(c, m);
+		break;
+	case QN_MSG_ASK_FOR_VOTE:
+		on_ask_for_vote(c, m);
+		break;
+	case QN_MSG_VOTE_INFO_REPLY:
+		on_vote_info_reply(c, m);
+		break;
+	case QN_MSG_HEURISTICS_CHANGE:
+		on_heuristics_change(c, m);
+		break;
+	default:
+		/* Messages only a server sends. */
+		log_err("Client %s sent unexpected %s message", c->addr,
+		    msg_type_name(m->type));
+		send_error(c, m, QN_ERR_UNEXPECTED_MESSAGE);
+		break;
+	}
+}
+
+void
+handle_message(struct client *c, enum reader_status st, const uint8_t *data,
+    size_t len)
+{
+	enum decode_err de;
+	struct msg m;
+
+	switch (st) {
+	case READER_MESSAGE:
+		break;
+	case READER_UNSUPPORTED:
+		log_err("Client %s sent unsupported message type %u", c->addr,
+		    get_u16(data));
+		send_error(c, NULL, QN_ERR_UNSUPPORTED_MESSAGE);
+		return;
+	case READER_TOO_LONG:
+		log_err("Client %s sent a message over %lld bytes", c->addr,
+		    c->qnetd->set.max_client_receive_size);
+		send_error(c, NULL, QN_ERR_MESSAGE_TOO_LONG);
+		return;
+	default:
+		send_error(c, NULL, QN_ERR_ERROR_DECODING_MSG);
+		return;
+	}
+
+	client_dpd_rearm(c);
+	if ((de = msg_decode(data, len, &m)) != DECODE_OK) {
+		log_warn("Client %s sent a message that can't be decoded: %s",
+		    c->addr, decode_err_str(de));
+		send_error(c, &m, QN_ERR_ERROR_DECODING_MSG);
+	} else {
+		dispatch(c, &m, data, len);
+	}
+	msg_free(&m);
+}

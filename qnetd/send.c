@@ -1,0 +1,107 @@
+#include <inttypes.h>
+#include <string.h>
+
+#include "algo/algo.h"
+#include "decide.h"
+#include "log.h"
+#include "names.h"
+#include "qnetd.h"
+#include "send.h"
+#include "server.h"
+
+void
+log_vote(const struct client *c, const char *how, uint8_t vote,
+    const struct qn_ring_id *ring, const char *reason)
+{
+	const char *cluster = c->cluster ? c->cluster->name : c->cluster_name;
+	int decision = vote == QN_VOTE_ACK || vote == QN_VOTE_NACK;
+
+	qb_log(decision ? LOG_INFO : LOG_DEBUG,
+	    "cluster %s node %" PRIu32 " ring %" PRIx32 ".%" PRIx64
+	    ": %s %s%s%s", cluster ? cluster : "?", c->node_id,
+	    ring->node_id, ring->seq, how, vote_name(vote),
+	    decision && reason[0] ? ": " : "", decision ? reason : "");
+}
+
+int
+send_msg(struct client *c, const struct msg *m)
+{
+	if (c->closing)
+		return -1;
+	if (conn_send(&c->conn, m) != 0) {
+		client_schedule_disconnect(c, "can't queue a message "
+		    "(send queue full or message too large)");
+		return -1;
+	}
+	return 0;
+}
+
+int
+send_error(struct client *c, const struct msg *req, uint8_t code)
+{
+	struct msg m;
+
+	msg_init(&m, QN_MSG_SERVER_ERROR);
+	if (req != NULL && msg_has(req, QN_OPT_SEQ)) {
+		m.seq = req->seq;
+		m.has |= QN_BIT(QN_OPT_SEQ);
+	}
+	m.reply_error_code = code;
+	m.has |= QN_BIT(QN_OPT_REPLY_ERROR_CODE);
+	return send_msg(c, &m);
+}
+
+int
+send_vote_reply(struct client *c, struct msg *m, const struct decision *d)
+{
+	m->vote = d->vote;
+	m->ring_id = c->ring_id;
+	m->has |= QN_BIT(QN_OPT_VOTE) | QN_BIT(QN_OPT_RING_ID);
+	if (send_msg(c, m) != 0)
+		return -1;
+	decide_record_vote(c, d);
+	log_vote(c, "replied", d->vote, &c->ring_id, d->reason);
+	return 0;
+}
+
+void
+algo_send_vote_info(struct client *c, uint32_t seq, uint8_t vote,
+    const struct qn_ring_id *ring, const char *reason)
+{
+	struct decision d = { .vote = vote };
+	struct msg m;
+
+	msg_init(&m, QN_MSG_VOTE_INFO);
+	m.seq = seq;
+	m.vote = vote;
+	m.ring_id = *ring;
+	m.has = QN_BIT(QN_OPT_SEQ) | QN_BIT(QN_OPT_VOTE) | QN_BIT(QN_OPT_RING_ID);
+	if (send_msg(c, &m) != 0)
+		return;
+	snprintf(d.reason, sizeof(d.reason), "%s", reason);
+	decide_record_vote(c, &d);
+	log_vote(c, "pushed", vote, ring, reason);
+}
+
+static void
+algo_timer_fired(uv_timer_t *t)
+{
+	struct client *c = t->data;
+	const struct algo *a = algo_get(c->algorithm);
+
+	if (!c->closing && a != NULL && a->timer != NULL)
+		a->timer(c);
+}
+
+void
+algo_timer_start(struct client *c, uint32_t ms)
+{
+	c->algo_timer.data = c;
+	uv_timer_start(&c->algo_timer, algo_timer_fired, ms, 0);
+}
+
+void
+algo_timer_stop(struct client *c)
+{
+	uv_timer_stop(&c->algo_timer);
+}

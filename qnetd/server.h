@@ -1,0 +1,20 @@
+/* Accepting clients and ending them. */
+#ifndef QNETD_SERVER_H
+#define QNETD_SERVER_H
+
+#include <stdint.h>
+
+#include "client.h"
+
+/*
+ * Disconnect silently: I/O stops now, the algorithm re-decides for the rest
+ * of the cluster once the current event is done.  Safe from within any
+ * handler or algorithm callback, and more than once.
+ */
+void	client_schedule_disconnect(struct client *c, const char *why);
+
+/* The dead-peer timeout (ms) and its restart on every complete message. */
+void	client_dpd_set(struct client *c, uint64_t ms);
+void	client_dpd_rearm(struct client *c);
+
+#endif
