@@ -63,6 +63,10 @@ struct client {
 
 	uv_timer_t dpd_timer;
 
+	struct client *all_prev, *all_next;	/* every client of the server */
+	struct client *reap_next;		/* waiting to be taken out */
+	uint8_t holds;				/* what still needs its memory */
+
 	unsigned preinit_done:1;
 	unsigned init_done:1;
 	unsigned has_config:1;

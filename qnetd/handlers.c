@@ -33,8 +33,10 @@ tls_check(struct client *c, const struct msg *m)
 	}
 	if (q->client_cert_required && c->tls_started && !c->cert_checked) {
 		if (!conn_peer_cert_matches(&c->conn, c->cluster_name)) {
-			client_schedule_disconnect(c, "client doesn't sent "
-			    "certificate with valid CN");
+			log_err("Client %s doesn't sent certificate with valid "
+			    "CN. Disconnecting client", c->addr);
+			client_schedule_disconnect(c, "certificate does not "
+			    "match the cluster name");
 			return -1;
 		}
 		c->cert_checked = 1;
@@ -213,7 +215,7 @@ on_init(struct client *c, const struct msg *m)
 		c->init_had_msgs = msg_has(m, QN_OPT_SUPPORTED_MESSAGES);
 		c->init_had_opts = msg_has(m, QN_OPT_SUPPORTED_OPTIONS);
 		set_dpd(c, m->heartbeat_interval);
-		log_debug("Client %s joined cluster %s as node %" PRIu32
+		log_info("Client %s joined cluster %s as node %" PRIu32
 		    " (%s, TLS %s)", c->addr, c->cluster->name, c->node_id,
 		    algo_name(c->algorithm), c->tls_started ? "on" : "off");
 	} else {

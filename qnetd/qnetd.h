@@ -55,7 +55,8 @@ struct qnetd {
 	uv_idle_t reaper;		/* runs deferred disconnects */
 
 	struct cluster_table clusters;
-	size_t client_count;		/* every TCP client, INIT or not */
+	struct client *clients;		/* every TCP client, INIT or not */
+	size_t client_count;
 	struct client *doomed;		/* disconnects waiting for the reaper */
 	int stopping;
 };

@@ -1,0 +1,404 @@
+/*
+ * corosync-qnetd: the arbiter.  Command line and start-up order are those of
+ * 3.0.3 (BEHAVIOUR.md §4.1, §4.5).
+ */
+#include "config.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <sys/resource.h>
+#include <unistd.h>
+#include <systemd/sd-daemon.h>
+
+#include "lockfile.h"
+#include "log.h"
+#include "names.h"
+#include "qnetd.h"
+#include "settings.h"
+#include "tls.h"
+
+#define PROG	"corosync-qnetd"
+#define RUNDIR	LOCALSTATEDIR "/run/corosync-qnetd"
+#define OFF(f)	offsetof(struct qnetd_settings, f)
+
+static const struct setting qnetd_settings[] = {
+	{ "listen_backlog", SETTING_INT, OFF(listen_backlog), 1, INT_MAX },
+	{ "max_client_send_buffers", SETTING_INT, OFF(max_client_send_buffers),
+	    2, LLONG_MAX },
+	{ "max_client_send_size", SETTING_INT, OFF(max_client_send_size), 16,
+	    UINT32_MAX },
+	{ "max_client_receive_size", SETTING_INT, OFF(max_client_receive_size),
+	    16, UINT32_MAX },
+	{ "nss_db_dir", SETTING_STR, OFF(nss_db_dir), 0, 0 },
+	{ "cert_nickname", SETTING_STR, OFF(cert_nickname), 0, 0 },
+	{ "heartbeat_interval_min", SETTING_INT, OFF(heartbeat_interval_min),
+	    1, UINT32_MAX },
+	{ "heartbeat_interval_max", SETTING_INT, OFF(heartbeat_interval_max),
+	    1, UINT32_MAX },
+	{ "dpd_enabled", SETTING_BOOL, OFF(dpd_enabled), 0, 0 },
+	{ "dpd_interval_coefficient", SETTING_REAL,
+	    OFF(dpd_interval_coefficient), 1, 1000 },
+	{ "dpd_interval", SETTING_DEPRECATED, 0, 0, 0 },
+	{ "lock_file", SETTING_STR, OFF(lock_file), 0, 0 },
+	{ "local_socket_file", SETTING_STR, OFF(local_socket_file), 0, 0 },
+	{ "local_socket_backlog", SETTING_INT, OFF(local_socket_backlog), 1,
+	    INT_MAX },
+	{ "ipc_max_clients", SETTING_INT, OFF(ipc_max_clients), 0, LLONG_MAX },
+	{ "ipc_max_receive_size", SETTING_INT, OFF(ipc_max_receive_size), 1024,
+	    LLONG_MAX },
+	{ "ipc_max_send_size", SETTING_INT, OFF(ipc_max_send_size), 1024,
+	    LLONG_MAX },
+	{ "keep_active_partition_tie_breaker", SETTING_BOOL,
+	    OFF(keep_active_partition_tie_breaker), 0, 0 },
+	{ NULL, 0, 0, 0, 0 }
+};
+
+static void
+defaults(struct qnetd *q)
+{
+	struct qnetd_settings *s = &q->set;
+
+	memset(q, 0, sizeof(*q));
+	/* 3.0.3 listens with a backlog of 10: a restart then takes a minute
+	 * to readmit 2,000 clients (PROTOCOL.md §14.3). */
+	s->listen_backlog = 4096;
+	s->max_client_send_buffers = 32;
+	s->max_client_send_size = 32768;
+	s->max_client_receive_size = 32768;
+	s->heartbeat_interval_min = 1000;
+	s->heartbeat_interval_max = 120000;
+	s->dpd_enabled = 1;
+	s->dpd_interval_coefficient = 1.5;
+	s->local_socket_backlog = 10;
+	s->ipc_max_clients = 10;
+	s->ipc_max_receive_size = 4096;
+	s->ipc_max_send_size = 10485760;
+	q->port = QN_DEFAULT_PORT;
+	q->tls_mode = QN_TLS_SUPPORTED;
+	q->client_cert_required = 1;
+	q->listen_fd = -1;
+}
+
+/* String settings get their defaults only if -S did not set them. */
+static int
+default_strings(struct qnetd_settings *s)
+{
+	static const struct { size_t off; const char *val; } d[] = {
+		{ OFF(nss_db_dir), COROSYNCSYSCONFDIR "/qnetd/nssdb" },
+		{ OFF(cert_nickname), "QNetd Cert" },
+		{ OFF(lock_file), RUNDIR "/corosync-qnetd.pid" },
+		{ OFF(local_socket_file), RUNDIR "/corosync-qnetd.sock" },
+	};
+
+	for (size_t i = 0; i < sizeof(d) / sizeof(d[0]); i++) {
+		char **p = (char **)((char *)s + d[i].off);
+
+		if (*p == NULL && (*p = strdup(d[i].val)) == NULL)
+			return -1;
+	}
+	return 0;
+}
+
+static void
+usage(FILE *f)
+{
+	fprintf(f, "usage: %s [-46dfhv] [-l listen_addr] [-p listen_port] "
+	    "[-s tls]\n", PROG);
+	fprintf(f, "              [-c client_cert_required] [-m max_clients] "
+	    "[-S option=value[,option2=value2,...]]\n");
+}
+
+static void
+version(void)
+{
+	printf("Corosync Qdevice Network Daemon, version '%s'\n\n",
+	    PACKAGE_VERSION);
+	printf("Supported algorithms: ");
+	for (int a = 0; a < QN_ALGO_COUNT; a++)
+		printf("%s%s (%d)", a ? ", " : "", algo_name((uint8_t)a), a);
+	printf("\nSupported message types: ");
+	for (int t = 0; t < QN_MSG_COUNT; t++)
+		printf("%s%s (%d)", t ? ", " : "", msg_type_name((uint16_t)t), t);
+	printf("\n");
+}
+
+static void __attribute__((noreturn, format(printf, 1, 2)))
+die(const char *fmt, ...)
+{
+	va_list ap;
+
+	fprintf(stderr, "%s: ", PROG);
+	va_start(ap, fmt);
+	vfprintf(stderr, fmt, ap);
+	va_end(ap);
+	fputc('\n', stderr);
+	exit(EXIT_FAILURE);
+}
+
+static void
+parse_args(struct qnetd *q, int argc, char **argv)
+{
+	char err[256], warn[256];
+	long long v;
+	int ch;
+
+	while ((ch = getopt(argc, argv, "46c:dfhl:m:p:S:s:v")) != -1) {
+		switch (ch) {
+		case '4':
+			q->family = 4;
+			break;
+		case '6':
+			q->family = 6;
+			break;
+		case 'd':
+			q->debug++;
+			break;
+		case 'f':
+			q->foreground = 1;
+			break;
+		case 'l':
+			q->listen_addr = optarg;
+			break;
+		case 'p':
+			if (parse_ll(optarg, 1, 65535, &v) != 0)
+				die("host port must be in range 1-65535");
+			q->port = v;
+			break;
+		case 's':
+			if (strcasecmp(optarg, "on") == 0)
+				q->tls_mode = QN_TLS_SUPPORTED;
+			else if (strcasecmp(optarg, "off") == 0)
+				q->tls_mode = QN_TLS_UNSUPPORTED;
+			else if (strcasecmp(optarg, "req") == 0 ||
+			    strcasecmp(optarg, "required") == 0)
+				q->tls_mode = QN_TLS_REQUIRED;
+			else
+				die("tls must be one of on, off, req, "
+				    "required");
+			break;
+		case 'c':
+			if (parse_bool(optarg, &q->client_cert_required) != 0)
+				die("client_cert_required should be on/yes/1, "
+				    "off/no/0");
+			break;
+		case 'm':
+			if (parse_ll(optarg, 0, LLONG_MAX, &v) != 0)
+				die("max clients value %s is invalid", optarg);
+			q->max_clients = v;
+			break;
+		case 'S':
+			if (settings_parse(qnetd_settings, &q->set, optarg, err,
+			    sizeof(err), warn, sizeof(warn)) != 0)
+				die("%s", err);
+			if (warn[0])
+				fprintf(stderr, "%s: %s\n", PROG, warn);
+			break;
+		case 'v':
+			version();
+			exit(EXIT_SUCCESS);
+		case 'h':
+			usage(stdout);
+			exit(EXIT_SUCCESS);
+		default:
+			usage(stdout);
+			exit(EXIT_FAILURE);
+		}
+	}
+}
+
+static int
+daemonize(void)
+{
+	pid_t pid = fork();
+	int fd;
+
+	if (pid == -1)
+		return -1;
+	if (pid > 0)
+		_exit(EXIT_SUCCESS);
+	if (setsid() == -1)
+		return -1;
+	if ((fd = open("/dev/null", O_RDWR)) != -1) {
+		dup2(fd, STDIN_FILENO);
+		dup2(fd, STDOUT_FILENO);
+		dup2(fd, STDERR_FILENO);
+		if (fd > STDERR_FILENO)
+			close(fd);
+	}
+	return chdir("/");
+}
+
+/*
+ * Every client is a descriptor: take the hard limit so 100,000 clients fit
+ * without the admin tuning anything.
+ */
+static void
+raise_nofile(const struct qnetd *q)
+{
+	struct rlimit rl;
+
+	if (getrlimit(RLIMIT_NOFILE, &rl) != 0)
+		return;
+	rl.rlim_cur = rl.rlim_max;
+	if (setrlimit(RLIMIT_NOFILE, &rl) != 0)
+		log_warn("Can't raise the open files limit: %s",
+		    strerror(errno));
+	if (q->max_clients != 0 &&
+	    (rlim_t)q->max_clients + 64 > rl.rlim_cur)
+		log_warn("Open files limit %llu is below max_clients %lld: "
+		    "connections beyond it will be refused",
+		    (unsigned long long)rl.rlim_cur, q->max_clients);
+}
+
+static void
+stop(struct qnetd *q)
+{
+	if (q->stopping)
+		return;
+	log_debug("Shutting down");
+	ipc_server_stop(&q->ipc);
+	uv_close((uv_handle_t *)&q->sigint, NULL);
+	uv_close((uv_handle_t *)&q->sigterm, NULL);
+	server_stop(q);
+}
+
+static void
+on_ipc_shutdown(void *arg)
+{
+	stop(arg);
+}
+
+static void
+on_signal(uv_signal_t *s, int signum)
+{
+	(void)signum;
+	stop(s->data);
+}
+
+static int
+start(struct qnetd *q)
+{
+	if (q->tls_mode != QN_TLS_UNSUPPORTED) {
+		if (tls_init(q->set.nss_db_dir) != 0) {
+			log_crit("NSS error (%s): can't open NSS database %s",
+			    tls_error(), q->set.nss_db_dir);
+			return -1;
+		}
+		q->tls = tls_server_new(q->set.cert_nickname,
+		    q->client_cert_required);
+		if (q->tls == NULL) {
+			log_crit("NSS error (%s): can't load certificate '%s'",
+			    tls_error(), q->set.cert_nickname);
+			return -1;
+		}
+	} else if (tls_init(NULL) != 0) {
+		log_crit("NSS error (%s)", tls_error());
+		return -1;
+	}
+
+	q->ipc.handler = status_command;
+	q->ipc.on_shutdown = on_ipc_shutdown;
+	q->ipc.arg = q;
+	q->ipc.max_clients = (size_t)q->set.ipc_max_clients;
+	q->ipc.max_receive = (size_t)q->set.ipc_max_receive_size;
+	q->ipc.max_send = (size_t)q->set.ipc_max_send_size;
+	if (ipc_server_start(&q->ipc, q->loop, q->set.local_socket_file,
+	    (int)q->set.local_socket_backlog) != 0) {
+		log_crit("Can't create local socket %s: %s",
+		    q->set.local_socket_file, strerror(errno));
+		return -1;
+	}
+	if (server_start(q) != 0)
+		return -1;
+
+	uv_signal_init(q->loop, &q->sigint);
+	uv_signal_init(q->loop, &q->sigterm);
+	q->sigint.data = q->sigterm.data = q;
+	uv_signal_start(&q->sigint, on_signal, SIGINT);
+	uv_signal_start(&q->sigterm, on_signal, SIGTERM);
+	return 0;
+}
+
+static void
+close_walk(uv_handle_t *h, void *arg)
+{
+	(void)arg;
+	if (!uv_is_closing(h))
+		uv_close(h, NULL);
+}
+
+int
+main(int argc, char **argv)
+{
+	struct qnetd q;
+	struct log_opts lo;
+	uv_loop_t loop;
+	int rc = EXIT_FAILURE;
+
+	defaults(&q);
+	parse_args(&q, argc, argv);
+	if (default_strings(&q.set) != 0)
+		die("Out of memory");
+
+	lo = (struct log_opts){ .foreground = q.foreground,
+	    .debug = q.debug > 0, .priority_bump = q.debug > 1 };
+	log_open(PROG, &lo);
+	signal(SIGPIPE, SIG_IGN);
+
+	if (q.tls_mode != QN_TLS_UNSUPPORTED &&
+	    access(q.set.nss_db_dir, R_OK | X_OK) != 0) {
+		log_crit("Can't open NSS DB directory %s: %s", q.set.nss_db_dir,
+		    strerror(errno));
+		goto out;
+	}
+	if (!q.foreground && daemonize() != 0) {
+		log_crit("Can't daemonize: %s", strerror(errno));
+		goto out;
+	}
+	if (lockfile_take(q.set.lock_file) == -1) {
+		if (errno == EAGAIN)
+			log_err("Another instance is running");
+		else
+			log_err("Can't acquire lock file %s: %s",
+			    q.set.lock_file, strerror(errno));
+		goto out;
+	}
+	raise_nofile(&q);
+
+	uv_loop_init(&loop);
+	q.loop = &loop;
+	if (conn_ctx_init(&q.conn_ctx, &loop) != 0 ||
+	    cluster_table_init(&q.clusters) != 0) {
+		log_crit("Out of memory");
+		goto out;
+	}
+	if (start(&q) == 0) {
+		log_debug("QNetd ready to provide service");
+		sd_notify(0, "READY=1");
+		uv_run(&loop, UV_RUN_DEFAULT);
+		rc = EXIT_SUCCESS;
+	}
+	/* Close whatever start() or the loop left open and let it finish. */
+	ipc_server_stop(&q.ipc);
+	conn_ctx_close(&q.conn_ctx);
+	uv_walk(&loop, close_walk, NULL);
+	uv_run(&loop, UV_RUN_DEFAULT);
+	uv_loop_close(&loop);
+	cluster_table_free(&q.clusters);
+	if (q.tls != NULL)
+		tls_server_free(q.tls);
+	tls_shutdown();
+out:
+	log_debug("Closing log");
+	log_close();
+	settings_free(qnetd_settings, &q.set);
+	return rc;
+}

@@ -1,0 +1,351 @@
+/*
+ * The local socket's commands: status, list, shutdown.  The text output is
+ * byte for byte what 3.0.3 prints (BEHAVIOUR.md §4.6), because pcs and
+ * crmsh read it; the JSON output (word "json") is ours, schema version 1,
+ * documented in corosync-qnetd-tool(8).
+ */
+#include <inttypes.h>
+#include <string.h>
+#include <strings.h>
+
+#include "client.h"
+#include "cluster.h"
+#include "json.h"
+#include "log.h"
+#include "names.h"
+#include "qnetd.h"
+
+#define JSON_VERSION	1
+#define MAX_WORDS	16
+
+struct list_opts {
+	int verbose;
+	int json;
+	const char *cluster;	/* only this cluster */
+};
+
+/* ------------------------------------------------------------------ */
+/* Text */
+
+static void
+status_text(const struct qnetd *q, int verbose, struct buf *o)
+{
+	buf_printf(o, "QNetd address:\t\t\t%s:%lld\n",
+	    q->listen_addr ? q->listen_addr : "*", q->port);
+	buf_printf(o, "TLS:\t\t\t\t%s%s\n", tls_name((uint8_t)q->tls_mode),
+	    q->tls_mode != QN_TLS_UNSUPPORTED && q->client_cert_required ?
+	    " (client certificate required)" : "");
+	buf_printf(o, "Connected clients:\t\t%zu\n", q->client_count);
+	buf_printf(o, "Connected clusters:\t\t%zu\n", q->clusters.count);
+	if (!verbose)
+		return;
+	if (q->max_clients != 0)
+		buf_printf(o, "Maximum allowed clients:\t%lld\n", q->max_clients);
+	buf_printf(o, "Maximum send/receive size:\t%lld/%lld bytes\n",
+	    q->set.max_client_send_size, q->set.max_client_receive_size);
+}
+
+static void
+node_ids_text(struct buf *o, const struct node_list *l, int with_dc)
+{
+	for (size_t i = 0; i < l->count; i++) {
+		buf_printf(o, "%s%" PRIu32, i ? ", " : "", l->nodes[i].node_id);
+		if (with_dc && l->nodes[i].dc_id)
+			buf_printf(o, " (%" PRIu32 ")", l->nodes[i].dc_id);
+	}
+	buf_put_u8(o, '\n');
+}
+
+/* KAP is shown when every client of the cluster runs ffsplit with it on. */
+static int
+cluster_kap(const struct cluster *cl)
+{
+	const struct client *c;
+
+	cluster_for_each(cl, c)
+		if (c->algorithm != QN_ALGO_FFSPLIT || !c->kap)
+			return 0;
+	return 1;
+}
+
+static void
+client_text(const struct client *c, int verbose, struct buf *o)
+{
+	buf_printf(o, "    Node ID %" PRIu32 ":\n", c->node_id);
+	buf_printf(o, "        Client address:\t\t%s\n", c->addr);
+	if (verbose)
+		buf_printf(o, "        HB interval:\t\t%" PRIu32 "ms\n",
+		    c->heartbeat_interval);
+	if (c->has_config_version)
+		buf_printf(o, "        Configuration version:\t%" PRIu64 "\n",
+		    c->config_version);
+	if (c->config.count > 0) {
+		buf_printf(o, "        Configured node list:\t");
+		node_ids_text(o, &c->config, 1);
+	}
+	if (verbose)
+		buf_printf(o, "        Ring ID:\t\t%" PRIx32 ".%" PRIx64 "\n",
+		    c->ring_id.node_id, c->ring_id.seq);
+	if (c->membership.count > 0) {
+		buf_printf(o, "        Membership node list:\t");
+		node_ids_text(o, &c->membership, 0);
+	}
+	if (c->heur_latest != QN_HEUR_UNDEFINED || verbose) {
+		buf_printf(o, "        Heuristics:\t\t%s",
+		    heuristics_name(c->heur_latest));
+		if (verbose)
+			buf_printf(o, " (membership: %s, regular: %s)",
+			    heuristics_name(c->heur_membership),
+			    heuristics_name(c->heur_regular));
+		buf_put_u8(o, '\n');
+	}
+	if (verbose)
+		buf_printf(o, "        TLS active:\t\t%s%s\n",
+		    c->tls_started ? "Yes" : "No",
+		    c->cert_checked ? " (client certificate verified)" : "");
+	if (c->last_vote != QN_VOTE_UNDEFINED) {
+		buf_printf(o, "        Vote:\t\t\t%s", vote_name(c->last_vote));
+		if (c->last_ack_nack != QN_VOTE_UNDEFINED)
+			buf_printf(o, " (%s)", vote_name(c->last_ack_nack));
+		buf_put_u8(o, '\n');
+	}
+}
+
+static void
+list_text(const struct qnetd *q, const struct list_opts *lo, struct buf *o)
+{
+	const struct cluster *cl;
+	const struct client *c;
+	char tb[64];
+
+	for (cl = q->clusters.first; cl != NULL; cl = cl->next) {
+		if (lo->cluster != NULL && strcmp(lo->cluster, cl->name) != 0)
+			continue;
+		if (cl->clients == NULL)
+			continue;
+		c = cl->clients;
+		tie_breaker_text(&c->tie_breaker, tb, sizeof(tb));
+		buf_printf(o, "Cluster \"%s\":\n", cl->name);
+		buf_printf(o, "    Algorithm:\t\t%s%s\n", algo_name(c->algorithm),
+		    cluster_kap(cl) ? " (KAP Tie-breaker)" : "");
+		buf_printf(o, "    Tie-breaker:\t%s\n", tb);
+		cluster_for_each(cl, c)
+			client_text(c, lo->verbose, o);
+	}
+}
+
+/* ------------------------------------------------------------------ */
+/* JSON */
+
+static void
+status_json(const struct qnetd *q, struct buf *o)
+{
+	int f = 1;
+
+	buf_put_u8(o, '{');
+	json_key(o, &f, "version");
+	buf_printf(o, "%d", JSON_VERSION);
+	json_key(o, &f, "listen_address");
+	if (q->listen_addr)
+		json_str(o, q->listen_addr, strlen(q->listen_addr));
+	else
+		buf_printf(o, "null");
+	json_key(o, &f, "port");
+	buf_printf(o, "%lld", q->port);
+	json_key(o, &f, "tls");
+	buf_printf(o, "\"%s\"", tls_id((uint8_t)q->tls_mode));
+	json_key(o, &f, "client_certificate_required");
+	buf_printf(o, "%s", q->client_cert_required ? "true" : "false");
+	json_key(o, &f, "connected_clients");
+	buf_printf(o, "%zu", q->client_count);
+	json_key(o, &f, "connected_clusters");
+	buf_printf(o, "%zu", q->clusters.count);
+	json_key(o, &f, "max_clients");
+	buf_printf(o, "%lld", q->max_clients);
+	json_key(o, &f, "max_send_size");
+	buf_printf(o, "%lld", q->set.max_client_send_size);
+	json_key(o, &f, "max_receive_size");
+	buf_printf(o, "%lld", q->set.max_client_receive_size);
+	buf_printf(o, "}\n");
+}
+
+static void
+ring_json(struct buf *o, const struct qn_ring_id *r)
+{
+	buf_printf(o, "{\"node_id\":%" PRIu32 ",\"seq\":%" PRIu64
+	    ",\"text\":\"%" PRIx32 ".%" PRIx64 "\"}", r->node_id, r->seq,
+	    r->node_id, r->seq);
+}
+
+static void
+nodes_json(struct buf *o, const struct node_list *l, int detail)
+{
+	buf_put_u8(o, '[');
+	for (size_t i = 0; i < l->count; i++) {
+		const struct qn_node *n = &l->nodes[i];
+
+		if (i)
+			buf_put_u8(o, ',');
+		if (detail == 0)
+			buf_printf(o, "%" PRIu32, n->node_id);
+		else if (detail == 1)
+			buf_printf(o, "{\"node_id\":%" PRIu32
+			    ",\"data_center_id\":%" PRIu32 "}", n->node_id,
+			    n->dc_id);
+		else
+			buf_printf(o, "{\"node_id\":%" PRIu32 ",\"state\":\"%s\"}",
+			    n->node_id, node_state_name(n->state));
+	}
+	buf_put_u8(o, ']');
+}
+
+static void
+vote_json(struct buf *o, uint8_t vote)
+{
+	if (vote == QN_VOTE_UNDEFINED)
+		buf_printf(o, "null");
+	else
+		buf_printf(o, "\"%s\"", vote_id(vote));
+}
+
+static void
+client_json(const struct client *c, struct buf *o)
+{
+	int f = 1;
+
+	buf_put_u8(o, '{');
+	json_key(o, &f, "node_id");
+	buf_printf(o, "%" PRIu32, c->node_id);
+	json_key(o, &f, "address");
+	json_str(o, c->addr, strlen(c->addr));
+	json_key(o, &f, "heartbeat_interval_ms");
+	buf_printf(o, "%" PRIu32, c->heartbeat_interval);
+	json_key(o, &f, "tls");
+	buf_printf(o, "{\"active\":%s,\"client_certificate_verified\":%s}",
+	    c->tls_started ? "true" : "false",
+	    c->cert_checked ? "true" : "false");
+	json_key(o, &f, "config_version");
+	if (c->has_config_version)
+		buf_printf(o, "%" PRIu64, c->config_version);
+	else
+		buf_printf(o, "null");
+	json_key(o, &f, "config_node_list");
+	nodes_json(o, &c->config, 1);
+	json_key(o, &f, "ring_id");
+	ring_json(o, &c->ring_id);
+	json_key(o, &f, "membership_node_list");
+	nodes_json(o, &c->membership, 0);
+	json_key(o, &f, "quorate");
+	buf_printf(o, "%s", !c->has_quorum ? "null" :
+	    c->quorate ? "true" : "false");
+	json_key(o, &f, "quorum_node_list");
+	nodes_json(o, &c->quorum, 2);
+	json_key(o, &f, "heuristics");
+	buf_printf(o, "{\"latest\":\"%s\",\"membership\":\"%s\","
+	    "\"regular\":\"%s\"}", heuristics_id(c->heur_latest),
+	    heuristics_id(c->heur_membership), heuristics_id(c->heur_regular));
+	json_key(o, &f, "vote");
+	vote_json(o, c->last_vote);
+	json_key(o, &f, "last_ack_nack");
+	vote_json(o, c->last_ack_nack);
+	json_key(o, &f, "reason");
+	if (c->last_ack_nack != QN_VOTE_UNDEFINED)
+		json_str(o, c->reason, strlen(c->reason));
+	else
+		buf_printf(o, "null");
+	buf_put_u8(o, '}');
+}
+
+static void
+cluster_json(const struct cluster *cl, struct buf *o)
+{
+	const struct client *c = cl->clients;
+	int f = 1, first = 1;
+
+	buf_put_u8(o, '{');
+	json_key(o, &f, "name");
+	json_str(o, cl->name, cl->name_len);
+	json_key(o, &f, "algorithm");
+	buf_printf(o, "\"%s\"", algo_id(c->algorithm));
+	json_key(o, &f, "tie_breaker");
+	buf_printf(o, "{\"mode\":\"%s\"", tb_mode_id(c->tie_breaker.mode));
+	if (c->tie_breaker.mode == QN_TB_NODE_ID)
+		buf_printf(o, ",\"node_id\":%" PRIu32, c->tie_breaker.node_id);
+	buf_put_u8(o, '}');
+	json_key(o, &f, "keep_active_partition_tie_breaker");
+	buf_printf(o, "%s", cluster_kap(cl) ? "true" : "false");
+	json_key(o, &f, "clients");
+	buf_put_u8(o, '[');
+	cluster_for_each(cl, c) {
+		if (!first)
+			buf_put_u8(o, ',');
+		first = 0;
+		client_json(c, o);
+	}
+	buf_printf(o, "]}");
+}
+
+static void
+list_json(const struct qnetd *q, const struct list_opts *lo, struct buf *o)
+{
+	const struct cluster *cl;
+	int first = 1;
+
+	buf_printf(o, "{\"version\":%d,\"clusters\":[", JSON_VERSION);
+	for (cl = q->clusters.first; cl != NULL; cl = cl->next) {
+		if ((lo->cluster != NULL && strcmp(lo->cluster, cl->name) != 0) ||
+		    cl->clients == NULL)
+			continue;
+		if (!first)
+			buf_put_u8(o, ',');
+		first = 0;
+		cluster_json(cl, o);
+	}
+	buf_printf(o, "]}\n");
+}
+
+/* ------------------------------------------------------------------ */
+
+enum ipc_result
+status_command(void *arg, char *line, struct buf *out)
+{
+	struct qnetd *q = arg;
+	char *w[MAX_WORDS];
+	struct list_opts lo = { 0 };
+	int n = ipc_split(line, w, MAX_WORDS, 1);
+
+	if (n == 0) {
+		buf_printf(out, "No command specified");
+		return IPC_ERROR;
+	}
+	for (int i = 1; i < n; i++) {
+		if (strcasecmp(w[i], "verbose") == 0)
+			lo.verbose = 1;
+		else if (strcasecmp(w[i], "json") == 0)
+			lo.json = 1;
+		else if (strcasecmp(w[i], "cluster") == 0 && i + 1 < n)
+			lo.cluster = w[++i];
+		else if (strcasecmp(w[0], "list") == 0)
+			break;		/* an unknown word ends list's options */
+	}
+	if (strcasecmp(w[0], "status") == 0) {
+		if (lo.json)
+			status_json(q, out);
+		else
+			status_text(q, lo.verbose, out);
+		return IPC_OK;
+	}
+	if (strcasecmp(w[0], "list") == 0) {
+		if (lo.json)
+			list_json(q, &lo, out);
+		else
+			list_text(q, &lo, out);
+		return IPC_OK;
+	}
+	if (strcasecmp(w[0], "shutdown") == 0) {
+		log_debug("IPC client requested shutdown");
+		return IPC_OK_SHUTDOWN;
+	}
+	buf_printf(out, "Unknown command '%s'", w[0]);
+	return IPC_ERROR;
+}

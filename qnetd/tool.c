@@ -1,0 +1,116 @@
+/*
+ * corosync-qnetd-tool: asks the running qnetd over its local socket and
+ * prints the answer (BEHAVIOUR.md §4.6).  --json asks for our JSON output.
+ */
+#include "config.h"
+
+#include <errno.h>
+#include <getopt.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "buf.h"
+#include "ipc.h"
+
+#define PROG		"corosync-qnetd-tool"
+#define SOCKET_PATH	LOCALSTATEDIR "/run/corosync-qnetd/corosync-qnetd.sock"
+
+enum { OP_NONE, OP_STATUS, OP_LIST, OP_SHUTDOWN };
+
+static void
+usage(void)
+{
+	printf("usage: %s [-Hhlsv] [-c cluster_name] [-p qnetd_ipc_socket_path] "
+	    "[--json]\n", PROG);
+}
+
+/* The cluster name goes in double quotes with " and \ escaped. */
+static void
+put_quoted(struct buf *b, const char *s)
+{
+	buf_put_u8(b, '"');
+	for (; *s != '\0'; s++) {
+		if (*s == '"' || *s == '\\')
+			buf_put_u8(b, '\\');
+		buf_put_u8(b, (uint8_t)*s);
+	}
+	buf_printf(b, "\" ");
+}
+
+int
+main(int argc, char **argv)
+{
+	static const struct option longopts[] = {
+		{ "json", no_argument, NULL, 'j' },
+		{ "help", no_argument, NULL, 'h' },
+		{ NULL, 0, NULL, 0 }
+	};
+	const char *path = SOCKET_PATH, *cluster = NULL;
+	int op = OP_NONE, verbose = 0, json = 0, ch, rc;
+	struct buf req, reply;
+
+	while ((ch = getopt_long(argc, argv, "Hhlsvc:p:", longopts, NULL)) != -1) {
+		switch (ch) {
+		case 'H':
+			op = OP_SHUTDOWN;
+			break;
+		case 'l':
+			op = OP_LIST;
+			break;
+		case 's':
+			op = OP_STATUS;
+			break;
+		case 'v':
+			verbose = 1;
+			break;
+		case 'c':
+			cluster = optarg;
+			break;
+		case 'p':
+			path = optarg;
+			break;
+		case 'j':
+			json = 1;
+			break;
+		case 'h':
+			usage();
+			return 0;
+		default:
+			usage();
+			return 1;
+		}
+	}
+	if (op == OP_NONE) {
+		usage();
+		return 1;
+	}
+
+	buf_init(&req);
+	buf_init(&reply);
+	buf_printf(&req, "%s ", op == OP_STATUS ? "status" :
+	    op == OP_LIST ? "list" : "shutdown");
+	if (op != OP_SHUTDOWN && verbose)
+		buf_printf(&req, "verbose ");
+	if (op == OP_LIST && cluster != NULL) {
+		buf_printf(&req, "cluster ");
+		put_quoted(&req, cluster);
+	}
+	if (op != OP_SHUTDOWN && json)
+		buf_printf(&req, "json ");
+	buf_put_u8(&req, '\0');
+	if (req.failed) {
+		fprintf(stderr, "%s: out of memory\n", PROG);
+		return 2;
+	}
+	if (ipc_call(path, (const char *)req.data, &reply) != 0) {
+		fprintf(stderr, "Can't connect to qnetd socket (is QNetd "
+		    "running?): %s\n", strerror(errno));
+		rc = 3;
+	} else {
+		rc = ipc_print_answer(&reply);
+	}
+	buf_free(&req);
+	buf_free(&reply);
+	return rc;
+}
