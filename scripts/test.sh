@@ -1,0 +1,34 @@
+#!/bin/sh
+# Install what is missing, build, and run every test: unit and protocol tests
+# (normal and ASan+UBSan builds), make distcheck, the certutil tests and the
+# real-cluster suite.  Needs root (network and mount namespaces).
+set -eu
+top=$(cd "$(dirname "$0")/.." && pwd)
+cd "$top"
+
+sh scripts/deps.sh
+status=0
+step() {
+	echo "=== $*"
+}
+
+step "build"
+sh scripts/build.sh build
+
+step "unit and protocol tests"
+make -s -C build check || { cat build/tests/*/*.log 2>/dev/null | tail -100; status=1; }
+
+step "unit and protocol tests under AddressSanitizer and UndefinedBehaviorSanitizer"
+sh scripts/build.sh build-san --enable-sanitizers
+make -s -C build-san check || { cat build-san/tests/*/*.log 2>/dev/null | tail -100; status=1; }
+
+step "make distcheck"
+make -s -C build distcheck >build/distcheck.log 2>&1 || { tail -50 build/distcheck.log; status=1; }
+
+step "certutil tests"
+BUILD_DIR="$top/build" bash tests/certutil/test-certutil.sh || status=1
+
+step "real-cluster suite"
+BUILD_DIR="$top/build" python3 tests/cluster/run.py || status=1
+
+exit $status
