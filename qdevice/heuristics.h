@@ -1,0 +1,68 @@
+/*
+ * Heuristics: admin-configured commands (quorum.device.heuristics.exec_*)
+ * whose exit statuses say whether this node is fit to get the qdevice vote.
+ *
+ * They run in a separate worker process, forked before the daemon connects
+ * to corosync so the commands inherit no corosync handles.  Each command is
+ * started in its own process group; when a run ends (first failure, all
+ * passed, or timeout) whatever still runs is killed as a group, SIGTERM then
+ * SIGKILL (BEHAVIOUR.md §3.8, fixing D13).
+ */
+#ifndef QDEVICE_HEURISTICS_H
+#define QDEVICE_HEURISTICS_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include <uv.h>
+
+enum heur_result {
+	HEUR_RESULT_DISABLED,	/* no commands: maps to "undefined" */
+	HEUR_RESULT_PASS,
+	HEUR_RESULT_FAIL
+};
+
+struct heur_exec {
+	const char *name;	/* the part after "exec_" */
+	const char *command;	/* split like 3.0.3: blanks, "..." and \ */
+};
+
+struct heur_settings {
+	int use_execvp;			/* search PATH for argv[0] */
+	uint32_t max_processes;		/* running + being killed */
+	uint32_t kill_list_interval;	/* ms between SIGTERM and SIGKILL rounds */
+	size_t ipc_max_size;		/* longest line between the processes */
+};
+
+struct heuristics;
+
+typedef void (*heur_result_cb)(void *arg, uint32_t seq, enum heur_result r);
+
+/*
+ * Fork the worker.  Results arrive through cb on loop.  If the worker dies
+ * the callback gets seq 0 and HEUR_RESULT_FAIL and heuristics_alive()
+ * turns false (the daemon then exits, as 3.0.3 does).
+ */
+struct heuristics *heuristics_start(uv_loop_t *loop,
+	    const struct heur_settings *s, heur_result_cb cb, void *arg);
+
+/* Replace the command list; takes effect for the next run. */
+int	heuristics_set_execs(struct heuristics *h, const struct heur_exec *e,
+	    size_t n);
+
+/*
+ * Start a run bounded by timeout_ms; a run still going is abandoned (its
+ * late result is never reported).  Returns the run's sequence number (> 0),
+ * or 0 if the worker is gone.
+ */
+uint32_t heuristics_run(struct heuristics *h, uint32_t timeout_ms);
+
+int	heuristics_alive(const struct heuristics *h);
+
+/* Close the command pipe; the worker kills its children and exits. */
+void	heuristics_stop(struct heuristics *h);
+
+/* Split a command line the way 3.0.3 does; exposed for the tests. */
+int	heuristics_split(const char *command, char ***argv);
+void	heuristics_free_argv(char **argv);
+
+#endif
