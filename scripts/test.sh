@@ -25,6 +25,9 @@ make -s -C build-san check || { cat build-san/tests/*/*.log 2>/dev/null | tail -
 step "make distcheck"
 make -s -C build distcheck >build/distcheck.log 2>&1 || { tail -50 build/distcheck.log; status=1; }
 
+step "fuzzing (each target for ${FUZZ_SECONDS:-60} s)"
+make -s -C build run-fuzz FUZZ_SECONDS="${FUZZ_SECONDS:-60}" || status=1
+
 step "certutil tests"
 BUILD_DIR="$top/build" bash tests/certutil/test-certutil.sh || status=1
 
