@@ -19,7 +19,8 @@
 #   QDEVICE_CERTUTIL  script under test (default $BUILD_DIR/qdevice/corosync-qdevice-net-certutil)
 #   BUILD_DIR         build tree (default: the current directory when it holds the built
 #                     scripts, else <source>/build)
-#   COROSYNCSYSCONFDIR  directory compiled into the scripts (default /etc/corosync)
+#   COROSYNCSYSCONFDIR  directory compiled into the scripts (default: read from the
+#                     built corosync-qnetd-certutil, else /etc/corosync)
 #   QNETD_BIN         corosync-qnetd used to check that it accepts the databases
 #                     (default $BUILD_DIR/qnetd/corosync-qnetd, else /usr/bin/corosync-qnetd;
 #                     "none" skips these checks)
@@ -67,7 +68,6 @@ fi
 
 QNETD_CERTUTIL=${QNETD_CERTUTIL:-$BUILD_DIR/qnetd/corosync-qnetd-certutil}
 QDEVICE_CERTUTIL=${QDEVICE_CERTUTIL:-$BUILD_DIR/qdevice/corosync-qdevice-net-certutil}
-ETC=${COROSYNCSYSCONFDIR:-/etc/corosync}
 COMPAT_ONLY=${CERTUTIL_TEST_COMPAT_ONLY:-0}
 
 if [ -z "${QNETD_BIN:-}" ]; then
@@ -96,12 +96,20 @@ done
 QNETD_CERTUTIL=$(readlink -f "$QNETD_CERTUTIL")
 QDEVICE_CERTUTIL=$(readlink -f "$QDEVICE_CERTUTIL")
 
+# The configuration directory compiled into the scripts under test
+if [ -z "${COROSYNCSYSCONFDIR:-}" ]; then
+    COROSYNCSYSCONFDIR=$(sed -n 's|^CONFIG_DIR="\(/.*\)/qnetd"$|\1|p' "$QNETD_CERTUTIL" | head -n 1)
+fi
+ETC=${COROSYNCSYSCONFDIR:-/etc/corosync}
+
 QNETD_DB=$ETC/qnetd/nssdb
 NODE_DB=$ETC/qdevice/net/nssdb
 CLUSTER=testcluster
 
 WORK=$(mktemp -d /tmp/test-certutil.XXXXXX) || exit 1
 QNETD_PID=""
+# Topmost directory created for $ETC (removed at exit), when it did not exist
+ETC_CREATED=""
 
 cleanup() {
     if [ -n "$QNETD_PID" ]; then
@@ -110,11 +118,18 @@ cleanup() {
     fi
     umount "$ETC/qdevice" 2>/dev/null
     umount "$ETC" 2>/dev/null
+    [ -n "$ETC_CREATED" ] && rm -rf "$ETC_CREATED"
     rm -rf "$WORK"
 }
 trap cleanup EXIT
 
-mkdir -p "$ETC" || exit 1
+if ! [ -d "$ETC" ]; then
+    ETC_CREATED=$ETC
+    while ! [ -d "$(dirname "$ETC_CREATED")" ]; do
+        ETC_CREATED=$(dirname "$ETC_CREATED")
+    done
+    mkdir -p "$ETC" || exit 1
+fi
 mount -t tmpfs -o mode=0755 none "$ETC" || {
     echo "SKIP: can't mount tmpfs on $ETC"
     exit 77
@@ -613,7 +628,7 @@ start_qnetd() {
     local port="$1" i
 
     "$QNETD_BIN" -f -d -s req -l 127.0.0.1 -p "$port" \
-        -S "lock_file=$WORK/qnetd.pid,local_socket_file=$WORK/qnetd.sock" \
+        -S "nss_db_dir=$QNETD_DB,lock_file=$WORK/qnetd.pid,local_socket_file=$WORK/qnetd.sock" \
         > "$WORK/qnetd.log" 2>&1 &
     QNETD_PID=$!
     for i in $(seq 1 50); do
