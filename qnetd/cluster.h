@@ -10,6 +10,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "client.h"		/* DECISION_REASON_LEN */
 #include "nodelist.h"
 
 struct client;
@@ -26,6 +27,7 @@ struct cluster {
 	/* Algorithm state (ffsplit). */
 	uint8_t algo_state;
 	struct node_list prev_quorate;	/* keep-active-partition memory */
+	char ack_reason[DECISION_REASON_LEN];	/* for ACKs sent after the NACKs */
 };
 
 struct cluster_table {

@@ -29,10 +29,19 @@ struct node_list_update {
  */
 enum qn_err decide_join(struct cluster_table *t, struct client *c);
 
-/* Take the client out of its cluster and let the algorithm re-decide. */
+/*
+ * Take the client out of its cluster (stopping its algorithm timer) and let
+ * the algorithm re-decide for the others.  Does nothing for a client that
+ * never joined.
+ */
 void	decide_leave(struct cluster_table *t, struct client *c,
 	    int server_going_down);
 
+/*
+ * The decide_* handlers leave recording the reply's vote to the caller
+ * (decide_record_vote once the reply is queued); VOTE_INFOs pushed on the
+ * way are recorded by algo_send_vote_info.
+ */
 enum qn_err decide_node_list(struct client *c,
 	    const struct node_list_update *u, struct decision *d);
 enum qn_err decide_heuristics_change(struct client *c, uint8_t heuristics,

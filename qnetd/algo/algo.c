@@ -1,5 +1,7 @@
+#include <inttypes.h>
 #include <stdarg.h>
 #include <stdio.h>
+#include <string.h>
 
 #include "algo.h"
 
@@ -28,4 +30,66 @@ decision_set(struct decision *d, uint8_t vote, const char *fmt, ...)
 	va_start(ap, fmt);
 	vsnprintf(d->reason, sizeof(d->reason), fmt, ap);
 	va_end(ap);
+}
+
+void
+decision_vote(struct decision *d, uint8_t vote)
+{
+	d->vote = vote;
+	d->reason[0] = '\0';
+}
+
+int
+vote_is_decision(uint8_t vote)
+{
+	return vote == QN_VOTE_ACK || vote == QN_VOTE_NACK;
+}
+
+const char *
+node_set_str(char *buf, size_t len, const struct node_list *l)
+{
+	static const char more[] = ",...}";
+	size_t off = 1, i;
+
+	buf[0] = '{';
+	for (i = 0; i < l->count; i++) {
+		char id[16];
+		size_t n = (size_t)snprintf(id, sizeof(id), "%s%" PRIu32,
+		    i > 0 ? "," : "", l->nodes[i].node_id);
+		/* Leave room to close the set, with ",..." if more follow. */
+		size_t tail = i + 1 == l->count ? sizeof("}") : sizeof(more);
+
+		if (off + n + tail > len)
+			break;
+		memcpy(buf + off, id, n);
+		off += n;
+	}
+	snprintf(buf + off, len - off, "%s",
+	    i == l->count ? "}" : i > 0 ? more : more + 1);
+	return buf;
+}
+
+const char *
+ring_str(char *buf, size_t len, const struct qn_ring_id *r)
+{
+	snprintf(buf, len, "%" PRIx32 ".%" PRIx64, r->node_id, r->seq);
+	return buf;
+}
+
+const struct client *
+ack_holder_outside(const struct cluster *cl, const struct qn_ring_id *ring)
+{
+	const struct client *c;
+
+	cluster_for_each(cl, c)
+		if (!qn_ring_id_eq(&c->ring_id, ring) &&
+		    c->algo_result == QN_VOTE_ACK)
+			return c;
+	return NULL;
+}
+
+uint8_t
+vote_in_force(const struct client *c)
+{
+	return c->algo_result != 0 ? c->algo_result : c->last_ack_nack;
 }

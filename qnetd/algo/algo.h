@@ -13,6 +13,7 @@
 #ifndef QNETD_ALGO_H
 #define QNETD_ALGO_H
 
+#include <stddef.h>
 #include <stdint.h>
 
 #include "client.h"
@@ -41,7 +42,7 @@ struct algo {
 	enum qn_err (*vote_info_reply)(struct client *c, uint32_t seq);
 	enum qn_err (*heuristics_change)(struct client *c, uint8_t heuristics,
 	    struct decision *d);
-	/* The algorithm timer (algo_timer_start) fired. */
+	/* The algorithm timer (algo_timer_start) fired; NULL if never started. */
 	void	(*timer)(struct client *c);
 	/*
 	 * The client left.  It is already unlinked from c->cluster (which
@@ -55,6 +56,26 @@ const struct algo *algo_get(uint8_t id);
 /* Helpers every algorithm shares. */
 void	decision_set(struct decision *d, uint8_t vote, const char *fmt, ...)
 	    __attribute__((format(printf, 3, 4)));
+/* A vote that carries no reason (anything but ACK and NACK). */
+void	decision_vote(struct decision *d, uint8_t vote);
+int	vote_is_decision(uint8_t vote);		/* ACK or NACK */
+
+/* "{1,2,3}", or "{1,2,...}" when the ids do not fit. */
+#define NODE_SET_LEN	40
+const char *node_set_str(char *buf, size_t len, const struct node_list *l);
+/* "1.8" (node id and sequence in hex, as the logs print ring ids). */
+#define RING_STR_LEN	28
+const char *ring_str(char *buf, size_t len, const struct qn_ring_id *r);
+
+/*
+ * lms and 2nodelms.  The newcomer rule (D5, kept): a client of the cluster
+ * outside ring that holds ACK, or NULL.  vote_in_force(): the vote c acts
+ * on now: its last stored result, or, for a refused newcomer (nothing
+ * stored), the NACK it was told.
+ */
+const struct client *ack_holder_outside(const struct cluster *cl,
+	    const struct qn_ring_id *ring);
+uint8_t	vote_in_force(const struct client *c);
 
 /*
  * Services qnetd provides to the algorithms (qnetd/client.c; the unit tests

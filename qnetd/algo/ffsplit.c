@@ -1,0 +1,602 @@
+/*
+ * ffsplit, "fifty-fifty split" (BEHAVIOUR.md §2.2, PROTOCOL.md §8.2): once
+ * every client agrees on the membership, at most one partition gets the
+ * vote: a majority of the configured nodes, or in a 50:50 split the better
+ * one by heuristics score, active clients, keep-active-partition and the
+ * tie-breaker.  Votes are delivered NACK-first: the losers acknowledge their
+ * NACK before the winners are sent ACK.
+ *
+ * Deliberate differences from 3.0.3:
+ * - D1: a decision reads one consistent view of the cluster (every client's
+ *   stored lists, ring id and heuristics, with the trigger's new values in
+ *   place of its stored ones) and evaluates each partition once, so the
+ *   result never depends on which member a partition is looked at through.
+ *   For the same reason keep-active-partition asks whether a partition holds
+ *   a node of the previous quorate partition rather than whether the
+ *   candidate client is one.
+ * - D2: a leaving client is out of its cluster before the re-decision its
+ *   disconnect triggers: no candidate, not active, not in the stability
+ *   test, its keep-active-partition flag no longer counts.
+ * - §14.1: a client that has not stored both a config and a membership list
+ *   takes part in no partition and is sent no vote (its lists read as
+ *   empty in the stability test, as in 3.0.3); a decision without any such
+ *   client does nothing.
+ */
+#include <inttypes.h>
+#include <stdio.h>
+
+#include "algo.h"
+#include "log.h"
+#include "names.h"
+
+enum cluster_state {
+	WAITING_FOR_CHANGE = 0,
+	WAITING_FOR_STABLE_MEMBERSHIP,
+	SENDING_NACKS,
+	SENDING_ACKS
+};
+
+enum client_state {
+	IDLE = 0,
+	MUST_GET_NACK,
+	MUST_GET_ACK
+};
+
+/* The cluster as one decision sees it (D1). */
+struct view {
+	struct cluster *cl;
+	const struct client *trigger;	/* NULL when a client left */
+	/* The trigger's values, new or stored. */
+	const struct node_list *config;
+	const struct node_list *membership;
+	const struct qn_ring_id *ring;
+	uint8_t heuristics;
+};
+
+static struct view
+view_for(struct client *trigger)
+{
+	return (struct view){
+		.cl = trigger->cluster,
+		.trigger = trigger,
+		.config = &trigger->config,
+		.membership = &trigger->membership,
+		.ring = &trigger->ring_id,
+		.heuristics = trigger->heur_latest,
+	};
+}
+
+static const struct node_list *
+config_of(const struct view *v, const struct client *c)
+{
+	return c == v->trigger ? v->config : &c->config;
+}
+
+static const struct node_list *
+membership_of(const struct view *v, const struct client *c)
+{
+	return c == v->trigger ? v->membership : &c->membership;
+}
+
+static const struct qn_ring_id *
+ring_of(const struct view *v, const struct client *c)
+{
+	return c == v->trigger ? v->ring : &c->ring_id;
+}
+
+static uint8_t
+heuristics_of(const struct view *v, const struct client *c)
+{
+	return c == v->trigger ? v->heuristics : c->heur_latest;
+}
+
+/* §14.1: only clients that reported both lists take part. */
+static int
+participates(const struct view *v, const struct client *c)
+{
+	return c == v->trigger || (c->has_config && c->has_membership);
+}
+
+/* Stability test, part 1: every client configured the same node set. */
+static int
+configs_agree(const struct view *v)
+{
+	const struct node_list *first = config_of(v, v->cl->clients), *l;
+	const struct client *c;
+
+	cluster_for_each(v->cl, c) {
+		l = config_of(v, c);
+		if (!node_list_subset(first, l) || !node_list_subset(l, first))
+			return 0;
+	}
+	return 1;
+}
+
+/*
+ * Stability test, part 2: every connected client that X lists as a member
+ * is in X's ring and lists at least X's members.
+ */
+static int
+memberships_agree(const struct view *v)
+{
+	const struct client *x, *y;
+	const struct node_list *m;
+
+	cluster_for_each(v->cl, x) {
+		m = membership_of(v, x);
+		for (size_t i = 0; i < m->count; i++) {
+			y = cluster_client(v->cl, m->nodes[i].node_id);
+			if (y == NULL || y == x)
+				continue;
+			if (!qn_ring_id_eq(ring_of(v, x), ring_of(v, y)) ||
+			    !node_list_subset(m, membership_of(v, y)))
+				return 0;
+		}
+	}
+	return 1;
+}
+
+static int
+membership_is_stable(const struct view *v)
+{
+	return configs_agree(v) && memberships_agree(v);
+}
+
+struct partition {
+	const struct client *leader;	/* its lowest participating member */
+	const struct node_list *members;
+	size_t configured;		/* configured nodes (= votes) */
+	int active;			/* members that are participating clients */
+	int score;			/* active + pass - fail */
+	int held_vote;			/* has a node of the previous winner */
+};
+
+/*
+ * Each partition is evaluated once, through its first participant: in a
+ * stable membership the participants listed in P's membership have P's list.
+ */
+static int
+leads_partition(const struct view *v, const struct client *p)
+{
+	const struct node_list *m = membership_of(v, p);
+	const struct client *q;
+
+	for (q = v->cl->clients; q != p; q = q->cluster_next)
+		if (participates(v, q) && node_list_has(m, q->node_id))
+			return 0;
+	return 1;
+}
+
+static int
+heuristics_weight(uint8_t h)
+{
+	return h == QN_HEUR_PASS ? 1 : h == QN_HEUR_FAIL ? -1 : 0;
+}
+
+static void
+partition_of(const struct view *v, const struct client *leader,
+    struct partition *p)
+{
+	const struct client *q;
+
+	*p = (struct partition){
+		.leader = leader,
+		.members = membership_of(v, leader),
+		.configured = config_of(v, leader)->count,
+	};
+	cluster_for_each(v->cl, q) {
+		if (!participates(v, q) || !node_list_has(p->members, q->node_id))
+			continue;
+		p->active++;
+		p->score += 1 + heuristics_weight(heuristics_of(v, q));
+	}
+	for (size_t i = 0; i < p->members->count; i++)
+		if (node_list_has(&v->cl->prev_quorate,
+		    p->members->nodes[i].node_id))
+			p->held_vote = 1;
+}
+
+/* Keep-active-partition applies only if every client asked for it. */
+static int
+kap_enabled(const struct cluster *cl)
+{
+	const struct client *c;
+
+	cluster_for_each(cl, c)
+		if (!c->kap)
+			return 0;
+	return 1;
+}
+
+/* Lowest or highest configured node, or the configured tie-breaker id. */
+static uint32_t
+preferred_node(const struct view *v, const struct partition *p)
+{
+	const struct qn_tie_breaker *tb = &p->leader->tie_breaker;
+	const struct node_list *config = config_of(v, p->leader);
+	uint32_t id, n;
+
+	if (tb->mode == QN_TB_NODE_ID)
+		return tb->node_id;
+	id = config->nodes[0].node_id;
+	for (size_t i = 1; i < config->count; i++) {
+		n = config->nodes[i].node_id;
+		if (tb->mode == QN_TB_HIGHEST ? n > id : n < id)
+			id = n;
+	}
+	return id;
+}
+
+/* Why the selected partition won. */
+enum rule {
+	RULE_NONE,		/* no majority, not half: cannot win */
+	RULE_MAJORITY,
+	RULE_ONLY_HALF,
+	RULE_SCORE,
+	RULE_ACTIVE,
+	RULE_KAP,
+	RULE_TIE_BREAKER
+};
+
+/*
+ * Does p beat best (NULL: none yet)?  Returns the rule that decided and
+ * sets *wins; RULE_NONE means p was not compared at all.
+ */
+static enum rule
+beats(const struct view *v, const struct partition *p,
+    const struct partition *best, int *wins)
+{
+	size_t half = p->configured / 2, m = p->members->count;
+
+	*wins = 1;
+	if (p->configured % 2 == 1 || m != half)
+		return m > half ? RULE_MAJORITY : RULE_NONE;
+	/*
+	 * 50:50.  3.0.3 gives a missing best score 0 and 0 active; p counts
+	 * itself as active, so it always beats that.
+	 */
+	if (best == NULL)
+		return RULE_ONLY_HALF;
+	if (p->score != best->score) {
+		*wins = p->score > best->score;
+		return RULE_SCORE;
+	}
+	if (p->active != best->active) {
+		*wins = p->active > best->active;
+		return RULE_ACTIVE;
+	}
+	if (kap_enabled(v->cl) && p->held_vote != best->held_vote) {
+		*wins = p->held_vote;
+		return RULE_KAP;
+	}
+	*wins = node_list_has(p->members, preferred_node(v, p));
+	return RULE_TIE_BREAKER;
+}
+
+struct selection {
+	int found;
+	struct partition winner;
+	enum rule rule;
+	struct partition rival;		/* the one the rule was applied to */
+};
+
+/* Partition selection: candidates in ascending node id. */
+static void
+select_partition(const struct view *v, struct selection *s)
+{
+	const struct client *c;
+	struct partition p;
+	enum rule r;
+	int wins;
+
+	s->found = 0;
+	cluster_for_each(v->cl, c) {
+		if (!participates(v, c) || !leads_partition(v, c))
+			continue;
+		partition_of(v, c, &p);
+		r = beats(v, &p, s->found ? &s->winner : NULL, &wins);
+		if (r == RULE_NONE)
+			continue;
+		if (wins) {
+			s->rival = s->winner;
+			s->winner = p;
+			s->found = 1;
+		} else {
+			s->rival = p;
+		}
+		s->rule = r;
+	}
+}
+
+static void
+describe_winner(const struct view *v, const struct selection *s, char *out,
+    size_t len)
+{
+	const struct partition *w = &s->winner;
+	char set[NODE_SET_LEN];
+	uint32_t pref;
+
+	node_set_str(set, sizeof(set), w->members);
+	switch (s->rule) {
+	case RULE_MAJORITY:
+		snprintf(out, len, "partition %s has %zu of %zu configured "
+		    "votes", set, w->members->count, w->configured);
+		break;
+	case RULE_ONLY_HALF:
+		snprintf(out, len, "50:50 split: partition %s is the only one "
+		    "with half of %zu configured votes", set, w->configured);
+		break;
+	case RULE_SCORE:
+		snprintf(out, len, "50:50 split: partition %s has the higher "
+		    "heuristics score (%d vs %d)", set, w->score,
+		    s->rival.score);
+		break;
+	case RULE_ACTIVE:
+		snprintf(out, len, "50:50 split: partition %s has more active "
+		    "clients (%d vs %d)", set, w->active, s->rival.active);
+		break;
+	case RULE_KAP:
+		snprintf(out, len, "keep-active-partition: %s was the quorate "
+		    "partition", set);
+		break;
+	default:
+		pref = preferred_node(v, w);
+		if (node_list_has(w->members, pref))
+			snprintf(out, len, "50:50 split: partition %s holds "
+			    "node %" PRIu32 ", tie-breaker %s", set, pref,
+			    tb_mode_id(w->leader->tie_breaker.mode));
+		else
+			snprintf(out, len, "50:50 split: tie-breaker node %"
+			    PRIu32 " is in no partition, %s kept as the first",
+			    pref, set);
+		break;
+	}
+}
+
+static const struct client *
+first_participant(const struct view *v)
+{
+	const struct client *c;
+
+	cluster_for_each(v->cl, c)
+		if (participates(v, c))
+			return c;
+	return NULL;
+}
+
+/* The ACK reason goes to the cluster: ACKs may be sent only later. */
+static void
+explain(const struct view *v, const struct selection *s,
+    const struct client *first, char *nack, size_t len)
+{
+	struct cluster *cl = v->cl;
+	size_t configured = config_of(v, first)->count;
+
+	if (!s->found) {
+		cl->ack_reason[0] = '\0';
+		snprintf(nack, len, "no partition has %s of %zu configured "
+		    "votes", configured % 2 ? "a majority" : "half or more",
+		    configured);
+		return;
+	}
+	describe_winner(v, s, cl->ack_reason, sizeof(cl->ack_reason));
+	snprintf(nack, len, "not in the winning partition; %s", cl->ack_reason);
+}
+
+static void
+remember_quorate_partition(struct cluster *cl, const struct node_list *winner)
+{
+	if (winner == NULL) {
+		node_list_free(&cl->prev_quorate);
+		return;
+	}
+	if (node_list_set(&cl->prev_quorate, winner->nodes, winner->count) != 0) {
+		log_err("ffsplit: cluster %s: out of memory, keep-active-"
+		    "partition forgets the quorate partition", cl->name);
+		node_list_free(&cl->prev_quorate);
+	}
+}
+
+static void
+mark_clients(const struct view *v, const struct node_list *winner)
+{
+	struct client *c;
+
+	cluster_for_each(v->cl, c)
+		if (participates(v, c))
+			c->algo_state = winner != NULL &&
+			    node_list_has(winner, c->node_id) ?
+			    MUST_GET_ACK : MUST_GET_NACK;
+}
+
+/* VOTE_INFO to every client in state; returns how many were sent. */
+static int
+send_votes(const struct view *v, uint8_t state, uint8_t vote,
+    const char *reason)
+{
+	struct client *c;
+	int n = 0;
+
+	cluster_for_each(v->cl, c) {
+		if (c->algo_state != state)
+			continue;
+		algo_send_vote_info(c, ++c->vote_info_seq, vote, ring_of(v, c),
+		    reason);
+		n++;
+	}
+	return n;
+}
+
+static void
+send_acks(const struct view *v)
+{
+	v->cl->algo_state = send_votes(v, MUST_GET_ACK, QN_VOTE_ACK,
+	    v->cl->ack_reason) > 0 ? SENDING_ACKS : WAITING_FOR_CHANGE;
+}
+
+static int
+any_client_in(const struct cluster *cl, uint8_t state)
+{
+	const struct client *c;
+
+	cluster_for_each(cl, c)
+		if (c->algo_state == state)
+			return 1;
+	return 0;
+}
+
+/*
+ * decide() of BEHAVIOUR.md §2.2.  d is the trigger's reply, NULL when a
+ * client left (then there may be nobody left to decide for).
+ */
+static void
+decide(const struct view *v, struct decision *d)
+{
+	const struct client *first = first_participant(v);
+	const struct node_list *winner;
+	char nack[DECISION_REASON_LEN];
+	struct selection s;
+
+	if (first == NULL)
+		return;
+	v->cl->algo_state = WAITING_FOR_STABLE_MEMBERSHIP;
+	if (!membership_is_stable(v)) {
+		if (d != NULL)
+			decision_vote(d, QN_VOTE_WAIT_FOR_REPLY);
+		return;
+	}
+	select_partition(v, &s);
+	winner = s.found ? s.winner.members : NULL;
+	explain(v, &s, first, nack, sizeof(nack));
+	remember_quorate_partition(v->cl, winner);
+	mark_clients(v, winner);
+	v->cl->algo_state = SENDING_NACKS;
+	if (send_votes(v, MUST_GET_NACK, QN_VOTE_NACK, nack) == 0)
+		send_acks(v);
+	/* The trigger's own VOTE_INFO, if any, went out before this reply. */
+	if (d != NULL)
+		decision_vote(d, QN_VOTE_NO_CHANGE);
+}
+
+static enum qn_err
+ffsplit_client_init(struct client *c)
+{
+	c->algo_state = IDLE;
+	return QN_ERR_NONE;
+}
+
+static enum qn_err
+ffsplit_config_list(struct client *c, int initial,
+    const struct node_list *nodes, struct decision *d)
+{
+	struct view v;
+
+	if (nodes->count == 0 || !node_list_has(nodes, c->node_id))
+		return QN_ERR_INVALID_CONFIG_NODE_LIST;
+	if (initial || !c->has_membership) {
+		decision_vote(d, QN_VOTE_ASK_LATER);
+		return QN_ERR_NONE;
+	}
+	v = view_for(c);
+	v.config = nodes;
+	decide(&v, d);
+	return QN_ERR_NONE;
+}
+
+static enum qn_err
+ffsplit_membership_list(struct client *c, const struct qn_ring_id *ring,
+    const struct node_list *nodes, uint8_t heuristics, struct decision *d)
+{
+	struct view v;
+
+	if (nodes->count == 0 || !node_list_has(nodes, c->node_id))
+		return QN_ERR_INVALID_MEMBERSHIP_NODE_LIST;
+	if (!c->has_config) {
+		decision_vote(d, QN_VOTE_ASK_LATER);
+		return QN_ERR_NONE;
+	}
+	v = view_for(c);
+	v.membership = nodes;
+	v.ring = ring;
+	v.heuristics = heuristics;
+	decide(&v, d);
+	return QN_ERR_NONE;
+}
+
+static enum qn_err
+ffsplit_quorum_list(struct client *c, int quorate,
+    const struct node_list *nodes, struct decision *d)
+{
+	(void)c;
+	(void)quorate;
+	(void)nodes;
+	decision_vote(d, QN_VOTE_NO_CHANGE);
+	return QN_ERR_NONE;
+}
+
+static enum qn_err
+ffsplit_ask_for_vote(struct client *c, struct decision *d)
+{
+	(void)c;
+	(void)d;
+	return QN_ERR_UNSUPPORTED_DECISION_ALGORITHM_MESSAGE;
+}
+
+static enum qn_err
+ffsplit_vote_info_reply(struct client *c, uint32_t seq)
+{
+	struct view v = { .cl = c->cluster };
+
+	if (seq != c->vote_info_seq) {
+		log_debug("ffsplit: node %" PRIu32 " answered vote info %"
+		    PRIu32 ", expected %" PRIu32 ": stale, ignored",
+		    c->node_id, seq, c->vote_info_seq);
+		return QN_ERR_NONE;
+	}
+	c->algo_state = IDLE;
+	if (v.cl->algo_state == SENDING_NACKS &&
+	    !any_client_in(v.cl, MUST_GET_NACK))
+		send_acks(&v);
+	else if (v.cl->algo_state == SENDING_ACKS &&
+	    !any_client_in(v.cl, MUST_GET_ACK))
+		v.cl->algo_state = WAITING_FOR_CHANGE;
+	return QN_ERR_NONE;
+}
+
+static enum qn_err
+ffsplit_heuristics_change(struct client *c, uint8_t heuristics,
+    struct decision *d)
+{
+	struct view v;
+
+	if (!c->has_config || !c->has_membership) {
+		decision_vote(d, QN_VOTE_ASK_LATER);
+		return QN_ERR_NONE;
+	}
+	v = view_for(c);
+	v.heuristics = heuristics;
+	decide(&v, d);
+	return QN_ERR_NONE;
+}
+
+static void
+ffsplit_disconnect(struct client *c, int server_going_down)
+{
+	struct view v = { .cl = c->cluster };
+
+	if (!server_going_down)
+		decide(&v, NULL);
+}
+
+const struct algo algo_ffsplit = {
+	.id = QN_ALGO_FFSPLIT,
+	.name = "Fifty-Fifty split",
+	.client_init = ffsplit_client_init,
+	.config_list = ffsplit_config_list,
+	.membership_list = ffsplit_membership_list,
+	.quorum_list = ffsplit_quorum_list,
+	.ask_for_vote = ffsplit_ask_for_vote,
+	.vote_info_reply = ffsplit_vote_info_reply,
+	.heuristics_change = ffsplit_heuristics_change,
+	.disconnect = ffsplit_disconnect,
+};

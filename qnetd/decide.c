@@ -1,0 +1,155 @@
+#include <string.h>
+
+#include "decide.h"
+
+/* INIT steps 10-12 (PROTOCOL.md §7.4). */
+enum qn_err
+decide_join(struct cluster_table *t, struct client *c)
+{
+	const struct algo *a = algo_get(c->algorithm);
+	struct cluster *cl;
+	struct client *o;
+	enum qn_err e;
+
+	if (a == NULL)
+		return QN_ERR_UNSUPPORTED_DECISION_ALGORITHM;
+	cl = cluster_find(t, c->cluster_name, c->cluster_name_len);
+	if (cl != NULL) {
+		/* Ascending node id; the first client that differs decides. */
+		cluster_for_each(cl, o) {
+			if (!qn_tie_breaker_eq(&o->tie_breaker, &c->tie_breaker))
+				return QN_ERR_TIE_BREAKER_DIFFERS_FROM_OTHER_NODES;
+			if (o->algorithm != c->algorithm)
+				return QN_ERR_ALGORITHM_DIFFERS_FROM_OTHER_NODES;
+			if (o->node_id == c->node_id)
+				return QN_ERR_DUPLICATE_NODE_ID;
+		}
+	}
+	if ((cl = cluster_get(t, c->cluster_name, c->cluster_name_len)) == NULL)
+		return QN_ERR_INTERNAL_ERROR;
+	cluster_add_client(cl, c);
+	if ((e = a->client_init(c)) != QN_ERR_NONE) {
+		cluster_remove_client(cl, c);
+		c->cluster = NULL;
+		cluster_release(t, cl);
+		return e;
+	}
+	return QN_ERR_NONE;
+}
+
+void
+decide_leave(struct cluster_table *t, struct client *c, int server_going_down)
+{
+	struct cluster *cl = c->cluster;
+
+	if (cl == NULL)		/* never joined */
+		return;
+	algo_timer_stop(c);
+	/* Out before the algorithm re-decides, so it counts nowhere (D2). */
+	cluster_remove_client(cl, c);
+	algo_get(c->algorithm)->disconnect(c, server_going_down);
+	c->cluster = NULL;
+	cluster_release(t, cl);
+}
+
+/* What a NODE_LIST leaves behind once the algorithm accepted it (§2.1). */
+static void
+store_node_list(struct client *c, const struct node_list_update *u,
+    struct node_list *copy)
+{
+	struct node_list *dst;
+
+	switch (u->type) {
+	case QN_LIST_MEMBERSHIP:
+		dst = &c->membership;
+		c->has_membership = 1;
+		c->ring_id = u->ring_id;
+		c->heur_membership = u->heuristics;
+		c->heur_latest = u->heuristics;
+		break;
+	case QN_LIST_QUORUM:
+		dst = &c->quorum;
+		c->has_quorum = 1;
+		c->quorate = u->quorate;
+		break;
+	default:
+		dst = &c->config;
+		c->has_config = 1;
+		c->has_config_version = u->has_config_version != 0;
+		c->config_version = u->config_version;
+		break;
+	}
+	node_list_free(dst);
+	*dst = *copy;
+}
+
+enum qn_err
+decide_node_list(struct client *c, const struct node_list_update *u,
+    struct decision *d)
+{
+	const struct algo *a = algo_get(c->algorithm);
+	struct node_list copy = { 0 };
+	enum qn_err e;
+
+	if (u->type > QN_LIST_QUORUM)
+		return QN_ERR_ERROR_DECODING_MSG;
+	/* Copy first: once the algorithm has acted the list must be kept. */
+	if (node_list_set(&copy, u->nodes.nodes, u->nodes.count) != 0)
+		return QN_ERR_INTERNAL_ERROR;
+	switch (u->type) {
+	case QN_LIST_INITIAL_CONFIG:
+	case QN_LIST_CHANGED_CONFIG:
+		e = a->config_list(c, u->type == QN_LIST_INITIAL_CONFIG,
+		    &u->nodes, d);
+		break;
+	case QN_LIST_MEMBERSHIP:
+		e = a->membership_list(c, &u->ring_id, &u->nodes,
+		    u->heuristics, d);
+		break;
+	default:
+		e = a->quorum_list(c, u->quorate, &u->nodes, d);
+		break;
+	}
+	if (e != QN_ERR_NONE) {
+		node_list_free(&copy);
+		return e;
+	}
+	store_node_list(c, u, &copy);
+	return QN_ERR_NONE;
+}
+
+enum qn_err
+decide_heuristics_change(struct client *c, uint8_t heuristics,
+    struct decision *d)
+{
+	enum qn_err e;
+
+	e = algo_get(c->algorithm)->heuristics_change(c, heuristics, d);
+	if (e != QN_ERR_NONE)
+		return e;
+	c->heur_regular = heuristics;
+	c->heur_latest = heuristics;
+	return QN_ERR_NONE;
+}
+
+enum qn_err
+decide_ask_for_vote(struct client *c, struct decision *d)
+{
+	return algo_get(c->algorithm)->ask_for_vote(c, d);
+}
+
+enum qn_err
+decide_vote_info_reply(struct client *c, uint32_t seq)
+{
+	return algo_get(c->algorithm)->vote_info_reply(c, seq);
+}
+
+void
+decide_record_vote(struct client *c, const struct decision *d)
+{
+	c->last_vote = d->vote;
+	if (vote_is_decision(d->vote)) {
+		c->last_ack_nack = d->vote;
+		memcpy(c->reason, d->reason, sizeof(c->reason));
+	}
+}
