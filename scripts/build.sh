@@ -9,5 +9,7 @@ cd "$top"
 [ -x configure ] || ./autogen.sh >/dev/null
 mkdir -p "$dir"
 cd "$dir"
-[ -f Makefile ] || ../configure -q "$@"
+# The paths of a system install: /etc/corosync, /var/run, as 3.0.3 has them.
+[ -f Makefile ] || ../configure -q --prefix=/usr --sysconfdir=/etc \
+	--localstatedir=/var "$@"
 make -s -j"$(nproc)"
