@@ -38,17 +38,26 @@ struct conn_cb {
 	 */
 	void	(*on_message)(struct conn *c, enum reader_status st,
 		    const uint8_t *msg, size_t len);
-	/* The connection is unusable; the owner calls conn_close(). */
+	/*
+	 * The connection is unusable; the owner calls conn_close().  For
+	 * CONN_IO and CONN_CONNECT errno says why, for CONN_TLS tls_error().
+	 */
 	void	(*on_error)(struct conn *c, enum conn_error e);
 	/* conn_connect() finished: TCP is up and messages may be sent. */
 	void	(*on_connected)(struct conn *c);
-	/* Optional: the queue drained after conn_send() had to wait. */
+	/*
+	 * Optional: the queue became empty after conn_send() found it full
+	 * or the socket could not take everything at once.
+	 */
 	void	(*on_drained)(struct conn *c);
 	/* After conn_close(): no callback follows; the memory may be freed. */
 	void	(*on_closed)(struct conn *c);
 };
 
-/* Shared by every connection of one loop. */
+/*
+ * Shared by every connection of one loop.  conn_ctx_close() closes the idle
+ * handle; run the loop once more before freeing the context.
+ */
 struct conn_ctx {
 	uv_loop_t *loop;
 	uv_idle_t idle;		/* services connections with buffered TLS data */
@@ -78,6 +87,9 @@ struct conn {
 
 	struct conn *ready_next;
 	unsigned in_ready:1, closing:1, connecting:1, handshake_done:1;
+	unsigned failed:1;	/* on_error was called: no more I/O */
+	unsigned in_batch:1;	/* reading: replies are flushed afterwards */
+	unsigned drain_wanted:1;	/* call on_drained when the queue empties */
 };
 
 int	conn_ctx_init(struct conn_ctx *ctx, uv_loop_t *loop);
@@ -94,7 +106,8 @@ int	conn_init(struct conn *c, struct conn_ctx *ctx, int fd,
 /*
  * Start a non-blocking connect to sa; cb->on_connected or cb->on_error
  * (CONN_CONNECT) follows.  The caller runs its own connect timeout and may
- * conn_close() at any time.
+ * conn_close() at any time.  Returns -1 with errno, and no callback, when
+ * the connect fails at once.
  */
 int	conn_connect(struct conn *c, struct conn_ctx *ctx,
 	    const struct sockaddr *sa, socklen_t salen,
@@ -104,7 +117,9 @@ int	conn_connect(struct conn *c, struct conn_ctx *ctx,
 /*
  * Queue an encoded message.  Returns 0, or -1 when it is larger than
  * max_send_size, the queue is full or memory ran out; the caller decides
- * whether that ends the connection.
+ * whether that ends the connection.  Nothing is written and no callback
+ * runs during the call: the queue is flushed after the current batch of
+ * received messages, or from the loop's idle phase.
  */
 int	conn_send(struct conn *c, const struct msg *m);
 /* Queue bytes that already form a whole message (ECHO_REPLY copies). */
@@ -114,14 +129,16 @@ void	conn_set_limits(struct conn *c, size_t max_receive, size_t max_send);
 
 /*
  * Server side of STARTTLS: call from on_message for the STARTTLS message.
- * The next bytes read are the ClientHello.  Returns -1 if TLS cannot start.
+ * The next bytes read are the ClientHello.  Returns -1 if TLS cannot start;
+ * the connection is then unusable (no on_error follows): close it.
  */
 int	conn_starttls_server(struct conn *c, const struct tls_server *srv);
 
 /*
  * Client side: once everything queued so far (the STARTTLS message) has
  * been written, switch to TLS; messages queued after this call travel
- * inside TLS and drive the handshake.
+ * inside TLS and drive the handshake.  A failure to switch later is
+ * reported as on_error(CONN_TLS).  cl must outlive the connection.
  */
 int	conn_starttls_client(struct conn *c, struct tls_client *cl);
 
@@ -130,7 +147,7 @@ int	conn_is_tls(const struct conn *c);
 int	conn_peer_cert_present(const struct conn *c);
 /* The peer certificate matches name as a host name (CN or subjectAltName). */
 int	conn_peer_cert_matches(const struct conn *c, const char *name);
-/* We presented a client certificate during the handshake. */
+/* Client side: we presented a certificate during the handshake. */
 int	conn_client_cert_sent(const struct conn *c);
 
 /* Begin closing: nothing more is sent or received; on_closed follows. */

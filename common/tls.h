@@ -6,9 +6,15 @@
 #ifndef QN_TLS_H
 #define QN_TLS_H
 
+typedef struct PRFileDesc PRFileDesc;
+
 /* Open the NSS database read-only, or run without one when dir is NULL. */
 int	tls_init(const char *db_dir);
-void	tls_shutdown(void);
+/*
+ * Release NSS.  Returns -1 when NSS still holds objects in use (a
+ * certificate, key or TLS socket was not released).
+ */
+int	tls_shutdown(void);
 
 /*
  * Server: certificate and key by nickname ("QNetd Cert"); with
@@ -28,6 +34,14 @@ void	tls_server_free(struct tls_server *s);
 struct tls_client *tls_client_new(const char *server_cn,
 	    const char *client_cert_nickname);
 void	tls_client_free(struct tls_client *c);
+
+/*
+ * For conn.c: layer SSL over tcp, an NSPR socket on a connected,
+ * non-blocking fd, with the settings of the server or client.  Returns the
+ * new top descriptor, which then owns tcp, or NULL (tcp untouched).
+ */
+PRFileDesc *tls_server_wrap(const struct tls_server *s, PRFileDesc *tcp);
+PRFileDesc *tls_client_wrap(const struct tls_client *c, PRFileDesc *tcp);
 
 /* Text of the last NSS/NSPR error on this thread. */
 const char *tls_error(void);

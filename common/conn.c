@@ -1,0 +1,722 @@
+#include "config.h"
+
+#include <errno.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <sys/socket.h>
+#include <sys/uio.h>
+
+#include <prerror.h>
+#include <prio.h>
+#include <private/pprio.h>
+#include <secerr.h>
+#include <ssl.h>
+#include <sslerr.h>
+
+#include "conn.h"
+#include "msg.h"
+#include "tls.h"
+
+/* An encoded message waiting to be written. */
+struct outmsg {
+	struct outmsg *next;
+	size_t len;
+	size_t off;		/* bytes already written */
+	int starttls_after;	/* the client switches to TLS after this one */
+	uint8_t data[];
+};
+
+#define DEFAULT_MAX_BATCH	64
+#define IOV_BATCH		64	/* messages per sendmsg() */
+#define TLS_CHUNK		16384	/* the plaintext of a full TLS record */
+
+/* What read_batch() ended with. */
+enum batch {
+	BATCH_DONE,		/* would block or the batch is full */
+	BATCH_STOP,		/* failed or closed: touch nothing */
+	BATCH_TLS		/* the server switched to TLS in on_message */
+};
+
+static void on_poll(uv_poll_t *h, int status, int events);
+
+static void
+poll_set(struct conn *c, int events)
+{
+	if (events == c->poll_events)
+		return;
+	c->poll_events = events;
+	/* These only reject invalid arguments, and ours are valid. */
+	if (events == 0)
+		(void)uv_poll_stop(&c->poll);
+	else
+		(void)uv_poll_start(&c->poll, events, on_poll);
+}
+
+static void on_idle(uv_idle_t *h);
+
+static void
+ready_add(struct conn *c)
+{
+	struct conn_ctx *ctx = c->ctx;
+
+	if (c->in_ready)
+		return;
+	c->in_ready = 1;
+	c->ready_next = ctx->ready;
+	ctx->ready = c;
+	(void)uv_idle_start(&ctx->idle, on_idle);
+}
+
+/*
+ * Leaves the connection alone when on_idle() has already taken the list:
+ * it skips connections that failed or are closing, and their memory lives
+ * until the closing phase of the loop, after the idle phase.
+ */
+static void
+ready_remove(struct conn *c)
+{
+	struct conn **pp;
+
+	for (pp = &c->ctx->ready; *pp != NULL; pp = &(*pp)->ready_next) {
+		if (*pp == c) {
+			*pp = c->ready_next;
+			c->ready_next = NULL;
+			c->in_ready = 0;
+			return;
+		}
+	}
+}
+
+/* No more I/O; only conn_close() is left to do. */
+static void
+stop(struct conn *c)
+{
+	c->failed = 1;
+	poll_set(c, 0);
+	ready_remove(c);
+}
+
+static void
+fail(struct conn *c, enum conn_error e)
+{
+	int saved = errno;
+
+	if (c->failed || c->closing)
+		return;
+	stop(c);
+	errno = saved;
+	c->cb->on_error(c, e);
+}
+
+static int
+gone(const struct conn *c)
+{
+	return c->failed || c->closing;
+}
+
+static enum conn_error
+nspr_error_kind(PRErrorCode err)
+{
+	if (IS_SSL_ERROR(err) || IS_SEC_ERROR(err))
+		return CONN_TLS;
+	return err == PR_END_OF_FILE_ERROR ? CONN_EOF : CONN_IO;
+}
+
+/*
+ * Hand the socket to NSPR and layer SSL over it.  From PR_ImportTCPSocket
+ * on, c->tls owns the fd (even if a later step fails) and PR_Close() in
+ * conn_close() closes it.
+ */
+static int
+start_tls(struct conn *c, const struct tls_server *srv,
+    const struct tls_client *cl)
+{
+	PRSocketOptionData opt;
+	PRFileDesc *tcp, *ssl;
+
+	if ((tcp = PR_ImportTCPSocket(c->fd)) == NULL)
+		return -1;
+	c->tls = tcp;
+	/* NSPR must return PR_WOULD_BLOCK_ERROR, not wait in poll(). */
+	opt.option = PR_SockOpt_Nonblocking;
+	opt.value.non_blocking = PR_TRUE;
+	if (PR_SetSocketOption(tcp, &opt) != PR_SUCCESS)
+		return -1;
+	ssl = srv != NULL ? tls_server_wrap(srv, tcp) : tls_client_wrap(cl, tcp);
+	if (ssl == NULL)
+		return -1;
+	c->tls = ssl;
+	c->handshake_done = 0;
+	return SSL_ResetHandshake(ssl, srv != NULL) == SECSuccess ? 0 : -1;
+}
+
+/* The client's STARTTLS is out: everything from here on is TLS. */
+static int
+start_client_tls(struct conn *c)
+{
+	const struct tls_client *cl = c->tls_client_pending;
+
+	c->tls_client_pending = NULL;
+	if (start_tls(c, NULL, cl) != 0) {
+		fail(c, CONN_TLS);
+		return -1;
+	}
+	return 0;
+}
+
+/*
+ * Drop n written bytes from the queue.  Returns 1 when the message after
+ * which the client starts TLS went out completely.
+ */
+static int
+consume(struct conn *c, size_t n)
+{
+	struct outmsg *m;
+	int starttls = 0;
+
+	while (n > 0) {
+		size_t take;
+
+		m = c->q_head;
+		take = m->len - m->off < n ? m->len - m->off : n;
+		m->off += take;
+		n -= take;
+		if (m->off < m->len)
+			break;
+		if ((c->q_head = m->next) == NULL)
+			c->q_tail = NULL;
+		c->q_len--;
+		starttls = m->starttls_after;
+		free(m);
+	}
+	return starttls;
+}
+
+/* Bytes written (> 0), 0 when the socket is full, or -1 after fail(). */
+static ssize_t
+plain_write(struct conn *c)
+{
+	struct iovec iov[IOV_BATCH];
+	struct msghdr mh;
+	struct outmsg *m;
+	size_t n = 0;
+	ssize_t w;
+
+	for (m = c->q_head; m != NULL && n < IOV_BATCH; m = m->next) {
+		iov[n].iov_base = m->data + m->off;
+		iov[n++].iov_len = m->len - m->off;
+		/* What follows STARTTLS must go through TLS. */
+		if (m->starttls_after)
+			break;
+	}
+	memset(&mh, 0, sizeof(mh));
+	mh.msg_iov = iov;
+	mh.msg_iovlen = n;
+	/* sendmsg() is writev() that cannot raise SIGPIPE. */
+	do {
+		w = sendmsg(c->fd, &mh, MSG_NOSIGNAL);
+	} while (w < 0 && errno == EINTR);
+	if (w >= 0)
+		return w;
+	if (errno == EAGAIN || errno == EWOULDBLOCK)
+		return 0;
+	fail(c, CONN_IO);
+	return -1;
+}
+
+static ssize_t
+tls_send(struct conn *c, const uint8_t *p, size_t len)
+{
+	PRInt32 n = PR_Send(c->tls, p, len > INT32_MAX ? INT32_MAX : (PRInt32)len,
+	    0, PR_INTERVAL_NO_WAIT);
+
+	if (n >= 0)
+		return n;
+	if (PR_GetError() == PR_WOULD_BLOCK_ERROR)
+		return 0;
+	fail(c, c->handshake_done ? nspr_error_kind(PR_GetError()) : CONN_TLS);
+	return -1;
+}
+
+/*
+ * Small queued messages are sent together, as one TLS record; a big one
+ * is sent from its own buffer.
+ */
+static ssize_t
+tls_write(struct conn *c)
+{
+	uint8_t chunk[TLS_CHUNK];
+	const struct outmsg *m = c->q_head;
+	size_t n = 0;
+
+	if (m->next == NULL || m->len - m->off >= TLS_CHUNK)
+		return tls_send(c, m->data + m->off, m->len - m->off);
+	for (; m != NULL && n < TLS_CHUNK; m = m->next) {
+		size_t take = m->len - m->off;
+
+		if (take > TLS_CHUNK - n)
+			take = TLS_CHUNK - n;
+		memcpy(chunk + n, m->data + m->off, take);
+		n += take;
+	}
+	return tls_send(c, chunk, n);
+}
+
+/*
+ * Write as much of the queue as the socket takes.  With TLS and nothing
+ * queued, an empty send pushes out records NSS could not write earlier.
+ * Returns 0, or -1 when the connection failed or was closed.
+ */
+static int
+flush(struct conn *c)
+{
+	ssize_t n;
+
+	while (c->q_head != NULL) {
+		n = c->tls != NULL ? tls_write(c) : plain_write(c);
+		if (n < 0)
+			return -1;
+		if (n == 0) {
+			c->drain_wanted = 1;
+			return 0;
+		}
+		if (consume(c, (size_t)n) && start_client_tls(c) != 0)
+			return -1;
+	}
+	if (c->tls != NULL && tls_send(c, (const uint8_t *)"", 0) < 0)
+		return -1;
+	if (c->drain_wanted) {
+		c->drain_wanted = 0;
+		if (c->cb->on_drained != NULL) {
+			c->cb->on_drained(c);
+			if (gone(c))
+				return -1;
+		}
+	}
+	return 0;
+}
+
+/* Bytes read (> 0), 0 when nothing is there, or -1 after fail(). */
+static ssize_t
+plain_read(struct conn *c, uint8_t *p, size_t want)
+{
+	ssize_t n;
+
+	do {
+		n = read(c->fd, p, want);
+	} while (n < 0 && errno == EINTR);
+	if (n > 0)
+		return n;
+	if (n == 0)
+		fail(c, CONN_EOF);
+	else if (errno == EAGAIN || errno == EWOULDBLOCK)
+		return 0;
+	else
+		fail(c, CONN_IO);
+	return -1;
+}
+
+static ssize_t
+tls_read(struct conn *c, uint8_t *p, size_t want)
+{
+	PRInt32 n = PR_Recv(c->tls, p,
+	    want > INT32_MAX ? INT32_MAX : (PRInt32)want, 0,
+	    PR_INTERVAL_NO_WAIT);
+
+	if (n > 0)
+		return n;
+	if (n == 0)
+		fail(c, CONN_EOF);
+	else if (PR_GetError() == PR_WOULD_BLOCK_ERROR)
+		return 0;
+	else
+		fail(c, nspr_error_kind(PR_GetError()));
+	return -1;
+}
+
+/* Hand a complete or skipped message to the owner. */
+static int
+deliver(struct conn *c, enum reader_status st)
+{
+	size_t len;
+	const uint8_t *m = reader_message(&c->rd, &len);
+
+	/* A skipped message keeps only its header. */
+	if (st != READER_MESSAGE)
+		len = QN_HEADER_SIZE;
+	c->cb->on_message(c, st, m, len);
+	if (gone(c))
+		return -1;
+	reader_next(&c->rd);
+	return 0;
+}
+
+/*
+ * Read up to max_batch messages, each read asking for no more than the
+ * current message still needs (the bytes after STARTTLS belong to TLS).
+ */
+static enum batch
+read_batch(struct conn *c)
+{
+	int was_tls = c->tls != NULL;
+	enum batch r = BATCH_DONE;
+	enum reader_status st;
+	unsigned n = 0;
+	uint8_t *p;
+	size_t want;
+	ssize_t got;
+
+	c->in_batch = 1;
+	while (n < c->ctx->max_batch) {
+		p = reader_space(&c->rd, &want);
+		got = was_tls ? tls_read(c, p, want) : plain_read(c, p, want);
+		if (got <= 0) {
+			r = got < 0 ? BATCH_STOP : BATCH_DONE;
+			break;
+		}
+		if ((st = reader_commit(&c->rd, (size_t)got)) == READER_MORE)
+			continue;
+		n++;
+		/* Replies to a long batch must not overflow the queue. */
+		if (deliver(c, st) != 0 ||
+		    (c->q_len * 2 >= c->q_max && flush(c) != 0)) {
+			r = BATCH_STOP;
+			break;
+		}
+		/* STARTTLS was received (server) or written (client). */
+		if (c->tls != NULL && !was_tls) {
+			r = BATCH_TLS;
+			break;
+		}
+	}
+	c->in_batch = 0;
+	return r;
+}
+
+/*
+ * Poll for what the connection waits for.  With TLS the SSL layer decides
+ * (a handshake may need to read when we want to write), as PR_Poll() would
+ * ask it; when it says it is ready already (decrypted data buffered), the
+ * connection goes on the ready list.
+ */
+static void
+arm(struct conn *c)
+{
+	PRInt16 in, need, out = 0;
+
+	if (c->tls == NULL) {
+		poll_set(c, UV_READABLE | (c->q_head != NULL ? UV_WRITABLE : 0));
+		return;
+	}
+	in = PR_POLL_READ | (c->q_head != NULL ? PR_POLL_WRITE : 0);
+	need = c->tls->methods->poll(c->tls, in, &out);
+	poll_set(c, (need & PR_POLL_READ ? UV_READABLE : 0) |
+	    (need & PR_POLL_WRITE ? UV_WRITABLE : 0));
+	if (out != 0)
+		ready_add(c);
+}
+
+/* Returns 0 once the handshake is done, -1 while it is not (or failed). */
+static int
+handshake(struct conn *c)
+{
+	if (SSL_ForceHandshake(c->tls) != SECSuccess) {
+		if (PR_GetError() == PR_WOULD_BLOCK_ERROR)
+			arm(c);
+		else
+			fail(c, CONN_TLS);
+		return -1;
+	}
+	c->handshake_done = 1;
+	return flush(c);
+}
+
+/*
+ * Make all the progress possible without waiting: write, finish a TLS
+ * handshake, read a batch (a plain socket only when it is readable), write
+ * the replies, then poll for the rest.
+ */
+static void
+service(struct conn *c, int readable)
+{
+	enum batch r = BATCH_DONE;
+
+	do {
+		if (flush(c) != 0)
+			return;
+		if (c->tls != NULL && !c->handshake_done) {
+			if (handshake(c) != 0)
+				return;
+			readable = 1;
+		}
+		if (readable && (r = read_batch(c)) == BATCH_STOP)
+			return;
+	} while (r == BATCH_TLS);
+	if (readable && flush(c) != 0)
+		return;
+	arm(c);
+}
+
+static void
+connect_done(struct conn *c)
+{
+	socklen_t len = sizeof(int);
+	int err = 0;
+
+	if (getsockopt(c->fd, SOL_SOCKET, SO_ERROR, &err, &len) != 0)
+		err = errno;
+	if (err != 0) {
+		errno = err;
+		fail(c, CONN_CONNECT);
+		return;
+	}
+	c->connecting = 0;
+	c->cb->on_connected(c);
+	if (!gone(c))
+		service(c, 0);
+}
+
+static void
+on_poll(uv_poll_t *h, int status, int events)
+{
+	struct conn *c = h->data;
+
+	if (status < 0) {
+		/*
+		 * POLLERR: libuv stopped the handle.  Reading or writing
+		 * reports the real error (or a TLS alert sent before it).
+		 */
+		c->poll_events = 0;
+		events = UV_READABLE | UV_WRITABLE;
+	}
+	if (c->connecting) {
+		connect_done(c);
+		return;
+	}
+	service(c, (events & UV_READABLE) != 0);
+	if (status < 0 && !gone(c))
+		fail(c, CONN_IO);
+}
+
+static void
+on_idle(uv_idle_t *h)
+{
+	struct conn_ctx *ctx = h->data;
+	struct conn *list = ctx->ready, *c;
+
+	/* Connections that become ready meanwhile wait for the next round. */
+	ctx->ready = NULL;
+	while ((c = list) != NULL) {
+		list = c->ready_next;
+		c->ready_next = NULL;
+		c->in_ready = 0;
+		if (!gone(c))
+			service(c, c->tls != NULL);
+	}
+	if (ctx->ready == NULL)
+		(void)uv_idle_stop(h);
+}
+
+int
+conn_ctx_init(struct conn_ctx *ctx, uv_loop_t *loop)
+{
+	ctx->loop = loop;
+	ctx->ready = NULL;
+	ctx->max_batch = DEFAULT_MAX_BATCH;
+	ctx->idle.data = ctx;
+	return uv_idle_init(loop, &ctx->idle) == 0 ? 0 : -1;
+}
+
+void
+conn_ctx_close(struct conn_ctx *ctx)
+{
+	uv_close((uv_handle_t *)&ctx->idle, NULL);
+}
+
+static int
+setup(struct conn *c, struct conn_ctx *ctx, int fd, const struct conn_cb *cb,
+    void *owner, size_t max_receive, size_t max_send, size_t max_queue)
+{
+	memset(c, 0, sizeof(*c));
+	c->ctx = ctx;
+	c->cb = cb;
+	c->owner = owner;
+	c->fd = fd;
+	reader_init(&c->rd, max_receive);
+	c->q_max = max_queue;
+	c->max_send_size = max_send;
+	if (uv_poll_init(ctx->loop, &c->poll, fd) != 0)
+		return -1;
+	c->poll.data = c;
+	return 0;
+}
+
+int
+conn_init(struct conn *c, struct conn_ctx *ctx, int fd,
+    const struct conn_cb *cb, void *owner, size_t max_receive,
+    size_t max_send, size_t max_queue)
+{
+	if (setup(c, ctx, fd, cb, owner, max_receive, max_send,
+	    max_queue) != 0)
+		return -1;
+	poll_set(c, UV_READABLE);
+	return 0;
+}
+
+int
+conn_connect(struct conn *c, struct conn_ctx *ctx,
+    const struct sockaddr *sa, socklen_t salen,
+    const struct conn_cb *cb, void *owner, size_t max_receive,
+    size_t max_send, size_t max_queue)
+{
+	int fd, one = 1, e;
+
+	fd = socket(sa->sa_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC,
+	    0);
+	if (fd < 0)
+		return -1;
+	/* Only latency depends on it: go on without it. */
+	(void)setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
+	if ((connect(fd, sa, salen) != 0 && errno != EINPROGRESS &&
+	    errno != EINTR) || setup(c, ctx, fd, cb, owner, max_receive,
+	    max_send, max_queue) != 0) {
+		e = errno;
+		close(fd);
+		errno = e;
+		return -1;
+	}
+	/* Writable means connected or failed; SO_ERROR tells which. */
+	c->connecting = 1;
+	poll_set(c, UV_WRITABLE);
+	return 0;
+}
+
+int
+conn_send_raw(struct conn *c, const uint8_t *data, size_t len)
+{
+	struct outmsg *m;
+
+	if (gone(c) || len > c->max_send_size)
+		return -1;
+	if (c->q_len >= c->q_max) {
+		c->drain_wanted = 1;
+		return -1;
+	}
+	if ((m = malloc(sizeof(*m) + len)) == NULL)
+		return -1;
+	m->next = NULL;
+	m->len = len;
+	m->off = 0;
+	m->starttls_after = 0;
+	memcpy(m->data, data, len);
+	if (c->q_tail != NULL)
+		c->q_tail->next = m;
+	else
+		c->q_head = m;
+	c->q_tail = m;
+	c->q_len++;
+	/* A batch being read flushes at its end; a connect when it is up. */
+	if (!c->in_batch && !c->connecting)
+		ready_add(c);
+	return 0;
+}
+
+int
+conn_send(struct conn *c, const struct msg *m)
+{
+	struct buf b;
+	int rc = -1;
+
+	buf_init(&b);
+	if (msg_encode(m, &b, c->max_send_size) == 0)
+		rc = conn_send_raw(c, b.data, b.len);
+	buf_free(&b);
+	return rc;
+}
+
+void
+conn_set_limits(struct conn *c, size_t max_receive, size_t max_send)
+{
+	/* The reader applies it from the next message header on. */
+	c->rd.max_size = max_receive;
+	c->max_send_size = max_send;
+}
+
+int
+conn_starttls_server(struct conn *c, const struct tls_server *srv)
+{
+	if (gone(c) || c->tls != NULL || c->connecting)
+		return -1;
+	if (start_tls(c, srv, NULL) != 0) {
+		stop(c);
+		return -1;
+	}
+	return 0;
+}
+
+int
+conn_starttls_client(struct conn *c, struct tls_client *cl)
+{
+	if (gone(c) || c->tls != NULL || c->tls_client_pending != NULL)
+		return -1;
+	if (c->q_tail != NULL) {
+		c->q_tail->starttls_after = 1;
+		c->tls_client_pending = cl;
+		return 0;
+	}
+	/* STARTTLS is out already: switch now and start the handshake. */
+	if (c->connecting)
+		return -1;
+	if (start_tls(c, NULL, cl) != 0) {
+		stop(c);
+		return -1;
+	}
+	ready_add(c);
+	return 0;
+}
+
+int
+conn_is_tls(const struct conn *c)
+{
+	return c->tls != NULL;
+}
+
+static void
+poll_closed(uv_handle_t *h)
+{
+	struct conn *c = h->data;
+
+	if (c->cb->on_closed != NULL)
+		c->cb->on_closed(c);
+}
+
+void
+conn_close(struct conn *c)
+{
+	struct outmsg *m;
+
+	if (c->closing)
+		return;
+	c->closing = 1;
+	ready_remove(c);
+	while ((m = c->q_head) != NULL) {
+		c->q_head = m->next;
+		free(m);
+	}
+	c->q_tail = NULL;
+	c->q_len = 0;
+	reader_free(&c->rd);
+	c->tls_client_pending = NULL;
+	/* uv_close() stops polling at once, so the fd may go right after. */
+	uv_close((uv_handle_t *)&c->poll, poll_closed);
+	if (c->tls != NULL)
+		PR_Close(c->tls);
+	else
+		close(c->fd);
+	c->tls = NULL;
+	c->fd = -1;
+}
