@@ -1,0 +1,841 @@
+/*
+ * qnet-load: simulates clusters of qdevice clients against a qnetd over real
+ * TCP (and TLS through OpenSSL, a second TLS stack that checks the server's
+ * NSS side) and measures the server.
+ *
+ * Every cluster runs ffsplit with tie-breaker lowest.  Phases:
+ *   connect    all clients connect at once and wait for their ACK;
+ *   steady     heartbeats only, for a set time;
+ *   storm      every cluster splits in half at once; the half holding node 1
+ *              must get ACK, the rest NACK;
+ *   reconnect  every client drops its connection and reconnects at once.
+ * For each phase it prints qnetd CPU seconds and RSS (from /proc), echo
+ * latency, the time until every client holds its expected vote, per-client
+ * decision times, and wrong or missing decisions.
+ */
+#define _GNU_SOURCE
+#include <errno.h>
+#include <fcntl.h>
+#include <getopt.h>
+#include <inttypes.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <arpa/inet.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <signal.h>
+#include <string.h>
+#include <sys/epoll.h>
+#include <sys/resource.h>
+#include <sys/socket.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <openssl/err.h>
+#include <openssl/ssl.h>
+
+#include "msg.h"
+#include "reader.h"
+
+enum state {
+	ST_IDLE,		/* not connected */
+	ST_CONNECTING,
+	ST_PREINIT,		/* waiting for PREINIT_REPLY */
+	ST_STARTTLS,		/* STARTTLS queued; TLS starts once it is written */
+	ST_INIT,		/* waiting for INIT_REPLY */
+	ST_READY
+};
+
+struct client {
+	int fd;
+	SSL *ssl;
+	uint8_t state;
+	uint8_t polling_out;
+	uint8_t vote;		/* last ACK/NACK for the current ring */
+	uint8_t expect;		/* the vote this phase must end with */
+	uint8_t done;		/* vote == expect */
+	uint32_t cluster;
+	uint32_t node_id;	/* 1..nodes */
+	uint32_t seq;
+	uint32_t echo_seq;
+	uint64_t echo_sent;	/* ns; 0 = none outstanding */
+	uint64_t done_at;	/* ns since the phase start */
+	uint32_t member_lo, member_n;	/* membership: ids member_lo.. */
+	struct qn_ring_id ring;
+	struct reader rd;
+	struct buf out;
+	size_t out_off;
+};
+
+struct samples {
+	uint32_t *v;		/* microseconds */
+	size_t n, cap;
+};
+
+struct bench {
+	const char *host;
+	int port;
+	uint32_t clusters, nodes;
+	uint32_t hb_ms;
+	uint32_t steady_s;
+	uint32_t timeout_s;
+	int qnetd_pid;
+	const char *phases;
+	SSL_CTX *tls;
+	const char *cluster_prefix;
+	int src_addrs;
+
+	int ep;
+	struct client *c;
+	size_t n;
+	uint64_t ring_seq;
+	uint64_t phase_t0;
+	size_t done;
+	size_t unexpected;	/* votes seen that differ from the expected one */
+	size_t errors;		/* SERVER_ERRORs, failed connects */
+	struct samples echo;
+	struct samples decide;
+};
+
+static uint64_t
+now_ns(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
+}
+
+static void
+sample(struct samples *s, uint64_t ns)
+{
+	if (s->n == s->cap) {
+		s->cap = s->cap ? s->cap * 2 : 4096;
+		s->v = realloc(s->v, s->cap * sizeof(*s->v));
+		if (s->v == NULL)
+			abort();
+	}
+	s->v[s->n++] = (uint32_t)(ns / 1000);
+}
+
+static int
+cmp_u32(const void *a, const void *b)
+{
+	uint32_t x = *(const uint32_t *)a, y = *(const uint32_t *)b;
+
+	return x < y ? -1 : x > y;
+}
+
+static double
+pct(struct samples *s, double p)
+{
+	size_t i;
+
+	if (s->n == 0)
+		return 0;
+	i = (size_t)(p / 100.0 * (double)(s->n - 1));
+	return s->v[i] / 1000.0;	/* ms */
+}
+
+/* ------------------------------------------------------------------ */
+/* qnetd process figures */
+
+static double
+proc_cpu_s(int pid)
+{
+	char path[64], line[1024], *p;
+	unsigned long ut = 0, st = 0;
+	FILE *f;
+
+	snprintf(path, sizeof(path), "/proc/%d/stat", pid);
+	if (pid <= 0 || (f = fopen(path, "r")) == NULL)
+		return -1;
+	p = fgets(line, sizeof(line), f);
+	fclose(f);
+	if (p == NULL || (p = strrchr(line, ')')) == NULL)
+		return -1;
+	/* Fields after the command: state is 3rd, utime 14th, stime 15th. */
+	if (sscanf(p + 2, "%*c %*d %*d %*d %*d %*d %*u %*u %*u %*u %*u %lu %lu",
+	    &ut, &st) != 2)
+		return -1;
+	return (double)(ut + st) / (double)sysconf(_SC_CLK_TCK);
+}
+
+static long
+proc_rss_kb(int pid)
+{
+	char path[64], line[256];
+	long kb = -1;
+	FILE *f;
+
+	snprintf(path, sizeof(path), "/proc/%d/status", pid);
+	if (pid <= 0 || (f = fopen(path, "r")) == NULL)
+		return -1;
+	while (fgets(line, sizeof(line), f) != NULL)
+		if (sscanf(line, "VmRSS: %ld", &kb) == 1)
+			break;
+	fclose(f);
+	return kb;
+}
+
+/* ------------------------------------------------------------------ */
+/* Output */
+
+static void
+epoll_set(struct bench *b, struct client *c, int out)
+{
+	struct epoll_event ev = { .events = EPOLLIN | (out ? EPOLLOUT : 0),
+	    .data.ptr = c };
+
+	if (c->polling_out != out) {
+		epoll_ctl(b->ep, EPOLL_CTL_MOD, c->fd, &ev);
+		c->polling_out = (uint8_t)out;
+	}
+}
+
+static void disconnect(struct bench *b, struct client *c);
+static void send_init(struct bench *b, struct client *c);
+
+static void
+flush(struct bench *b, struct client *c)
+{
+	while (c->out_off < c->out.len) {
+		const uint8_t *p = c->out.data + c->out_off;
+		size_t len = c->out.len - c->out_off;
+		ssize_t n;
+
+		if (c->ssl != NULL) {
+			int r = SSL_write(c->ssl, p, (int)len);
+
+			if (r <= 0) {
+				int e = SSL_get_error(c->ssl, r);
+
+				if (e == SSL_ERROR_WANT_WRITE ||
+				    e == SSL_ERROR_WANT_READ) {
+					epoll_set(b, c, e == SSL_ERROR_WANT_WRITE);
+					return;
+				}
+				b->errors++;
+				disconnect(b, c);
+				return;
+			}
+			n = r;
+		} else {
+			n = write(c->fd, p, len);
+			if (n < 0 && (errno == EAGAIN || errno == EINTR)) {
+				epoll_set(b, c, 1);
+				return;
+			}
+			if (n < 0) {
+				disconnect(b, c);
+				return;
+			}
+		}
+		c->out_off += (size_t)n;
+	}
+	c->out.len = c->out_off = 0;
+	epoll_set(b, c, 0);
+	if (c->state == ST_STARTTLS) {
+		/* STARTTLS is on the wire: everything after it is TLS. */
+		c->ssl = SSL_new(b->tls);
+		SSL_set_fd(c->ssl, c->fd);
+		SSL_set_connect_state(c->ssl);
+		send_init(b, c);	/* INIT drives the handshake */
+	}
+}
+
+static void
+queue(struct bench *b, struct client *c, struct msg *m)
+{
+	if (msg_encode(m, &c->out, SIZE_MAX) != 0)
+		abort();
+	flush(b, c);
+}
+
+static void
+send_preinit(struct bench *b, struct client *c)
+{
+	char name[64];
+	struct msg m;
+
+	/* TLS clients present one certificate for "*.qnet.bench". */
+	snprintf(name, sizeof(name), "%s%u.qnet.bench", b->cluster_prefix,
+	    c->cluster);
+	msg_init(&m, QN_MSG_PREINIT);
+	m.seq = c->seq;
+	m.cluster_name = name;
+	m.cluster_name_len = strlen(name);
+	m.has = QN_BIT(QN_OPT_SEQ) | QN_BIT(QN_OPT_CLUSTER_NAME);
+	c->state = ST_PREINIT;
+	queue(b, c, &m);
+}
+
+static void
+send_init(struct bench *b, struct client *c)
+{
+	struct msg m;
+
+	msg_init(&m, QN_MSG_INIT);
+	m.seq = ++c->seq;
+	m.supported_messages = msg_all_messages;
+	m.supported_options = msg_all_options;
+	m.node_id = c->node_id;
+	m.algorithm = QN_ALGO_FFSPLIT;
+	m.heartbeat_interval = b->hb_ms;
+	m.tie_breaker.mode = QN_TB_LOWEST;
+	m.ring_id = c->ring;
+	m.has = QN_BIT(QN_OPT_SEQ) | QN_BIT(QN_OPT_SUPPORTED_MESSAGES) |
+	    QN_BIT(QN_OPT_SUPPORTED_OPTIONS) | QN_BIT(QN_OPT_NODE_ID) |
+	    QN_BIT(QN_OPT_ALGORITHM) | QN_BIT(QN_OPT_HEARTBEAT_INTERVAL) |
+	    QN_BIT(QN_OPT_TIE_BREAKER) | QN_BIT(QN_OPT_RING_ID);
+	c->state = ST_INIT;
+	queue(b, c, &m);
+}
+
+static void
+send_list(struct bench *b, struct client *c, uint8_t type)
+{
+	struct qn_node nodes[64];
+	uint32_t lo = 1, n = b->nodes;
+	struct msg m;
+
+	if (type == QN_LIST_MEMBERSHIP || type == QN_LIST_QUORUM) {
+		lo = c->member_lo;
+		n = c->member_n;
+	}
+	for (uint32_t i = 0; i < n; i++)
+		nodes[i] = (struct qn_node){ .node_id = lo + i,
+		    .state = type == QN_LIST_QUORUM ? QN_NODE_STATE_MEMBER : 0 };
+	msg_init(&m, QN_MSG_NODE_LIST);
+	m.seq = ++c->seq;
+	m.node_list_type = type;
+	m.nodes = nodes;
+	m.node_count = n;
+	m.has = QN_BIT(QN_OPT_SEQ) | QN_BIT(QN_OPT_NODE_LIST_TYPE) |
+	    QN_BIT(QN_OPT_NODE_INFO);
+	if (type == QN_LIST_MEMBERSHIP) {
+		m.ring_id = c->ring;
+		m.has |= QN_BIT(QN_OPT_RING_ID);
+	}
+	if (type == QN_LIST_QUORUM) {
+		m.quorate = 1;
+		m.has |= QN_BIT(QN_OPT_QUORATE);
+	}
+	queue(b, c, &m);
+}
+
+/* ------------------------------------------------------------------ */
+/* Votes */
+
+static void
+set_done(struct bench *b, struct client *c, int done)
+{
+	if (done == c->done)
+		return;
+	c->done = (uint8_t)done;
+	if (done) {
+		b->done++;
+		c->done_at = now_ns() - b->phase_t0;
+	} else {
+		b->done--;
+	}
+}
+
+static void
+got_vote(struct bench *b, struct client *c, uint8_t vote,
+    const struct qn_ring_id *ring)
+{
+	if ((vote != QN_VOTE_ACK && vote != QN_VOTE_NACK) ||
+	    !qn_ring_id_eq(ring, &c->ring))
+		return;
+	c->vote = vote;
+	if (vote != c->expect)
+		b->unexpected++;
+	set_done(b, c, vote == c->expect);
+}
+
+static void
+handle(struct bench *b, struct client *c, const uint8_t *data, size_t len)
+{
+	struct msg m, r;
+
+	if (msg_decode(data, len, &m) != DECODE_OK) {
+		b->errors++;
+		msg_free(&m);
+		return;
+	}
+	switch (m.type) {
+	case QN_MSG_PREINIT_REPLY:
+		if (b->tls != NULL) {
+			msg_init(&r, QN_MSG_STARTTLS);
+			r.seq = ++c->seq;
+			r.has = QN_BIT(QN_OPT_SEQ);
+			c->state = ST_STARTTLS;
+			queue(b, c, &r);
+		} else {
+			send_init(b, c);
+		}
+		break;
+	case QN_MSG_INIT_REPLY:
+		if (m.reply_error_code != 0) {
+			b->errors++;
+			break;
+		}
+		c->state = ST_READY;
+		send_list(b, c, QN_LIST_INITIAL_CONFIG);
+		send_list(b, c, QN_LIST_MEMBERSHIP);
+		send_list(b, c, QN_LIST_QUORUM);
+		break;
+	case QN_MSG_NODE_LIST_REPLY:
+		got_vote(b, c, m.vote, &m.ring_id);
+		break;
+	case QN_MSG_VOTE_INFO:
+		msg_init(&r, QN_MSG_VOTE_INFO_REPLY);
+		r.seq = m.seq;
+		r.has = QN_BIT(QN_OPT_SEQ);
+		queue(b, c, &r);
+		got_vote(b, c, m.vote, &m.ring_id);
+		break;
+	case QN_MSG_ECHO_REPLY:
+		if (c->echo_sent != 0 && m.seq == c->echo_seq) {
+			sample(&b->echo, now_ns() - c->echo_sent);
+			c->echo_sent = 0;
+		}
+		break;
+	case QN_MSG_SERVER_ERROR:
+		b->errors++;
+		break;
+	default:
+		break;
+	}
+	msg_free(&m);
+}
+
+static void
+on_readable(struct bench *b, struct client *c)
+{
+	uint8_t buf[4096];
+
+	for (;;) {
+		ssize_t n;
+		size_t off = 0;
+
+		if (c->ssl != NULL) {
+			int r = SSL_read(c->ssl, buf, sizeof(buf));
+
+			if (r <= 0) {
+				int e = SSL_get_error(c->ssl, r);
+
+				if (e == SSL_ERROR_WANT_READ)
+					return;
+				if (e == SSL_ERROR_WANT_WRITE) {
+					epoll_set(b, c, 1);
+					return;
+				}
+				disconnect(b, c);
+				return;
+			}
+			n = r;
+		} else {
+			n = read(c->fd, buf, sizeof(buf));
+			if (n < 0 && (errno == EAGAIN || errno == EINTR))
+				return;
+			if (n <= 0) {
+				disconnect(b, c);
+				return;
+			}
+		}
+		while (off < (size_t)n && c->fd != -1) {
+			size_t used, len;
+			enum reader_status st = reader_feed(&c->rd, buf + off,
+			    (size_t)n - off, &used);
+			const uint8_t *msg;
+
+			off += used;
+			if (st == READER_MORE)
+				continue;
+			if (st == READER_MESSAGE) {
+				msg = reader_message(&c->rd, &len);
+				handle(b, c, msg, len);
+			}
+			if (c->fd != -1)
+				reader_next(&c->rd);
+		}
+		if (c->fd == -1)
+			return;
+	}
+}
+
+/* ------------------------------------------------------------------ */
+/* Connections */
+
+static void
+disconnect(struct bench *b, struct client *c)
+{
+	if (c->fd == -1)
+		return;
+	epoll_ctl(b->ep, EPOLL_CTL_DEL, c->fd, NULL);
+	if (c->ssl != NULL) {
+		SSL_free(c->ssl);
+		c->ssl = NULL;
+	}
+	close(c->fd);
+	c->fd = -1;
+	c->state = ST_IDLE;
+	c->out.len = c->out_off = 0;
+	c->echo_sent = 0;
+	reader_next(&c->rd);
+	set_done(b, c, 0);
+}
+
+static void
+connect_client(struct bench *b, struct client *c, size_t index)
+{
+	struct sockaddr_in sa = { .sin_family = AF_INET,
+	    .sin_port = htons((uint16_t)b->port) };
+	struct sockaddr_in src = { .sin_family = AF_INET };
+	struct epoll_event ev = { .events = EPOLLIN | EPOLLOUT, .data.ptr = c };
+	int one = 1;
+
+	inet_pton(AF_INET, b->host, &sa.sin_addr);
+	c->fd = socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+	if (c->fd == -1) {
+		b->errors++;
+		return;
+	}
+	setsockopt(c->fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
+	/* Many loopback sources: one address has only ~28,000 ports. */
+	if (b->src_addrs > 1) {
+		src.sin_addr.s_addr = htonl(0x7f000001u + 1 +
+		    (uint32_t)(index % (size_t)b->src_addrs));
+		setsockopt(c->fd, IPPROTO_IP, IP_BIND_ADDRESS_NO_PORT, &one,
+		    sizeof(one));
+		bind(c->fd, (struct sockaddr *)&src, sizeof(src));
+	}
+	if (connect(c->fd, (struct sockaddr *)&sa, sizeof(sa)) != 0 &&
+	    errno != EINPROGRESS) {
+		b->errors++;
+		close(c->fd);
+		c->fd = -1;
+		return;
+	}
+	c->state = ST_CONNECTING;
+	c->polling_out = 1;
+	epoll_ctl(b->ep, EPOLL_CTL_ADD, c->fd, &ev);
+}
+
+static void
+on_event(struct bench *b, struct client *c, uint32_t events)
+{
+	if (c->fd == -1)
+		return;
+	if (c->state == ST_CONNECTING) {
+		int err = 0;
+		socklen_t len = sizeof(err);
+
+		if (!(events & (EPOLLOUT | EPOLLERR | EPOLLHUP)))
+			return;
+		getsockopt(c->fd, SOL_SOCKET, SO_ERROR, &err, &len);
+		if (err != 0) {
+			b->errors++;
+			disconnect(b, c);
+			return;
+		}
+		epoll_set(b, c, 0);
+		send_preinit(b, c);
+		return;
+	}
+	if (events & (EPOLLIN | EPOLLERR | EPOLLHUP))
+		on_readable(b, c);
+	/* A TLS handshake step on read may let queued output go. */
+	if (c->fd != -1 && ((events & EPOLLOUT) || c->out_off < c->out.len))
+		flush(b, c);
+}
+
+/* ------------------------------------------------------------------ */
+/* Phases */
+
+/* Heartbeats are spread over the interval in 10 ms slots. */
+#define TICK_MS		10
+
+static void
+tick(struct bench *b, uint64_t slot)
+{
+	uint64_t slots = b->hb_ms / TICK_MS ? b->hb_ms / TICK_MS : 1;
+	uint64_t t = now_ns();
+
+	for (size_t i = slot % slots; i < b->n; i += slots) {
+		struct client *c = &b->c[i];
+		struct msg m;
+
+		if (c->state != ST_READY || c->echo_sent != 0)
+			continue;
+		msg_init(&m, QN_MSG_ECHO_REQUEST);
+		m.seq = ++c->echo_seq;
+		m.has = QN_BIT(QN_OPT_SEQ);
+		c->echo_sent = t;
+		queue(b, c, &m);
+	}
+}
+
+/* Run the loop until every client is done or the time is up. */
+static int
+run(struct bench *b, uint64_t ms, int until_done)
+{
+	struct epoll_event ev[512];
+	uint64_t start = now_ns(), end = start + ms * 1000000u;
+	uint64_t next_tick = start, slot = 0;
+
+	for (;;) {
+		uint64_t t = now_ns();
+		int n, timeout;
+
+		if (until_done && b->done == b->n)
+			return 0;
+		if (t >= end)
+			return -1;
+		if (t >= next_tick) {
+			tick(b, slot++);
+			next_tick += TICK_MS * 1000000u;
+		}
+		timeout = (int)((next_tick > t ? next_tick - t : 0) / 1000000u);
+		n = epoll_wait(b->ep, ev, 512, timeout);
+		for (int i = 0; i < n; i++)
+			on_event(b, ev[i].data.ptr, ev[i].events);
+	}
+}
+
+static void
+phase_begin(struct bench *b)
+{
+	b->phase_t0 = now_ns();
+	b->unexpected = b->errors = 0;
+	b->echo.n = b->decide.n = 0;
+}
+
+static void
+report(struct bench *b, const char *phase, double cpu0, int finished)
+{
+	double secs = (double)(now_ns() - b->phase_t0) / 1e9;
+	double cpu = proc_cpu_s(b->qnetd_pid);
+	size_t wrong = 0, missing = 0;
+
+	for (size_t i = 0; i < b->n; i++) {
+		struct client *c = &b->c[i];
+
+		if (c->done)
+			sample(&b->decide, c->done_at);
+		else if (c->vote == QN_VOTE_ACK || c->vote == QN_VOTE_NACK)
+			wrong++;
+		else
+			missing++;
+	}
+	qsort(b->echo.v, b->echo.n, sizeof(uint32_t), cmp_u32);
+	qsort(b->decide.v, b->decide.n, sizeof(uint32_t), cmp_u32);
+	printf("RESULT {\"phase\":\"%s\",\"clients\":%zu,\"seconds\":%.3f,"
+	    "\"all_decided\":%s,\"qnetd_cpu_s\":%.3f,\"qnetd_rss_kb\":%ld,"
+	    "\"echo_n\":%zu,\"echo_p50_ms\":%.3f,\"echo_p99_ms\":%.3f,"
+	    "\"echo_max_ms\":%.3f,\"decide_p50_ms\":%.1f,\"decide_p99_ms\":%.1f,"
+	    "\"wrong\":%zu,\"missing\":%zu,\"unexpected_votes\":%zu,"
+	    "\"errors\":%zu,\"qnetd_alive\":%s}\n", phase, b->n, secs,
+	    finished ? "true" : "false",
+	    cpu >= 0 && cpu0 >= 0 ? cpu - cpu0 : -1.0,
+	    proc_rss_kb(b->qnetd_pid), b->echo.n, pct(&b->echo, 50),
+	    pct(&b->echo, 99), pct(&b->echo, 100), pct(&b->decide, 50),
+	    pct(&b->decide, 99), wrong, missing, b->unexpected, b->errors,
+	    b->qnetd_pid <= 0 || kill(b->qnetd_pid, 0) == 0 ? "true" : "false");
+	fflush(stdout);
+}
+
+static void
+whole(struct bench *b, struct client *c)
+{
+	c->member_lo = 1;
+	c->member_n = b->nodes;
+	c->ring = (struct qn_ring_id){ 1, b->ring_seq };
+	c->expect = QN_VOTE_ACK;
+}
+
+/* The cluster splits in halves; the half with node 1 wins (tie-breaker lowest). */
+static void
+split(struct bench *b, struct client *c)
+{
+	uint32_t half = b->nodes / 2 ? b->nodes / 2 : 1;
+	int first = c->node_id <= half;
+
+	c->member_lo = first ? 1 : half + 1;
+	c->member_n = first ? half : b->nodes - half;
+	c->ring = (struct qn_ring_id){ c->member_lo, b->ring_seq };
+	c->expect = first ? QN_VOTE_ACK : QN_VOTE_NACK;
+}
+
+static void
+phase_connect(struct bench *b, const char *name)
+{
+	double cpu0 = proc_cpu_s(b->qnetd_pid);
+	int ok;
+
+	phase_begin(b);
+	for (size_t i = 0; i < b->n; i++)
+		connect_client(b, &b->c[i], i);
+	ok = run(b, (uint64_t)b->timeout_s * 1000, 1) == 0;
+	report(b, name, cpu0, ok);
+}
+
+static void
+phase_steady(struct bench *b)
+{
+	double cpu0 = proc_cpu_s(b->qnetd_pid);
+
+	phase_begin(b);
+	run(b, (uint64_t)b->steady_s * 1000, 0);
+	report(b, "steady", cpu0, b->done == b->n);
+}
+
+static void
+phase_storm(struct bench *b)
+{
+	double cpu0 = proc_cpu_s(b->qnetd_pid);
+	int ok;
+
+	phase_begin(b);
+	b->ring_seq++;
+	for (size_t i = 0; i < b->n; i++) {
+		struct client *c = &b->c[i];
+
+		split(b, c);
+		c->vote = 0;
+		set_done(b, c, 0);
+		if (c->state == ST_READY)
+			send_list(b, c, QN_LIST_MEMBERSHIP);
+	}
+	ok = run(b, (uint64_t)b->timeout_s * 1000, 1) == 0;
+	report(b, "storm", cpu0, ok);
+}
+
+static void
+phase_reconnect(struct bench *b)
+{
+	for (size_t i = 0; i < b->n; i++) {
+		disconnect(b, &b->c[i]);
+		b->c[i].vote = 0;
+	}
+	phase_connect(b, "reconnect");
+}
+
+static SSL_CTX *
+tls_context(const char *dir)
+{
+	char cert[512], key[512], ca[512];
+	SSL_CTX *ctx = SSL_CTX_new(TLS_client_method());
+
+	snprintf(cert, sizeof(cert), "%s/client.crt", dir);
+	snprintf(key, sizeof(key), "%s/client.key", dir);
+	snprintf(ca, sizeof(ca), "%s/ca.crt", dir);
+	if (ctx == NULL || SSL_CTX_use_certificate_file(ctx, cert,
+	    SSL_FILETYPE_PEM) != 1 || SSL_CTX_use_PrivateKey_file(ctx, key,
+	    SSL_FILETYPE_PEM) != 1 || SSL_CTX_load_verify_locations(ctx, ca,
+	    NULL) != 1) {
+		ERR_print_errors_fp(stderr);
+		exit(2);
+	}
+	SSL_CTX_set_verify(ctx, SSL_VERIFY_PEER, NULL);
+	return ctx;
+}
+
+static void
+usage(void)
+{
+	fprintf(stderr,
+	    "usage: qnet-load [-H host] [-p port] [-c clusters] [-n nodes]\n"
+	    "                 [-b heartbeat_ms] [-s steady_s] [-t timeout_s]\n"
+	    "                 [-P qnetd_pid] [-T tls_dir] [-x phases]\n"
+	    "                 [-a source_addresses] [-N cluster_name_prefix]\n"
+	    "phases: comma-separated of connect,steady,storm,reconnect\n"
+	    "clusters are named <prefix><n>.qnet.bench; tls_dir holds\n"
+	    "client.crt and client.key (CN=*.qnet.bench) and ca.crt\n");
+	exit(2);
+}
+
+int
+main(int argc, char **argv)
+{
+	struct bench b = { .host = "127.0.0.1", .port = 5403, .clusters = 100,
+	    .nodes = 2, .hb_ms = 8000, .steady_s = 30, .timeout_s = 120,
+	    .phases = "connect,steady,storm,reconnect", .cluster_prefix = "c",
+	    .src_addrs = 8, .ring_seq = 1000 };
+	const char *tls_dir = NULL;
+	struct rlimit rl;
+	char *phases, *p, *save = NULL;
+	int ch;
+
+	while ((ch = getopt(argc, argv, "H:p:c:n:b:s:t:P:T:x:a:N:")) != -1) {
+		switch (ch) {
+		case 'H': b.host = optarg; break;
+		case 'p': b.port = atoi(optarg); break;
+		case 'c': b.clusters = (uint32_t)atoi(optarg); break;
+		case 'n': b.nodes = (uint32_t)atoi(optarg); break;
+		case 'b': b.hb_ms = (uint32_t)atoi(optarg); break;
+		case 's': b.steady_s = (uint32_t)atoi(optarg); break;
+		case 't': b.timeout_s = (uint32_t)atoi(optarg); break;
+		case 'P': b.qnetd_pid = atoi(optarg); break;
+		case 'T': tls_dir = optarg; break;
+		case 'x': b.phases = optarg; break;
+		case 'a': b.src_addrs = atoi(optarg); break;
+		case 'N': b.cluster_prefix = optarg; break;
+		default: usage();
+		}
+	}
+	if (b.nodes < 1 || b.nodes > 64 || b.clusters < 1 || b.hb_ms < 10)
+		usage();
+	b.n = (size_t)b.clusters * b.nodes;
+	/* One descriptor per client; the hard limit may be all we get. */
+	if (getrlimit(RLIMIT_NOFILE, &rl) == 0) {
+		rlim_t want = b.n + 64;
+
+		if (want > rl.rlim_max && setrlimit(RLIMIT_NOFILE,
+		    &(struct rlimit){ want, want }) == 0)
+			rl.rlim_max = want;
+		rl.rlim_cur = want < rl.rlim_max ? want : rl.rlim_max;
+		setrlimit(RLIMIT_NOFILE, &rl);
+		if (rl.rlim_cur < want) {
+			fprintf(stderr, "qnet-load: %zu clients need %llu open "
+			    "files, the limit is %llu\n", b.n,
+			    (unsigned long long)want,
+			    (unsigned long long)rl.rlim_cur);
+			return 2;
+		}
+	}
+	if (tls_dir != NULL)
+		b.tls = tls_context(tls_dir);
+	if ((b.c = calloc(b.n, sizeof(*b.c))) == NULL ||
+	    (b.ep = epoll_create1(EPOLL_CLOEXEC)) == -1)
+		return 2;
+	for (size_t i = 0; i < b.n; i++) {
+		struct client *c = &b.c[i];
+
+		c->fd = -1;
+		c->cluster = (uint32_t)(i / b.nodes);
+		c->node_id = (uint32_t)(i % b.nodes) + 1;
+		c->seq = 1;
+		reader_init(&c->rd, 1 << 20);
+		buf_init(&c->out);
+		whole(&b, c);
+	}
+
+	phases = strdup(b.phases);
+	for (p = strtok_r(phases, ",", &save); p; p = strtok_r(NULL, ",", &save)) {
+		if (strcmp(p, "connect") == 0)
+			phase_connect(&b, "connect");
+		else if (strcmp(p, "steady") == 0)
+			phase_steady(&b);
+		else if (strcmp(p, "storm") == 0)
+			phase_storm(&b);
+		else if (strcmp(p, "reconnect") == 0)
+			phase_reconnect(&b);
+		else
+			usage();
+	}
+	free(phases);
+	return 0;
+}
