@@ -34,7 +34,8 @@
 #define T_UNKNOWN	99
 #define MAX_SIZE	(2u * 1024 * 1024)
 #define BIG_BODY	(1024u * 1024)
-#define TLS_BIG_BODY	(100u * 1024)
+#define TLS_BIG_BODY	(300u * 1024)
+#define SMALL_SNDBUF	4096
 #define RUN_TIMEOUT_NS	(20ull * 1000 * 1000 * 1000)
 
 static char nss_dir[64];	/* certificates made once for all cases */
@@ -791,15 +792,25 @@ struct tls_case {
 
 /*
  * The message flow of a qdevice: one plain message and its reply, then
- * STARTTLS, then at once (no reply awaited) a small and a big message
- * inside TLS, each answered by the server.
+ * STARTTLS, then at once (no reply awaited) small messages, which travel
+ * in one TLS record, and a big one, each answered by the server.
  */
-enum { IDX_PLAIN, IDX_SMALL, IDX_BIG, IDX_COUNT };
+enum { IDX_PLAIN, IDX_SMALL, IDX_BIG = IDX_SMALL + 5, IDX_COUNT };
 
 static size_t
 tls_body(unsigned idx)
 {
 	return idx == IDX_BIG ? TLS_BIG_BODY : 4 + idx * 10;
+}
+
+/* Partial writes everywhere, in the middle of TLS records too. */
+static void
+small_sndbuf(struct conn *c)
+{
+	int n = SMALL_SNDBUF;
+
+	if (setsockopt(c->fd, SOL_SOCKET, SO_SNDBUF, &n, sizeof(n)) != 0)
+		abort();
 }
 
 /* --- client, in its own process --- */
@@ -822,6 +833,7 @@ client_up(struct peer *p)
 {
 	struct client_ctx *cc = p->data;
 
+	small_sndbuf(&p->conn);
 	if (send_msg(&p->conn, T_DATA, IDX_PLAIN, tls_body(IDX_PLAIN)) != 0)
 		CFAIL(cc, "cannot queue the plain message");
 }
@@ -833,6 +845,8 @@ client_hook(struct peer *p, enum reader_status st, const uint8_t *m,
 	struct client_ctx *cc = p->data;
 	struct msg starttls;
 	long idx = msg_index(m, len);
+	int rc = 0;
+	unsigned i;
 
 	if (st != READER_MESSAGE || idx != (long)p->nmsg - 1) {
 		CFAIL(cc, "unexpected message %u (index %ld)", p->nmsg, idx);
@@ -846,10 +860,12 @@ client_hook(struct peer *p, enum reader_status st, const uint8_t *m,
 	starttls.has = QN_BIT(QN_OPT_SEQ);
 	starttls.seq = 2;
 	if (conn_send(&p->conn, &starttls) != 0 ||
-	    conn_starttls_client(&p->conn, cc->cl) != 0 ||
-	    send_msg(&p->conn, T_DATA, IDX_SMALL, tls_body(IDX_SMALL)) != 0 ||
-	    send_msg(&p->conn, T_DATA, IDX_BIG, tls_body(IDX_BIG)) != 0)
+	    conn_starttls_client(&p->conn, cc->cl) != 0)
 		CFAIL(cc, "cannot start TLS");
+	for (i = IDX_SMALL; i <= IDX_BIG; i++)
+		rc |= send_msg(&p->conn, T_DATA, i, tls_body(i));
+	if (rc != 0)
+		CFAIL(cc, "cannot queue messages after STARTTLS");
 }
 
 static void
@@ -958,6 +974,8 @@ server_hook(struct peer *p, enum reader_status st, const uint8_t *m,
 	idx = msg_index(m, len);
 	ck_assert_int_ge(idx, 0);
 	ck_assert_int_eq(conn_is_tls(&p->conn), idx != IDX_PLAIN);
+	if (idx == IDX_PLAIN)
+		small_sndbuf(&p->conn);
 	if (idx == IDX_SMALL) {
 		sc->peer_cert = conn_peer_cert_present(&p->conn);
 		sc->name_ok = conn_peer_cert_matches(&p->conn, "demo");
@@ -998,6 +1016,8 @@ run_tls_case(const struct tls_case *tc)
 	ck_assert_int_eq(env_init(&e, lfd), 0);
 	e.srv.hook = server_hook;
 	e.srv.data = &sc;
+	/* Decrypted messages wait inside NSS for the idle handler. */
+	e.ctx.max_batch = 1;
 	/* The client closes when it is done, or the handshake fails. */
 	RUN_UNTIL(&e, e.srv.closed);
 	ck_assert_int_eq(waitpid(pid, &status, 0), pid);
