@@ -63,32 +63,25 @@ ready_add(struct conn *c)
 {
 	struct conn_ctx *ctx = c->ctx;
 
-	if (c->in_ready)
+	if (c->ready_pprev != NULL)
 		return;
-	c->in_ready = 1;
-	c->ready_next = ctx->ready;
+	if ((c->ready_next = ctx->ready) != NULL)
+		ctx->ready->ready_pprev = &c->ready_next;
 	ctx->ready = c;
+	c->ready_pprev = &ctx->ready;
 	(void)uv_idle_start(&ctx->idle, on_idle);
 }
 
-/*
- * Leaves the connection alone when on_idle() has already taken the list:
- * it skips connections that failed or are closing, and their memory lives
- * until the closing phase of the loop, after the idle phase.
- */
+/* O(1) wherever the connection is: on ctx->ready or on_idle()'s list. */
 static void
 ready_remove(struct conn *c)
 {
-	struct conn **pp;
-
-	for (pp = &c->ctx->ready; *pp != NULL; pp = &(*pp)->ready_next) {
-		if (*pp == c) {
-			*pp = c->ready_next;
-			c->ready_next = NULL;
-			c->in_ready = 0;
-			return;
-		}
-	}
+	if (c->ready_pprev == NULL)
+		return;
+	if ((*c->ready_pprev = c->ready_next) != NULL)
+		c->ready_next->ready_pprev = c->ready_pprev;
+	c->ready_next = NULL;
+	c->ready_pprev = NULL;
 }
 
 /* No more I/O; only conn_close() is left to do. */
@@ -506,16 +499,15 @@ static void
 on_idle(uv_idle_t *h)
 {
 	struct conn_ctx *ctx = h->data;
-	struct conn *list = ctx->ready, *c;
+	struct conn *list, *c;
 
 	/* Connections that become ready meanwhile wait for the next round. */
+	if ((list = ctx->ready) != NULL)
+		list->ready_pprev = &list;
 	ctx->ready = NULL;
 	while ((c = list) != NULL) {
-		list = c->ready_next;
-		c->ready_next = NULL;
-		c->in_ready = 0;
-		if (!gone(c))
-			service(c, c->tls != NULL);
+		ready_remove(c);
+		service(c, c->tls != NULL);
 	}
 	if (ctx->ready == NULL)
 		(void)uv_idle_stop(h);

@@ -85,8 +85,8 @@ struct conn {
 	size_t q_max;		/* at most this many */
 	size_t max_send_size;	/* largest message we may send */
 
-	struct conn *ready_next;
-	unsigned in_ready:1, closing:1, connecting:1, handshake_done:1;
+	struct conn *ready_next, **ready_pprev;	/* pprev: NULL if not ready */
+	unsigned closing:1, connecting:1, handshake_done:1;
 	unsigned failed:1;	/* on_error was called: no more I/O */
 	unsigned in_batch:1;	/* reading: replies are flushed afterwards */
 	unsigned drain_wanted:1;	/* call on_drained when the queue empties */

@@ -681,6 +681,37 @@ START_TEST(test_skipped_messages)
 }
 END_TEST
 
+/* on_drained of the client closes the server side of the connection. */
+static void
+close_server_refill(struct peer *p)
+{
+	conn_close(&p->env->srv.conn);
+}
+
+START_TEST(test_close_other_from_idle)
+{
+	struct env e;
+
+	start_plain(&e);
+	e.cli.max_queue = 1;
+	connect_plain(&e);
+	/* The server waits on the ready list behind the client. */
+	ck_assert_int_eq(send_msg(&e.srv.conn, T_DATA, 0, 8), 0);
+	ck_assert_int_eq(send_msg(&e.cli.conn, T_DATA, 0, 8), 0);
+	ck_assert_int_eq(send_msg(&e.cli.conn, T_DATA, 1, 8), -1);
+	e.cli.refill = close_server_refill;
+	RUN_UNTIL(&e, e.srv.closed && e.cli.errors);
+	ck_assert_int_eq(e.cli.drained, 1);
+	ck_assert_int_eq(e.srv.closed, 1);
+	ck_assert_int_eq(e.srv.errors, 0);
+	/* The server's message was dropped with the connection. */
+	ck_assert_uint_eq(e.cli.nmsg, 0);
+	ck_assert_int_eq(e.cli.errors, 1);
+	ck_assert(!uv_is_active((uv_handle_t *)&e.ctx.idle));
+	ck_assert_int_eq(env_done(&e), 0);
+}
+END_TEST
+
 START_TEST(test_connect_refused)
 {
 	struct env e;
@@ -1162,6 +1193,7 @@ conn_suite(void)
 	tcase_add_test(tc, test_close_in_on_message);
 	tcase_add_test(tc, test_peer_eof);
 	tcase_add_test(tc, test_skipped_messages);
+	tcase_add_test(tc, test_close_other_from_idle);
 	tcase_add_test(tc, test_connect_refused);
 	suite_add_tcase(s, tc);
 
