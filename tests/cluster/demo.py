@@ -34,6 +34,23 @@ def summary(lab, nodeid):
             f"{q.total_votes}, Qdevice flags {','.join(q.qdevice) or '-'}")
 
 
+def explain(lab, cluster):
+    """Why one side kept quorum, from what qnetd reports (ffsplit with 1 vote per node)."""
+    nodes = cluster["nodes"]
+    acked = [i for i, c in nodes.items() if c["Vote"].endswith("(ACK)") or c["Vote"] == "ACK"]
+    seen = "; ".join(f"n{i}: {c['Membership node list']}" for i, c in sorted(nodes.items()))
+    print(f"\nWhy: each node now reports a membership of only itself to qnetd ({seen}).")
+    print(f"Each half holds exactly half of the {len(lab.nodes)} configured nodes, so qnetd's "
+          f"'{cluster['Algorithm']}'\nalgorithm decides by its tie-breaker "
+          f"('{cluster['Tie-breaker']}'): it sent ACK to node(s) {acked} and NACK to the rest.")
+    print("('No change (ACK)' = qnetd's last reply carried no new vote; the vote in brackets "
+          "is the last ACK/NACK it sent.)")
+    for i in sorted(nodes):
+        q = lab.quorum(i)
+        print(f"n{i}: vote '{nodes[i]['Vote']}' -> {q.total_votes} of {q['Expected votes']} "
+              f"expected votes, quorum {q['Quorum'].split()[0]}: quorate {q['Quorate']}")
+
+
 def main():
     install_signal_handlers()
     t0 = time.monotonic()
@@ -58,15 +75,7 @@ def main():
         show("n2: corosync-quorumtool -s", quorumtool(lab, 2))
         listing = lab.qnetd_tool("-l").stdout
         show("qnetd: corosync-qnetd-tool -l", listing)
-        nodes = parse_qnetd_list(listing)[lab.cluster]["nodes"]
-        print("\nWhy: each node now reports a membership of only itself "
-              f"(n1: {nodes[1]['Membership node list']}, n2: {nodes[2]['Membership node list']}).\n"
-              "Each half is exactly 50% of the 2 configured nodes, so qnetd's ffsplit algorithm\n"
-              "falls back to the tie-breaker 'lowest': the partition containing node 1 gets ACK\n"
-              f"(n1 vote: {nodes[1]['Vote']}), the other gets NACK (n2 vote: {nodes[2]['Vote']}).\n"
-              "n1 counts 1 + 1 Qdevice = 2 votes >= quorum 2; n2 has 1 vote and blocks activity.")
-        print(summary(lab, 1))
-        print(summary(lab, 2))
+        explain(lab, parse_qnetd_list(listing)[lab.cluster])
 
         say("Healing the network")
         t = time.monotonic()

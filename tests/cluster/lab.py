@@ -350,6 +350,10 @@ class Host:
         for sub, target in HOST_MOUNTS.items():
             sh(["nsenter", f"--mount={self.mntns}", "mount", "--bind",
                 os.path.join(self.root, sub), target])
+        # libqb's rings and blackbox live in /dev/shm; a private tmpfs vanishes with
+        # the namespace, so even a SIGKILLed corosync leaves nothing in the shared one.
+        sh(["nsenter", f"--mount={self.mntns}", "mount", "-t", "tmpfs", "-o", "mode=1777",
+            "lab-shm", "/dev/shm"])
 
     def spawn(self, name, argv):
         d = Daemon(self, name, argv)
@@ -478,7 +482,7 @@ class Lab:
         t0 = time.monotonic()
         with _signals_deferred():
             errors = []
-            self._stop_all_daemons()
+            self._stop_all_daemons(errors)
             for h in self.hosts:   # anything else still inside our namespaces is ours too
                 for pid in pids_in_netns(f"/run/netns/{h.netns}"):
                     _try(errors, os.kill, pid, signal.SIGKILL)
@@ -488,7 +492,10 @@ class Lab:
                 _try(errors, sh, ["ip", "netns", "delete", h.netns])
             _try(errors, sh, ["ip", "netns", "delete", self.bridge_ns])
             if os.environ.get("KEEP") == "1":
-                print(f"KEEP=1: run dir kept at {self.dir}", flush=True)
+                # Renamed so that cleanup_leftovers() of later runs leaves it alone.
+                kept = os.path.join(os.path.dirname(self.dir), "kept-" + os.path.basename(self.dir))
+                _try(errors, os.rename, self.dir, kept)
+                print(f"KEEP=1: run dir kept at {kept}", flush=True)
             else:
                 _try(errors, shutil.rmtree, self.dir)
             _ACTIVE.remove(self)
@@ -496,7 +503,7 @@ class Lab:
             if errors:
                 print("teardown problems:\n  " + "\n  ".join(errors), flush=True)
 
-    def _stop_all_daemons(self):
+    def _stop_all_daemons(self, errors):
         running = [d for h in self.hosts for d in h.daemons.values() if d.alive()]
         for d in running:
             d.send(signal.SIGTERM)
@@ -505,6 +512,7 @@ class Lab:
             try:
                 d.proc.wait(max(0.1, deadline - time.monotonic()))
             except subprocess.TimeoutExpired:
+                errors.append(f"{d.host.name}/{d.name} ignored SIGTERM for 5s: SIGKILL")
                 d.send(signal.SIGKILL)
                 d.proc.wait(10)
 
@@ -690,6 +698,10 @@ class Lab:
     def qnetd_tool(self, *args, check=True):
         return self.qnetd.run([self.bin["qnetd_tool"]] + list(args), check=check)
 
+    def qnetd_status(self):
+        """corosync-qnetd-tool -s -v as {field: value}."""
+        return parse_colon_block(self.qnetd_tool("-s", "-v").stdout)
+
     def qnetd_list(self):
         """Clients qnetd knows of this lab's cluster: {nodeid: {field: value}}."""
         clusters = parse_qnetd_list(self.qnetd_tool("-l", "-v").stdout)
@@ -714,7 +726,7 @@ class Lab:
             return None
         return q
 
-    def expect_states(self, wants, timeout=30, stable=1.0):
+    def expect_states(self, wants, timeout=45, stable=1.0):
         """Wait until corosync-quorumtool -s shows wants[nodeid] on every listed node,
         all at once and settled for `stable` seconds (pitfall 5); returns the states."""
         def matches():
@@ -722,10 +734,10 @@ class Lab:
             return states if all(states.values()) else None
         return wait_until(matches, timeout, what=f"quorum states {wants}", stable=stable)
 
-    def expect(self, nodeid, timeout=30, stable=1.0, **want):
+    def expect(self, nodeid, timeout=45, stable=1.0, **want):
         return self.expect_states({nodeid: want}, timeout, stable)[nodeid]
 
-    def expect_all(self, ids, timeout=30, stable=1.0, **want):
+    def expect_all(self, ids, timeout=45, stable=1.0, **want):
         return self.expect_states({i: want for i in ids}, timeout, stable)
 
 

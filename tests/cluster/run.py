@@ -5,8 +5,8 @@
 
 Binaries: QNETD_FLAVOUR / QDEVICE_FLAVOUR / FLAVOUR = debian | ours (default debian),
 "ours" from $BUILD_DIR/qnetd and $BUILD_DIR/qdevice or the *_BIN overrides (lab.py).
-The *_matrix-style scenarios run every qdevice x qnetd flavour pair and skip the
-pairs whose binaries are missing. KEEP=1 keeps each lab's run dir (logs).
+Scenarios named ...[qdevice=X,qnetd=Y] run every flavour pair and are skipped
+when a binary of the pair is missing. KEEP=1 keeps each lab's run dir (logs).
 Prints one line per test and ends with "N passed, N failed[, N skipped]".
 """
 

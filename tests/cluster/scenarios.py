@@ -59,9 +59,11 @@ def expect_votes(lab, votes, timeout=30):
 
 
 def expect_whole(lab, total_votes):
-    """Every node in one membership, quorate, counting the Qdevice vote."""
+    """Every node in one membership, quorate, counting the Qdevice vote.
+    Generous timeout: after a heal, knet links can take a while to come back on a busy host."""
     ids = [n.nodeid for n in lab.nodes]
-    lab.expect_all(ids, members=ids, quorate=True, qdevice_vote=True, total_votes=total_votes)
+    lab.expect_all(ids, members=ids, quorate=True, qdevice_vote=True, total_votes=total_votes,
+                   timeout=60)
 
 
 def expect_split(lab, winners, losers, winner_votes):
@@ -295,8 +297,8 @@ TLS_MODES = {
 def tls_mode(tls, qnetd_tls, active, **fl):
     with Lab(nodes=2, tls=tls, **fl) as lab:
         expect_whole(lab, total_votes=3)
-        status = dict(line.split(":", 1) for line in lab.qnetd_tool("-s").stdout.splitlines())
-        assert status["TLS"].strip() == qnetd_tls, status
+        status = lab.qnetd_status()
+        assert status["TLS"] == qnetd_tls, status
         for i in (1, 2):
             assert lab.qdevice_status(i)["net"]["TLS active"] == active
         verified = "Yes (client certificate verified)" if tls != "off" else "No"
