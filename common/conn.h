@@ -50,7 +50,10 @@ struct conn_cb {
 	 * or the socket could not take everything at once.
 	 */
 	void	(*on_drained)(struct conn *c);
-	/* After conn_close(): no callback follows; the memory may be freed. */
+	/*
+	 * From the loop, after conn_close() returned: no callback follows;
+	 * the memory may be freed.
+	 */
 	void	(*on_closed)(struct conn *c);
 };
 
@@ -60,9 +63,9 @@ struct conn_cb {
  */
 struct conn_ctx {
 	uv_loop_t *loop;
-	uv_idle_t idle;		/* services connections with buffered TLS data */
-	struct conn *ready;	/* list of those connections */
-	unsigned max_batch;	/* messages read per wakeup before yielding */
+	uv_idle_t idle;		/* services the ready connections */
+	struct conn *ready;	/* queued output, or TLS data NSS buffered */
+	unsigned max_batch;	/* messages read per wakeup (default 64) */
 };
 
 struct outmsg;

@@ -178,6 +178,7 @@ only_expired(PRFileDesc *fd, PRBool check_sig, const char *server_cn)
 	CERTCertificate *cert;
 	CERTVerifyLog vlog;
 	CERTVerifyLogNode *n;
+	SECStatus rv;
 	int ok;
 
 	if ((cert = SSL_PeerCertificate(fd)) == NULL)
@@ -187,9 +188,10 @@ only_expired(PRFileDesc *fd, PRBool check_sig, const char *server_cn)
 		CERT_DestroyCertificate(cert);
 		return 0;
 	}
-	ok = CERT_VerifyCert(CERT_GetDefaultCertDB(), cert, check_sig,
-	    certUsageSSLServer, PR_Now(), SSL_RevealPinArg(fd), &vlog) ==
-	    SECSuccess || vlog.count > 0;
+	rv = CERT_VerifyCert(CERT_GetDefaultCertDB(), cert, check_sig,
+	    certUsageSSLServer, PR_Now(), SSL_RevealPinArg(fd), &vlog);
+	/* A failure that logged no reason is not known to be expiry. */
+	ok = rv == SECSuccess || vlog.count > 0;
 	for (n = vlog.head; n != NULL; n = n->next) {
 		if (!is_expiry_error(n->error))
 			ok = 0;

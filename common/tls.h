@@ -19,7 +19,9 @@ int	tls_shutdown(void);
 /*
  * Server: certificate and key by nickname ("QNetd Cert"); with
  * require_client_cert the handshake requests and requires a client
- * certificate that chains to a CA trusted in the database.
+ * certificate that chains to a CA trusted in the database.  One server per
+ * process (it owns NSS's server session cache); free it after its
+ * connections are closed.
  */
 struct tls_server *tls_server_new(const char *cert_nickname,
 	    int require_client_cert);
@@ -27,7 +29,9 @@ void	tls_server_free(struct tls_server *s);
 
 /*
  * Client: the server certificate must chain to a trusted CA and carry the
- * name server_cn ("Qnetd Server"); expiry alone is accepted with a warning.
+ * name server_cn ("Qnetd Server"); expiry alone is accepted with the
+ * warning "Server certificate is expired." (an expired certificate that
+ * also fails another check is refused).
  * A certificate request is answered with client_cert_nickname ("Cluster
  * Cert") when that certificate exists.
  */
