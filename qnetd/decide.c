@@ -2,6 +2,19 @@
 
 #include "decide.h"
 
+/* How an INIT conflicts with a client already in the cluster, if at all. */
+static enum qn_err
+join_conflict(const struct client *o, const struct client *c)
+{
+	if (!qn_tie_breaker_eq(&o->tie_breaker, &c->tie_breaker))
+		return QN_ERR_TIE_BREAKER_DIFFERS_FROM_OTHER_NODES;
+	if (o->algorithm != c->algorithm)
+		return QN_ERR_ALGORITHM_DIFFERS_FROM_OTHER_NODES;
+	if (o->node_id == c->node_id)
+		return QN_ERR_DUPLICATE_NODE_ID;
+	return QN_ERR_NONE;
+}
+
 /* INIT steps 10-12 (PROTOCOL.md §7.4). */
 enum qn_err
 decide_join(struct cluster_table *t, struct client *c)
@@ -13,18 +26,12 @@ decide_join(struct cluster_table *t, struct client *c)
 
 	if (a == NULL)
 		return QN_ERR_UNSUPPORTED_DECISION_ALGORITHM;
+	/* Ascending node id; the first conflicting client decides. */
 	cl = cluster_find(t, c->cluster_name, c->cluster_name_len);
-	if (cl != NULL) {
-		/* Ascending node id; the first client that differs decides. */
-		cluster_for_each(cl, o) {
-			if (!qn_tie_breaker_eq(&o->tie_breaker, &c->tie_breaker))
-				return QN_ERR_TIE_BREAKER_DIFFERS_FROM_OTHER_NODES;
-			if (o->algorithm != c->algorithm)
-				return QN_ERR_ALGORITHM_DIFFERS_FROM_OTHER_NODES;
-			if (o->node_id == c->node_id)
-				return QN_ERR_DUPLICATE_NODE_ID;
-		}
-	}
+	if (cl != NULL)
+		cluster_for_each(cl, o)
+			if ((e = join_conflict(o, c)) != QN_ERR_NONE)
+				return e;
 	if ((cl = cluster_get(t, c->cluster_name, c->cluster_name_len)) == NULL)
 		return QN_ERR_INTERNAL_ERROR;
 	cluster_add_client(cl, c);

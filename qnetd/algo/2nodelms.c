@@ -78,7 +78,7 @@ judge(struct client *c, const struct qn_ring_id *ring, size_t members,
 
 	if (c->algo_result == 0 &&
 	    (holder = ack_holder_outside(cl, ring)) != NULL) {
-		/* Not stored: a newcomer stays refused while the other holds the vote. */
+		/* Not stored: refused again while the other holds the vote. */
 		decision_set(d, QN_VOTE_NACK, "newcomer: node %" PRIu32 " of "
 		    "another partition already holds the vote",
 		    holder->node_id);

@@ -143,12 +143,12 @@ membership_is_stable(const struct view *v)
 }
 
 struct partition {
-	const struct client *leader;	/* its lowest participating member */
+	const struct client *leader;	/* lowest participating member */
 	const struct node_list *members;
 	size_t configured;		/* configured nodes (= votes) */
-	int active;			/* members that are participating clients */
+	int active;			/* participating clients in it */
 	int score;			/* active + pass - fail */
-	int held_vote;			/* has a node of the previous winner */
+	int held_vote;			/* has a node of the last winner */
 };
 
 /*
@@ -185,7 +185,8 @@ partition_of(const struct view *v, const struct client *leader,
 		.configured = config_of(v, leader)->count,
 	};
 	cluster_for_each(v->cl, q) {
-		if (!participates(v, q) || !node_list_has(p->members, q->node_id))
+		if (!participates(v, q) ||
+		    !node_list_has(p->members, q->node_id))
 			continue;
 		p->active++;
 		p->score += 1 + heuristics_weight(heuristics_of(v, q));
@@ -277,7 +278,7 @@ struct selection {
 	int found;
 	struct partition winner;
 	enum rule rule;
-	struct partition rival;		/* the one the rule was applied to */
+	struct partition rival;		/* what the rule was applied to */
 };
 
 /* Partition selection: candidates in ascending node id. */
@@ -289,7 +290,7 @@ select_partition(const struct view *v, struct selection *s)
 	enum rule r;
 	int wins;
 
-	s->found = 0;
+	*s = (struct selection){ 0 };
 	cluster_for_each(v->cl, c) {
 		if (!participates(v, c) || !leads_partition(v, c))
 			continue;
@@ -308,9 +309,10 @@ select_partition(const struct view *v, struct selection *s)
 	}
 }
 
+/* Why the winner won, after prefix. */
 static void
-describe_winner(const struct view *v, const struct selection *s, char *out,
-    size_t len)
+describe_winner(const struct view *v, const struct selection *s,
+    const char *prefix, char *out, size_t len)
 {
 	const struct partition *w = &s->winner;
 	char set[NODE_SET_LEN];
@@ -319,36 +321,44 @@ describe_winner(const struct view *v, const struct selection *s, char *out,
 	node_set_str(set, sizeof(set), w->members);
 	switch (s->rule) {
 	case RULE_MAJORITY:
-		snprintf(out, len, "partition %s has %zu of %zu configured "
-		    "votes", set, w->members->count, w->configured);
+		snprintf(out, len, "%spartition %s has %zu of %zu configured "
+		    "votes", prefix, set, w->members->count, w->configured);
 		break;
 	case RULE_ONLY_HALF:
-		snprintf(out, len, "50:50 split: partition %s is the only one "
-		    "with half of %zu configured votes", set, w->configured);
+		snprintf(out, len, "%s50:50 split: partition %s is the only "
+		    "one with half of %zu configured votes", prefix, set,
+		    w->configured);
 		break;
 	case RULE_SCORE:
-		snprintf(out, len, "50:50 split: partition %s has the higher "
-		    "heuristics score (%d vs %d)", set, w->score,
-		    s->rival.score);
-		break;
 	case RULE_ACTIVE:
-		snprintf(out, len, "50:50 split: partition %s has more active "
-		    "clients (%d vs %d)", set, w->active, s->rival.active);
+		/* Without heuristics the score is the active client count. */
+		if (s->rule == RULE_SCORE && (w->score != w->active ||
+		    s->rival.score != s->rival.active))
+			snprintf(out, len, "%s50:50 split: partition %s has "
+			    "the higher heuristics score (%d vs %d)", prefix,
+			    set, w->score, s->rival.score);
+		else
+			snprintf(out, len, "%s50:50 split: partition %s has "
+			    "more active clients (%d vs %d)", prefix, set,
+			    w->active, s->rival.active);
 		break;
 	case RULE_KAP:
-		snprintf(out, len, "keep-active-partition: %s was the quorate "
-		    "partition", set);
+		snprintf(out, len, "%skeep-active-partition: %s was the "
+		    "quorate partition", prefix, set);
 		break;
 	default:
 		pref = preferred_node(v, w);
-		if (node_list_has(w->members, pref))
-			snprintf(out, len, "50:50 split: partition %s holds "
-			    "node %" PRIu32 ", tie-breaker %s", set, pref,
-			    tb_mode_id(w->leader->tie_breaker.mode));
-		else
-			snprintf(out, len, "50:50 split: tie-breaker node %"
+		if (!node_list_has(w->members, pref))
+			snprintf(out, len, "%s50:50 split: tie-breaker node %"
 			    PRIu32 " is in no partition, %s kept as the first",
-			    pref, set);
+			    prefix, pref, set);
+		else if (w->leader->tie_breaker.mode == QN_TB_NODE_ID)
+			snprintf(out, len, "%s50:50 split: partition %s holds "
+			    "tie-breaker node %" PRIu32, prefix, set, pref);
+		else
+			snprintf(out, len, "%s50:50 split: partition %s holds "
+			    "node %" PRIu32 ", tie-breaker %s", prefix, set,
+			    pref, tb_mode_id(w->leader->tie_breaker.mode));
 		break;
 	}
 }
@@ -379,8 +389,8 @@ explain(const struct view *v, const struct selection *s,
 		    configured);
 		return;
 	}
-	describe_winner(v, s, cl->ack_reason, sizeof(cl->ack_reason));
-	snprintf(nack, len, "not in the winning partition; %s", cl->ack_reason);
+	describe_winner(v, s, "", cl->ack_reason, sizeof(cl->ack_reason));
+	describe_winner(v, s, "not in the winning partition; ", nack, len);
 }
 
 static void
@@ -390,7 +400,8 @@ remember_quorate_partition(struct cluster *cl, const struct node_list *winner)
 		node_list_free(&cl->prev_quorate);
 		return;
 	}
-	if (node_list_set(&cl->prev_quorate, winner->nodes, winner->count) != 0) {
+	if (node_list_set(&cl->prev_quorate, winner->nodes,
+	    winner->count) != 0) {
 		log_err("ffsplit: cluster %s: out of memory, keep-active-"
 		    "partition forgets the quorate partition", cl->name);
 		node_list_free(&cl->prev_quorate);

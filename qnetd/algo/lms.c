@@ -34,6 +34,7 @@ struct partitions {
 	int count;
 	struct top score;	/* Σ 1 + (pass) − (fail) */
 	struct top nodes;
+	int heuristics;		/* some client passes or fails */
 };
 
 static void
@@ -75,7 +76,7 @@ count_partitions(const struct cluster *cl, struct partitions *p)
 {
 	const struct client *c, *o;
 
-	p->count = 0;
+	*p = (struct partitions){ 0 };
 	cluster_for_each(cl, c) {
 		int nodes = 0, score = 0;
 
@@ -86,6 +87,7 @@ count_partitions(const struct cluster *cl, struct partitions *p)
 				continue;
 			nodes++;
 			score += 1 + heuristics_weight(o->heur_latest);
+			p->heuristics |= o->heur_latest != QN_HEUR_UNDEFINED;
 		}
 		tally(&p->score, p->count == 0, score, &c->ring_id);
 		tally(&p->nodes, p->count == 0, nodes, &c->ring_id);
@@ -153,15 +155,17 @@ break_tie(const struct client *c, const struct qn_ring_id *ring,
 	uint32_t node;
 
 	if ((winner = tie_breaker_ring(c, &node)) == NULL) {
-		decision_set(d, QN_VOTE_NACK, "lms: tie (%d nodes, score %d) "
+		decision_set(d, QN_VOTE_NACK, "lms: tie (score %d, size %d) "
 		    "and tie-breaker node %" PRIu32 " is in no partition",
-		    p->nodes.value, p->score.value, node);
+		    p->score.value, p->nodes.value, node);
 		return;
 	}
 	decision_set(d, c->node_id == node || qn_ring_id_eq(ring, winner) ?
-	    QN_VOTE_ACK : QN_VOTE_NACK, "lms: tie (%d nodes, score %d), "
-	    "tie-breaker %s node %" PRIu32 " is in ring %s", p->nodes.value,
-	    p->score.value, tb_mode_id(c->tie_breaker.mode), node,
+	    QN_VOTE_ACK : QN_VOTE_NACK, "lms: tie (score %d, size %d), "
+	    "tie-breaker %s%snode %" PRIu32 " is in ring %s", p->score.value,
+	    p->nodes.value, c->tie_breaker.mode == QN_TB_NODE_ID ? "" :
+	    tb_mode_id(c->tie_breaker.mode),
+	    c->tie_breaker.mode == QN_TB_NODE_ID ? "" : " ", node,
 	    ring_str(r, sizeof(r), winner));
 }
 
@@ -195,17 +199,18 @@ evaluate(struct client *c, const struct qn_ring_id *ring, struct decision *d)
 		decision_set(d, QN_VOTE_ACK, "lms: only partition");
 	} else if (c->algo_result == 0 &&
 	    (holder = ack_holder_outside(c->cluster, ring)) != NULL) {
-		/* Not stored: a newcomer stays refused while the other holds the vote. */
+		/* Not stored: refused again while the other holds the vote. */
 		decision_set(d, QN_VOTE_NACK, "newcomer: node %" PRIu32 " of "
 		    "another partition already holds the vote",
 		    holder->node_id);
 		return;
 	} else if (p.score.unique) {
+		/* Without heuristics the score is the node count. */
 		decision_set(d, qn_ring_id_eq(ring, p.score.ring) ?
 		    QN_VOTE_ACK : QN_VOTE_NACK, "lms: partition of ring %s "
-		    "has the highest heuristics score (%d vs %d)",
-		    ring_str(r, sizeof(r), p.score.ring), p.score.value,
-		    p.score.runner_up);
+		    "has %s (%d vs %d)", ring_str(r, sizeof(r), p.score.ring),
+		    p.heuristics ? "the highest heuristics score" :
+		    "most nodes", p.score.value, p.score.runner_up);
 	} else if (p.nodes.unique) {
 		decision_set(d, qn_ring_id_eq(ring, p.nodes.ring) ?
 		    QN_VOTE_ACK : QN_VOTE_NACK, "lms: partition of ring %s "
