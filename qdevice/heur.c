@@ -1,0 +1,252 @@
+/*
+ * When heuristics run and where their results go (BEHAVIOUR.md §3.8).  The
+ * commands themselves run in the worker of libheuristics; this module only
+ * asks for runs: at membership changes (sync_timeout), after connecting
+ * (timeout, or sync_timeout during a sync) and, in mode "on", every
+ * interval.  One run is outstanding at a time: a newer run takes over the
+ * purposes of the one it abandons, so no result is lost to a race.
+ */
+#include "config.h"
+
+#include <inttypes.h>
+#include <stdlib.h>
+
+#include "log.h"
+#include "names.h"
+#include "qdevice.h"
+
+static uint8_t
+to_wire(enum heur_result r)
+{
+	switch (r) {
+	case HEUR_RESULT_PASS:
+		return QN_HEUR_PASS;
+	case HEUR_RESULT_FAIL:
+		return QN_HEUR_FAIL;
+	default:
+		return QN_HEUR_UNDEFINED;
+	}
+}
+
+static void
+worker_gone(struct qdevice *q)
+{
+	log_err("Heuristics worker died");
+	net_disconnect(q, DISC_HEURISTICS_WORKER_CLOSED);
+}
+
+static void
+on_result(void *arg, uint32_t seq, enum heur_result r)
+{
+	struct qdevice *q = arg;
+	struct qd_heur *h = &q->heur;
+	unsigned purposes;
+	uint8_t v;
+
+	if (q->phase == PHASE_EXITING)
+		return;
+	if (seq == 0 || !heuristics_alive(h->worker)) {
+		worker_gone(q);
+		return;
+	}
+	if (seq != h->pending_seq) {
+		log_debug("Ignoring result of abandoned heuristics run %" PRIu32,
+		    seq);
+		return;
+	}
+	purposes = h->pending_for;
+	h->pending_seq = 0;
+	h->pending_for = 0;
+	v = to_wire(r);
+	log_debug("Heuristics exec result: seq %" PRIu32 ", result %s", seq,
+	    heuristics_name(v));
+
+	if (purposes & HEUR_FOR_MEMBERSHIP)
+		h->membership = v;
+	if (purposes & HEUR_FOR_CONNECT)
+		h->connect = v;
+	if (purposes & HEUR_FOR_REGULAR)
+		h->regular = v;
+	/* The model compares with the previous latest result. */
+	net_heur_result(q, purposes, v);
+	h->latest = v;
+
+	if (purposes & (HEUR_FOR_MEMBERSHIP | HEUR_FOR_REGULAR))
+		qd_heur_schedule_regular(q);
+	if ((purposes & HEUR_FOR_MEMBERSHIP) &&
+	    q->phase == PHASE_WAIT_HEURISTICS)
+		qdevice_startup_heuristics(q);
+}
+
+int
+qd_heur_start(struct qdevice *q, const struct heur_settings *hs)
+{
+	struct qd_heur *h = &q->heur;
+
+	h->worker = heuristics_start(q->loop, hs, on_result, q);
+	if (h->worker == NULL)
+		return -1;
+	uv_timer_init(q->loop, &h->regular_timer);
+	h->regular_timer.data = q;
+	return 0;
+}
+
+void
+qd_heur_run(struct qdevice *q, unsigned purpose, uint32_t timeout)
+{
+	struct qd_heur *h = &q->heur;
+	uint32_t seq;
+
+	if (h->pending_seq != 0)
+		log_debug("Heuristics run %" PRIu32 " abandoned for a new one",
+		    h->pending_seq);
+	seq = heuristics_run(h->worker, timeout);
+	if (seq == 0) {
+		worker_gone(q);
+		return;
+	}
+	h->pending_seq = seq;
+	h->pending_for |= purpose;
+	h->pending_timeout = timeout;
+	log_debug("Executing heuristics: seq %" PRIu32 ", timeout %" PRIu32
+	    "ms", seq, timeout);
+}
+
+static void
+regular_tick(uv_timer_t *t)
+{
+	struct qdevice *q = t->data;
+	struct qd_heur *h = &q->heur;
+
+	if (q->phase == PHASE_EXITING || h->cfg.mode != HEUR_MODE_ON)
+		return;
+	if (h->pending_seq != 0) {
+		/* Another run is on: try again one interval later. */
+		qd_heur_schedule_regular(q);
+		return;
+	}
+	log_debug("Executing regular heuristics");
+	qd_heur_run(q, HEUR_FOR_REGULAR, h->cfg.timeout);
+}
+
+void
+qd_heur_schedule_regular(struct qdevice *q)
+{
+	struct qd_heur *h = &q->heur;
+
+	if (h->cfg.mode != HEUR_MODE_ON) {
+		log_debug("Not scheduling heuristics timer because mode is not "
+		    "enabled");
+		uv_timer_stop(&h->regular_timer);
+		return;
+	}
+	log_debug("Scheduling next regular heuristics in %" PRIu32 "ms",
+	    h->cfg.interval);
+	uv_timer_start(&h->regular_timer, regular_tick, h->cfg.interval, 0);
+}
+
+void
+qd_heur_stop_regular(struct qdevice *q)
+{
+	uv_timer_stop(&q->heur.regular_timer);
+}
+
+int
+qd_heur_enabled(const struct qdevice *q)
+{
+	return q->heur.cfg.mode != HEUR_MODE_OFF;
+}
+
+/* With mode off the worker gets no commands and answers "Disabled". */
+static int
+send_execs(struct qdevice *q, const struct heur_config *c)
+{
+	struct heur_exec *e = NULL;
+	size_t n = c->mode == HEUR_MODE_OFF ? 0 : c->exec_count;
+	int rc;
+
+	if (n > 0 && (e = calloc(n, sizeof(*e))) == NULL)
+		return -1;
+	for (size_t i = 0; i < n; i++) {
+		e[i].name = c->execs[i].name;
+		e[i].command = c->execs[i].command;
+	}
+	rc = heuristics_set_execs(q->heur.worker, e, n);
+	free(e);
+	return rc;
+}
+
+static int
+same_effective_execs(const struct heur_config *a, const struct heur_config *b)
+{
+	int a_on = a->mode != HEUR_MODE_OFF && a->exec_count > 0;
+	int b_on = b->mode != HEUR_MODE_OFF && b->exec_count > 0;
+
+	if (!a_on || !b_on)
+		return a_on == b_on;
+	return heur_execs_equal(a, b);
+}
+
+/*
+ * Take a new configuration (cfg is moved into the instance).  The first
+ * call gives the worker its commands.
+ */
+int
+qd_heur_configure(struct qdevice *q, struct heur_config *cfg)
+{
+	struct qd_heur *h = &q->heur;
+	int first = !h->configured;
+	int was_enabled = h->cfg.mode != HEUR_MODE_OFF;
+	int execs_changed = first || !same_effective_execs(&h->cfg, cfg);
+	int mode_changed = h->cfg.mode != cfg->mode;
+	int interval_changed = h->cfg.interval != cfg->interval;
+
+	heur_config_free(&h->cfg);
+	h->cfg = *cfg;
+	*cfg = (struct heur_config){ 0 };
+	h->configured = 1;
+
+	if (execs_changed) {
+		log_debug("Sending heuristics exec list to the worker");
+		if (send_execs(q, &h->cfg) != 0) {
+			worker_gone(q);
+			return -1;
+		}
+		/* A run waiting for its result restarts with the new list. */
+		if (h->pending_seq != 0)
+			qd_heur_run(q, 0, h->pending_timeout);
+	}
+	if (first)
+		return 0;
+	if (mode_changed || interval_changed) {
+		if (h->pending_seq == 0 && q->phase == PHASE_RUNNING)
+			qd_heur_schedule_regular(q);
+		else if (h->cfg.mode != HEUR_MODE_ON)
+			qd_heur_stop_regular(q);
+	}
+	if (!was_enabled && h->cfg.mode != HEUR_MODE_OFF)
+		net_heuristics_enabled(q);
+	return 0;
+}
+
+void
+qd_heur_close(struct qdevice *q)
+{
+	struct qd_heur *h = &q->heur;
+
+	if (h->regular_timer.data != NULL &&
+	    !uv_is_closing((uv_handle_t *)&h->regular_timer))
+		uv_close((uv_handle_t *)&h->regular_timer, NULL);
+}
+
+/* Close the worker's command pipe: it kills its children and exits. */
+void
+qd_heur_finish(struct qdevice *q)
+{
+	if (q->heur.worker != NULL) {
+		log_debug("Destroying heuristics");
+		heuristics_stop(q->heur.worker);
+	}
+	q->heur.worker = NULL;
+	heur_config_free(&q->heur.cfg);
+}

@@ -1,0 +1,314 @@
+/*
+ * Messages from qnetd (PROTOCOL.md §5.3): every check in the order 3.0.3
+ * makes it, since the order decides which disconnect reason - and so
+ * whether the daemon reconnects or exits - a broken server provokes.
+ */
+#include "config.h"
+
+#include <inttypes.h>
+#include <string.h>
+
+#include "conn.h"
+#include "log.h"
+#include "msg.h"
+#include "names.h"
+#include "qdevice.h"
+
+static void
+unexpected(struct qdevice *q, const struct msg *m)
+{
+	log_err("Received unexpected %s message. Disconnecting from server",
+	    msg_type_name(m->type));
+	net_disconnect(q, DISC_UNEXPECTED_MSG);
+}
+
+static void
+missing_option(struct qdevice *q, const struct msg *m, const char *what)
+{
+	log_err("Received %s message without %s. Disconnecting from server",
+	    msg_type_name(m->type), what);
+	net_disconnect(q, DISC_REQUIRED_OPTION_MISSING);
+}
+
+static void
+send_init(struct qdevice *q)
+{
+	struct qd_net *n = &q->net;
+	struct msg m;
+
+	msg_init(&m, QN_MSG_INIT);
+	m.has |= QN_BIT(QN_OPT_SEQ) | QN_BIT(QN_OPT_SUPPORTED_MESSAGES) |
+	    QN_BIT(QN_OPT_SUPPORTED_OPTIONS) | QN_BIT(QN_OPT_NODE_ID) |
+	    QN_BIT(QN_OPT_ALGORITHM) | QN_BIT(QN_OPT_HEARTBEAT_INTERVAL) |
+	    QN_BIT(QN_OPT_TIE_BREAKER);
+	m.seq = net_next_seq(q);
+	m.supported_messages = msg_all_messages;
+	m.supported_options = msg_all_options;
+	m.node_id = q->cfg.node_id;
+	m.algorithm = q->cfg.net.algorithm;
+	m.heartbeat_interval = q->cfg.net.heartbeat_interval;
+	m.tie_breaker = q->cfg.net.tie_breaker;
+	net_fill_ring_id(q, &m);
+	n->init_seq = m.seq;
+	log_debug("Sending init msg to qnetd");
+	if (net_send(q, &m) == 0)
+		n->state = NET_WAITING_INIT_REPLY;
+}
+
+static void
+preinit_reply(struct qdevice *q, const struct msg *m)
+{
+	struct qd_net *n = &q->net;
+	uint8_t server, client = q->cfg.net.tls;
+	struct msg st;
+
+	log_debug("Received preinit reply msg");
+	if (n->state != NET_WAITING_PREINIT_REPLY) {
+		unexpected(q, m);
+		return;
+	}
+	if (!msg_has(m, QN_OPT_SEQ) || m->seq != n->preinit_seq) {
+		missing_option(q, m, "the right sequence number");
+		return;
+	}
+	if (!msg_has(m, QN_OPT_TLS_SUPPORTED) ||
+	    !msg_has(m, QN_OPT_TLS_CLIENT_CERT_REQUIRED)) {
+		missing_option(q, m, "TLS options");
+		return;
+	}
+	server = m->tls_supported;
+	if ((server == QN_TLS_UNSUPPORTED && client == QN_TLS_REQUIRED) ||
+	    (server == QN_TLS_REQUIRED && client == QN_TLS_UNSUPPORTED)) {
+		log_err("Incompatible tls configuration (server %s, client %s)",
+		    tls_name(server), tls_name(client));
+		net_disconnect(q, DISC_INCOMPATIBLE_TLS);
+		return;
+	}
+	if (server != QN_TLS_UNSUPPORTED && client != QN_TLS_UNSUPPORTED) {
+		msg_init(&st, QN_MSG_STARTTLS);
+		st.has |= QN_BIT(QN_OPT_SEQ);
+		st.seq = net_next_seq(q);
+		log_debug("Sending starttls msg to qnetd");
+		if (net_send(q, &st) != 0)
+			return;
+		/* INIT below is the first message inside TLS. */
+		if (conn_starttls_client(n->conn, n->tls) != 0) {
+			log_err("Can't start TLS");
+			net_disconnect(q, DISC_CANT_START_TLS);
+			return;
+		}
+		n->tls_active = 1;
+	}
+	send_init(q);
+}
+
+static void
+init_reply(struct qdevice *q, const struct msg *m)
+{
+	struct qd_net *n = &q->net;
+	uint32_t timeout;
+
+	log_debug("Received init reply msg");
+	if (n->state != NET_WAITING_INIT_REPLY || n->init_reply_ok) {
+		unexpected(q, m);
+		return;
+	}
+	if (!msg_has(m, QN_OPT_SEQ) || m->seq != n->init_seq) {
+		missing_option(q, m, "the right sequence number");
+		return;
+	}
+	if (!msg_has(m, QN_OPT_REPLY_ERROR_CODE)) {
+		missing_option(q, m, "reply error code");
+		return;
+	}
+	if (m->reply_error_code != QN_ERR_NONE) {
+		log_err("Received init reply message with error code %" PRIu16,
+		    m->reply_error_code);
+		net_disconnect(q, disc_reason_for_init_error(
+		    m->reply_error_code));
+		return;
+	}
+	if (!msg_has(m, QN_OPT_SERVER_MAX_REQUEST_SIZE) ||
+	    !msg_has(m, QN_OPT_SERVER_MAX_REPLY_SIZE)) {
+		missing_option(q, m, "server maximum sizes");
+		return;
+	}
+	if (!msg_has(m, QN_OPT_SUPPORTED_MESSAGES) ||
+	    !msg_has(m, QN_OPT_SUPPORTED_OPTIONS)) {
+		missing_option(q, m, "supported messages and options");
+		return;
+	}
+	if (!msg_has(m, QN_OPT_SUPPORTED_ALGORITHMS)) {
+		missing_option(q, m, "supported decision algorithms");
+		return;
+	}
+	if (m->server_max_request_size < q->set.net_min_msg_send_size ||
+	    m->server_max_reply_size > q->set.net_max_msg_receive_size) {
+		log_err("Incompatible message buffer size: server accepts %"
+		    PRIu32 " bytes (at least %lld needed), sends up to %" PRIu32
+		    " (at most %lld accepted)", m->server_max_request_size,
+		    q->set.net_min_msg_send_size, m->server_max_reply_size,
+		    q->set.net_max_msg_receive_size);
+		net_disconnect(q, DISC_INCOMPATIBLE_MSG_SIZE);
+		return;
+	}
+	n->max_receive = m->server_max_reply_size;
+	n->max_send = m->server_max_request_size;
+	conn_set_limits(n->conn, n->max_receive, n->max_send);
+	if (!u16_list_has(&m->supported_algorithms, q->cfg.net.algorithm)) {
+		log_err("Server doesn't support required decision algorithm %s",
+		    algo_name(q->cfg.net.algorithm));
+		net_disconnect(q, DISC_SERVER_DOESNT_SUPPORT_ALGORITHM);
+		return;
+	}
+	n->server_known = 1;
+	n->server_heuristics = u16_list_has(&m->supported_options,
+	    QN_OPT_HEURISTICS);
+	n->server_kap = u16_list_has(&m->supported_options,
+	    QN_OPT_KAP_TIE_BREAKER);
+	if (qd_heur_enabled(q) && !n->server_heuristics) {
+		log_err("Heuristics are enabled but the server doesn't support "
+		    "them");
+		net_disconnect(q, DISC_SERVER_DOESNT_SUPPORT_OPTION);
+		return;
+	}
+
+	uv_timer_stop(&n->connect_timer);
+	net_start_echo(q);
+	n->init_reply_ok = 1;
+	timeout = q->vq.sync_in_progress ? q->heur.cfg.sync_timeout :
+	    q->heur.cfg.timeout;
+	log_debug("Executing after-connect heuristics.");
+	qd_heur_run(q, HEUR_FOR_CONNECT, timeout);
+}
+
+static void
+server_error(struct qdevice *q, const struct msg *m)
+{
+	if (!msg_has(m, QN_OPT_REPLY_ERROR_CODE)) {
+		missing_option(q, m, "reply error code");
+		return;
+	}
+	log_err("Received server error %" PRIu16, m->reply_error_code);
+	net_disconnect(q, DISC_SERVER_SENT_ERROR);
+}
+
+static void
+set_option_reply(struct qdevice *q, const struct msg *m)
+{
+	if (q->net.state != NET_CONNECTED) {
+		unexpected(q, m);
+		return;
+	}
+	log_debug("Received set option reply");
+	if (msg_has(m, QN_OPT_HEARTBEAT_INTERVAL))
+		net_start_echo(q);
+}
+
+static void
+echo_reply(struct qdevice *q, const struct msg *m)
+{
+	struct qd_net *n = &q->net;
+
+	if (!msg_has(m, QN_OPT_SEQ)) {
+		missing_option(q, m, "sequence number");
+		return;
+	}
+	if (m->seq != n->echo_sent) {
+		log_warn("Received echo reply with seq %" PRIu32 ", expected %"
+		    PRIu32, m->seq, n->echo_sent);
+		net_disconnect(q, DISC_ALGO_ECHO_REPLY_ERROR);
+		return;
+	}
+	n->echo_answered = m->seq;
+	n->echo_reply_time = time(NULL);
+}
+
+/*
+ * NODE_LIST_REPLY, ASK_FOR_VOTE_REPLY, VOTE_INFO, HEURISTICS_CHANGE_REPLY:
+ * a vote for the ring id we last sent, or a stale one.
+ */
+static void
+vote_message(struct qdevice *q, const struct msg *m)
+{
+	struct qd_net *n = &q->net;
+	uint8_t vote;
+
+	if (n->state != NET_CONNECTED) {
+		unexpected(q, m);
+		return;
+	}
+	if (!msg_has(m, QN_OPT_VOTE) || !msg_has(m, QN_OPT_SEQ) ||
+	    !msg_has(m, QN_OPT_RING_ID) ||
+	    (m->type == QN_MSG_NODE_LIST_REPLY &&
+	    !msg_has(m, QN_OPT_NODE_LIST_TYPE)) ||
+	    (m->type == QN_MSG_HEURISTICS_CHANGE_REPLY &&
+	    !msg_has(m, QN_OPT_HEURISTICS))) {
+		missing_option(q, m, "a required option");
+		return;
+	}
+	log_debug("Received %s: seq = %" PRIu32 ", vote = %s, ring id = (%"
+	    PRIx32 ".%" PRIx64 ")", msg_type_name(m->type), m->seq,
+	    vote_name(m->vote), m->ring_id.node_id, m->ring_id.seq);
+	vote = policy_received_vote(q->cfg.net.algorithm, m->vote, &m->ring_id,
+	    &n->sent_ring_id);
+	if (vote != m->vote)
+		log_debug("Vote is for ring id (%" PRIx32 ".%" PRIx64 "), not "
+		    "the last one sent (%" PRIx32 ".%" PRIx64 "): ignored",
+		    m->ring_id.node_id, m->ring_id.seq,
+		    n->sent_ring_id.node_id, n->sent_ring_id.seq);
+	net_set_vote(q, vote);
+
+	if (m->type == QN_MSG_VOTE_INFO && q->phase != PHASE_EXITING) {
+		struct msg r;
+
+		/* Answered even when the vote was stale. */
+		msg_init(&r, QN_MSG_VOTE_INFO_REPLY);
+		r.has |= QN_BIT(QN_OPT_SEQ);
+		r.seq = m->seq;
+		net_send(q, &r);
+	}
+}
+
+void
+net_msg_received(struct qdevice *q, const uint8_t *data, size_t len)
+{
+	struct msg m;
+	enum decode_err e;
+
+	e = msg_decode(data, len, &m);
+	if (e != DECODE_OK) {
+		log_err("Can't decode message from qnetd: %s",
+		    decode_err_str(e));
+		net_disconnect(q, DISC_MSG_DECODE_ERROR);
+		msg_free(&m);
+		return;
+	}
+	switch (m.type) {
+	case QN_MSG_PREINIT_REPLY:
+		preinit_reply(q, &m);
+		break;
+	case QN_MSG_INIT_REPLY:
+		init_reply(q, &m);
+		break;
+	case QN_MSG_SERVER_ERROR:
+		server_error(q, &m);
+		break;
+	case QN_MSG_SET_OPTION_REPLY:
+		set_option_reply(q, &m);
+		break;
+	case QN_MSG_ECHO_REPLY:
+		echo_reply(q, &m);
+		break;
+	case QN_MSG_NODE_LIST_REPLY:
+	case QN_MSG_ASK_FOR_VOTE_REPLY:
+	case QN_MSG_VOTE_INFO:
+	case QN_MSG_HEURISTICS_CHANGE_REPLY:
+		vote_message(q, &m);
+		break;
+	default:
+		unexpected(q, &m);
+		break;
+	}
+	msg_free(&m);
+}

@@ -1,0 +1,89 @@
+/*
+ * corosync-qdevice-tool: asks the running qdevice over its local socket and
+ * prints the answer (BEHAVIOUR.md §5.4).  --json asks for our JSON status.
+ */
+#include "config.h"
+
+#include <errno.h>
+#include <getopt.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "buf.h"
+#include "ipc.h"
+
+#define PROG		"corosync-qdevice-tool"
+#define SOCKET_PATH	LOCALSTATEDIR "/run/corosync-qdevice/corosync-qdevice.sock"
+
+enum { OP_NONE, OP_STATUS, OP_SHUTDOWN };
+
+static void
+usage(void)
+{
+	printf("usage: %s [-Hhsv] [-p qdevice_ipc_socket_path] [--json]\n",
+	    PROG);
+}
+
+int
+main(int argc, char **argv)
+{
+	static const struct option longopts[] = {
+		{ "json", no_argument, NULL, 'j' },
+		{ "help", no_argument, NULL, 'h' },
+		{ NULL, 0, NULL, 0 }
+	};
+	const char *path = SOCKET_PATH;
+	int op = OP_NONE, verbose = 0, json = 0, ch, rc;
+	struct buf req, reply;
+
+	while ((ch = getopt_long(argc, argv, "Hhsvp:", longopts, NULL)) != -1) {
+		switch (ch) {
+		case 'H':
+			op = OP_SHUTDOWN;
+			break;
+		case 's':
+			op = OP_STATUS;
+			break;
+		case 'v':
+			verbose = 1;
+			break;
+		case 'p':
+			path = optarg;
+			break;
+		case 'j':
+			json = 1;
+			break;
+		default:	/* -h too: 3.0.3 exits 1 */
+			usage();
+			return 1;
+		}
+	}
+	if (op == OP_NONE) {
+		usage();
+		return 1;
+	}
+
+	buf_init(&req);
+	buf_init(&reply);
+	if (op == OP_SHUTDOWN)
+		buf_printf(&req, "shutdown ");
+	else
+		buf_printf(&req, "status %s%s", verbose ? "verbose " : "",
+		    json ? "json " : "");
+	buf_put_u8(&req, '\0');
+	if (req.failed) {
+		fprintf(stderr, "%s: out of memory\n", PROG);
+		return 2;
+	}
+	if (ipc_call(path, (const char *)req.data, &reply) != 0) {
+		fprintf(stderr, "%s: Can't connect to QDevice socket (is QDevice "
+		    "running?): %s\n", PROG, strerror(errno));
+		rc = 3;
+	} else {
+		rc = ipc_print_answer(&reply);
+	}
+	buf_free(&req);
+	buf_free(&reply);
+	return rc;
+}
