@@ -13,6 +13,7 @@
 
 #include <stddef.h>
 #include <stdint.h>
+#include <sys/types.h>
 #include <uv.h>
 
 enum heur_result {
@@ -30,7 +31,8 @@ struct heur_settings {
 	int use_execvp;			/* search PATH for argv[0] */
 	uint32_t max_processes;		/* running + being killed */
 	uint32_t kill_list_interval;	/* ms between SIGTERM and SIGKILL rounds */
-	size_t ipc_max_size;		/* longest line between the processes */
+	size_t ipc_max_size;		/* longest line between the processes,
+					   newline included */
 };
 
 struct heuristics;
@@ -40,12 +42,19 @@ typedef void (*heur_result_cb)(void *arg, uint32_t seq, enum heur_result r);
 /*
  * Fork the worker.  Results arrive through cb on loop.  If the worker dies
  * the callback gets seq 0 and HEUR_RESULT_FAIL and heuristics_alive()
- * turns false (the daemon then exits, as 3.0.3 does).
+ * turns false (the daemon then exits, as 3.0.3 does).  The callback is
+ * never called from inside a heuristics_*() call.  SIGPIPE is set to be
+ * ignored (a write to a dead worker must fail, not kill the daemon).
+ * Returns NULL (error logged) on failure.
  */
 struct heuristics *heuristics_start(uv_loop_t *loop,
 	    const struct heur_settings *s, heur_result_cb cb, void *arg);
 
-/* Replace the command list; takes effect for the next run. */
+/*
+ * Replace the command list; takes effect for the next run.  Names must be
+ * non-empty and free of blanks.  -1 (error logged) on an invalid name, a
+ * line longer than ipc_max_size or a dead worker.
+ */
 int	heuristics_set_execs(struct heuristics *h, const struct heur_exec *e,
 	    size_t n);
 
@@ -58,10 +67,27 @@ uint32_t heuristics_run(struct heuristics *h, uint32_t timeout_ms);
 
 int	heuristics_alive(const struct heuristics *h);
 
-/* Close the command pipe; the worker kills its children and exits. */
+/*
+ * The worker's pid.  The worker is a child of the process that called
+ * heuristics_start(); nothing here reaps it (a daemon that forks away
+ * leaves that to init, a foreground one may waitpid() it).
+ */
+pid_t	heuristics_pid(const struct heuristics *h);
+
+/*
+ * Close the command pipe; the worker kills its children (SIGTERM, then
+ * SIGKILL after kill_list_interval) and exits.  Never blocks and never
+ * calls cb again; h is freed once loop has run the close callbacks of its
+ * handles, so run the loop (e.g. to completion before uv_loop_close()).
+ */
 void	heuristics_stop(struct heuristics *h);
 
-/* Split a command line the way 3.0.3 does; exposed for the tests. */
+/*
+ * Split a command line the way 3.0.3 does (BEHAVIOUR.md §3.8); exposed for
+ * the tests.  Returns the number of words and a NULL-terminated *argv (an
+ * empty one for a blank line), or -1 with *argv NULL and errno EINVAL for
+ * an unterminated quote or a trailing backslash, ENOMEM when out of memory.
+ */
 int	heuristics_split(const char *command, char ***argv);
 void	heuristics_free_argv(char **argv);
 
