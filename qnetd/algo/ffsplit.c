@@ -19,8 +19,8 @@
  *   test, its keep-active-partition flag no longer counts.
  * - §14.1: a client that has not stored both a config and a membership list
  *   takes part in no partition and is sent no vote (its lists read as
- *   empty in the stability test, as in 3.0.3); a decision without any such
- *   client does nothing.
+ *   empty in the stability test, as in 3.0.3); when no client of the
+ *   cluster has both lists there is nothing to decide.
  */
 #include <inttypes.h>
 #include <stdio.h>
