@@ -45,7 +45,11 @@ typedef void (*heur_result_cb)(void *arg, uint32_t seq, enum heur_result r);
  * turns false (the daemon then exits, as 3.0.3 does).  The callback is
  * never called from inside a heuristics_*() call.  SIGPIPE is set to be
  * ignored (a write to a dead worker must fail, not kill the daemon).
- * Returns NULL (error logged) on failure.
+ * Returns NULL (error logged) on failure; run loop before uv_loop_close()
+ * even then, as handles may be closing.  The worker holds nothing of the
+ * caller's (it closes every inherited descriptor).  A caller that forks
+ * afterwards and keeps loop in the child needs uv_loop_fork() there, as
+ * for any libuv handle.
  */
 struct heuristics *heuristics_start(uv_loop_t *loop,
 	    const struct heur_settings *s, heur_result_cb cb, void *arg);
