@@ -33,21 +33,30 @@ stderr_log(int32_t t, struct qb_log_callsite *cs, struct timespec *ts,
 	fprintf(stderr, "%s %-7s %s\n", when, prio_name(cs->priority), msg);
 }
 
+/*
+ * Everything from info up; debug messages only from our own sources.
+ * libqb logs its IPC internals (ring buffers, connects: the qdevice talks
+ * to corosync through it) at debug level from files named without a
+ * directory, ours are compiled with one; 3.0.3 shows none of libqb's.
+ */
+static void
+target_filters(int32_t target, int debug)
+{
+	qb_log_filter_ctl(target, QB_LOG_FILTER_CLEAR_ALL,
+	    QB_LOG_FILTER_FILE, "*", LOG_DEBUG);
+	qb_log_filter_ctl(target, QB_LOG_FILTER_ADD,
+	    QB_LOG_FILTER_FILE, "*", LOG_INFO);
+	if (debug)
+		qb_log_filter_ctl(target, QB_LOG_FILTER_ADD,
+		    QB_LOG_FILTER_FILE_REGEX, "/", LOG_DEBUG);
+}
+
 static void
 set_filters(int debug)
 {
-	int level = debug ? LOG_DEBUG : LOG_INFO;
-
-	qb_log_filter_ctl(QB_LOG_SYSLOG, QB_LOG_FILTER_CLEAR_ALL,
-	    QB_LOG_FILTER_FILE, "*", LOG_DEBUG);
-	qb_log_filter_ctl(QB_LOG_SYSLOG, QB_LOG_FILTER_ADD,
-	    QB_LOG_FILTER_FILE, "*", level);
-	if (stderr_target < 0)
-		return;
-	qb_log_filter_ctl(stderr_target, QB_LOG_FILTER_CLEAR_ALL,
-	    QB_LOG_FILTER_FILE, "*", LOG_DEBUG);
-	qb_log_filter_ctl(stderr_target, QB_LOG_FILTER_ADD,
-	    QB_LOG_FILTER_FILE, "*", level);
+	target_filters(QB_LOG_SYSLOG, debug);
+	if (stderr_target >= 0)
+		target_filters(stderr_target, debug);
 }
 
 void
