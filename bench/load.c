@@ -95,6 +95,10 @@ struct bench {
 	size_t errors;		/* SERVER_ERRORs, failed connects */
 	struct samples echo;
 	struct samples decide;
+	struct client **retry;	/* dropped clients waiting to reconnect */
+	size_t nretry, retry_cap;
+	size_t retries;
+	int reconnecting;	/* drops are wanted: do not retry them */
 };
 
 static uint64_t
@@ -469,6 +473,32 @@ on_readable(struct bench *b, struct client *c)
 /* ------------------------------------------------------------------ */
 /* Connections */
 
+static void connect_client(struct bench *b, struct client *c, size_t index);
+
+/* Like a real qdevice, a dropped client connects again (on the next tick). */
+static void
+schedule_retry(struct bench *b, struct client *c)
+{
+	if (b->nretry == b->retry_cap) {
+		b->retry_cap = b->retry_cap ? b->retry_cap * 2 : 64;
+		b->retry = realloc(b->retry, b->retry_cap * sizeof(*b->retry));
+		if (b->retry == NULL)
+			abort();
+	}
+	b->retry[b->nretry++] = c;
+	b->retries++;
+}
+
+static void
+run_retries(struct bench *b)
+{
+	size_t n = b->nretry;
+
+	b->nretry = 0;
+	for (size_t i = 0; i < n; i++)
+		connect_client(b, b->retry[i], (size_t)(b->retry[i] - b->c));
+}
+
 static void
 disconnect(struct bench *b, struct client *c)
 {
@@ -486,6 +516,8 @@ disconnect(struct bench *b, struct client *c)
 	c->echo_sent = 0;
 	reader_next(&c->rd);
 	set_done(b, c, 0);
+	if (!b->reconnecting)
+		schedule_retry(b, c);
 }
 
 static void
@@ -501,6 +533,7 @@ connect_client(struct bench *b, struct client *c, size_t index)
 	c->fd = socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
 	if (c->fd == -1) {
 		b->errors++;
+		schedule_retry(b, c);
 		return;
 	}
 	setsockopt(c->fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
@@ -517,6 +550,7 @@ connect_client(struct bench *b, struct client *c, size_t index)
 		b->errors++;
 		close(c->fd);
 		c->fd = -1;
+		schedule_retry(b, c);
 		return;
 	}
 	c->state = ST_CONNECTING;
@@ -595,6 +629,7 @@ run(struct bench *b, uint64_t ms, int until_done)
 		if (t >= end)
 			return -1;
 		if (t >= next_tick) {
+			run_retries(b);
 			tick(b, slot++);
 			next_tick += TICK_MS * 1000000u;
 		}
@@ -609,7 +644,7 @@ static void
 phase_begin(struct bench *b)
 {
 	b->phase_t0 = now_ns();
-	b->unexpected = b->errors = 0;
+	b->unexpected = b->errors = b->retries = 0;
 	b->echo.n = b->decide.n = 0;
 }
 
@@ -637,13 +672,14 @@ report(struct bench *b, const char *phase, double cpu0, int finished)
 	    "\"echo_n\":%zu,\"echo_p50_ms\":%.3f,\"echo_p99_ms\":%.3f,"
 	    "\"echo_max_ms\":%.3f,\"decide_p50_ms\":%.1f,\"decide_p99_ms\":%.1f,"
 	    "\"wrong\":%zu,\"missing\":%zu,\"unexpected_votes\":%zu,"
-	    "\"errors\":%zu,\"qnetd_alive\":%s}\n", phase, b->n, secs,
+	    "\"errors\":%zu,\"reconnects\":%zu,\"qnetd_alive\":%s}\n",
+	    phase, b->n, secs,
 	    finished ? "true" : "false",
 	    cpu >= 0 && cpu0 >= 0 ? cpu - cpu0 : -1.0,
 	    proc_rss_kb(b->qnetd_pid), b->echo.n, pct(&b->echo, 50),
 	    pct(&b->echo, 99), pct(&b->echo, 100), pct(&b->decide, 50),
 	    pct(&b->decide, 99), wrong, missing, b->unexpected, b->errors,
-	    b->qnetd_pid <= 0 || kill(b->qnetd_pid, 0) == 0 ? "true" : "false");
+	    b->retries, b->qnetd_pid <= 0 || kill(b->qnetd_pid, 0) == 0 ? "true" : "false");
 	fflush(stdout);
 }
 
@@ -716,10 +752,13 @@ phase_storm(struct bench *b)
 static void
 phase_reconnect(struct bench *b)
 {
+	b->reconnecting = 1;
 	for (size_t i = 0; i < b->n; i++) {
 		disconnect(b, &b->c[i]);
 		b->c[i].vote = 0;
 	}
+	b->reconnecting = 0;
+	b->nretry = 0;
 	phase_connect(b, "reconnect");
 }
 
