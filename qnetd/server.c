@@ -178,8 +178,8 @@ client_schedule_disconnect(struct client *c, const char *why)
 	uv_idle_start(&q->reaper, reap);
 }
 
-static void
-client_new(struct qnetd *q, int fd, const char *addr)
+void
+server_add_client(struct qnetd *q, int fd, const char *addr)
 {
 	struct client *c;
 
@@ -247,7 +247,7 @@ on_listen_ready(uv_poll_t *p, int status, int events)
 			continue;
 		}
 		net_format_addr((struct sockaddr *)&ss, addr, sizeof(addr));
-		client_new(q, fd, addr);
+		server_add_client(q, fd, addr);
 	}
 }
 

@@ -6,6 +6,14 @@
 
 #include "client.h"
 
+struct qnetd;
+
+/*
+ * Serve a connected, non-blocking socket as a new client (accept uses it;
+ * so does the fuzzer, with one end of a socketpair).  Closes fd on failure.
+ */
+void	server_add_client(struct qnetd *q, int fd, const char *addr);
+
 /*
  * Disconnect silently: I/O stops now, the algorithm re-decides for the rest
  * of the cluster once the current event is done.  Safe from within any
