@@ -8,10 +8,11 @@
  * As in 3.0.3, evaluation reads the sender's stored ring id and membership
  * (D4) and a newcomer is refused while another partition holds the vote
  * (D5).  Deliberate differences:
- * - D3: the tie-breaker node is chosen among all connected clients (no id
- *   cap) and its whole partition wins; in node-id mode that is the partition
- *   of the node's client or, if it runs none, of the clients whose stored
- *   membership lists it; no such partition → nobody wins the tie.
+ * - D3: the tie-breaker node is chosen among the clients of the partitions
+ *   that tie for the best score (no id cap) and its whole partition wins;
+ *   in node-id mode that is the partition of the node's client or, if it
+ *   runs none, of the clients whose stored membership lists it; no such
+ *   partition → nobody wins the tie.
  * - D6: when a client leaves, every remaining client is evaluated again and
  *   told by VOTE_INFO if its vote changes.
  */
@@ -115,34 +116,64 @@ rings_agree(const struct client *c, const struct qn_ring_id *ring)
 	return 1;
 }
 
+static int
+partition_score(const struct cluster *cl, const struct qn_ring_id *ring)
+{
+	const struct client *o;
+	int score = 0;
+
+	cluster_for_each(cl, o)
+		if (qn_ring_id_eq(&o->ring_id, ring))
+			score += 1 + heuristics_weight(o->heur_latest);
+	return score;
+}
+
+/* A client of one of the partitions that tie for the best score. */
+static int
+in_tie(const struct client *q, int top)
+{
+	return q->ring_id.seq != 0 &&
+	    partition_score(q->cluster, &q->ring_id) == top;
+}
+
 /*
- * The ring id of the partition that holds the tie-breaker node, NULL if
- * none does (D3: a whole partition wins the tie).  *node is that node.
+ * The ring id of the tied partition that holds the tie-breaker node, NULL
+ * if none does (D3: a whole partition wins the tie, and only a partition
+ * that ties for the best score can win it).  *node is that node.
  */
 static const struct qn_ring_id *
-tie_breaker_ring(const struct client *c, uint32_t *node)
+tie_breaker_ring(const struct client *c, int top, uint32_t *node)
 {
 	const struct cluster *cl = c->cluster;
-	const struct client *q, *t = cl->clients;
+	const struct client *q, *t = NULL;
 
-	switch (c->tie_breaker.mode) {
-	case QN_TB_LOWEST:
-		break;
-	case QN_TB_HIGHEST:
-		cluster_for_each(cl, q)
+	*node = c->tie_breaker.node_id;
+	cluster_for_each(cl, q) {
+		if (!in_tie(q, top))
+			continue;
+		switch (c->tie_breaker.mode) {
+		case QN_TB_LOWEST:
+			if (t == NULL)
+				t = q;
+			break;
+		case QN_TB_HIGHEST:
 			t = q;
-		break;
-	default:
-		*node = c->tie_breaker.node_id;
-		if ((t = cluster_client(cl, *node)) != NULL)
-			return &t->ring_id;
-		/* Not running qdevice: find it in the others' memberships. */
-		cluster_for_each(cl, q)
-			if (node_list_has(&q->membership, *node))
+			break;
+		default:
+			/* The node itself, or a member of its partition
+			 * when the node does not run qdevice. */
+			if (q->node_id == *node)
 				return &q->ring_id;
-		return NULL;
+			if (t == NULL && cluster_client(cl, *node) == NULL &&
+			    node_list_has(&q->membership, *node))
+				t = q;
+			break;
+		}
 	}
-	*node = t->node_id;
+	if (t == NULL)
+		return NULL;
+	if (c->tie_breaker.mode != QN_TB_NODE_ID)
+		*node = t->node_id;
 	return &t->ring_id;
 }
 
@@ -154,7 +185,7 @@ break_tie(const struct client *c, const struct qn_ring_id *ring,
 	char r[RING_STR_LEN];
 	uint32_t node;
 
-	if ((winner = tie_breaker_ring(c, &node)) == NULL) {
+	if ((winner = tie_breaker_ring(c, p->score.value, &node)) == NULL) {
 		decision_set(d, QN_VOTE_NACK, "lms: tie (score %d, size %d) "
 		    "and tie-breaker node %" PRIu32 " is in no partition",
 		    p->score.value, p->nodes.value, node);

@@ -127,6 +127,14 @@ static const struct lms_row {
 	    "has most nodes (2 vs 1)" },
 	{ "only node 4, in {4}", "4", { "1,2,3", "4" }, QN_TB_LOWEST, 0,
 	    NULL, NULL, "4", "lms: only partition" },
+	/*
+	 * Not in the table: only partitions that tie for the best score
+	 * take part in the tie-breaker; 3.0.3 gives the vote to node 1,
+	 * whose partition scores lowest.
+	 */
+	{ "1/2/3/4 lowest, 1 fail", "1,2,3,4", { "1", "2", "3", "4" },
+	    QN_TB_LOWEST, 0, NULL, "1", "2", "lms: tie (score 1, size 1), "
+	    "tie-breaker lowest node 2 is in ring 2.2" },
 	/* Not in the table: equal scores, then the node count decides. */
 	{ "1,2/3/4, 1 fail", "1,2,3,4", { "1,2", "3", "4" }, QN_TB_HIGHEST,
 	    0, NULL, "1", "1,2", "lms: partition of ring 1.2 has most nodes "
