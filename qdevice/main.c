@@ -522,6 +522,7 @@ main(int argc, char **argv)
 	int cfg_debug = 0;
 
 	defaults(&q);
+	q.exit_status = EXIT_FAILURE;
 	parse_args(&q, argc, argv);
 	if (default_strings(&q.set) != 0)
 		die("Out of memory");
@@ -533,6 +534,15 @@ main(int argc, char **argv)
 	uv_timer_init(&loop, &q.startup_timer);
 	q.startup_timer.data = &q;
 
+	/*
+	 * libqb drops what is logged before it is initialised, and the
+	 * worker's start-up is worth seeing: open the log first, with
+	 * corosync.conf's debug setting applied once cmap is up.
+	 */
+	lo = (struct log_opts){ .foreground = q.foreground,
+	    .debug = q.debug > 0, .priority_bump = q.debug > 1 };
+	log_open(PROG, &lo);
+
 	/* Before corosync: the commands inherit no corosync handles. */
 	hs = (struct heur_settings){
 		.use_execvp = q.set.heuristics_use_execvp,
@@ -542,34 +552,36 @@ main(int argc, char **argv)
 		.ipc_max_size =
 		    (size_t)q.set.heuristics_ipc_max_send_receive_size,
 	};
-	if (qd_heur_start(&q, &hs) != 0)
-		die("Can't start the heuristics worker: %s", strerror(errno));
-
-	if (qd_cmap_init(&q, &e) != 0) {
-		fprintf(stderr, "%s: Failed to initialize the cmap API. "
-		    "Error %s\n", PROG, cs_strerror(e));
-		qd_heur_finish(&q);
+	if (qd_heur_start(&q, &hs) != 0) {
+		log_crit("Can't start the heuristics worker");
+		log_close();
 		return EXIT_FAILURE;
 	}
 
+	if (qd_cmap_init(&q, &e) != 0) {
+		log_crit("Failed to initialize the cmap API. Error %s",
+		    cs_strerror(e));
+		if (!q.foreground)	/* syslog only: say it on stderr too */
+			fprintf(stderr, "%s: Failed to initialize the cmap "
+			    "API. Error %s\n", PROG, cs_strerror(e));
+		q.exit_status = EXIT_FAILURE;
+		goto out;
+	}
+
+	/* Logging proper starts now that corosync.conf can be read. */
 	if (config_read_debug(qd_cmap_kv(&q), &cfg_debug, err,
 	    sizeof(err)) == 0)
 		q.config_debug = cfg_debug;
-	lo = (struct log_opts){ .foreground = q.foreground,
-	    .debug = q.debug > 0 || q.config_debug,
-	    .priority_bump = q.debug > 1 };
-	log_open(PROG, &lo);
+	log_set_debug(q.debug > 0 || q.config_debug);
 
 	if (!q.foreground) {
 		if (daemonize() != 0) {
 			log_crit("Can't daemonize: %s", strerror(errno));
-			q.phase = PHASE_EXITING;
 			goto out;
 		}
 		uv_loop_fork(&loop);
 	}
 
-	q.exit_status = EXIT_FAILURE;
 	if (start(&q) == 0)
 		uv_run(&loop, UV_RUN_DEFAULT);
 out:

@@ -945,8 +945,8 @@ net_close(struct qdevice *q)
 {
 	struct qd_net *n = &q->net;
 
-	close_connection(q);
 	if (n->handles_up) {
+		close_connection(q);
 		close_handle((uv_handle_t *)&n->connect_timer);
 		close_handle((uv_handle_t *)&n->echo_timer);
 		close_handle((uv_handle_t *)&n->reconnect_timer);

@@ -1,0 +1,636 @@
+#!/bin/bash
+#
+# corosync-qdevice against real corosync: one corosync 3 node of a two-node
+# cluster (the other node is absent) in private network, mount and pid
+# namespaces, with our corosync-qnetd and with Debian's /usr/bin/corosync-qnetd,
+# plain and TLS.  Checks what corosync-quorumtool says about the Qdevice vote,
+# the status output (byte for byte against Debian's corosync-qdevice where it
+# is installed), reconnects, runtime heuristics changes, shutdown and
+# configuration errors.
+#
+# Usage (root): tests/qdevice/test-real.sh [-v] [scenario...]
+#   BUILD_DIR=<build dir> (default: <repo>/build)
+# Ends with "N passed, N failed"; exit status 0 only without failures.
+# Everything runs in namespaces that die with the script: nothing is left
+# behind, also on failure or interruption.
+#
+set -u
+
+HERE=$(cd "$(dirname "$0")" && pwd)
+REPO=$(cd "$HERE/../.." && pwd)
+BUILD_DIR=${BUILD_DIR:-$REPO/build}
+BUILD_DIR=$(cd "$BUILD_DIR" 2>/dev/null && pwd || echo "$BUILD_DIR")
+
+if [ "${QDT_INNER:-}" != 1 ]; then
+	if [ "$(id -u)" != 0 ]; then
+		echo "test-real: must run as root (namespaces, corosync)" >&2
+		echo "0 passed, 1 failed"
+		exit 1
+	fi
+	for b in corosync corosync-quorumtool corosync-cmapctl unshare ip \
+	    python3; do
+		if ! command -v "$b" >/dev/null; then
+			echo "test-real: $b not found" >&2
+			echo "0 passed, 1 failed"
+			exit 1
+		fi
+	done
+	WORK=$(mktemp -d /tmp/qdevice-real.XXXXXX) || exit 1
+	trap 'rm -rf "$WORK"' EXIT
+	# The pid namespace ends every process started inside when the
+	# script's inner half exits; --kill-child ends that half if we die.
+	QDT_INNER=1 WORK=$WORK BUILD_DIR=$BUILD_DIR unshare --net --mount \
+	    --pid --fork --kill-child --mount-proc "$0" "$@"
+	exit $?
+fi
+
+# ---------------------------------------------------------------------------
+# Inside the namespaces
+
+VERBOSE=0
+if [ "${1:-}" = -v ]; then
+	VERBOSE=1
+	shift
+fi
+ONLY="$*"
+
+OUR_QDEVICE=$BUILD_DIR/qdevice/corosync-qdevice
+OUR_QDTOOL=$BUILD_DIR/qdevice/corosync-qdevice-tool
+OUR_QNETD=$BUILD_DIR/qnetd/corosync-qnetd
+DEB_QDEVICE=/usr/sbin/corosync-qdevice
+DEB_QDTOOL=/usr/sbin/corosync-qdevice-tool
+DEB_QNETD=/usr/bin/corosync-qnetd
+
+ADDR=10.77.1.1
+QD_SOCK=/run/corosync-qdevice/corosync-qdevice.sock
+# Our binaries may be built with another prefix: give them 3.0.3's paths.
+OUR_QD_PATHS="lock_file=/run/corosync-qdevice/corosync-qdevice.pid"
+OUR_QD_PATHS+=",local_socket_file=$QD_SOCK"
+OUR_QD_PATHS+=",net_nss_db_dir=/etc/corosync/qdevice/net/nssdb"
+OUR_QN_PATHS="lock_file=/run/corosync-qnetd/corosync-qnetd.pid"
+OUR_QN_PATHS+=",local_socket_file=/run/corosync-qnetd/corosync-qnetd.sock"
+OUR_QN_PATHS+=",nss_db_dir=/etc/corosync/qnetd/nssdb"
+
+PASSED=0
+FAILED=0
+COROSYNC_PID=
+QNETD_PID=
+QDEVICE_PID=
+LOG=$WORK/log
+mkdir -p "$LOG"
+
+say() { echo "$@"; }
+debug() { [ "$VERBOSE" = 1 ] && echo "    $*"; return 0; }
+
+pass() {
+	PASSED=$((PASSED + 1))
+	say "ok   - $*"
+}
+
+fail() {
+	FAILED=$((FAILED + 1))
+	say "FAIL - $*"
+}
+
+# check "description" command...: passes when the command succeeds.
+check() {
+	local what=$1
+	shift
+	if "$@"; then
+		pass "$what"
+	else
+		fail "$what"
+	fi
+}
+
+# wait_for seconds command...: poll until the command succeeds.
+wait_for() {
+	local end=$((SECONDS + $1))
+	shift
+	while ! "$@" 2>/dev/null; do
+		[ $SECONDS -ge $end ] && return 1
+		sleep 0.25
+	done
+	return 0
+}
+
+setup_host() {
+	mkdir -p "$WORK/etc" "$WORK/lib" "$WORK/logdir"
+	mount --make-rprivate /
+	mount --bind "$WORK/etc" /etc/corosync
+	mount --bind "$WORK/lib" /var/lib/corosync
+	mount --bind "$WORK/logdir" /var/log/corosync
+	mount -t tmpfs tmpfs /run
+	# libqb names its rings by pid, and our pids start at 1 again.
+	mount -t tmpfs tmpfs /dev/shm
+	ip link set lo up
+	ip link add v0 type veth peer name v1
+	ip addr add $ADDR/24 dev v0
+	ip link set v0 up
+	ip link set v1 up
+}
+
+# write_conf algorithm tls [votes] [extra lines for device {}] [totem lines]
+write_conf() {
+	local algo=$1 tls=$2 votes=${3-1} extra=${4-} totem=${5-}
+	{
+		echo "totem {"
+		echo " version: 2"
+		echo " cluster_name: demo"
+		echo " transport: knet"
+		echo " crypto_cipher: none"
+		echo " crypto_hash: none"
+		echo " token: 1000"
+		[ -n "$totem" ] && echo "$totem"
+		echo "}"
+		echo "nodelist {"
+		echo " node {"
+		echo "  ring0_addr: $ADDR"
+		echo "  nodeid: 1"
+		echo "  name: n1"
+		echo " }"
+		echo " node {"
+		echo "  ring0_addr: 10.77.1.2"
+		echo "  nodeid: 2"
+		echo "  name: n2"
+		echo " }"
+		echo "}"
+		echo "quorum {"
+		echo " provider: corosync_votequorum"
+		echo " device {"
+		[ -n "$votes" ] && echo "  votes: $votes"
+		echo "  model: net"
+		echo "  net {"
+		echo "   host: $ADDR"
+		echo "   algorithm: $algo"
+		echo "   tie_breaker: lowest"
+		echo "   tls: $tls"
+		echo "  }"
+		[ -n "$extra" ] && echo "$extra"
+		echo " }"
+		echo "}"
+		echo "system {"
+		echo " state_dir: /var/lib/corosync"
+		echo "}"
+		echo "logging {"
+		echo " to_logfile: yes"
+		echo " logfile: /var/log/corosync/corosync.log"
+		echo " to_syslog: no"
+		echo "}"
+	} > /etc/corosync/corosync.conf
+}
+
+quorumtool() {
+	corosync-quorumtool -s 2>/dev/null
+	return 0
+}
+
+corosync_up() {
+	quorumtool | grep -q '^Quorum provider'
+}
+
+start_corosync() {
+	corosync -f -c /etc/corosync/corosync.conf > "$LOG/corosync.$1" 2>&1 &
+	COROSYNC_PID=$!
+	wait_for 20 corosync_up
+}
+
+stop_pid() {
+	local pid=$1
+	[ -n "$pid" ] || return 0
+	kill "$pid" 2>/dev/null
+	for _ in $(seq 1 40); do
+		kill -0 "$pid" 2>/dev/null || break
+		sleep 0.25
+	done
+	kill -9 "$pid" 2>/dev/null
+	wait "$pid" 2>/dev/null
+	return 0
+}
+
+stop_all() {
+	stop_pid "$QDEVICE_PID"
+	QDEVICE_PID=
+	stop_pid "$QNETD_PID"
+	QNETD_PID=
+	stop_pid "$COROSYNC_PID"
+	COROSYNC_PID=
+	rm -rf /run/corosync-qdevice /run/corosync-qnetd
+}
+
+# start_qnetd ours|debian tls-mode name
+start_qnetd() {
+	local mode=$2
+	if [ "$1" = ours ]; then
+		"$OUR_QNETD" -f -s "$mode" -S "$OUR_QN_PATHS" \
+		    > "$LOG/qnetd.$3" 2>&1 &
+	else
+		[ "$mode" = required ] && mode=req
+		"$DEB_QNETD" -f -s "$mode" > "$LOG/qnetd.$3" 2>&1 &
+	fi
+	QNETD_PID=$!
+	sleep 0.3
+}
+
+# start_qdevice ours|debian name [more -S settings]
+start_qdevice() {
+	if [ "$1" = ours ]; then
+		"$OUR_QDEVICE" -f -d -S "$OUR_QD_PATHS${3:+,$3}" \
+		    > "$LOG/qdevice.$2" 2>&1 &
+	else
+		"$DEB_QDEVICE" -f -d > "$LOG/qdevice.$2" 2>&1 &
+	fi
+	QDEVICE_PID=$!
+}
+
+qdtool() {
+	"$OUR_QDTOOL" -p "$QD_SOCK" "$@"
+}
+
+status() {
+	qdtool -s "$@" 2>/dev/null
+}
+
+# The local node's Qdevice flags in corosync-quorumtool -s: "A,V,NMW".
+local_qdevice_flags() {
+	quorumtool | awk '/\(local\)/ { if (NF >= 5) print $3 }'
+}
+
+has_vote() {
+	quorumtool | grep -q '^Quorate: *Yes' &&
+	    local_qdevice_flags | tr , '\n' | grep -qx V
+}
+
+lost_vote() {
+	local f
+	f=$(local_qdevice_flags)
+	[ -n "$f" ] && ! echo "$f" | tr , '\n' | grep -qx V
+}
+
+unregistered() {
+	quorumtool | grep -q '^Membership information' &&
+	    ! quorumtool | grep -q ' Qdevice$'
+}
+
+status_has() {
+	status -v | grep -qF -- "$1"
+}
+
+connected() {
+	status_has "$(printf 'State:\t\t\tConnected')"
+}
+
+qdevice_exited() {
+	! kill -0 "$QDEVICE_PID" 2>/dev/null
+}
+
+dump_logs() {
+	local name=$1
+	[ "$VERBOSE" = 1 ] || return 0
+	for f in "$LOG"/*."$name"; do
+		[ -f "$f" ] || continue
+		echo "    --- $f"
+		tail -n 30 "$f" | sed 's/^/    /'
+	done
+}
+
+# JSON status: the fields a script relies on.
+json_ok() {
+	qdtool -s --json | python3 -c '
+import json, sys
+j = json.load(sys.stdin)
+assert j["version"] == 1, j
+assert j["model"] == "net"
+assert j["node_id"] == 1
+assert j["net"]["state"] == "connected", j["net"]["state"]
+assert j["net"]["poll_cast_vote"] is True
+assert j["net"]["algorithm"] == sys.argv[1], j["net"]["algorithm"]
+assert [n["node_id"] for n in j["config_node_list"]] == [1, 2]
+assert j["membership_node_list"] == [1]
+assert j["quorate"] is True
+' "$1"
+}
+
+selected() {
+	[ -z "$ONLY" ] && return 0
+	for s in $ONLY; do
+		[ "$s" = "$1" ] && return 0
+	done
+	return 1
+}
+
+# ---------------------------------------------------------------------------
+# Certificates for TLS, made by the 3.0.3 certutil scripts: CA and server
+# certificate on the "qnetd host", cluster certificate for "demo".
+
+make_certs() {
+	[ -d /etc/corosync/qnetd/nssdb ] && return 0
+	corosync-qnetd-certutil -i >"$LOG/certs" 2>&1 &&
+	corosync-qdevice-net-certutil -i \
+	    -c /etc/corosync/qnetd/nssdb/qnetd-cacert.crt >>"$LOG/certs" 2>&1 &&
+	corosync-qdevice-net-certutil -r -n demo >>"$LOG/certs" 2>&1 &&
+	corosync-qnetd-certutil -s -n demo \
+	    -c /etc/corosync/qdevice/net/nssdb/qdevice-net-node.crq \
+	    >>"$LOG/certs" 2>&1 &&
+	corosync-qdevice-net-certutil -M \
+	    -c /etc/corosync/qnetd/nssdb/cluster-demo.crt >>"$LOG/certs" 2>&1
+}
+
+# ---------------------------------------------------------------------------
+# Scenarios
+
+# The vote with each qnetd, algorithm and TLS mode; then a clean shutdown
+# unregisters the device.
+scenario_vote() {
+	local qnetd=$1 algo=$2 tls=$3 name="vote-$1-$2-$3"
+	local votes=1 qnetd_tls=off
+	[ "$algo" = ffsplit ] || votes=
+	[ "$tls" = off ] || qnetd_tls=on
+	if [ "$tls" != off ] && ! make_certs; then
+		fail "$name: certificates (see $LOG/certs)"
+		return
+	fi
+	write_conf "$algo" "$tls" "$votes"
+	if ! start_corosync "$name"; then
+		fail "$name: corosync starts"
+		stop_all
+		return
+	fi
+	start_qnetd "$qnetd" "$qnetd_tls" "$name"
+	start_qdevice ours "$name"
+	if wait_for 25 has_vote; then
+		pass "$name: corosync counts the Qdevice vote"
+	else
+		fail "$name: corosync counts the Qdevice vote"
+		debug "$(quorumtool)"
+		dump_logs "$name"
+		stop_all
+		return
+	fi
+	check "$name: status says Connected, casting" \
+	    status_has "$(printf 'Poll timer running:\tYes (cast vote)')"
+	if [ "$tls" != off ]; then
+		check "$name: TLS with the client certificate" status_has \
+		    "$(printf 'TLS active:\t\tYes (client certificate sent)')"
+	else
+		check "$name: no TLS" status_has "$(printf 'TLS active:\t\tNo')"
+	fi
+	check "$name: JSON status" json_ok "$algo"
+	qdtool -H >/dev/null 2>&1
+	if wait_for 10 qdevice_exited && wait "$QDEVICE_PID"; then
+		pass "$name: -H ends the daemon with status 0"
+	else
+		fail "$name: -H ends the daemon with status 0"
+	fi
+	QDEVICE_PID=
+	check "$name: device unregistered after shutdown" \
+	    wait_for 10 unregistered
+	stop_all
+}
+
+# ffsplit: qnetd goes away -> NACK (vote lost), comes back -> vote again.
+scenario_reconnect() {
+	local qnetd=$1 name="reconnect-$1"
+
+	write_conf ffsplit off 1
+	start_corosync "$name" || { fail "$name: corosync"; stop_all; return; }
+	start_qnetd "$qnetd" off "$name"
+	start_qdevice ours "$name"
+	if ! wait_for 25 has_vote; then
+		fail "$name: first vote"
+		dump_logs "$name"
+		stop_all
+		return
+	fi
+	stop_pid "$QNETD_PID"
+	QNETD_PID=
+	# Echo every 8 s: the loss is seen within 16 s, NACK is immediate.
+	check "$name: qnetd gone -> vote withdrawn (NACK)" wait_for 25 lost_vote
+	check "$name: still polling without the vote" status_has \
+	    "$(printf 'Poll timer running:\tYes\n')"
+	check "$name: daemon keeps running" kill -0 "$QDEVICE_PID"
+	start_qnetd "$qnetd" off "$name-2"
+	# Next attempt after the connect timeout (8 s) plus the jitter.
+	check "$name: qnetd back -> vote again" wait_for 30 has_vote
+	check "$name: connected again" connected
+	stop_all
+}
+
+# Heuristics: results shown, and a command changed at runtime through cmap
+# is picked up by the regular runs (mode on, interval 1 s).
+scenario_heuristics() {
+	local qnetd=$1 name="heuristics-$1"
+	local h="  heuristics {
+   mode: on
+   interval: 1000
+   exec_ok: /bin/true
+  }"
+
+	write_conf ffsplit off 1 "$h"
+	start_corosync "$name" || { fail "$name: corosync"; stop_all; return; }
+	start_qnetd "$qnetd" off "$name"
+	start_qdevice ours "$name"
+	if ! wait_for 25 has_vote; then
+		fail "$name: vote with heuristics on"
+		dump_logs "$name"
+		stop_all
+		return
+	fi
+	check "$name: result Pass" status_has \
+	    "$(printf 'Heuristics result:\tPass (regular: ')"
+	corosync-cmapctl -s quorum.device.heuristics.exec_ok str /bin/false \
+	    >/dev/null
+	check "$name: changed command -> Fail" wait_for 10 status_has \
+	    "$(printf 'Heuristics result:\tFail (regular: Fail')"
+	check "$name: still connected" connected
+	corosync-cmapctl -s quorum.device.heuristics.mode str off >/dev/null
+	check "$name: mode off at runtime" wait_for 5 status_has \
+	    "$(printf 'Heuristics:\t\tDisabled')"
+	stop_all
+}
+
+mask_times() {
+	sed -E 's/[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}:[0-9]{2}/TIME/'
+}
+
+# Status output byte for byte against Debian's corosync-qdevice.
+scenario_status_compare() {
+	local name=status-compare
+	local conf totem h
+
+	if [ ! -x "$DEB_QDEVICE" ] || [ ! -x "$DEB_QDTOOL" ]; then
+		say "skip - $name: Debian's corosync-qdevice is not installed"
+		return
+	fi
+	for conf in plain lms-node-tb heuristics-sync disconnected; do
+		totem=
+		h=
+		case $conf in
+		plain)
+			write_conf ffsplit off 1 ;;
+		lms-node-tb)
+			totem=" config_version: 3"
+			write_conf lms off "" "" "$totem"
+			sed -i 's/tie_breaker: lowest/tie_breaker: 2/' \
+			    /etc/corosync/corosync.conf ;;
+		heuristics-sync)
+			h="  heuristics {
+   mode: sync
+   exec_a: /bin/true
+  }"
+			write_conf ffsplit off 1 "$h" ;;
+		disconnected)
+			write_conf 2nodelms off "" \
+			    "  timeout: 20000" ;;
+		esac
+		start_corosync "$name-$conf" ||
+		    { fail "$name-$conf: corosync"; stop_all; continue; }
+		[ $conf = disconnected ] || start_qnetd debian off "$name-$conf"
+		for flavour in debian ours; do
+			start_qdevice $flavour "$name-$conf-$flavour"
+			if [ $conf = disconnected ]; then
+				# connect_timeout 16 s: still in the first
+				# attempt, which failed at once.
+				wait_for 10 status_has \
+				    "$(printf 'State:\t\t\tConnect failed')"
+			else
+				wait_for 25 has_vote
+				wait_for 10 status_has "$(printf \
+				    'Poll timer running:\tYes (cast vote)')"
+			fi
+			status > "$LOG/status.$conf.$flavour"
+			status -v | mask_times > "$LOG/status-v.$conf.$flavour"
+			qdtool -H >/dev/null 2>&1
+			wait_for 10 qdevice_exited
+			wait "$QDEVICE_PID" 2>/dev/null
+			QDEVICE_PID=
+			wait_for 10 unregistered
+		done
+		if [ -s "$LOG/status.$conf.ours" ] &&
+		    cmp -s "$LOG/status.$conf.debian" "$LOG/status.$conf.ours"
+		then
+			pass "$name: '$conf' status identical to 3.0.3's"
+		else
+			fail "$name: '$conf' status identical to 3.0.3's"
+			diff "$LOG/status.$conf.debian" "$LOG/status.$conf.ours" |
+			    sed 's/^/    /'
+		fi
+		if [ -s "$LOG/status-v.$conf.ours" ] &&
+		    cmp -s "$LOG/status-v.$conf.debian" \
+		    "$LOG/status-v.$conf.ours"; then
+			pass "$name: '$conf' verbose status identical to 3.0.3's"
+		else
+			fail "$name: '$conf' verbose status identical to 3.0.3's"
+			diff "$LOG/status-v.$conf.debian" \
+			    "$LOG/status-v.$conf.ours" | sed 's/^/    /'
+		fi
+		stop_all
+	done
+}
+
+# Bad configuration: refused at start, exit 1, message names key and value.
+scenario_config_errors() {
+	local name=config-errors out
+
+	write_conf ffsplit off ""
+	start_corosync "$name" || { fail "$name: corosync"; stop_all; return; }
+	out=$("$OUR_QDEVICE" -f -S "$OUR_QD_PATHS" 2>&1)
+	check "$name: ffsplit without votes: exit 1" [ $? = 1 ]
+	check "$name: ffsplit without votes: message" grep -q \
+	    "quorum.device.votes configuration key is set to 1" <<<"$out"
+	check "$name: device not left registered" unregistered
+	corosync-cmapctl -s quorum.device.votes u32 1 >/dev/null
+	corosync-cmapctl -s quorum.device.net.tie_breaker str lowestt >/dev/null
+	out=$("$OUR_QDEVICE" -f -S "$OUR_QD_PATHS" 2>&1)
+	check "$name: bad tie_breaker: exit 1" [ $? = 1 ]
+	check "$name: bad tie_breaker: key, value and allowed values" grep -q \
+	    "quorum.device.net.tie_breaker: invalid value 'lowestt' (allowed: lowest, highest" \
+	    <<<"$out"
+	corosync-cmapctl -s quorum.device.net.tie_breaker str lowest >/dev/null
+	corosync-cmapctl -s quorum.device.heuristics.timeout str 500 >/dev/null
+	out=$("$OUR_QDEVICE" -f -S "$OUR_QD_PATHS" 2>&1)
+	check "$name: heuristics timeout below range: exit 1" [ $? = 1 ]
+	check "$name: heuristics timeout: message" grep -q \
+	    "quorum.device.heuristics.timeout: invalid value '500' (allowed: an integer 1000-120000)" \
+	    <<<"$out"
+	corosync-cmapctl -d quorum.device.heuristics.timeout >/dev/null
+	out=$("$OUR_QDEVICE" -f -S "$OUR_QD_PATHS,max_cs_try_again=0" 2>&1)
+	check "$name: bad -S value: exit 1" [ $? = 1 ]
+	check "$name: bad -S value: message" grep -qx \
+	    "corosync-qdevice: Invalid value '0' for option 'max_cs_try_again'" \
+	    <<<"$out"
+	# A second instance is refused by the lock file.
+	start_qdevice ours "$name"
+	wait_for 10 [ -S "$QD_SOCK" ]
+	out=$("$OUR_QDEVICE" -f -S "$OUR_QD_PATHS" 2>&1)
+	check "$name: second instance: exit 1" [ $? = 1 ]
+	check "$name: second instance: message" grep -q \
+	    "Another instance is running" <<<"$out"
+	stop_all
+}
+
+# The tool and the daemon's command line, without corosync.
+scenario_cli() {
+	local name=cli out rc
+	out=$("$OUR_QDTOOL" 2>&1); rc=$?
+	check "$name: tool without operation: usage, exit 1" \
+	    [ $rc = 1 -a "$out" = "usage: corosync-qdevice-tool [-Hhsv] [-p qdevice_ipc_socket_path] [--json]" ]
+	out=$("$OUR_QDTOOL" -s -p /run/nothing.sock 2>&1); rc=$?
+	check "$name: tool without daemon: exit 3" [ $rc = 3 ]
+	check "$name: tool without daemon: message" grep -q \
+	    "Can't connect to QDevice socket (is QDevice running?): No such file or directory" \
+	    <<<"$out"
+	out=$("$OUR_QDEVICE" -h 2>&1); rc=$?
+	check "$name: daemon -h: usage, exit 1" [ $rc = 1 -a "$out" = \
+	    "usage: corosync-qdevice [-dfh] [-S option=value[,option2=value2,...]]" ]
+	out=$("$OUR_QDEVICE" -S foo=1 2>&1); rc=$?
+	check "$name: unknown -S name" [ $rc = 1 -a "$out" = \
+	    "corosync-qdevice: Unknown option 'foo'" ]
+	out=$("$OUR_QDEVICE" -S master_wins=maybe 2>&1); rc=$?
+	check "$name: bad master_wins" [ $rc = 1 -a "$out" = \
+	    "corosync-qdevice: Invalid value 'maybe' for option 'master_wins'" ]
+	out=$("$OUR_QDEVICE" -f -S "$OUR_QD_PATHS" 2>&1); rc=$?
+	check "$name: no corosync: exit 1" [ $rc = 1 ]
+	check "$name: no corosync: message" grep -q \
+	    "Failed to initialize the cmap API" <<<"$out"
+}
+
+# ---------------------------------------------------------------------------
+
+main() {
+	local missing=0
+	for b in "$OUR_QDEVICE" "$OUR_QDTOOL" "$OUR_QNETD"; do
+		if [ ! -x "$b" ]; then
+			say "FAIL - not built: $b"
+			missing=1
+		fi
+	done
+	if [ $missing = 1 ]; then
+		echo "0 passed, 1 failed"
+		exit 1
+	fi
+	setup_host
+
+	selected cli && scenario_cli
+	for q in ours debian; do
+		if [ $q = debian ] && [ ! -x "$DEB_QNETD" ]; then
+			say "skip - Debian's corosync-qnetd is not installed"
+			continue
+		fi
+		selected vote && {
+			scenario_vote $q ffsplit off
+			scenario_vote $q ffsplit on
+			scenario_vote $q lms off
+			scenario_vote $q 2nodelms required
+		}
+		selected reconnect && scenario_reconnect $q
+		selected heuristics && scenario_heuristics $q
+	done
+	selected compare && scenario_status_compare
+	selected errors && scenario_config_errors
+
+	echo "$PASSED passed, $FAILED failed"
+	[ "$FAILED" = 0 ]
+}
+
+main
