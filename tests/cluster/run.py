@@ -70,6 +70,10 @@ def main():
     except (KeyboardInterrupt, SystemExit) as e:
         print(f"INTERRUPTED ({type(e).__name__}); labs torn down", flush=True)
         counts["FAIL"] += 1
+    left = lab.leftovers_of_pid(os.getpid())
+    if left:        # every lab of this run must be gone: namespaces, dirs, mounts
+        counts["FAIL"] += 1
+        print(f"FAIL leftovers after the run: {left}", flush=True)
     print(f"total {time.monotonic() - t_all:.1f}s")
     summary = f"{counts['PASS']} passed, {counts['FAIL']} failed"
     if counts["SKIP"]:

@@ -12,9 +12,8 @@ import re
 import signal
 import subprocess
 import sys
-import tempfile
 
-from lab import FLAVOURS, NAME_BASE, Lab, holds, leftovers, wait_until
+from lab import FLAVOURS, Lab, holds, leftovers, leftovers_of_pid, wait_until
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 TESTS = []          # (name, callable)
@@ -393,14 +392,6 @@ def runner_reports_failure_and_cleans_up(**fl):
     assert any(l.startswith("FAIL") and "selftest_fails" in l for l in lines), out
     assert "corosync.log" in out        # log tails of the failed lab are shown
     assert leftovers_of_pid(child.pid) == [], leftovers_of_pid(child.pid)
-
-
-def leftovers_of_pid(pid):
-    """Namespaces and temp dirs of any lab made by process pid."""
-    prefix = f"{NAME_BASE}{pid}x"
-    netns = subprocess.run(["ip", "netns", "list"], capture_output=True, text=True).stdout
-    return [n for n in netns.split() if n.startswith(prefix)] + \
-        [d for d in os.listdir(tempfile.gettempdir()) if d.startswith(prefix)]
 
 
 @scenario(selftest=True)
