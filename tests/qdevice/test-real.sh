@@ -9,7 +9,7 @@
 # configuration errors.
 #
 # Usage (root): tests/qdevice/test-real.sh [-v] [scenario...]
-#   BUILD_DIR=<build dir> (default: <repo>/build)
+#   BUILD_DIR=<build dir> (default: <repo>/build); KEEP=1 keeps the logs
 # Ends with "N passed, N failed"; exit status 0 only without failures.
 # Everything runs in namespaces that die with the script: nothing is left
 # behind, also on failure or interruption.
@@ -36,7 +36,11 @@ if [ "${QDT_INNER:-}" != 1 ]; then
 		fi
 	done
 	WORK=$(mktemp -d /tmp/qdevice-real.XXXXXX) || exit 1
-	trap 'rm -rf "$WORK"' EXIT
+	if [ -n "${KEEP:-}" ]; then
+		echo "test-real: logs kept in $WORK/log" >&2
+	else
+		trap 'rm -rf "$WORK"' EXIT
+	fi
 	# The pid namespace ends every process started inside when the
 	# script's inner half exits; --kill-child ends that half if we die.
 	QDT_INNER=1 WORK=$WORK BUILD_DIR=$BUILD_DIR unshare --net --mount \
@@ -462,12 +466,16 @@ scenario_status_compare() {
 		say "skip - $name: Debian's corosync-qdevice is not installed"
 		return
 	fi
-	for conf in plain lms-node-tb heuristics-sync disconnected; do
+	for conf in plain tls lms-node-tb heuristics-sync disconnected; do
 		totem=
 		h=
 		case $conf in
 		plain)
 			write_conf ffsplit off 1 ;;
+		tls)
+			make_certs || { fail "$name-$conf: certificates"; \
+			    continue; }
+			write_conf ffsplit on 1 ;;
 		lms-node-tb)
 			totem=" config_version: 3"
 			write_conf lms off "" "" "$totem"
@@ -485,7 +493,11 @@ scenario_status_compare() {
 		esac
 		start_corosync "$name-$conf" ||
 		    { fail "$name-$conf: corosync"; stop_all; continue; }
-		[ $conf = disconnected ] || start_qnetd debian off "$name-$conf"
+		case $conf in
+		tls) start_qnetd debian on "$name-$conf" ;;
+		disconnected) ;;
+		*) start_qnetd debian off "$name-$conf" ;;
+		esac
 		for flavour in debian ours; do
 			start_qdevice $flavour "$name-$conf-$flavour"
 			if [ $conf = disconnected ]; then
