@@ -8,10 +8,20 @@
  *   steady     heartbeats only, for a set time;
  *   storm      every cluster splits in half at once; the half holding node 1
  *              must get ACK, the rest NACK;
- *   reconnect  every client drops its connection and reconnects at once.
- * For each phase it prints qnetd CPU seconds and RSS (from /proc), echo
- * latency, the time until every client holds its expected vote, per-client
- * decision times, and wrong or missing decisions.
+ *   reconnect  every client drops its connection and reconnects at once;
+ *   tls-storm  like reconnect, but only the main clients drop and reconnect
+ *              (over TLS with -T: a handshake storm) while the background
+ *              clients (-g) stay connected and send an echo request every
+ *              -e ms; their echo latency during the storm is reported as
+ *              bg_echo_* (an echo still unanswered at the end counts with
+ *              its age).
+ * Background clients (-g clusters of the same size) are plain unless -G;
+ * they connect in the connect phase like the others.
+ * For each phase it prints qnetd CPU seconds and RSS (from /proc; the RSS
+ * before the first connect too, for memory per client), echo latency, the
+ * time until every client holds its expected vote, per-client decision
+ * times, wrong or missing decisions and the load generator's own CPU time
+ * (near the phase's length: the load side may have been the bottleneck).
  */
 #define _GNU_SOURCE
 #include <errno.h>
@@ -28,6 +38,7 @@
 #include <sys/epoll.h>
 #include <sys/resource.h>
 #include <sys/socket.h>
+#include <sys/time.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -54,6 +65,8 @@ struct client {
 	uint8_t vote;		/* last ACK/NACK for the current ring */
 	uint8_t expect;		/* the vote this phase must end with */
 	uint8_t done;		/* vote == expect */
+	uint8_t tls;		/* STARTTLS after PREINIT_REPLY */
+	uint8_t bg;		/* background client (tls-storm) */
 	uint32_t cluster;
 	uint32_t node_id;	/* 1..nodes */
 	uint32_t seq;
@@ -84,16 +97,23 @@ struct bench {
 	SSL_CTX *tls;
 	const char *cluster_prefix;
 	int src_addrs;
+	uint32_t bg_clusters;	/* background clusters after the main ones */
+	uint32_t bg_echo_ms;	/* their echo interval during tls-storm */
+	int bg_tls;
+	long rss_base_kb;	/* qnetd RSS before the first connect */
 
 	int ep;
 	struct client *c;
-	size_t n;
+	size_t n;		/* all clients: main ones, then background */
+	size_t nmain;
+	int bg_fast;		/* background clients echo every bg_echo_ms */
 	uint64_t ring_seq;
 	uint64_t phase_t0;
 	size_t done;
 	size_t unexpected;	/* votes seen that differ from the expected one */
 	size_t errors;		/* SERVER_ERRORs, failed connects */
 	struct samples echo;
+	struct samples bg_echo;
 	struct samples decide;
 	struct client **retry;	/* dropped clients waiting to reconnect */
 	size_t nretry, retry_cap;
@@ -370,7 +390,7 @@ handle(struct bench *b, struct client *c, const uint8_t *data, size_t len)
 	}
 	switch (m.type) {
 	case QN_MSG_PREINIT_REPLY:
-		if (b->tls != NULL) {
+		if (c->tls) {
 			msg_init(&r, QN_MSG_STARTTLS);
 			r.seq = ++c->seq;
 			r.has = QN_BIT(QN_OPT_SEQ);
@@ -402,7 +422,8 @@ handle(struct bench *b, struct client *c, const uint8_t *data, size_t len)
 		break;
 	case QN_MSG_ECHO_REPLY:
 		if (c->echo_sent != 0 && m.seq == c->echo_seq) {
-			sample(&b->echo, now_ns() - c->echo_sent);
+			sample(c->bg ? &b->bg_echo : &b->echo,
+			    now_ns() - c->echo_sent);
 			c->echo_sent = 0;
 		}
 		break;
@@ -593,22 +614,34 @@ on_event(struct bench *b, struct client *c, uint32_t events)
 #define TICK_MS		10
 
 static void
+send_echo(struct bench *b, struct client *c, uint64_t t)
+{
+	struct msg m;
+
+	if (c->state != ST_READY || c->echo_sent != 0)
+		return;
+	msg_init(&m, QN_MSG_ECHO_REQUEST);
+	m.seq = ++c->echo_seq;
+	m.has = QN_BIT(QN_OPT_SEQ);
+	c->echo_sent = t;
+	queue(b, c, &m);
+}
+
+static void
 tick(struct bench *b, uint64_t slot)
 {
 	uint64_t slots = b->hb_ms / TICK_MS ? b->hb_ms / TICK_MS : 1;
 	uint64_t t = now_ns();
 
-	for (size_t i = slot % slots; i < b->n; i += slots) {
-		struct client *c = &b->c[i];
-		struct msg m;
+	for (size_t i = slot % slots; i < b->n; i += slots)
+		if (!b->bg_fast || !b->c[i].bg)
+			send_echo(b, &b->c[i], t);
+	if (b->bg_fast) {
+		/* Every bg_echo_ms, spread over the ticks of that interval. */
+		uint64_t bs = b->bg_echo_ms / TICK_MS ? b->bg_echo_ms / TICK_MS : 1;
 
-		if (c->state != ST_READY || c->echo_sent != 0)
-			continue;
-		msg_init(&m, QN_MSG_ECHO_REQUEST);
-		m.seq = ++c->echo_seq;
-		m.has = QN_BIT(QN_OPT_SEQ);
-		c->echo_sent = t;
-		queue(b, c, &m);
+		for (size_t i = b->nmain + slot % bs; i < b->n; i += bs)
+			send_echo(b, &b->c[i], t);
 	}
 }
 
@@ -645,18 +678,36 @@ phase_begin(struct bench *b)
 {
 	b->phase_t0 = now_ns();
 	b->unexpected = b->errors = b->retries = 0;
-	b->echo.n = b->decide.n = 0;
+	b->echo.n = b->bg_echo.n = b->decide.n = 0;
+}
+
+static double
+self_cpu_s(void)
+{
+	struct rusage ru;
+
+	getrusage(RUSAGE_SELF, &ru);
+	return (double)ru.ru_utime.tv_sec + (double)ru.ru_utime.tv_usec / 1e6 +
+	    (double)ru.ru_stime.tv_sec + (double)ru.ru_stime.tv_usec / 1e6;
 }
 
 static void
-report(struct bench *b, const char *phase, double cpu0, int finished)
+report(struct bench *b, const char *phase, double cpu0, double self0,
+    int finished)
 {
-	double secs = (double)(now_ns() - b->phase_t0) / 1e9;
+	uint64_t t = now_ns();
+	double secs = (double)(t - b->phase_t0) / 1e9;
 	double cpu = proc_cpu_s(b->qnetd_pid);
-	size_t wrong = 0, missing = 0;
+	size_t wrong = 0, missing = 0, bg_unanswered = 0, bg_late = 0;
 
 	for (size_t i = 0; i < b->n; i++) {
 		struct client *c = &b->c[i];
+
+		/* A stall must show: an unanswered echo counts with its age. */
+		if (c->bg && b->bg_fast && c->echo_sent != 0) {
+			sample(&b->bg_echo, t - c->echo_sent);
+			bg_unanswered++;
+		}
 
 		if (c->done)
 			sample(&b->decide, c->done_at);
@@ -667,18 +718,28 @@ report(struct bench *b, const char *phase, double cpu0, int finished)
 	}
 	qsort(b->echo.v, b->echo.n, sizeof(uint32_t), cmp_u32);
 	qsort(b->decide.v, b->decide.n, sizeof(uint32_t), cmp_u32);
+	qsort(b->bg_echo.v, b->bg_echo.n, sizeof(uint32_t), cmp_u32);
+	for (size_t i = 0; i < b->bg_echo.n; i++)
+		bg_late += b->bg_echo.v[i] > 100000;	/* over 100 ms */
 	printf("RESULT {\"phase\":\"%s\",\"clients\":%zu,\"seconds\":%.3f,"
 	    "\"all_decided\":%s,\"qnetd_cpu_s\":%.3f,\"qnetd_rss_kb\":%ld,"
+	    "\"qnetd_rss_base_kb\":%ld,\"load_cpu_s\":%.3f,"
 	    "\"echo_n\":%zu,\"echo_p50_ms\":%.3f,\"echo_p99_ms\":%.3f,"
 	    "\"echo_max_ms\":%.3f,\"decide_p50_ms\":%.1f,\"decide_p99_ms\":%.1f,"
+	    "\"bg_clients\":%zu,\"bg_echo_n\":%zu,\"bg_echo_p50_ms\":%.3f,"
+	    "\"bg_echo_p99_ms\":%.3f,\"bg_echo_max_ms\":%.3f,"
+	    "\"bg_echo_over_100ms\":%zu,\"bg_echo_unanswered\":%zu,"
 	    "\"wrong\":%zu,\"missing\":%zu,\"unexpected_votes\":%zu,"
 	    "\"errors\":%zu,\"reconnects\":%zu,\"qnetd_alive\":%s}\n",
 	    phase, b->n, secs,
 	    finished ? "true" : "false",
 	    cpu >= 0 && cpu0 >= 0 ? cpu - cpu0 : -1.0,
-	    proc_rss_kb(b->qnetd_pid), b->echo.n, pct(&b->echo, 50),
+	    proc_rss_kb(b->qnetd_pid), b->rss_base_kb, self_cpu_s() - self0,
+	    b->echo.n, pct(&b->echo, 50),
 	    pct(&b->echo, 99), pct(&b->echo, 100), pct(&b->decide, 50),
-	    pct(&b->decide, 99), wrong, missing, b->unexpected, b->errors,
+	    pct(&b->decide, 99), b->n - b->nmain, b->bg_echo.n,
+	    pct(&b->bg_echo, 50), pct(&b->bg_echo, 99), pct(&b->bg_echo, 100),
+	    bg_late, bg_unanswered, wrong, missing, b->unexpected, b->errors,
 	    b->retries, b->qnetd_pid <= 0 || kill(b->qnetd_pid, 0) == 0 ? "true" : "false");
 	fflush(stdout);
 }
@@ -705,33 +766,34 @@ split(struct bench *b, struct client *c)
 	c->expect = first ? QN_VOTE_ACK : QN_VOTE_NACK;
 }
 
+/* Connect clients [from, to) (the others stay as they are) and wait. */
 static void
-phase_connect(struct bench *b, const char *name)
+phase_connect(struct bench *b, const char *name, size_t from, size_t to)
 {
-	double cpu0 = proc_cpu_s(b->qnetd_pid);
+	double cpu0 = proc_cpu_s(b->qnetd_pid), self0 = self_cpu_s();
 	int ok;
 
 	phase_begin(b);
-	for (size_t i = 0; i < b->n; i++)
+	for (size_t i = from; i < to; i++)
 		connect_client(b, &b->c[i], i);
 	ok = run(b, (uint64_t)b->timeout_s * 1000, 1) == 0;
-	report(b, name, cpu0, ok);
+	report(b, name, cpu0, self0, ok);
 }
 
 static void
 phase_steady(struct bench *b)
 {
-	double cpu0 = proc_cpu_s(b->qnetd_pid);
+	double cpu0 = proc_cpu_s(b->qnetd_pid), self0 = self_cpu_s();
 
 	phase_begin(b);
 	run(b, (uint64_t)b->steady_s * 1000, 0);
-	report(b, "steady", cpu0, b->done == b->n);
+	report(b, "steady", cpu0, self0, b->done == b->n);
 }
 
 static void
 phase_storm(struct bench *b)
 {
-	double cpu0 = proc_cpu_s(b->qnetd_pid);
+	double cpu0 = proc_cpu_s(b->qnetd_pid), self0 = self_cpu_s();
 	int ok;
 
 	phase_begin(b);
@@ -746,20 +808,33 @@ phase_storm(struct bench *b)
 			send_list(b, c, QN_LIST_MEMBERSHIP);
 	}
 	ok = run(b, (uint64_t)b->timeout_s * 1000, 1) == 0;
-	report(b, "storm", cpu0, ok);
+	report(b, "storm", cpu0, self0, ok);
 }
 
+/* Clients [0, to) drop their connections and connect again at once. */
 static void
-phase_reconnect(struct bench *b)
+phase_reconnect(struct bench *b, const char *name, size_t to)
 {
 	b->reconnecting = 1;
-	for (size_t i = 0; i < b->n; i++) {
+	for (size_t i = 0; i < to; i++) {
 		disconnect(b, &b->c[i]);
 		b->c[i].vote = 0;
 	}
 	b->reconnecting = 0;
 	b->nretry = 0;
-	phase_connect(b, "reconnect");
+	phase_connect(b, name, 0, to);
+}
+
+/* The main clients reconnect while the background ones echo every bg_echo_ms. */
+static void
+phase_tls_storm(struct bench *b)
+{
+	/* A fresh start: no echo sent before the storm is counted. */
+	for (size_t i = b->nmain; i < b->n; i++)
+		b->c[i].echo_sent = 0;
+	b->bg_fast = 1;
+	phase_reconnect(b, "tls-storm", b->nmain);
+	b->bg_fast = 0;
 }
 
 static SSL_CTX *
@@ -790,7 +865,9 @@ usage(void)
 	    "                 [-b heartbeat_ms] [-s steady_s] [-t timeout_s]\n"
 	    "                 [-P qnetd_pid] [-T tls_dir] [-x phases]\n"
 	    "                 [-a source_addresses] [-N cluster_name_prefix]\n"
-	    "phases: comma-separated of connect,steady,storm,reconnect\n"
+	    "                 [-g background_clusters] [-e bg_echo_ms] [-G]\n"
+	    "phases: comma-separated of connect,steady,storm,reconnect,tls-storm\n"
+	    "-G: background clients use TLS too (with -T)\n"
 	    "clusters are named <prefix><n>.qnet.bench; tls_dir holds\n"
 	    "client.crt and client.key (CN=*.qnet.bench) and ca.crt\n");
 	exit(2);
@@ -802,13 +879,13 @@ main(int argc, char **argv)
 	struct bench b = { .host = "127.0.0.1", .port = 5403, .clusters = 100,
 	    .nodes = 2, .hb_ms = 8000, .steady_s = 30, .timeout_s = 120,
 	    .phases = "connect,steady,storm,reconnect", .cluster_prefix = "c",
-	    .src_addrs = 8, .ring_seq = 1000 };
+	    .src_addrs = 8, .ring_seq = 1000, .bg_echo_ms = 50 };
 	const char *tls_dir = NULL;
 	struct rlimit rl;
 	char *phases, *p, *save = NULL;
 	int ch;
 
-	while ((ch = getopt(argc, argv, "H:p:c:n:b:s:t:P:T:x:a:N:")) != -1) {
+	while ((ch = getopt(argc, argv, "H:p:c:n:b:s:t:P:T:x:a:N:g:e:G")) != -1) {
 		switch (ch) {
 		case 'H': b.host = optarg; break;
 		case 'p': b.port = atoi(optarg); break;
@@ -822,12 +899,17 @@ main(int argc, char **argv)
 		case 'x': b.phases = optarg; break;
 		case 'a': b.src_addrs = atoi(optarg); break;
 		case 'N': b.cluster_prefix = optarg; break;
+		case 'g': b.bg_clusters = (uint32_t)atoi(optarg); break;
+		case 'e': b.bg_echo_ms = (uint32_t)atoi(optarg); break;
+		case 'G': b.bg_tls = 1; break;
 		default: usage();
 		}
 	}
-	if (b.nodes < 1 || b.nodes > 64 || b.clusters < 1 || b.hb_ms < 10)
+	if (b.nodes < 1 || b.nodes > 64 || b.clusters < 1 || b.hb_ms < 10 ||
+	    b.bg_echo_ms < TICK_MS)
 		usage();
-	b.n = (size_t)b.clusters * b.nodes;
+	b.nmain = (size_t)b.clusters * b.nodes;
+	b.n = b.nmain + (size_t)b.bg_clusters * b.nodes;
 	/* One descriptor per client; the hard limit may be all we get. */
 	if (getrlimit(RLIMIT_NOFILE, &rl) == 0) {
 		rlim_t want = b.n + 64;
@@ -857,21 +939,26 @@ main(int argc, char **argv)
 		c->cluster = (uint32_t)(i / b.nodes);
 		c->node_id = (uint32_t)(i % b.nodes) + 1;
 		c->seq = 1;
+		c->bg = i >= b.nmain;
+		c->tls = b.tls != NULL && (!c->bg || b.bg_tls);
 		reader_init(&c->rd, 1 << 20);
 		buf_init(&c->out);
 		whole(&b, c);
 	}
 
+	b.rss_base_kb = proc_rss_kb(b.qnetd_pid);
 	phases = strdup(b.phases);
 	for (p = strtok_r(phases, ",", &save); p; p = strtok_r(NULL, ",", &save)) {
 		if (strcmp(p, "connect") == 0)
-			phase_connect(&b, "connect");
+			phase_connect(&b, "connect", 0, b.n);
 		else if (strcmp(p, "steady") == 0)
 			phase_steady(&b);
 		else if (strcmp(p, "storm") == 0)
 			phase_storm(&b);
 		else if (strcmp(p, "reconnect") == 0)
-			phase_reconnect(&b);
+			phase_reconnect(&b, "reconnect", b.n);
+		else if (strcmp(p, "tls-storm") == 0)
+			phase_tls_storm(&b);
 		else
 			usage();
 	}
