@@ -271,6 +271,10 @@ lost_vote() {
 	[ -n "$f" ] && ! echo "$f" | tr , '\n' | grep -qx V
 }
 
+registered() {
+	quorumtool | grep -q ' Qdevice$'
+}
+
 unregistered() {
 	quorumtool | grep -q '^Membership information' &&
 	    ! quorumtool | grep -q ' Qdevice$'
@@ -581,6 +585,50 @@ scenario_config_errors() {
 	stop_all
 }
 
+# How the daemon ends: corosync going away or the heuristics worker dying
+# end it with status 1 (systemd restarts it); without -f it detaches.
+scenario_exits() {
+	local name=exits worker pid rc
+
+	write_conf ffsplit off 1
+	start_corosync "$name" || { fail "$name: corosync"; stop_all; return; }
+	start_qnetd ours off "$name"
+	start_qdevice ours "$name"
+	wait_for 25 has_vote
+	worker=$(ps -o pid= --ppid "$QDEVICE_PID" | head -n 1 | tr -d ' ')
+	check "$name: heuristics worker runs" [ -n "$worker" ]
+	[ -n "$worker" ] && kill -9 "$worker"
+	wait_for 10 qdevice_exited
+	wait "$QDEVICE_PID"; rc=$?
+	check "$name: worker killed -> exit 1" [ $rc = 1 ]
+	check "$name: worker killed -> device stays registered" registered
+	QDEVICE_PID=
+
+	start_qdevice ours "$name-2"
+	wait_for 25 has_vote
+	stop_pid "$COROSYNC_PID"
+	COROSYNC_PID=
+	wait_for 10 qdevice_exited
+	wait "$QDEVICE_PID"; rc=$?
+	check "$name: corosync gone -> exit 1" [ $rc = 1 ]
+	QDEVICE_PID=
+	stop_all
+
+	start_corosync "$name-3" || { fail "$name: corosync"; stop_all; return; }
+	start_qnetd ours off "$name-3"
+	"$OUR_QDEVICE" -S "$OUR_QD_PATHS" > "$LOG/qdevice.$name-3" 2>&1
+	check "$name: without -f the starting process exits 0" [ $? = 0 ]
+	check "$name: daemon serves its socket" wait_for 10 [ -S "$QD_SOCK" ]
+	check "$name: daemon gets the vote" wait_for 25 has_vote
+	pid=$(cat /run/corosync-qdevice/corosync-qdevice.pid 2>/dev/null)
+	check "$name: lock file holds the daemon's pid" kill -0 "${pid:-0}"
+	qdtool -H >/dev/null 2>&1
+	check "$name: daemon stops on -H" wait_for 10 \
+	    eval "! kill -0 ${pid:-0} 2>/dev/null"
+	check "$name: device unregistered" wait_for 10 unregistered
+	stop_all
+}
+
 # The tool and the daemon's command line, without corosync.
 scenario_cli() {
 	local name=cli out rc
@@ -640,6 +688,7 @@ main() {
 	done
 	selected compare && scenario_status_compare
 	selected errors && scenario_config_errors
+	selected exits && scenario_exits
 
 	echo "$PASSED passed, $FAILED failed"
 	[ "$FAILED" = 0 ]
