@@ -61,32 +61,6 @@ static const struct setting qnetd_settings[] = {
 	{ NULL, 0, 0, 0, 0 }
 };
 
-static void
-defaults(struct qnetd *q)
-{
-	struct qnetd_settings *s = &q->set;
-
-	memset(q, 0, sizeof(*q));
-	/* 3.0.3 listens with a backlog of 10: a restart then takes a minute
-	 * to readmit 2,000 clients (PROTOCOL.md §14.3). */
-	s->listen_backlog = 4096;
-	s->max_client_send_buffers = 32;
-	s->max_client_send_size = 32768;
-	s->max_client_receive_size = 32768;
-	s->heartbeat_interval_min = 1000;
-	s->heartbeat_interval_max = 120000;
-	s->dpd_enabled = 1;
-	s->dpd_interval_coefficient = 1.5;
-	s->local_socket_backlog = 10;
-	s->ipc_max_clients = 10;
-	s->ipc_max_receive_size = 4096;
-	s->ipc_max_send_size = 10485760;
-	q->port = QN_DEFAULT_PORT;
-	q->tls_mode = QN_TLS_SUPPORTED;
-	q->client_cert_required = 1;
-	q->listen_fd = -1;
-}
-
 /* String settings get their defaults only if -S did not set them. */
 static int
 default_strings(struct qnetd_settings *s)
@@ -343,7 +317,7 @@ main(int argc, char **argv)
 	uv_loop_t loop;
 	int rc = EXIT_FAILURE;
 
-	defaults(&q);
+	qnetd_defaults(&q);
 	parse_args(&q, argc, argv);
 	if (default_strings(&q.set) != 0)
 		die("Out of memory");

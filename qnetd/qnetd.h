@@ -61,6 +61,9 @@ struct qnetd {
 	int stopping;
 };
 
+/* qnetd/defaults.c: zero *q, then the defaults the command line changes. */
+void	qnetd_defaults(struct qnetd *q);
+
 /* qnetd/server.c */
 int	server_start(struct qnetd *q);
 void	server_stop(struct qnetd *q);
