@@ -13,7 +13,8 @@ import signal
 import subprocess
 import sys
 
-from lab import FLAVOURS, Lab, holds, leftovers, leftovers_of_pid, wait_until
+from lab import (FLAVOURS, Lab, Skip, binaries, holds, leftovers, leftovers_of_pid,
+                 missing_binaries, wait_until)
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 TESTS = []          # (name, callable)
@@ -89,6 +90,7 @@ def never_quorate(lab, ids, duration):
 def ffsplit_lowest_split_heal(**fl):
     with Lab(nodes=2, algorithm="ffsplit", tie_breaker="lowest", **fl) as lab:
         expect_whole(lab, total_votes=3)
+        assert "Qdevice" in lab.quorum(1).flags
         assert qnetd_nodes(lab) == [1, 2]
         st = lab.qdevice_status(1)["net"]
         assert st["State"] == "Connected" and st["Algorithm"] == "Fifty-Fifty split", st
@@ -324,6 +326,8 @@ def tls_required_against_plain_qnetd(**fl):
             d = n.daemons["qdevice"]
             wait_until(lambda: not d.alive(), 30, what=f"{n.name} qdevice exits")
             assert d.proc.returncode != 0, d.proc.returncode
+            log = n.read("/var/log/corosync/qdevice.out")
+            assert re.search(r"(?i)incompatible tls", log), log[-2000:]
         assert qnetd_nodes(lab) == []
         lab.expect_all([1, 2], members=[1, 2], quorate=True, qdevice_vote=False, total_votes=2)
 
@@ -357,6 +361,9 @@ def teardown_after_failing_test(**fl):
 
 def _hold_lab_and_signal(sig):
     """Run `lab.py hold` in a child, signal it once the lab is up, check the leftovers."""
+    missing = missing_binaries(binaries())
+    if missing:
+        raise Skip("missing binaries: " + ", ".join(missing))
     child = subprocess.Popen([sys.executable, os.path.join(HERE, "lab.py"), "hold"],
                              stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, text=True,
                              start_new_session=True)
