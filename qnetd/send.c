@@ -97,6 +97,14 @@ void
 algo_timer_start(struct client *c, uint32_t ms)
 {
 	c->algo_timer.data = c;
+	/*
+	 * lms waits heartbeat / 4 ms, 0 for a heartbeat under 4 ms (with
+	 * heartbeat_interval_min lowered).  libuv runs a 0 ms timer that its
+	 * own callback restarts again in the same pass, forever: the loop
+	 * would never get back to I/O.
+	 */
+	if (ms == 0)
+		ms = 1;
 	uv_timer_start(&c->algo_timer, algo_timer_fired, ms, 0);
 }
 
