@@ -410,6 +410,7 @@ class Lab:
         self.bin = binaries(qnetd_flavour, qdevice_flavour)
         self.wait_vote = wait_vote
         self.prefix = f"{NAME_BASE}{os.getpid()}x{next(_COUNTER)}"
+        self.bridge_ns = f"{self.prefix}-br"
         self.dir = None
         self.hosts = []
         self._blocked = set()
@@ -456,7 +457,6 @@ class Lab:
         self.timings["up"] = time.monotonic() - t0
 
     def _create_network(self):
-        self.bridge_ns = f"{self.prefix}-br"
         sh(["ip", "netns", "add", self.bridge_ns])
         sh(["ip", "-n", self.bridge_ns, "link", "add", "br0", "type", "bridge"])
         sh(["ip", "-n", self.bridge_ns, "link", "set", "br0", "up"])
@@ -488,9 +488,9 @@ class Lab:
                     _try(errors, os.kill, pid, signal.SIGKILL)
             for point in mounts_under(self.dir):
                 _try(errors, sh, ["umount", point])
-            for h in self.hosts:
-                _try(errors, sh, ["ip", "netns", "delete", h.netns])
-            _try(errors, sh, ["ip", "netns", "delete", self.bridge_ns])
+            for ns in [h.netns for h in self.hosts] + [self.bridge_ns]:
+                if os.path.exists(f"/run/netns/{ns}"):    # start() may have failed early
+                    _try(errors, sh, ["ip", "netns", "delete", ns])
             if os.environ.get("KEEP") == "1":
                 # Renamed so that cleanup_leftovers() of later runs leaves it alone.
                 kept = os.path.join(os.path.dirname(self.dir), "kept-" + os.path.basename(self.dir))

@@ -13,7 +13,7 @@ import signal
 import subprocess
 import sys
 
-from lab import (FLAVOURS, Lab, Skip, binaries, holds, leftovers, leftovers_of_pid,
+from lab import (FAILURE_REPORTS, FLAVOURS, Lab, Skip, binaries, holds, leftovers, leftovers_of_pid,
                  missing_binaries, wait_until)
 
 HERE = os.path.dirname(os.path.abspath(__file__))
@@ -346,7 +346,6 @@ def _daemon_pids(lab):
 @scenario
 def teardown_after_failing_test(**fl):
     """A scenario that fails mid-way still tears everything down and reports logs."""
-    import lab as labmod
     lab = Lab(nodes=2, wait_vote=False, **fl)
     try:
         with lab:
@@ -355,8 +354,21 @@ def teardown_after_failing_test(**fl):
     except AssertionError as e:
         assert str(e) == "deliberate failure"
     assert _leftovers_of(lab, pids) == [], _leftovers_of(lab, pids)
-    report = labmod.FAILURE_REPORTS.pop()
+    report = FAILURE_REPORTS.pop()
     assert "qnetd/qnetd.out" in report and "n1/corosync.log" in report, report[:500]
+
+
+@scenario
+def teardown_after_failing_start(**fl):
+    """qnetd refuses its arguments: start() fails, the half-built lab is still removed."""
+    lab = Lab(nodes=2, tls="off", qnetd_args=["-p", "0"], **fl)
+    try:
+        with lab:
+            raise AssertionError("start() should have failed")
+    except RuntimeError as e:
+        assert "corosync-qnetd exited" in str(e), e
+    assert lab.dir and _leftovers_of(lab, _daemon_pids(lab)) == []
+    assert "port must be in range" in FAILURE_REPORTS.pop()
 
 
 def _hold_lab_and_signal(sig):
