@@ -13,8 +13,8 @@ import signal
 import subprocess
 import sys
 
-from lab import (FAILURE_REPORTS, FLAVOURS, Lab, Skip, binaries, holds, leftovers, leftovers_of_pid,
-                 missing_binaries, wait_until)
+from lab import (FAILURE_REPORTS, FLAVOURS, Lab, Skip, binaries, holds, leftovers,
+                 leftovers_of_pid, missing_binaries, wait_until)
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 TESTS = []          # (name, callable)
