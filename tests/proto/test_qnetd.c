@@ -79,11 +79,21 @@ static const char *qnetd_bin;
 static const char *tool_bin;
 static int debian;		/* QNETD_IS_DEBIAN=1 */
 static char base_dir[256];	/* scratch, removed at the end */
-static int have_certs;
+static int have_certs;		/* 1 made, 0 no tools, -1 failed */
 static char nss_dir[PATH_MAX + 16];
 static char ca_pem[PATH_MAX + 16];
 
 static char bin_buf[2][PATH_MAX];
+
+/* Without certutil & co the TLS tests are skipped; a failure fails. */
+#define NEED_CERTS(name) do {						\
+	ck_assert_msg(have_certs >= 0, "no certificates (see "	\
+	    "certs.log in the scratch directory)");			\
+	if (have_certs == 0) {						\
+		note("no certificate tools: %s skipped", name);		\
+		return;							\
+	}								\
+} while (0)
 
 static void
 note(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
@@ -598,10 +608,23 @@ srv_stop(struct srv *s)
 	    status);
 }
 
+static int64_t test_started;
+
+static void
+test_setup(void)
+{
+	test_started = now_ms();
+}
+
 /* Checked teardown: nothing outlives its test. */
 static void
 kill_servers(void)
 {
+	const char *t = getenv("QNETD_TEST_TIMES");
+
+	if (t != NULL && *t == '1')
+		printf("time: %d ms\n", (int)(now_ms() - test_started));
+
 	for (size_t i = 0; i < MAX_SERVERS; i++) {
 		if (servers[i] != NULL && servers[i]->pid > 0) {
 			kill(servers[i]->pid, SIGKILL);
@@ -963,7 +986,7 @@ client_cert_cb(SSL *ssl, X509 **x509, EVP_PKEY **pkey)
 
 /*
  * Handshake as TLS client after STARTTLS was sent.  cert is NULL (none
- * offered) or the base name of <dir>/<cert>.crt/.key.  Returns 0 when the
+ * offered) or the base name of <dir>/<cert>.pem (key and certificate).  Returns 0 when the
  * handshake completed (on TLS 1.3 the server may still refuse the client
  * certificate afterwards), -1 when it failed.
  */
@@ -977,13 +1000,12 @@ qc_starttls(struct qc *c, const char *cert)
 	ck_assert_int_eq(SSL_CTX_load_verify_locations(ctx, ca_pem, NULL), 1);
 	SSL_CTX_set_verify(ctx, SSL_VERIFY_PEER, NULL);
 	if (cert != NULL) {
-		char crt[PATH_MAX + 32], key[PATH_MAX + 32];
+		char pem[PATH_MAX + 32];
 
-		snprintf(crt, sizeof(crt), "%s/%s.crt", base_dir, cert);
-		snprintf(key, sizeof(key), "%s/%s.key", base_dir, cert);
-		ck_assert_int_eq(SSL_CTX_use_certificate_file(ctx, crt,
+		snprintf(pem, sizeof(pem), "%s/%s.pem", base_dir, cert);
+		ck_assert_int_eq(SSL_CTX_use_certificate_file(ctx, pem,
 		    SSL_FILETYPE_PEM), 1);
-		ck_assert_int_eq(SSL_CTX_use_PrivateKey_file(ctx, key,
+		ck_assert_int_eq(SSL_CTX_use_PrivateKey_file(ctx, pem,
 		    SSL_FILETYPE_PEM), 1);
 	} else {
 		SSL_CTX_set_client_cert_cb(ctx, client_cert_cb);
@@ -1440,10 +1462,7 @@ START_TEST(preinit_tls_modes)
 	struct srv s;
 	struct qc c;
 
-	if (!have_certs) {
-		note("no certificates: preinit_tls_modes skipped");
-		return;
-	}
+	NEED_CERTS("preinit_tls_modes");
 	for (size_t i = 0; i < ARRAY_LEN(modes); i++) {
 		SRV_START(&s, "-s", modes[i].s, "-c", modes[i].c);
 		qc_connect(&c, &s);
@@ -2713,6 +2732,614 @@ START_TEST(test_algorithm)
 END_TEST
 
 /* ------------------------------------------------------------------ */
+/* Dead-peer detection (PROTOCOL.md §7.6) */
+
+/* Wait for the server to drop c; returns ms from since to the drop. */
+static int
+wait_dropped_(struct qc *c, const char *file, int line, int64_t since,
+    int max_ms)
+{
+	struct buf got;
+	int64_t deadline = since + max_ms;
+
+	buf_init(&got);
+	for (;;) {
+		int r = qc_recv(c, (int)(deadline - now_ms() > 0 ?
+		    deadline - now_ms() : 0), &got);
+
+		if (r == RECV_CLOSED)
+			break;
+		if (r == RECV_MSG) {
+			char *g = hex_str(got.data, got.len);
+
+			ck_abort_msg("%s:%d: expected a disconnect, got %s",
+			    file, line, g);
+		}
+		ck_abort_msg("%s:%d: still connected %d ms after the last "
+		    "message", file, line, max_ms);
+	}
+	buf_free(&got);
+	return (int)(now_ms() - since);
+}
+
+#define wait_dropped(c, since, max_ms) \
+	wait_dropped_((c), HERE, (since), (max_ms))
+
+START_TEST(dead_peer)
+{
+	struct srv s;
+	struct qc c;
+	struct init_p p;
+	int64_t last;
+	int ms;
+
+	SRV_START(&s, "-s", "off");
+	/* Heartbeat 1000: dropped 1.5 s after the last message. */
+	p = init_p(2, 1, QN_ALGO_FFSPLIT);
+	p.hb = 1000;
+	join(&c, &s, "demo", &p);
+	sleep_ms(700);
+	last = now_ms();
+	echo_ok(&c);		/* re-arms the timer */
+	ms = wait_dropped(&c, last, 6000);
+	ck_assert_msg(ms >= 1000, "dropped %d ms after the last message, "
+	    "heartbeat 1000", ms);
+	qc_close(&c);
+
+	/* Skipped (unknown-type) messages do not re-arm it. */
+	p = init_p(2, 2, QN_ALGO_FFSPLIT);
+	p.hb = 1000;
+	join(&c, &s, "demo", &p);
+	last = now_ms();
+	for (;;) {
+		struct buf got;
+		int r;
+
+		ck_assert_msg(now_ms() - last < 6000, "unknown-type messages "
+		    "keep the connection alive");
+		if (qc_write(&c, "\x00\x12\x00\x00\x00\x01\x00", 7) != 0)
+			break;
+		buf_init(&got);
+		r = qc_recv(&c, 200, &got);
+		buf_free(&got);
+		if (r == RECV_CLOSED)
+			break;
+	}
+	ck_assert_msg(now_ms() - last >= 1000, "dropped after %d ms",
+	    (int)(now_ms() - last));
+	qc_close(&c);
+
+	/* SET_OPTION heartbeat 2000: 3 s. */
+	p = init_p(2, 3, QN_ALGO_FFSPLIT);
+	p.hb = 1000;
+	join(&c, &s, "demo", &p);
+	last = now_ms();
+	qc_sendf(&c, "0006 00000010 0000 0004 00000003 000c 0004 000007d0");
+	qc_expect(&c, "0007 00000010 | 0000 0004 00000003 000c 0004 000007d0");
+	ms = wait_dropped(&c, last, 10000);
+	ck_assert_msg(ms >= 2000, "dropped %d ms after the last message, "
+	    "heartbeat 2000", ms);
+	qc_close(&c);
+	srv_stop(&s);
+
+	/* dpd_enabled=off: never dropped. */
+	SRV_START(&s, "-s", "off", "-S", "dpd_enabled=off");
+	p = init_p(2, 1, QN_ALGO_FFSPLIT);
+	p.hb = 1000;
+	join(&c, &s, "demo", &p);
+	qc_expect_quiet(&c, 2500);
+	echo_ok(&c);
+	qc_close(&c);
+	srv_stop(&s);
+}
+END_TEST
+
+/*
+ * DELIBERATE (D23): a refused INIT leaves no state behind.  3.0.3 still
+ * adopts the heartbeat of an INIT it refuses (here: no tie-breaker, 7), so
+ * the connection is dropped 1.5 s later; ours keeps the pre-INIT timeout.
+ */
+START_TEST(init_refused_no_state)
+{
+	struct srv s;
+	struct qc c;
+	struct init_p p;
+	int64_t last;
+
+	deliberate("D23 (refused INIT leaves state)");
+	SRV_START(&s, "-s", "off");
+	qc_connect(&c, &s);
+	send_preinit(&c, 1, "demo");
+	expect_preinit_reply(&c, 1, 0, 1);
+	p = init_p(2, 1, QN_ALGO_FFSPLIT);
+	p.hb = 1000;
+	p.omit = OMIT_TB;
+	last = now_ms();
+	send_init(&c, &p);
+	ck_assert_uint_eq(recv_init_error(&c, 2),
+	    QN_ERR_DOESNT_CONTAIN_REQUIRED_OPTION);
+	if (debian) {
+		ck_assert_int_ge(wait_dropped(&c, last, 6000), 1000);
+	} else {
+		qc_expect_quiet(&c, 2500);
+		alive_before_init(&c);
+		/* And the node id is free for the cluster. */
+		p = init_p(9, 1, QN_ALGO_FFSPLIT);
+		send_init(&c, &p);
+		expect_init_reply(&c, 9, 0);
+	}
+	qc_close(&c);
+	srv_stop(&s);
+}
+END_TEST
+
+/* ------------------------------------------------------------------ */
+/* TLS */
+
+
+/*
+ * PREINIT "demo" (seq 1, reply checked for tls/cert), STARTTLS (seq 2, no
+ * reply may come), then the handshake: its result.
+ */
+static int
+tls_start_(struct qc *c, const char *file, int line, const struct srv *s,
+    int tls, int certflag, const char *cert)
+{
+	qc_connect(c, s);
+	send_preinit(c, 1, "demo");
+	expect_preinit_reply_(c, file, line, 1, tls, certflag);
+	qc_sendf(c, "0002 00000008 0000 0004 00000002");
+	/* No reply to STARTTLS: the next bytes are the server's TLS. */
+	{
+		struct pollfd pf = { .fd = c->fd, .events = POLLIN };
+
+		ck_assert_msg(poll(&pf, 1, 200) == 0, "%s:%d: the server "
+		    "sent something after STARTTLS", file, line);
+	}
+	c->seq = 2;
+	return qc_starttls(c, cert);
+}
+
+#define tls_start(c, s, tls, certflag, cert) \
+	tls_start_((c), HERE, (s), (tls), (certflag), (cert))
+
+/* -s on -c on: a plain client is accepted without a certificate (D7). */
+START_TEST(tls_on_plain)
+{
+	struct srv s;
+	struct qc c;
+	uint32_t seq;
+
+	NEED_CERTS("tls_on_plain");
+	SRV_START(&s, "-s", "on", "-c", "on");
+	qc_connect(&c, &s);
+	send_preinit(&c, 1, "demo");
+	expect_preinit_reply(&c, 1, QN_TLS_SUPPORTED, 1);
+	send_init(&c, &(struct init_p){ .seq = 2, .node = 1, .hb = 10000,
+	    .algo = QN_ALGO_TEST, .tb = { QN_TB_LOWEST, 0 }, .ring = R0 });
+	expect_init_reply(&c, 2, 0);
+	c.seq = 2;
+	seq = send_members(&c, R0, 0, 1);
+	expect_nlr(&c, seq, QN_LIST_MEMBERSHIP, R0, QN_VOTE_ACK);
+	echo_ok(&c);
+	qc_close(&c);
+	srv_stop(&s);
+}
+END_TEST
+
+/* STARTTLS, handshake with a good certificate, everything inside TLS. */
+START_TEST(tls_good_cert)
+{
+	struct srv s;
+	struct qc c;
+	uint32_t seq;
+
+	NEED_CERTS("tls_good_cert");
+	SRV_START(&s, "-s", "on");
+	ck_assert_int_eq(tls_start(&c, &s, QN_TLS_SUPPORTED, 1, "demo"), 0);
+	ck_assert_int_eq(c.cert_requested, 0);	/* we had one set */
+	qc_check_server_cert(&c);
+	/* PROTOCOL.md §12.7 with TLS: INIT is seq 3. */
+	send_init(&c, &(struct init_p){ .seq = 3, .node = 1, .hb = 10000,
+	    .algo = QN_ALGO_FFSPLIT, .tb = { QN_TB_LOWEST, 0 }, .ring = R0 });
+	expect_init_reply(&c, 3, 0);
+	c.seq = 3;
+	qc_sendf(&c, "0006 0000000d 0000 0004 00000004 0017 0001 01");
+	qc_expect(&c, "0007 0000000d | 0000 0004 00000004 0017 0001 01");
+	c.seq = 4;
+	seq = send_config(&c, 1, 2);
+	expect_nlr(&c, seq, QN_LIST_INITIAL_CONFIG, R0, QN_VOTE_ASK_LATER);
+	seq = send_members(&c, R0, 0, 1);
+	expect_vote_info(&c, 1, QN_VOTE_ACK, R0);
+	expect_nlr(&c, seq, QN_LIST_MEMBERSHIP, R0, QN_VOTE_NO_CHANGE);
+	send_vote_info_reply(&c, 1);
+	echo_ok(&c);
+	/* PREINIT is accepted any time, inside TLS too. */
+	send_preinit(&c, 50, "demo");
+	expect_preinit_reply(&c, 50, QN_TLS_SUPPORTED, 1);
+	echo_ok(&c);
+	qc_close(&c);
+	srv_stop(&s);
+}
+END_TEST
+
+/* -s req: plain requests get 3 (connection kept) until TLS is started. */
+START_TEST(tls_required)
+{
+	static const uint16_t gated[] = { 6, 8, 10, 12, 15, 16 };
+	struct srv s;
+	struct qc c;
+	struct init_p p;
+	uint32_t seq;
+
+	NEED_CERTS("tls_required");
+	SRV_START(&s, "-s", "req");
+	qc_connect(&c, &s);
+	send_preinit(&c, 1, "demo");
+	expect_preinit_reply(&c, 1, QN_TLS_REQUIRED, 1);
+	p = init_p(2, 1, QN_ALGO_FFSPLIT);
+	send_init(&c, &p);
+	expect_error(&c, 2, QN_ERR_TLS_REQUIRED);
+	c.seq = 2;
+	for (size_t i = 0; i < ARRAY_LEN(gated); i++) {
+		seq = send_seq_only(&c, gated[i]);
+		expect_error(&c, seq, QN_ERR_TLS_REQUIRED);
+	}
+	/* Not gated: server-only types (8) and PREINIT. */
+	seq = send_seq_only(&c, QN_MSG_VOTE_INFO);
+	expect_error(&c, seq, QN_ERR_UNEXPECTED_MESSAGE);
+	send_preinit(&c, 20, "demo");
+	expect_preinit_reply(&c, 20, QN_TLS_REQUIRED, 1);
+	/* The same connection then starts TLS and gets in. */
+	qc_sendf(&c, "0002 00000008 0000 0004 00000015");
+	ck_assert_int_eq(qc_starttls(&c, "demo"), 0);
+	qc_check_server_cert(&c);
+	p = init_p(0x16, 1, QN_ALGO_FFSPLIT);
+	send_init(&c, &p);
+	expect_init_reply(&c, 0x16, 0);
+	c.seq = 0x16;
+	echo_ok(&c);
+	qc_close(&c);
+	srv_stop(&s);
+}
+END_TEST
+
+/* -c on: no certificate → refused (the handshake fails). */
+START_TEST(tls_no_cert)
+{
+	struct srv s;
+	struct qc c;
+
+	NEED_CERTS("tls_no_cert");
+	SRV_START(&s, "-s", "on", "-c", "on");
+	if (tls_start(&c, &s, QN_TLS_SUPPORTED, 1, NULL) == 0) {
+		/* TLS 1.3: the server's alert comes after our Finished. */
+		struct init_p p = init_p(3, 1, QN_ALGO_FFSPLIT);
+		struct buf b;
+
+		buf_init(&b);
+		init_encode(&p, &b);
+		(void)qc_write(&c, b.data, b.len);
+		buf_free(&b);
+		qc_expect_closed(&c, TIMEOUT_MS);
+	}
+	ck_assert_msg(c.cert_requested, "the server did not ask for a client "
+	    "certificate");
+	qc_close(&c);
+	/* The server is fine. */
+	join_simple(&c, &s, "demo", 1, QN_ALGO_FFSPLIT);
+	qc_close(&c);
+	srv_stop(&s);
+}
+END_TEST
+
+/* A certificate from another CA: the handshake fails. */
+START_TEST(tls_other_ca)
+{
+	struct srv s;
+	struct qc c;
+
+	NEED_CERTS("tls_other_ca");
+	SRV_START(&s, "-s", "on");
+	if (tls_start(&c, &s, QN_TLS_SUPPORTED, 1, "otherca") == 0) {
+		/* Even PREINIT (no certificate check of its own) fails. */
+		static const uint8_t preinit[] = {
+			0, 0, 0, 0, 0, 0x10, 0, 0, 0, 4, 0, 0, 0, 3,
+			0, 1, 0, 4, 'd', 'e', 'm', 'o'
+		};
+
+		(void)qc_write(&c, preinit, sizeof(preinit));
+		qc_expect_closed(&c, TIMEOUT_MS);
+	}
+	qc_close(&c);
+	srv_stop(&s);
+}
+END_TEST
+
+/* CN=wrong for cluster demo: TLS works, INIT → silent disconnect. */
+START_TEST(tls_wrong_cn)
+{
+	struct srv s;
+	struct qc c;
+	struct init_p p;
+
+	NEED_CERTS("tls_wrong_cn");
+	SRV_START(&s, "-s", "on");
+	ck_assert_int_eq(tls_start(&c, &s, QN_TLS_SUPPORTED, 1, "wrong"), 0);
+	/* PREINIT is not TLS-gated: the session itself is fine. */
+	send_preinit(&c, 3, "demo");
+	expect_preinit_reply(&c, 3, QN_TLS_SUPPORTED, 1);
+	p = init_p(4, 1, QN_ALGO_FFSPLIT);
+	send_init(&c, &p);
+	qc_expect_closed(&c, TIMEOUT_MS);
+	qc_close(&c);
+
+	/* The name is the cluster's: CN=wrong is good for cluster "wrong". */
+	qc_connect(&c, &s);
+	send_preinit(&c, 1, "wrong");
+	expect_preinit_reply(&c, 1, QN_TLS_SUPPORTED, 1);
+	qc_sendf(&c, "0002 00000008 0000 0004 00000002");
+	ck_assert_int_eq(qc_starttls(&c, "wrong"), 0);
+	p = init_p(3, 1, QN_ALGO_FFSPLIT);
+	send_init(&c, &p);
+	expect_init_reply(&c, 3, 0);
+	qc_close(&c);
+	srv_stop(&s);
+}
+END_TEST
+
+/* -c off: no certificate is requested, TLS without one works. */
+START_TEST(tls_cert_off)
+{
+	struct srv s;
+	struct qc c;
+	struct init_p p;
+
+	NEED_CERTS("tls_cert_off");
+	SRV_START(&s, "-s", "on", "-c", "off");
+	ck_assert_int_eq(tls_start(&c, &s, QN_TLS_SUPPORTED, 0, NULL), 0);
+	p = init_p(3, 1, QN_ALGO_FFSPLIT);
+	send_init(&c, &p);
+	expect_init_reply(&c, 3, 0);
+	ck_assert_msg(!c.cert_requested, "-c off, but the server asked for a "
+	    "client certificate");
+	c.seq = 3;
+	echo_ok(&c);
+	qc_close(&c);
+	srv_stop(&s);
+}
+END_TEST
+
+/* -s off: STARTTLS can't be honoured → silent disconnect. */
+START_TEST(tls_off_starttls)
+{
+	struct srv s;
+	struct qc c;
+
+	SRV_START(&s, "-s", "off");
+	qc_connect(&c, &s);
+	send_preinit(&c, 1, "demo");
+	expect_preinit_reply(&c, 1, QN_TLS_UNSUPPORTED, 1);
+	qc_sendf(&c, "0002 00000008 0000 0004 00000002");
+	qc_expect_closed(&c, TIMEOUT_MS);
+	qc_close(&c);
+	srv_stop(&s);
+}
+END_TEST
+
+/* ------------------------------------------------------------------ */
+/* Limits and robustness */
+
+/* -m 2: the third connection is closed at once, without a message. */
+START_TEST(max_clients)
+{
+	struct srv s;
+	struct qc c[3];
+	int64_t deadline;
+
+	SRV_START(&s, "-s", "off", "-m", "2");
+	for (int i = 0; i < 2; i++) {
+		qc_connect(&c[i], &s);
+		send_preinit(&c[i], 1, "demo");
+		expect_preinit_reply(&c[i], 1, 0, 1);
+	}
+	qc_connect(&c[2], &s);
+	send_preinit(&c[2], 1, "demo");		/* may fail: closed */
+	qc_expect_closed(&c[2], TIMEOUT_MS);
+	qc_close(&c[2]);
+	alive_before_init(&c[0]);
+	alive_before_init(&c[1]);
+	/* A slot freed is a slot for a new client. */
+	qc_close(&c[1]);
+	deadline = now_ms() + TIMEOUT_MS;
+	for (;;) {
+		struct buf got;
+		int r;
+
+		qc_connect(&c[2], &s);
+		send_preinit(&c[2], 1, "demo");
+		buf_init(&got);
+		r = qc_recv(&c[2], TIMEOUT_MS, &got);
+		buf_free(&got);
+		if (r == RECV_MSG)
+			break;
+		qc_close(&c[2]);
+		ck_assert_msg(now_ms() < deadline, "no slot after a client "
+		    "left");
+		sleep_ms(50);
+	}
+	alive_before_init(&c[2]);
+	qc_close(&c[2]);
+	qc_close(&c[0]);
+	srv_stop(&s);
+}
+END_TEST
+
+static uint32_t
+xorshift(uint32_t *x)
+{
+	*x ^= *x << 13;
+	*x ^= *x >> 17;
+	*x ^= *x << 5;
+	return *x;
+}
+
+/*
+ * Hostile clients (random bytes, huge lengths, truncated and malformed
+ * messages) while a good client of another cluster keeps changing its
+ * membership and sending echoes: every one of its requests is answered.
+ */
+START_TEST(hostile_clients)
+{
+	enum { HOSTILE = 4, ROUNDS = 60 };
+	struct srv s;
+	struct qc good, bad[HOSTILE];
+	uint32_t x = 0x2545f491, seq;
+	uint8_t junk[2048];
+
+	SRV_START(&s, "-s", "off");
+	join_simple(&good, &s, "good", 1, QN_ALGO_FFSPLIT);
+	seq = send_config(&good, 1, 2);
+	expect_nlr(&good, seq, QN_LIST_INITIAL_CONFIG, R0, QN_VOTE_ASK_LATER);
+	for (int i = 0; i < HOSTILE; i++)
+		qc_connect(&bad[i], &s);
+
+	for (int round = 0; round < ROUNDS; round++) {
+		for (int i = 0; i < HOSTILE; i++) {
+			size_t len = 1 + xorshift(&x) % sizeof(junk);
+			struct buf drain;
+
+			for (size_t k = 0; k < len; k++)
+				junk[k] = (uint8_t)xorshift(&x);
+			switch (xorshift(&x) % 5) {
+			case 0:		/* a huge body */
+				memcpy(junk, "\x00\x08\x7f\xff\xff\xff", 6);
+				break;
+			case 1:		/* unknown type, huge body */
+				memcpy(junk, "\xab\xcd\xff\xff\xff\xff", 6);
+				break;
+			case 2:		/* known type, random TLVs */
+				junk[0] = 0;
+				junk[1] = (uint8_t)(xorshift(&x) % 18);
+				junk[2] = junk[3] = 0;
+				junk[4] = (uint8_t)((len - 6) >> 8);
+				junk[5] = (uint8_t)(len - 6);
+				if (len < 6)
+					len = 6;
+				break;
+			default:	/* random bytes */
+				break;
+			}
+			if (qc_write(&bad[i], junk, len) != 0) {
+				qc_close(&bad[i]);
+				qc_connect(&bad[i], &s);
+				continue;
+			}
+			/* Read (and drop) whatever it was answered. */
+			buf_init(&drain);
+			while (qc_recv(&bad[i], 0, &drain) == RECV_MSG)
+				;
+			buf_free(&drain);
+		}
+		if (round % 10 == 0) {
+			struct qn_ring_id r = RING(1, 100 + (uint64_t)round);
+
+			seq = send_members(&good, r, 0, 1);
+			expect_vote_info(&good, 0, QN_VOTE_ACK, r);
+			expect_nlr(&good, seq, QN_LIST_MEMBERSHIP, r,
+			    QN_VOTE_NO_CHANGE);
+			qc_sendf(&good, "000f 00000008 0000 0004 %08" PRIx32,
+			    (uint32_t)(round / 10 + 1));
+		}
+		echo_ok(&good);
+	}
+	for (int i = 0; i < HOSTILE; i++)
+		qc_close(&bad[i]);
+	echo_ok(&good);
+	qc_close(&good);
+	srv_stop(&s);
+}
+END_TEST
+
+/*
+ * DELIBERATE: ours sets TCP_NODELAY on client connections (3.0.3 does not,
+ * so a second queued message waits for the peer's delayed ACK, §14.2).
+ * Read from the server's own socket through pidfd_getfd().
+ */
+START_TEST(tcp_nodelay)
+{
+#if defined(SYS_pidfd_open) && defined(SYS_pidfd_getfd)
+	struct srv s;
+	struct qc c;
+	char path[64];
+	DIR *d;
+	struct dirent *e;
+	int pidfd, found = -1;
+
+	deliberate("TCP_NODELAY");
+	SRV_START(&s, "-s", "off");
+	qc_connect(&c, &s);
+	send_preinit(&c, 1, "demo");
+	expect_preinit_reply(&c, 1, 0, 1);
+	pidfd = (int)syscall(SYS_pidfd_open, s.pid, 0);
+	if (pidfd < 0) {
+		note("pidfd_open: %s: tcp_nodelay skipped", strerror(errno));
+		goto out;
+	}
+	snprintf(path, sizeof(path), "/proc/%d/fd", (int)s.pid);
+	ck_assert_ptr_nonnull(d = opendir(path));
+	while (found < 0 && (e = readdir(d)) != NULL) {
+		struct sockaddr_storage peer;
+		socklen_t len = sizeof(peer);
+		int fd, v = 0;
+		socklen_t vlen = sizeof(v);
+		uint16_t port = 0;
+
+		if (e->d_name[0] == '.')
+			continue;
+		fd = (int)syscall(SYS_pidfd_getfd, pidfd, atoi(e->d_name), 0);
+		if (fd < 0) {
+			if (errno == EPERM || errno == ENOSYS) {
+				note("pidfd_getfd: %s: tcp_nodelay skipped",
+				    strerror(errno));
+				found = -2;
+			}
+			continue;
+		}
+		if (getpeername(fd, (struct sockaddr *)&peer, &len) == 0) {
+			if (peer.ss_family == AF_INET)
+				port = ntohs(((struct sockaddr_in *)&peer)->
+				    sin_port);
+			else if (peer.ss_family == AF_INET6)
+				port = ntohs(((struct sockaddr_in6 *)&peer)->
+				    sin6_port);
+		}
+		if (port == c.local_port &&
+		    getsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &v, &vlen) == 0)
+			found = v != 0;
+		close(fd);
+	}
+	closedir(d);
+	close(pidfd);
+	if (found == -2)
+		goto out;
+	ck_assert_msg(found >= 0, "the server's socket of our connection was "
+	    "not found");
+	if (debian)
+		ck_assert_msg(found == 0, "3.0.3 sets TCP_NODELAY?");
+	else
+		ck_assert_msg(found == 1, "TCP_NODELAY is not set on the "
+		    "server's client socket");
+out:
+	qc_close(&c);
+	srv_stop(&s);
+#else
+	note("no pidfd_getfd: tcp_nodelay skipped");
+#endif
+}
+END_TEST
+
+/* ------------------------------------------------------------------ */
 /* Set-up of the run */
 
 static int
@@ -2746,7 +3373,7 @@ find_bin(const char *env, const char *name, char *buf, size_t len)
 /*
  * A throwaway NSS database for qnetd: CA "QNet CA" (CN=QNet CA, trust
  * CT,,) and the server certificate "QNetd Cert" (CN=Qnetd Server) signed by
- * it.  Client certificates, exported as PEM <name>.crt/.key for OpenSSL:
+ * it.  Client certificates, exported as PEM <name>.pem for OpenSSL:
  * demo (CN=demo, our CA), wrong (CN=wrong, our CA), otherca (CN=demo,
  * signed by another CA); their keys are removed from the qnetd database.
  */
@@ -2762,7 +3389,10 @@ make_certs(void)
 		{ "other", "Cluster demo", "CN=demo", "Other CA", "otherca", 5 },
 	};
 	char log[PATH_MAX + 16];
-	const char *keygen = "-k rsa -g 2048 -v 24 -z noise";
+	/* RSA as corosync-qnetd-certutil makes them; EC where it's ours. */
+	const char *rsa = "-k rsa -g 2048 -v 24 -z noise";
+	const char *ec = "-k ec -q nistp256 -v 24 -z noise";
+	struct buf export;
 	int r = 0;
 
 	if (system("command -v certutil >/dev/null && command -v pk12util >/dev/null && "
@@ -2781,31 +3411,49 @@ make_certs(void)
 	/* -2: a CA (y), no path length limit, critical (y). */
 	r |= sh(log, "cd '%s' && printf 'y\\n\\ny\\n' | certutil -S "
 	    "-d sql:nssdb -n 'QNet CA' -s 'CN=QNet CA' -x -t 'CT,,' -m 1 "
-	    "%s -2 --keyUsage certSigning,crlSigning", base_dir, keygen);
+	    "%s -2 --keyUsage certSigning,crlSigning", base_dir, rsa);
 	r |= sh(log, "cd '%s' && printf 'y\\n\\ny\\n' | certutil -S "
 	    "-d sql:other -n 'Other CA' -s 'CN=Other CA' -x -t 'CT,,' -m 1 "
-	    "%s -2 --keyUsage certSigning,crlSigning", base_dir, keygen);
+	    "%s -2 --keyUsage certSigning,crlSigning", base_dir, ec);
 	r |= sh(log, "cd '%s' && certutil -S -d sql:nssdb -n 'QNetd Cert' "
 	    "-s 'CN=Qnetd Server' -c 'QNet CA' -t ',,' -m 2 %s", base_dir,
-	    keygen);
+	    rsa);
 	r |= sh(log, "cd '%s' && certutil -L -d sql:nssdb -n 'QNet CA' -a "
 	    "> ca.pem", base_dir);
-	for (size_t i = 0; i < ARRAY_LEN(certs) && r == 0; i++) {
+	for (size_t i = 0; i < ARRAY_LEN(certs); i++)
 		r |= sh(log, "cd '%s' && certutil -S -d sql:%s -n '%s' -s '%s' "
 		    "-c '%s' -t ',,' -m %d %s", base_dir, certs[i].db,
 		    certs[i].nick, certs[i].subject, certs[i].ca,
-		    certs[i].serial, keygen);
-		r |= sh(log, "cd '%s' && pk12util -o %s.p12 -n '%s' -d sql:%s "
-		    "-W '' && openssl pkcs12 -in %s.p12 -passin pass: -nokeys "
-		    "-clcerts -out %s.crt && openssl pkcs12 -in %s.p12 "
-		    "-passin pass: -nocerts -nodes -out %s.key && "
-		    "certutil -F -d sql:%s -n '%s'", base_dir, certs[i].out,
-		    certs[i].nick, certs[i].db, certs[i].out, certs[i].out,
-		    certs[i].out, certs[i].out, certs[i].db, certs[i].nick);
-	}
+		    certs[i].serial, ec);
+	/*
+	 * PKCS#12 export and conversion are slow (key derivation): the
+	 * conversions run at once (pk12util can't share a database).
+	 * <out>.pem holds the key and the certificate.
+	 */
+	buf_init(&export);
+	for (size_t i = 0; i < ARRAY_LEN(certs); i++)
+		buf_printf(&export, "pk12util -o %s.p12 -n '%s' -d sql:%s "
+		    "-W '' && ", certs[i].out, certs[i].nick, certs[i].db);
+	for (size_t i = 0; i < ARRAY_LEN(certs); i++)
+		buf_printf(&export, "{ openssl pkcs12 -in %s.p12 -passin pass: "
+		    "-nodes -clcerts -out %s.pem & } && ", certs[i].out,
+		    certs[i].out);
+	buf_put_u8(&export, 0);
+	if (export.failed)
+		r = -1;
+	if (r == 0)
+		r |= sh(log, "cd '%s' && %s wait && test -s demo.pem && "
+		    "test -s wrong.pem && test -s otherca.pem", base_dir,
+		    (char *)export.data);
+	buf_free(&export);
+	/* The client keys leave the qnetd database. */
+	for (size_t i = 0; i < ARRAY_LEN(certs) && r == 0; i++)
+		r |= sh(log, "cd '%s' && certutil -F -d sql:%s -n '%s'",
+		    base_dir, certs[i].db, certs[i].nick);
 	if (r != 0) {
-		note("making the certificates failed (see %s): TLS tests are "
-		    "skipped", log);
+		note("making the certificates failed (see %s): TLS tests "
+		    "fail", log);
+		have_certs = -1;
 		return;
 	}
 	have_certs = 1;
@@ -2828,7 +3476,7 @@ qnetd_suite(void)
 
 	tc = tcase_create("handshake");
 	tcase_set_timeout(tc, TEST_TIMEOUT);
-	tcase_add_checked_fixture(tc, NULL, kill_servers);
+	tcase_add_checked_fixture(tc, test_setup, kill_servers);
 	tcase_add_test(tc, preinit_tls_off);
 	tcase_add_test(tc, preinit_tls_modes);
 	tcase_add_test(tc, preinit_errors);
@@ -2842,7 +3490,7 @@ qnetd_suite(void)
 
 	tc = tcase_create("messages");
 	tcase_set_timeout(tc, TEST_TIMEOUT);
-	tcase_add_checked_fixture(tc, NULL, kill_servers);
+	tcase_add_checked_fixture(tc, test_setup, kill_servers);
 	tcase_add_test(tc, set_option);
 	tcase_add_test(tc, echo_copy);
 	tcase_add_test(tc, missing_options);
@@ -2852,7 +3500,7 @@ qnetd_suite(void)
 
 	tc = tcase_create("algorithms");
 	tcase_set_timeout(tc, TEST_TIMEOUT);
-	tcase_add_checked_fixture(tc, NULL, kill_servers);
+	tcase_add_checked_fixture(tc, test_setup, kill_servers);
 	tcase_add_test(tc, ffsplit_example);
 	tcase_add_test(tc, ffsplit_nack_first);
 	tcase_add_test(tc, ffsplit_d1);
@@ -2864,6 +3512,29 @@ qnetd_suite(void)
 	tcase_add_test(tc, twonode_rules);
 	tcase_add_test(tc, twonode_d6);
 	tcase_add_test(tc, test_algorithm);
+	suite_add_tcase(s, tc);
+
+	tc = tcase_create("liveness");
+	tcase_set_timeout(tc, TEST_TIMEOUT);
+	tcase_add_checked_fixture(tc, test_setup, kill_servers);
+	tcase_add_test(tc, dead_peer);
+	tcase_add_test(tc, init_refused_no_state);
+	tcase_add_test(tc, max_clients);
+	tcase_add_test(tc, hostile_clients);
+	tcase_add_test(tc, tcp_nodelay);
+	suite_add_tcase(s, tc);
+
+	tc = tcase_create("tls");
+	tcase_set_timeout(tc, TEST_TIMEOUT);
+	tcase_add_checked_fixture(tc, test_setup, kill_servers);
+	tcase_add_test(tc, tls_on_plain);
+	tcase_add_test(tc, tls_good_cert);
+	tcase_add_test(tc, tls_required);
+	tcase_add_test(tc, tls_no_cert);
+	tcase_add_test(tc, tls_other_ca);
+	tcase_add_test(tc, tls_wrong_cn);
+	tcase_add_test(tc, tls_cert_off);
+	tcase_add_test(tc, tls_off_starttls);
 	suite_add_tcase(s, tc);
 
 	return s;
