@@ -177,6 +177,7 @@ consume(struct conn *c, size_t n)
 		m = c->q_head;
 		take = m->len - m->off < n ? m->len - m->off : n;
 		m->off += take;
+		c->q_bytes -= take;
 		n -= take;
 		if (m->off < m->len)
 			break;
@@ -348,6 +349,13 @@ deliver(struct conn *c, enum reader_status st)
 	return 0;
 }
 
+static int
+queue_half_full(const struct conn *c)
+{
+	return c->q_len * 2 >= c->q_max ||
+	    (c->q_max_bytes != 0 && c->q_bytes * 2 >= c->q_max_bytes);
+}
+
 /*
  * Read up to max_batch messages, each read asking for no more than the
  * current message still needs (the bytes after STARTTLS belong to TLS).
@@ -364,7 +372,7 @@ read_batch(struct conn *c)
 	ssize_t got;
 
 	c->in_batch = 1;
-	while (n < c->ctx->max_batch) {
+	while (n < c->ctx->max_batch && !c->read_paused) {
 		p = reader_space(&c->rd, &want);
 		got = was_tls ? tls_read(c, p, want) : plain_read(c, p, want);
 		if (got <= 0) {
@@ -375,8 +383,7 @@ read_batch(struct conn *c)
 			continue;
 		n++;
 		/* Replies to a long batch must not overflow the queue. */
-		if (deliver(c, st) != 0 ||
-		    (c->q_len * 2 >= c->q_max && flush(c) != 0)) {
+		if (deliver(c, st) != 0 || (queue_half_full(c) && flush(c) != 0)) {
 			r = BATCH_STOP;
 			break;
 		}
@@ -400,12 +407,20 @@ static void
 arm(struct conn *c)
 {
 	PRInt16 in, need, out = 0;
+	/* A paused reader still finishes its handshake: it has to write. */
+	int reading = !c->read_paused || (c->tls != NULL && !c->handshake_done);
 
 	if (c->tls == NULL) {
-		poll_set(c, UV_READABLE | (c->q_head != NULL ? UV_WRITABLE : 0));
+		poll_set(c, (reading ? UV_READABLE : 0) |
+		    (c->q_head != NULL ? UV_WRITABLE : 0));
 		return;
 	}
-	in = PR_POLL_READ | (c->q_head != NULL ? PR_POLL_WRITE : 0);
+	in = (reading ? PR_POLL_READ : 0) |
+	    (c->q_head != NULL ? PR_POLL_WRITE : 0);
+	if (in == 0) {
+		poll_set(c, 0);
+		return;
+	}
 	need = c->tls->methods->poll(c->tls, in, &out);
 	poll_set(c, (need & PR_POLL_READ ? UV_READABLE : 0) |
 	    (need & PR_POLL_WRITE ? UV_WRITABLE : 0));
@@ -592,14 +607,25 @@ conn_send_raw(struct conn *c, const uint8_t *data, size_t len)
 {
 	struct outmsg *m;
 
-	if (gone(c) || len > c->max_send_size)
+	if (gone(c)) {
+		c->send_err = CONN_SEND_CLOSED;
 		return -1;
-	if (c->q_len >= c->q_max) {
+	}
+	if (len > c->max_send_size) {
+		c->send_err = CONN_SEND_TOO_LARGE;
+		return -1;
+	}
+	if (c->q_len >= c->q_max || (c->q_max_bytes != 0 && c->q_len > 0 &&
+	    c->q_bytes + len > c->q_max_bytes)) {
+		c->send_err = c->q_len >= c->q_max ? CONN_SEND_QUEUE_FULL :
+		    CONN_SEND_QUEUE_BYTES;
 		c->drain_wanted = 1;
 		return -1;
 	}
-	if ((m = malloc(sizeof(*m) + len)) == NULL)
+	if ((m = malloc(sizeof(*m) + len)) == NULL) {
+		c->send_err = CONN_SEND_NOMEM;
 		return -1;
+	}
 	m->next = NULL;
 	m->len = len;
 	m->off = 0;
@@ -611,6 +637,7 @@ conn_send_raw(struct conn *c, const uint8_t *data, size_t len)
 		c->q_head = m;
 	c->q_tail = m;
 	c->q_len++;
+	c->q_bytes += len;
 	/* A batch being read flushes at its end; a connect when it is up. */
 	if (!c->in_batch && !c->connecting)
 		ready_add(c);
@@ -626,6 +653,8 @@ conn_send(struct conn *c, const struct msg *m)
 	buf_init(&b);
 	if (msg_encode(m, &b, c->max_send_size) == 0)
 		rc = conn_send_raw(c, b.data, b.len);
+	else
+		c->send_err = b.failed ? CONN_SEND_NOMEM : CONN_SEND_TOO_LARGE;
 	buf_free(&b);
 	return rc;
 }
@@ -636,6 +665,23 @@ conn_set_limits(struct conn *c, size_t max_receive, size_t max_send)
 	/* The reader applies it from the next message header on. */
 	c->rd.max_size = max_receive;
 	c->max_send_size = max_send;
+}
+
+void
+conn_set_queue_bytes(struct conn *c, size_t max_bytes)
+{
+	c->q_max_bytes = max_bytes;
+}
+
+void
+conn_pause_reading(struct conn *c, int paused)
+{
+	if (gone(c) || c->read_paused == (paused != 0))
+		return;
+	c->read_paused = paused != 0;
+	/* Within a batch the poll is set when it ends; else the loop sets it. */
+	if (!c->in_batch && !c->connecting)
+		ready_add(c);
 }
 
 int
@@ -701,6 +747,7 @@ conn_close(struct conn *c)
 	}
 	c->q_tail = NULL;
 	c->q_len = 0;
+	c->q_bytes = 0;
 	reader_free(&c->rd);
 	c->tls_client_pending = NULL;
 	/* uv_close() stops polling at once, so the fd may go right after. */

@@ -30,6 +30,16 @@ enum conn_error {
 	CONN_CONNECT		/* conn_connect(): could not connect */
 };
 
+/* Why conn_send() refused a message. */
+enum conn_send_err {
+	CONN_SEND_OK,
+	CONN_SEND_CLOSED,	/* the connection failed or is closing */
+	CONN_SEND_TOO_LARGE,	/* larger than max_send_size */
+	CONN_SEND_QUEUE_FULL,	/* max_queue messages are waiting */
+	CONN_SEND_QUEUE_BYTES,	/* the byte bound would be exceeded */
+	CONN_SEND_NOMEM
+};
+
 struct conn_cb {
 	/*
 	 * A complete message (st == READER_MESSAGE) or one that was skipped
@@ -86,13 +96,17 @@ struct conn {
 	struct outmsg *q_head, *q_tail;
 	size_t q_len;		/* queued messages */
 	size_t q_max;		/* at most this many */
+	size_t q_bytes;		/* queued bytes not yet written */
+	size_t q_max_bytes;	/* at most this many; 0 = no bound */
 	size_t max_send_size;	/* largest message we may send */
+	enum conn_send_err send_err;	/* why the last conn_send() failed */
 
 	struct conn *ready_next, **ready_pprev;	/* pprev: NULL if not ready */
 	unsigned closing:1, connecting:1, handshake_done:1;
 	unsigned failed:1;	/* on_error was called: no more I/O */
 	unsigned in_batch:1;	/* reading: replies are flushed afterwards */
 	unsigned drain_wanted:1;	/* call on_drained when the queue empties */
+	unsigned read_paused:1;	/* conn_pause_reading(): no reading */
 };
 
 int	conn_ctx_init(struct conn_ctx *ctx, uv_loop_t *loop);
@@ -119,8 +133,9 @@ int	conn_connect(struct conn *c, struct conn_ctx *ctx,
 
 /*
  * Queue an encoded message.  Returns 0, or -1 when it is larger than
- * max_send_size, the queue is full or memory ran out; the caller decides
- * whether that ends the connection.  Nothing is written and no callback
+ * max_send_size, the queue is full (in messages or bytes) or memory ran
+ * out, with c->send_err saying which; the caller decides whether that ends
+ * the connection.  Nothing is written and no callback
  * runs during the call: the queue is flushed after the current batch of
  * received messages, or from the loop's idle phase.
  */
@@ -129,6 +144,19 @@ int	conn_send(struct conn *c, const struct msg *m);
 int	conn_send_raw(struct conn *c, const uint8_t *data, size_t len);
 
 void	conn_set_limits(struct conn *c, size_t max_receive, size_t max_send);
+
+/*
+ * Bound the send queue in bytes too (0: only in messages).  A message
+ * always fits into an empty queue, so the bound may be below max_send.
+ */
+void	conn_set_queue_bytes(struct conn *c, size_t max_bytes);
+
+/*
+ * Stop reading (paused != 0) or read again.  While paused, the peer's data
+ * waits in the kernel and TCP pushes back on the sender; queued output is
+ * still written.  Safe from on_message: the current batch ends after it.
+ */
+void	conn_pause_reading(struct conn *c, int paused);
 
 /*
  * Server side of STARTTLS: call from on_message for the STARTTLS message.

@@ -151,8 +151,15 @@ ipc_server_start(struct ipc_server *s, uv_loop_t *loop, const char *path,
 {
 	int rc;
 
+	struct sockaddr_un sun;
+
 	s->loop = loop;
 	s->clients = 0;
+	/* libuv would bind a truncated path: another file than asked for. */
+	if (strlen(path) >= sizeof(sun.sun_path)) {
+		errno = ENAMETOOLONG;
+		return -1;
+	}
 	if ((s->path = strdup(path)) == NULL) {
 		errno = ENOMEM;
 		return -1;

@@ -1,4 +1,5 @@
 #include <errno.h>
+#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -52,6 +53,21 @@ parse_real(const char *s, double min, double max, double *v)
 	return 0;
 }
 
+/*
+ * A table bound as long long.  LLONG_MAX becomes 2^63 as a double, and
+ * converting that back is undefined (x86 gives LLONG_MIN, so every value
+ * was out of range): saturate.
+ */
+static long long
+real_to_ll(double d)
+{
+	if (d >= 9223372036854775807.0)
+		return LLONG_MAX;
+	if (d <= -9223372036854775807.0)
+		return LLONG_MIN;
+	return (long long)d;
+}
+
 static int
 apply(const struct setting *s, void *dst, const char *value)
 {
@@ -60,7 +76,7 @@ apply(const struct setting *s, void *dst, const char *value)
 
 	switch (s->kind) {
 	case SETTING_INT:
-		return parse_ll(value, (long long)s->min, (long long)s->max,
+		return parse_ll(value, real_to_ll(s->min), real_to_ll(s->max),
 		    p);
 	case SETTING_BOOL:
 		return parse_bool(value, p);

@@ -65,6 +65,12 @@ struct client {
 
 	struct client *all_prev, *all_next;	/* every client of the server */
 	struct client *reap_next;		/* waiting to be taken out */
+	struct peer *peer;			/* its source address's count */
+
+	/* max_client_message_rate: a token bucket in 1/1000 messages. */
+	int64_t rate_tokens;
+	uint64_t rate_stamp;			/* loop time of the last refill */
+	struct client *thr_next, **thr_pprev;	/* on q->throttled */
 	uint8_t holds;				/* what still needs its memory */
 
 	unsigned preinit_done:1;

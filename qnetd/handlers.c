@@ -181,8 +181,30 @@ set_dpd(struct client *c, uint32_t hb)
 	struct qnetd *q = c->qnetd;
 
 	c->heartbeat_interval = hb;
+	/* Replaces the INIT deadline too. */
 	if (q->set.dpd_enabled)
 		client_dpd_set(c, dpd_timeout(q, hb));
+	else
+		client_dpd_stop(c);
+}
+
+/*
+ * max_clusters: an INIT that would create one more cluster is refused with
+ * internal error, like one that could not allocate it.
+ */
+static uint8_t
+cluster_limit_error(struct client *c)
+{
+	struct qnetd *q = c->qnetd;
+	long long max = q->set.max_clusters;
+
+	if (max == 0 || (long long)q->clusters.count < max ||
+	    cluster_find(&q->clusters, c->cluster_name,
+	    c->cluster_name_len) != NULL)
+		return QN_ERR_NONE;
+	limit_log(q, LIMIT_MAX_CLUSTERS, c->addr, max, "INIT of new cluster "
+	    "%s refused", c->cluster_name);
+	return QN_ERR_INTERNAL_ERROR;
 }
 
 static void
@@ -197,6 +219,8 @@ on_init(struct client *c, const struct msg *m)
 	e = init_error(c, m);
 	if (e == QN_ERR_NONE && c->init_done)
 		e = reinit_error(c, m);
+	if (e == QN_ERR_NONE && !c->init_done)
+		e = cluster_limit_error(c);
 	if (e == QN_ERR_NONE) {
 		c->node_id = m->node_id;
 		c->ring_id = m->ring_id;
@@ -288,8 +312,7 @@ on_echo_request(struct client *c, const struct msg *m, const uint8_t *data,
 	memcpy(copy, data, len);
 	copy[0] = 0;
 	copy[1] = QN_MSG_ECHO_REPLY;
-	if (conn_send_raw(&c->conn, copy, len) != 0)
-		client_schedule_disconnect(c, "can't queue echo reply");
+	send_raw(c, copy, len);
 	if (copy != small)
 		free(copy);
 }

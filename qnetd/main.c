@@ -28,6 +28,10 @@
 #define PROG	"corosync-qnetd"
 #define RUNDIR	LOCALSTATEDIR "/run/corosync-qnetd"
 #define OFF(f)	offsetof(struct qnetd_settings, f)
+/* The largest timer 3.0.3 accepts (ms). */
+#define MAX_TIMER_MS	18000000
+/* Descriptors that are not clients: stdio, log, lock, NSS, IPC, listen. */
+#define FD_RESERVE	64
 
 static const struct setting qnetd_settings[] = {
 	{ "listen_backlog", SETTING_INT, OFF(listen_backlog), 1, INT_MAX },
@@ -58,6 +62,15 @@ static const struct setting qnetd_settings[] = {
 	    LLONG_MAX },
 	{ "keep_active_partition_tie_breaker", SETTING_BOOL,
 	    OFF(keep_active_partition_tie_breaker), 0, 0 },
+	/* Ours: limits a hostile or broken client runs into (0 = off). */
+	{ "init_timeout", SETTING_INT, OFF(init_timeout), 0, MAX_TIMER_MS },
+	{ "max_clients_per_address", SETTING_INT,
+	    OFF(max_clients_per_address), 0, LLONG_MAX },
+	{ "max_clusters", SETTING_INT, OFF(max_clusters), 0, LLONG_MAX },
+	{ "max_client_send_bytes", SETTING_INT, OFF(max_client_send_bytes), 0,
+	    LLONG_MAX },
+	{ "max_client_message_rate", SETTING_INT,
+	    OFF(max_client_message_rate), 0, 1000000 },
 	{ NULL, 0, 0, 0, 0 }
 };
 
@@ -210,26 +223,66 @@ daemonize(void)
 	return chdir("/");
 }
 
+/* Descriptors beyond the clients: FD_RESERVE plus the IPC clients. */
+static rlim_t
+fd_reserve(const struct qnetd *q)
+{
+	long long ipc = q->set.ipc_max_clients;
+
+	return FD_RESERVE + (rlim_t)(ipc > 0 && ipc < 4096 ? ipc : 64);
+}
+
 /*
- * Every client is a descriptor: take the hard limit so 100,000 clients fit
- * without the admin tuning anything.
+ * Every client is a descriptor.  Without -m take the hard limit; with -m
+ * take what it needs, raising the hard limit too if we may.  Whatever we
+ * get bounds the clients (fd_max_clients): beyond it a client is refused
+ * at accept, like at -m, instead of waiting in the backlog for a descriptor
+ * that never comes.
  */
 static void
-raise_nofile(const struct qnetd *q)
+raise_nofile(struct qnetd *q)
 {
+	rlim_t reserve = fd_reserve(q), need = RLIM_INFINITY;
 	struct rlimit rl;
+	int hard_err = 0;
 
 	if (getrlimit(RLIMIT_NOFILE, &rl) != 0)
 		return;
-	rl.rlim_cur = rl.rlim_max;
-	if (setrlimit(RLIMIT_NOFILE, &rl) != 0)
-		log_warn("Can't raise the open files limit: %s",
-		    strerror(errno));
 	if (q->max_clients != 0 &&
-	    (rlim_t)q->max_clients + 64 > rl.rlim_cur)
-		log_warn("Open files limit %llu is below max_clients %lld: "
-		    "connections beyond it will be refused",
-		    (unsigned long long)rl.rlim_cur, q->max_clients);
+	    (unsigned long long)q->max_clients < RLIM_INFINITY - reserve)
+		need = (rlim_t)q->max_clients + reserve;
+	if (need != RLIM_INFINITY && need > rl.rlim_max) {
+		struct rlimit want = { need, need };
+
+		if (setrlimit(RLIMIT_NOFILE, &want) == 0)
+			rl = want;
+		else
+			hard_err = errno;
+	}
+	if (rl.rlim_cur < rl.rlim_max && rl.rlim_cur < need) {
+		rl.rlim_cur = need < rl.rlim_max ? need : rl.rlim_max;
+		if (setrlimit(RLIMIT_NOFILE, &rl) != 0) {
+			log_warn("Can't raise the open files limit to %llu: %s",
+			    (unsigned long long)rl.rlim_cur, strerror(errno));
+			(void)getrlimit(RLIMIT_NOFILE, &rl);
+		}
+	}
+	if (rl.rlim_cur == RLIM_INFINITY)
+		return;
+	q->fd_max_clients = rl.rlim_cur > reserve ?
+	    (long long)(rl.rlim_cur - reserve) : 1;
+	if (need != RLIM_INFINITY && rl.rlim_cur < need)
+		log_warn("max_clients (-m) %lld needs %llu open files, but the "
+		    "limit is %llu%s%s%s: at most %lld clients will be "
+		    "accepted; raise the hard limit (LimitNOFILE=, ulimit -Hn)",
+		    q->max_clients, (unsigned long long)need,
+		    (unsigned long long)rl.rlim_cur,
+		    hard_err ? " (raising the hard limit failed: " : "",
+		    hard_err ? strerror(hard_err) : "", hard_err ? ")" : "",
+		    q->fd_max_clients);
+	else
+		log_debug("Open files limit %llu: up to %lld clients",
+		    (unsigned long long)rl.rlim_cur, q->fd_max_clients);
 }
 
 static void
@@ -366,6 +419,7 @@ main(int argc, char **argv)
 	uv_walk(&loop, close_walk, NULL);
 	uv_run(&loop, UV_RUN_DEFAULT);
 	uv_loop_close(&loop);
+	server_free(&q);
 	cluster_table_free(&q.clusters);
 	if (q.tls != NULL)
 		tls_server_free(q.tls);

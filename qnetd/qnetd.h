@@ -3,6 +3,7 @@
 #define QNETD_QNETD_H
 
 #include <stddef.h>
+#include <stdint.h>
 #include <uv.h>
 
 #include "cluster.h"
@@ -30,6 +31,41 @@ struct qnetd_settings {
 	long long ipc_max_receive_size;
 	long long ipc_max_send_size;
 	int keep_active_partition_tie_breaker;
+	/* Abuse limits (0 = off); see man/corosync-qnetd.8, LIMITS. */
+	long long init_timeout;			/* ms until INIT is done */
+	long long max_clients_per_address;
+	long long max_clusters;
+	long long max_client_send_bytes;	/* send queue, in bytes */
+	long long max_client_message_rate;	/* messages per second */
+};
+
+/* The limits whose log lines are rate-limited (server.c, limit_log). */
+enum qnetd_limit {
+	LIMIT_MAX_CLIENTS,
+	LIMIT_OPEN_FILES,
+	LIMIT_PER_ADDRESS,
+	LIMIT_INIT_TIMEOUT,
+	LIMIT_MAX_CLUSTERS,
+	LIMIT_SEND_BUFFERS,
+	LIMIT_SEND_BYTES,
+	LIMIT_MESSAGE_RATE,
+	LIMIT_ACCEPT,		/* accept() failed: out of descriptors, memory */
+	LIMIT_COUNT
+};
+
+/* At most one log line per limit per interval; the rest are counted. */
+struct log_limit {
+	uint64_t next;		/* loop time (ms) the next line may be logged */
+	unsigned long suppressed;
+};
+
+/* Connections per source address (server.c). */
+struct peer;
+struct peer_table {
+	struct peer **buckets;
+	size_t nbuckets;	/* power of two, 0 until the first client */
+	size_t count;
+	uint64_t seed;		/* so a client can't choose colliding addresses */
 };
 
 struct qnetd {
@@ -42,6 +78,7 @@ struct qnetd {
 	int tls_mode;			/* enum qn_tls */
 	int client_cert_required;
 	long long max_clients;		/* 0 = unlimited */
+	long long fd_max_clients;	/* what the open files limit allows */
 	int foreground;
 	int debug;
 
@@ -53,20 +90,36 @@ struct qnetd {
 	struct ipc_server ipc;
 	uv_signal_t sigint, sigterm;
 	uv_idle_t reaper;		/* runs deferred disconnects */
+	uv_timer_t listen_retry;	/* accept paused: out of descriptors */
+	uv_timer_t throttle_timer;	/* resumes rate-limited clients */
+	struct client *throttled;	/* clients whose reading is paused */
+	struct peer_table peers;
+	struct log_limit limit_log[LIMIT_COUNT];
+	int listen_watch_fd;		/* netlink: the listen address's fate */
+	uv_poll_t listen_watch;
+	int listen_addr_gone;
 
 	struct cluster_table clusters;
 	struct client *clients;		/* every TCP client, INIT or not */
 	size_t client_count;
 	struct client *doomed;		/* disconnects waiting for the reaper */
 	int stopping;
+	int server_ready;		/* server_init() was called */
 };
 
 /* qnetd/defaults.c: zero *q, then the defaults the command line changes. */
 void	qnetd_defaults(struct qnetd *q);
 
 /* qnetd/server.c */
+/*
+ * The server's handles (reaper, timers), without listening: enough for
+ * server_add_client() (the fuzzer).  server_start() calls it and listens.
+ */
+void	server_init(struct qnetd *q);
 int	server_start(struct qnetd *q);
 void	server_stop(struct qnetd *q);
+/* After the loop ended: what the server still holds. */
+void	server_free(struct qnetd *q);
 
 /* qnetd/status.c: the local socket's commands. */
 enum ipc_result status_command(void *arg, char *line, struct buf *out);

@@ -23,14 +23,60 @@ log_vote(const struct client *c, const char *how, uint8_t vote,
 	    decision && reason[0] ? ": " : "", decision ? reason : "");
 }
 
+/*
+ * A message that can't be queued ends the client (PROTOCOL.md §7.7).  A
+ * full queue means the client does not read what we send: say so, with
+ * the limit, since it may be an attack as much as a hung qdevice.
+ */
+static void
+send_failed(struct client *c)
+{
+	struct qnetd *q = c->qnetd;
+
+	switch (c->conn.send_err) {
+	case CONN_SEND_QUEUE_FULL:
+		limit_log(q, LIMIT_SEND_BUFFERS, c->addr,
+		    q->set.max_client_send_buffers, "send queue full (the "
+		    "client does not read), disconnecting");
+		client_schedule_disconnect(c, "send queue full");
+		break;
+	case CONN_SEND_QUEUE_BYTES:
+		limit_log(q, LIMIT_SEND_BYTES, c->addr,
+		    q->set.max_client_send_bytes, "send queue full (the client "
+		    "does not read), disconnecting");
+		client_schedule_disconnect(c, "send queue full");
+		break;
+	case CONN_SEND_TOO_LARGE:
+		log_err("Client %s: reply larger than max_client_send_size "
+		    "(%lld), disconnecting", c->addr,
+		    q->set.max_client_send_size);
+		client_schedule_disconnect(c, "reply too large");
+		break;
+	default:
+		client_schedule_disconnect(c, "can't queue a message");
+		break;
+	}
+}
+
 int
 send_msg(struct client *c, const struct msg *m)
 {
 	if (c->closing)
 		return -1;
 	if (conn_send(&c->conn, m) != 0) {
-		client_schedule_disconnect(c, "can't queue a message "
-		    "(send queue full or message too large)");
+		send_failed(c);
+		return -1;
+	}
+	return 0;
+}
+
+int
+send_raw(struct client *c, const uint8_t *data, size_t len)
+{
+	if (c->closing)
+		return -1;
+	if (conn_send_raw(&c->conn, data, len) != 0) {
+		send_failed(c);
 		return -1;
 	}
 	return 0;

@@ -6,6 +6,7 @@
 #ifndef QNETD_SEND_H
 #define QNETD_SEND_H
 
+#include <stddef.h>
 #include <stdint.h>
 
 #include "client.h"
@@ -16,6 +17,8 @@ struct decision;
 /* SERVER_ERROR, echoing the request's seq when it had one (req may be NULL). */
 int	send_error(struct client *c, const struct msg *req, uint8_t code);
 int	send_msg(struct client *c, const struct msg *m);
+/* Bytes that already form a whole message (ECHO_REPLY). */
+int	send_raw(struct client *c, const uint8_t *data, size_t len);
 /* A reply carrying a vote; the vote is recorded and ACK/NACK logged. */
 int	send_vote_reply(struct client *c, struct msg *m,
 	    const struct decision *d);

@@ -6,9 +6,11 @@
  */
 #include <errno.h>
 #include <inttypes.h>
+#include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
+#include <netinet/in.h>
 
 #include "decide.h"
 #include "handlers.h"
@@ -21,6 +23,15 @@
 #define PREINIT_HEARTBEAT_MS	120000
 /* Accepted connections per wakeup, so a connect storm cannot starve I/O. */
 #define ACCEPT_BATCH		256
+/* A limit's log line at most this often; the rest are counted. */
+#define LIMIT_LOG_INTERVAL_MS	10000
+/* Accepting again after running out of descriptors or memory. */
+#define ACCEPT_RETRY_MS		100
+/* ... or after the listening socket reported an error. */
+#define LISTEN_ERROR_RETRY_MS	1000
+/* How often rate-limited clients get their tokens. */
+#define THROTTLE_TICK_MS	100
+#define TOKEN			1000	/* one message, in rate_tokens */
 
 /* What keeps a client's memory alive after the disconnect began. */
 enum {
@@ -30,14 +41,19 @@ enum {
 	HOLD_REAPER = 8		/* not yet taken out of its cluster */
 };
 
+static void rate_charge(struct client *c);
+
 static void
 on_conn_message(struct conn *conn, enum reader_status st, const uint8_t *data,
     size_t len)
 {
 	struct client *c = conn->owner;
 
+	if (c->closing)
+		return;
+	handle_message(c, st, data, len);
 	if (!c->closing)
-		handle_message(c, st, data, len);
+		rate_charge(c);
 }
 
 static void
@@ -73,6 +89,262 @@ static const struct conn_cb client_cb = {
 };
 
 /* ------------------------------------------------------------------ */
+/* Limits */
+
+static const char *const limit_names[LIMIT_COUNT] = {
+	[LIMIT_MAX_CLIENTS] = "max_clients (-m)",
+	[LIMIT_OPEN_FILES] = "open files (RLIMIT_NOFILE)",
+	[LIMIT_PER_ADDRESS] = "max_clients_per_address",
+	[LIMIT_INIT_TIMEOUT] = "init_timeout",
+	[LIMIT_MAX_CLUSTERS] = "max_clusters",
+	[LIMIT_SEND_BUFFERS] = "max_client_send_buffers",
+	[LIMIT_SEND_BYTES] = "max_client_send_bytes",
+	[LIMIT_MESSAGE_RATE] = "max_client_message_rate",
+	[LIMIT_ACCEPT] = "accept",
+};
+
+/*
+ * A connect flood must not become a log flood: each limit logs one line per
+ * LIMIT_LOG_INTERVAL_MS and says how many it left out since the last one.
+ */
+void
+limit_log(struct qnetd *q, enum qnetd_limit l, const char *addr,
+    long long value, const char *fmt, ...)
+{
+	struct log_limit *ll = &q->limit_log[l];
+	uint64_t now = uv_now(q->loop);
+	char what[160], more[64] = "";
+	va_list ap;
+
+	if (now < ll->next) {
+		ll->suppressed++;
+		return;
+	}
+	ll->next = now + LIMIT_LOG_INTERVAL_MS;
+	va_start(ap, fmt);
+	vsnprintf(what, sizeof(what), fmt, ap);
+	va_end(ap);
+	if (ll->suppressed != 0)
+		snprintf(more, sizeof(more), " (%lu more since the last report)",
+		    ll->suppressed);
+	ll->suppressed = 0;
+	log_warn("Limit %s = %lld reached by client %s: %s%s", limit_names[l],
+	    value, addr, what, more);
+}
+
+/* One source address: how many of our connections come from it. */
+struct peer {
+	struct peer *next;
+	uint8_t ip[16];		/* IPv4 as ::ffff:a.b.c.d, like a dual socket */
+	size_t count;
+};
+
+#define PEER_MIN_BUCKETS	64
+
+/* The peer's IP (not its port) as 16 bytes; 0, or -1 for other families. */
+static int
+peer_key(const struct sockaddr_storage *ss, uint8_t ip[16])
+{
+	if (ss->ss_family == AF_INET6) {
+		memcpy(ip, &((const struct sockaddr_in6 *)ss)->sin6_addr, 16);
+		return 0;
+	}
+	if (ss->ss_family == AF_INET) {
+		memset(ip, 0, 10);
+		ip[10] = ip[11] = 0xff;
+		memcpy(ip + 12, &((const struct sockaddr_in *)ss)->sin_addr, 4);
+		return 0;
+	}
+	return -1;
+}
+
+/* FNV-1a, seeded per process. */
+static size_t
+peer_hash(const struct peer_table *t, const uint8_t ip[16])
+{
+	uint64_t h = 0xcbf29ce484222325ULL ^ t->seed;
+
+	for (int i = 0; i < 16; i++)
+		h = (h ^ ip[i]) * 0x100000001b3ULL;
+	return (size_t)(h ^ (h >> 29)) & (t->nbuckets - 1);
+}
+
+static struct peer *
+peer_find(const struct peer_table *t, const uint8_t ip[16])
+{
+	struct peer *p;
+
+	if (t->nbuckets == 0)
+		return NULL;
+	for (p = t->buckets[peer_hash(t, ip)]; p != NULL; p = p->next)
+		if (memcmp(p->ip, ip, 16) == 0)
+			return p;
+	return NULL;
+}
+
+/* Double the buckets when there are more peers than buckets. */
+static int
+peer_grow(struct peer_table *t)
+{
+	size_t n = t->nbuckets ? t->nbuckets * 2 : PEER_MIN_BUCKETS;
+	struct peer_table nt = { .nbuckets = n, .count = t->count,
+	    .seed = t->seed };
+	struct peer *p, *next;
+
+	if ((nt.buckets = calloc(n, sizeof(*nt.buckets))) == NULL)
+		return -1;
+	for (size_t i = 0; i < t->nbuckets; i++) {
+		for (p = t->buckets[i]; p != NULL; p = next) {
+			size_t h = peer_hash(&nt, p->ip);
+
+			next = p->next;
+			p->next = nt.buckets[h];
+			nt.buckets[h] = p;
+		}
+	}
+	free(t->buckets);
+	*t = nt;
+	return 0;
+}
+
+/* Count one more connection from ip; NULL when memory ran out. */
+static struct peer *
+peer_get(struct peer_table *t, const uint8_t ip[16])
+{
+	struct peer *p = peer_find(t, ip);
+	size_t h;
+
+	if (p == NULL) {
+		/* Amortised O(1): a rehash per doubling. */
+		if (t->count >= t->nbuckets && peer_grow(t) != 0 &&
+		    t->nbuckets == 0)
+			return NULL;
+		if ((p = calloc(1, sizeof(*p))) == NULL)
+			return NULL;
+		memcpy(p->ip, ip, 16);
+		h = peer_hash(t, ip);
+		p->next = t->buckets[h];
+		t->buckets[h] = p;
+		t->count++;
+	}
+	p->count++;
+	return p;
+}
+
+static void
+peer_put(struct peer_table *t, struct peer *p)
+{
+	struct peer **pp;
+
+	if (--p->count != 0)
+		return;
+	for (pp = &t->buckets[peer_hash(t, p->ip)]; *pp != p; pp = &(*pp)->next)
+		;
+	*pp = p->next;
+	t->count--;
+	free(p);
+}
+
+static void
+peer_table_free(struct peer_table *t)
+{
+	struct peer *p, *next;
+
+	for (size_t i = 0; i < t->nbuckets; i++)
+		for (p = t->buckets[i]; p != NULL; p = next) {
+			next = p->next;
+			free(p);
+		}
+	free(t->buckets);
+	memset(t, 0, sizeof(*t));
+}
+
+/* ------------------------------------------------------------------ */
+/* Message rate: a token bucket per client, one second deep */
+
+static void throttle_tick(uv_timer_t *t);
+
+static void
+throttle_add(struct qnetd *q, struct client *c)
+{
+	if (c->thr_pprev != NULL)
+		return;
+	if ((c->thr_next = q->throttled) != NULL)
+		q->throttled->thr_pprev = &c->thr_next;
+	q->throttled = c;
+	c->thr_pprev = &q->throttled;
+	if (!uv_is_active((uv_handle_t *)&q->throttle_timer))
+		uv_timer_start(&q->throttle_timer, throttle_tick,
+		    THROTTLE_TICK_MS, THROTTLE_TICK_MS);
+}
+
+static void
+throttle_remove(struct client *c)
+{
+	if (c->thr_pprev == NULL)
+		return;
+	if ((*c->thr_pprev = c->thr_next) != NULL)
+		c->thr_next->thr_pprev = c->thr_pprev;
+	c->thr_next = NULL;
+	c->thr_pprev = NULL;
+}
+
+static void
+rate_refill(struct client *c, uint64_t now, long long rate)
+{
+	int64_t cap = (int64_t)rate * TOKEN;
+
+	/* rate messages per second is rate tokens per millisecond. */
+	c->rate_tokens += (int64_t)(now - c->rate_stamp) * rate;
+	if (c->rate_tokens > cap)
+		c->rate_tokens = cap;
+	c->rate_stamp = now;
+}
+
+/*
+ * Charge one message.  A client out of tokens stops being read: its data
+ * waits in the kernel and TCP slows it down, at no cost to anyone else.
+ */
+static void
+rate_charge(struct client *c)
+{
+	struct qnetd *q = c->qnetd;
+	long long rate = q->set.max_client_message_rate;
+
+	/* (Without server_init() there is no timer to resume it.) */
+	if (rate == 0 || !q->server_ready)
+		return;
+	rate_refill(c, uv_now(q->loop), rate);
+	c->rate_tokens -= TOKEN;
+	if (c->rate_tokens >= 0)
+		return;
+	limit_log(q, LIMIT_MESSAGE_RATE, c->addr, rate,
+	    "reading paused until its rate drops");
+	conn_pause_reading(&c->conn, 1);
+	throttle_add(q, c);
+}
+
+/* Only the clients being throttled are visited, each in O(1). */
+static void
+throttle_tick(uv_timer_t *t)
+{
+	struct qnetd *q = t->data;
+	struct client *c, *next;
+	uint64_t now = uv_now(q->loop);
+
+	for (c = q->throttled; c != NULL; c = next) {
+		next = c->thr_next;
+		rate_refill(c, now, q->set.max_client_message_rate);
+		if (c->rate_tokens >= 0) {
+			throttle_remove(c);
+			conn_pause_reading(&c->conn, 0);
+		}
+	}
+	if (q->throttled == NULL)
+		uv_timer_stop(t);
+}
+
+/* ------------------------------------------------------------------ */
 /* Dead-peer detection */
 
 static void
@@ -92,10 +364,48 @@ client_dpd_set(struct client *c, uint64_t ms)
 }
 
 void
+client_dpd_stop(struct client *c)
+{
+	uv_timer_stop(&c->dpd_timer);
+}
+
+/*
+ * Only the dead-peer timer repeats; the INIT deadline is one-shot and no
+ * message moves it (uv_timer_again() would even stop it).
+ */
+void
 client_dpd_rearm(struct client *c)
 {
-	if (uv_is_active((uv_handle_t *)&c->dpd_timer))
+	if (uv_is_active((uv_handle_t *)&c->dpd_timer) &&
+	    uv_timer_get_repeat(&c->dpd_timer) != 0)
 		uv_timer_again(&c->dpd_timer);
+}
+
+static void
+init_expired(uv_timer_t *t)
+{
+	struct client *c = t->data;
+	struct qnetd *q = c->qnetd;
+
+	limit_log(q, LIMIT_INIT_TIMEOUT, c->addr, q->set.init_timeout,
+	    "INIT not completed in time, disconnecting");
+	client_schedule_disconnect(c, "INIT not completed within "
+	    "init_timeout");
+}
+
+/*
+ * Before INIT: a fixed deadline when init_timeout is set, otherwise 3.0.3's
+ * dead-peer timer with its 120 s heartbeat (180 s by default).
+ */
+static void
+preinit_timer_start(struct qnetd *q, struct client *c)
+{
+	if (q->set.init_timeout > 0)
+		uv_timer_start(&c->dpd_timer, init_expired,
+		    (uint64_t)q->set.init_timeout, 0);
+	else if (q->set.dpd_enabled)
+		client_dpd_set(c, (uint64_t)(q->set.dpd_interval_coefficient *
+		    PREINIT_HEARTBEAT_MS));
 }
 
 /* ------------------------------------------------------------------ */
@@ -135,7 +445,6 @@ unlink_client(struct qnetd *q, struct client *c)
 		q->clients = c->all_next;
 	if (c->all_next != NULL)
 		c->all_next->all_prev = c->all_prev;
-	q->client_count--;
 }
 
 static void
@@ -163,6 +472,13 @@ client_schedule_disconnect(struct client *c, const char *why)
 	if (c->closing)
 		return;
 	c->closing = 1;
+	/* The descriptor closes now: the limits count it no more. */
+	q->client_count--;
+	if (c->peer != NULL) {
+		peer_put(&q->peers, c->peer);
+		c->peer = NULL;
+	}
+	throttle_remove(c);
 	if (c->init_done)
 		log_info("Client %s (cluster %s, node %" PRIu32 ") "
 		    "disconnected: %s", c->addr, c->cluster->name, c->node_id,
@@ -178,13 +494,16 @@ client_schedule_disconnect(struct client *c, const char *why)
 	uv_idle_start(&q->reaper, reap);
 }
 
-void
-server_add_client(struct qnetd *q, int fd, const char *addr)
+/* Serve fd; peer (may be NULL) is its source address's count, now ours. */
+static void
+add_client(struct qnetd *q, int fd, const char *addr, struct peer *peer)
 {
 	struct client *c;
 
 	if ((c = calloc(1, sizeof(*c))) == NULL) {
 		log_err("Can't allocate client %s", addr);
+		if (peer != NULL)
+			peer_put(&q->peers, peer);
 		close(fd);
 		return;
 	}
@@ -195,10 +514,16 @@ server_add_client(struct qnetd *q, int fd, const char *addr)
 	    (size_t)q->set.max_client_send_size,
 	    (size_t)q->set.max_client_send_buffers) != 0) {
 		log_err("Can't set up connection of client %s", addr);
+		if (peer != NULL)
+			peer_put(&q->peers, peer);
 		close(fd);
 		free(c);
 		return;
 	}
+	conn_set_queue_bytes(&c->conn, (size_t)q->set.max_client_send_bytes);
+	c->peer = peer;
+	c->rate_tokens = q->set.max_client_message_rate * TOKEN;
+	c->rate_stamp = uv_now(q->loop);
 	c->holds = HOLD_CONN | HOLD_DPD | HOLD_ALGO;
 	uv_timer_init(q->loop, &c->dpd_timer);
 	uv_timer_init(q->loop, &c->algo_timer);
@@ -209,10 +534,92 @@ server_add_client(struct qnetd *q, int fd, const char *addr)
 		q->clients->all_prev = c;
 	q->clients = c;
 	q->client_count++;
-	if (q->set.dpd_enabled)
-		client_dpd_set(c, (uint64_t)(q->set.dpd_interval_coefficient *
-		    PREINIT_HEARTBEAT_MS));
+	preinit_timer_start(q, c);
 	log_debug("New client connected from %s", addr);
+}
+
+void
+server_add_client(struct qnetd *q, int fd, const char *addr)
+{
+	add_client(q, fd, addr, NULL);
+}
+
+static void on_listen_ready(uv_poll_t *p, int status, int events);
+
+static void
+listen_resume(uv_timer_t *t)
+{
+	struct qnetd *q = t->data;
+
+	if (!q->stopping)
+		uv_poll_start(&q->listen_poll, UV_READABLE, on_listen_ready);
+}
+
+/*
+ * Stop accepting for a while.  Out of descriptors the listening socket stays
+ * readable, and accepting again at once would spin; the connections wait
+ * in the backlog instead.
+ */
+static void
+listen_pause(struct qnetd *q, uint64_t ms)
+{
+	uv_poll_stop(&q->listen_poll);
+	uv_timer_start(&q->listen_retry, listen_resume, ms, 0);
+}
+
+/*
+ * The client limit in force and what to call it: -m, or the open files
+ * limit when that is lower (main.c computes what it allows).
+ */
+static long long
+client_limit(const struct qnetd *q, enum qnetd_limit *which)
+{
+	*which = LIMIT_MAX_CLIENTS;
+	if (q->fd_max_clients > 0 &&
+	    (q->max_clients == 0 || q->fd_max_clients < q->max_clients)) {
+		*which = LIMIT_OPEN_FILES;
+		return q->fd_max_clients;
+	}
+	return q->max_clients;
+}
+
+/*
+ * Decide about one accepted connection; refused ones are closed at once,
+ * as 3.0.3 does at max_clients.
+ */
+static void
+admit(struct qnetd *q, int fd, const struct sockaddr_storage *ss)
+{
+	char addr[CLIENT_ADDR_LEN];
+	enum qnetd_limit which;
+	long long max = client_limit(q, &which);
+	struct peer *peer = NULL, *p;
+	uint8_t ip[16];
+
+	net_format_addr((const struct sockaddr *)ss, addr, sizeof(addr));
+	if (max != 0 && (long long)q->client_count >= max) {
+		limit_log(q, which, addr, max, "Maximum clients reached. "
+		    "Not accepting connection");
+		close(fd);
+		return;
+	}
+	if (peer_key(ss, ip) == 0) {
+		p = peer_find(&q->peers, ip);
+		if (q->set.max_clients_per_address != 0 && p != NULL &&
+		    (long long)p->count >= q->set.max_clients_per_address) {
+			limit_log(q, LIMIT_PER_ADDRESS, addr,
+			    q->set.max_clients_per_address, "too many "
+			    "connections from its address, not accepting");
+			close(fd);
+			return;
+		}
+		if ((peer = peer_get(&q->peers, ip)) == NULL) {
+			log_err("Can't allocate client %s", addr);
+			close(fd);
+			return;
+		}
+	}
+	add_client(q, fd, addr, peer);
 }
 
 static void
@@ -220,35 +627,53 @@ on_listen_ready(uv_poll_t *p, int status, int events)
 {
 	struct qnetd *q = p->data;
 	struct sockaddr_storage ss;
-	char addr[CLIENT_ADDR_LEN];
 	socklen_t sslen;
 	int fd;
 
 	(void)events;
 	if (status < 0) {
-		log_crit("Poll error on listening socket: %s", uv_strerror(status));
+		/* libuv stopped the handle; try again rather than go deaf. */
+		log_crit("Poll error on listening socket: %s",
+		    uv_strerror(status));
+		listen_pause(q, LISTEN_ERROR_RETRY_MS);
 		return;
 	}
 	for (int i = 0; i < ACCEPT_BATCH; i++) {
 		sslen = sizeof(ss);
 		fd = net_accept(q->listen_fd, &ss, &sslen);
-		if (fd == -1) {
-			if (errno != EAGAIN && errno != EWOULDBLOCK &&
-			    errno != EINTR && errno != ECONNABORTED)
-				log_err("Can't accept connection: %s",
-				    strerror(errno));
-			return;
-		}
-		if (q->max_clients != 0 &&
-		    (long long)q->client_count >= q->max_clients) {
-			log_err("Maximum clients reached. Not accepting "
-			    "connection");
-			close(fd);
+		if (fd != -1) {
+			admit(q, fd, &ss);
 			continue;
 		}
-		net_format_addr((struct sockaddr *)&ss, addr, sizeof(addr));
-		server_add_client(q, fd, addr);
+		if (errno == EMFILE || errno == ENFILE || errno == ENOBUFS ||
+		    errno == ENOMEM) {
+			limit_log(q, LIMIT_ACCEPT, "(not accepted)",
+			    (long long)q->client_count, "can't accept: %s; "
+			    "accepting paused for %d ms", strerror(errno),
+			    ACCEPT_RETRY_MS);
+			listen_pause(q, ACCEPT_RETRY_MS);
+		} else if (errno != EAGAIN && errno != EWOULDBLOCK &&
+		    errno != EINTR && errno != ECONNABORTED) {
+			log_err("Can't accept connection: %s", strerror(errno));
+		}
+		return;
 	}
+}
+
+void
+server_init(struct qnetd *q)
+{
+	if (q->server_ready)
+		return;
+	q->doomed = NULL;
+	q->reaper.data = q;
+	uv_idle_init(q->loop, &q->reaper);
+	q->listen_retry.data = q;
+	uv_timer_init(q->loop, &q->listen_retry);
+	q->throttle_timer.data = q;
+	uv_timer_init(q->loop, &q->throttle_timer);
+	q->peers.seed = uv_hrtime() ^ ((uint64_t)getpid() << 32);
+	q->server_ready = 1;
 }
 
 int
@@ -256,9 +681,7 @@ server_start(struct qnetd *q)
 {
 	char err[NET_ERR_LEN];
 
-	q->doomed = NULL;
-	q->reaper.data = q;
-	uv_idle_init(q->loop, &q->reaper);
+	server_init(q);
 	q->listen_fd = net_listen(q->listen_addr, (uint16_t)q->port, q->family,
 	    (int)q->set.listen_backlog, err);
 	if (q->listen_fd == -1) {
@@ -285,8 +708,18 @@ void
 server_stop(struct qnetd *q)
 {
 	q->stopping = 1;
+	if (q->server_ready) {
+		uv_timer_stop(&q->listen_retry);
+		uv_timer_stop(&q->throttle_timer);
+	}
 	if (q->listen_fd != -1)
 		uv_close((uv_handle_t *)&q->listen_poll, listen_closed);
 	for (struct client *c = q->clients; c != NULL; c = c->all_next)
 		client_schedule_disconnect(c, "server going down");
+}
+
+void
+server_free(struct qnetd *q)
+{
+	peer_table_free(&q->peers);
 }

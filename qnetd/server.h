@@ -5,6 +5,7 @@
 #include <stdint.h>
 
 #include "client.h"
+#include "qnetd.h"
 
 struct qnetd;
 
@@ -23,6 +24,16 @@ void	client_schedule_disconnect(struct client *c, const char *why);
 
 /* The dead-peer timeout (ms) and its restart on every complete message. */
 void	client_dpd_set(struct client *c, uint64_t ms);
+void	client_dpd_stop(struct client *c);
 void	client_dpd_rearm(struct client *c);
+
+/*
+ * Log that a limit (with its value) was reached by the client at addr: a
+ * warning naming the limit, at most one per limit every 10 s, with the
+ * number of events left out since the previous one.
+ */
+void	limit_log(struct qnetd *q, enum qnetd_limit l, const char *addr,
+	    long long value, const char *fmt, ...)
+	    __attribute__((format(printf, 5, 6)));
 
 #endif
