@@ -85,8 +85,14 @@ log_set_debug(int debug)
 void
 log_close(void)
 {
-	if (stderr_target >= 0)
+	/* qb_log_fini() leaves the filters (and their compiled regexes). */
+	qb_log_filter_ctl(QB_LOG_SYSLOG, QB_LOG_FILTER_CLEAR_ALL,
+	    QB_LOG_FILTER_FILE, "*", LOG_DEBUG);
+	if (stderr_target >= 0) {
+		qb_log_filter_ctl(stderr_target, QB_LOG_FILTER_CLEAR_ALL,
+		    QB_LOG_FILTER_FILE, "*", LOG_DEBUG);
 		qb_log_custom_close(stderr_target);
+	}
 	stderr_target = -1;
 	qb_log_fini();
 }
