@@ -73,6 +73,8 @@ struct client {
 	uint32_t echo_seq;
 	uint64_t echo_sent;	/* ns; 0 = none outstanding */
 	uint64_t done_at;	/* ns since the phase start */
+	uint64_t connect_deadline;	/* ns; 0: none running (-C) */
+	uint64_t retry_at;	/* ns: when a dropped client connects again */
 	uint32_t member_lo, member_n;	/* membership: ids member_lo.. */
 	struct qn_ring_id ring;
 	struct reader rd;
@@ -119,6 +121,12 @@ struct bench {
 	size_t nretry, retry_cap;
 	size_t retries;
 	int reconnecting;	/* drops are wanted: do not retry them */
+	uint32_t connect_timeout_ms;	/* -C: give up and reconnect, as qdevice */
+	uint32_t jitter_ms;	/* -J: random delay before a reconnect */
+	uint64_t next_scan;	/* ns: next look for expired connect timers */
+	size_t timeouts;	/* connect timers that expired */
+	size_t double_ack;	/* two partitions of a cluster held ACK at once */
+	uint64_t all_done_at;	/* ns since the phase start: all done (again) */
 };
 
 static uint64_t
@@ -360,8 +368,40 @@ set_done(struct bench *b, struct client *c, int done)
 	if (done) {
 		b->done++;
 		c->done_at = now_ns() - b->phase_t0;
+		if (b->done == b->n)
+			b->all_done_at = c->done_at;
 	} else {
 		b->done--;
+	}
+}
+
+/*
+ * The one thing a quorum arbiter must never do: give its vote to two
+ * partitions of a cluster at once.  Among the connected clients of c's
+ * cluster, those holding ACK must all be in one membership (ring).  The
+ * order holds here too: ffsplit takes the vote back (the NACK is read
+ * and answered) before it gives it to another partition.
+ */
+static void
+check_split_brain(struct bench *b, const struct client *c)
+{
+	const struct client *first = &b->c[c - b->c - (c->node_id - 1)];
+	const struct qn_ring_id *acked = NULL;
+
+	for (uint32_t i = 0; i < b->nodes; i++) {
+		const struct client *o = &first[i];
+
+		if (o->fd == -1 || o->state != ST_READY ||
+		    o->vote != QN_VOTE_ACK)
+			continue;
+		if (acked == NULL)
+			acked = &o->ring;
+		else if (!qn_ring_id_eq(acked, &o->ring)) {
+			b->double_ack++;
+			fprintf(stderr, "qnet-load: cluster %u: ACK held by two "
+			    "partitions\n", c->cluster);
+			return;
+		}
 	}
 }
 
@@ -373,6 +413,8 @@ got_vote(struct bench *b, struct client *c, uint8_t vote,
 	    !qn_ring_id_eq(ring, &c->ring))
 		return;
 	c->vote = vote;
+	if (vote == QN_VOTE_ACK)
+		check_split_brain(b, c);
 	if (vote != c->expect)
 		b->unexpected++;
 	set_done(b, c, vote == c->expect);
@@ -406,6 +448,7 @@ handle(struct bench *b, struct client *c, const uint8_t *data, size_t len)
 			break;
 		}
 		c->state = ST_READY;
+		c->connect_deadline = 0;	/* connected, as qdevice sees it */
 		send_list(b, c, QN_LIST_INITIAL_CONFIG);
 		send_list(b, c, QN_LIST_MEMBERSHIP);
 		send_list(b, c, QN_LIST_QUORUM);
@@ -498,7 +541,7 @@ static void connect_client(struct bench *b, struct client *c, size_t index);
 
 /* Like a real qdevice, a dropped client connects again (on the next tick). */
 static void
-schedule_retry(struct bench *b, struct client *c)
+retry_push(struct bench *b, struct client *c)
 {
 	if (b->nretry == b->retry_cap) {
 		b->retry_cap = b->retry_cap ? b->retry_cap * 2 : 64;
@@ -507,24 +550,72 @@ schedule_retry(struct bench *b, struct client *c)
 			abort();
 	}
 	b->retry[b->nretry++] = c;
+}
+
+static void
+schedule_retry(struct bench *b, struct client *c)
+{
+	retry_push(b, c);
 	b->retries++;
+}
+
+/*
+ * When a dropped client connects again, as a qdevice does it: after a
+ * failed connect only when its connect timer expires; after a connection
+ * that got further, after a random delay (0.9 x the cast vote interval in
+ * qdevice, -J here); at once otherwise.
+ */
+static uint64_t
+retry_time(const struct bench *b, const struct client *c, int timed_out)
+{
+	uint64_t t = now_ns();
+
+	if (timed_out)
+		return t;
+	if (c->state == ST_CONNECTING && c->connect_deadline != 0)
+		return c->connect_deadline;
+	if (c->state > ST_CONNECTING && b->jitter_ms != 0)
+		return t + (uint64_t)(random() % b->jitter_ms) * 1000000u;
+	return t;
 }
 
 static void
 run_retries(struct bench *b)
 {
+	struct client **list = b->retry;
 	size_t n = b->nretry;
+	uint64_t t = now_ns();
 
-	b->nretry = 0;
-	for (size_t i = 0; i < n; i++)
-		connect_client(b, b->retry[i], (size_t)(b->retry[i] - b->c));
+	if (n == 0)
+		return;
+	/* A fresh list: connect_client() may add to it. */
+	b->retry = NULL;
+	b->nretry = b->retry_cap = 0;
+	for (size_t i = 0; i < n; i++) {
+		struct client *c = list[i];
+
+		if (c->retry_at > t)
+			retry_push(b, c);
+		else
+			connect_client(b, c, (size_t)(c - b->c));
+	}
+	free(list);
 }
+
+static void drop(struct bench *b, struct client *c, int timed_out);
 
 static void
 disconnect(struct bench *b, struct client *c)
 {
+	drop(b, c, 0);
+}
+
+static void
+drop(struct bench *b, struct client *c, int timed_out)
+{
 	if (c->fd == -1)
 		return;
+	c->retry_at = retry_time(b, c, timed_out);
 	epoll_ctl(b->ep, EPOLL_CTL_DEL, c->fd, NULL);
 	if (c->ssl != NULL) {
 		SSL_free(c->ssl);
@@ -535,10 +626,31 @@ disconnect(struct bench *b, struct client *c)
 	c->state = ST_IDLE;
 	c->out.len = c->out_off = 0;
 	c->echo_sent = 0;
+	c->vote = 0;		/* a vote belongs to its connection */
 	reader_next(&c->rd);
 	set_done(b, c, 0);
 	if (!b->reconnecting)
 		schedule_retry(b, c);
+}
+
+/* Connect timers that expired: give up and connect again at once. */
+static void
+check_connect_timers(struct bench *b)
+{
+	uint64_t t = now_ns();
+
+	if (b->connect_timeout_ms == 0 || t < b->next_scan)
+		return;
+	b->next_scan = t + 100 * 1000000u;
+	for (size_t i = 0; i < b->n; i++) {
+		struct client *c = &b->c[i];
+
+		if (c->fd != -1 && c->connect_deadline != 0 &&
+		    t >= c->connect_deadline) {
+			b->timeouts++;
+			drop(b, c, 1);
+		}
+	}
 }
 
 static void
@@ -551,6 +663,9 @@ connect_client(struct bench *b, struct client *c, size_t index)
 	int one = 1;
 
 	inet_pton(AF_INET, b->host, &sa.sin_addr);
+	c->connect_deadline = b->connect_timeout_ms == 0 ? 0 :
+	    now_ns() + (uint64_t)b->connect_timeout_ms * 1000000u;
+	c->retry_at = 0;
 	c->fd = socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
 	if (c->fd == -1) {
 		b->errors++;
@@ -662,6 +777,7 @@ run(struct bench *b, uint64_t ms, int until_done)
 		if (t >= end)
 			return -1;
 		if (t >= next_tick) {
+			check_connect_timers(b);
 			run_retries(b);
 			tick(b, slot++);
 			next_tick += TICK_MS * 1000000u;
@@ -678,6 +794,8 @@ phase_begin(struct bench *b)
 {
 	b->phase_t0 = now_ns();
 	b->unexpected = b->errors = b->retries = 0;
+	b->timeouts = b->double_ack = 0;
+	b->all_done_at = b->done == b->n ? 0 : UINT64_MAX;
 	b->echo.n = b->bg_echo.n = b->decide.n = 0;
 }
 
@@ -730,7 +848,8 @@ report(struct bench *b, const char *phase, double cpu0, double self0,
 	    "\"bg_echo_p99_ms\":%.3f,\"bg_echo_max_ms\":%.3f,"
 	    "\"bg_echo_over_100ms\":%zu,\"bg_echo_unanswered\":%zu,"
 	    "\"wrong\":%zu,\"missing\":%zu,\"unexpected_votes\":%zu,"
-	    "\"errors\":%zu,\"reconnects\":%zu,\"qnetd_alive\":%s}\n",
+	    "\"errors\":%zu,\"reconnects\":%zu,\"connect_timeouts\":%zu,"
+	    "\"double_ack\":%zu,\"all_done_at_s\":%.3f,\"qnetd_alive\":%s}\n",
 	    phase, b->n, secs,
 	    finished ? "true" : "false",
 	    cpu >= 0 && cpu0 >= 0 ? cpu - cpu0 : -1.0,
@@ -740,7 +859,10 @@ report(struct bench *b, const char *phase, double cpu0, double self0,
 	    pct(&b->decide, 99), b->n - b->nmain, b->bg_echo.n,
 	    pct(&b->bg_echo, 50), pct(&b->bg_echo, 99), pct(&b->bg_echo, 100),
 	    bg_late, bg_unanswered, wrong, missing, b->unexpected, b->errors,
-	    b->retries, b->qnetd_pid <= 0 || kill(b->qnetd_pid, 0) == 0 ? "true" : "false");
+	    b->retries, b->timeouts, b->double_ack,
+	    b->all_done_at == UINT64_MAX || b->done != b->n ? -1.0 :
+	    (double)b->all_done_at / 1e9,
+	    b->qnetd_pid <= 0 || kill(b->qnetd_pid, 0) == 0 ? "true" : "false");
 	fflush(stdout);
 }
 
@@ -866,6 +988,10 @@ usage(void)
 	    "                 [-P qnetd_pid] [-T tls_dir] [-x phases]\n"
 	    "                 [-a source_addresses] [-N cluster_name_prefix]\n"
 	    "                 [-g background_clusters] [-e bg_echo_ms] [-G]\n"
+	    "                 [-C connect_timeout_ms] [-J reconnect_jitter_ms]\n"
+	    "-C: a client not registered (INIT_REPLY) in time gives up and\n"
+	    "    connects again, a failed connect waits for it (qdevice: 8000)\n"
+	    "-J: a dropped client waits a random 0..J ms first (qdevice: 4500)\n"
 	    "phases: comma-separated of connect,steady,storm,reconnect,tls-storm\n"
 	    "-G: background clients use TLS too (with -T)\n"
 	    "clusters are named <prefix><n>.qnet.bench; tls_dir holds\n"
@@ -885,7 +1011,7 @@ main(int argc, char **argv)
 	char *phases, *p, *save = NULL;
 	int ch;
 
-	while ((ch = getopt(argc, argv, "H:p:c:n:b:s:t:P:T:x:a:N:g:e:G")) != -1) {
+	while ((ch = getopt(argc, argv, "H:p:c:n:b:s:t:P:T:x:a:N:g:e:GC:J:")) != -1) {
 		switch (ch) {
 		case 'H': b.host = optarg; break;
 		case 'p': b.port = atoi(optarg); break;
@@ -902,6 +1028,8 @@ main(int argc, char **argv)
 		case 'g': b.bg_clusters = (uint32_t)atoi(optarg); break;
 		case 'e': b.bg_echo_ms = (uint32_t)atoi(optarg); break;
 		case 'G': b.bg_tls = 1; break;
+		case 'C': b.connect_timeout_ms = (uint32_t)atoi(optarg); break;
+		case 'J': b.jitter_ms = (uint32_t)atoi(optarg); break;
 		default: usage();
 		}
 	}
