@@ -615,11 +615,19 @@ do_disconnect(uv_idle_t *idle)
 
 	if (disc_reason_action(r, q->cfg.net.algorithm) == DISC_EXIT ||
 	    q->phase != PHASE_RUNNING) {
-		if (r == DISC_LOCAL_SOCKET_CLOSED)
-			q->unregister = 1;
-		else
+		/*
+		 * Leaving the main loop unregisters the device, as 3.0.3
+		 * does (observed: after a SERVER_ERROR or a dead heuristics
+		 * worker the Qdevice is gone from corosync-quorumtool at
+		 * once).  Only exits before the loop served, and fatal poll
+		 * errors, leave it registered for corosync to time out.
+		 */
+		if (r != DISC_LOCAL_SOCKET_CLOSED)
 			log_err("Disconnected from qnetd (%s): exiting",
 			    disc_reason_str(r));
+		q->unregister = r == DISC_LOCAL_SOCKET_CLOSED ||
+		    (q->phase == PHASE_RUNNING &&
+		    r != DISC_COROSYNC_CONNECTION_CLOSED);
 		qdevice_exit(q, disc_reason_exit_status(r));
 		return;
 	}

@@ -305,9 +305,10 @@ qd_vq_close(struct qdevice *q)
 }
 
 /*
- * After a clean shutdown the device is unregistered, so corosync stops
- * counting it at once; after an error exit it stays registered and
- * corosync declares it lost after quorum.device.timeout.
+ * When the main loop ends (shutdown, or a disconnect reason that ends the
+ * daemon) the device is unregistered, so corosync stops counting it at
+ * once; after an error during start-up or a failed poll it stays
+ * registered and corosync declares it lost after quorum.device.timeout.
  */
 void
 qd_vq_finalize(struct qdevice *q)
