@@ -97,6 +97,8 @@ struct qnetd {
 	struct log_limit limit_log[LIMIT_COUNT];
 	int listen_watch_fd;		/* netlink: the listen address's fate */
 	uv_poll_t listen_watch;
+	int listen_watch_family;	/* AF_INET, AF_INET6 */
+	uint8_t listen_watch_addr[16];	/* the address listened on */
 	int listen_addr_gone;
 
 	struct cluster_table clusters;

@@ -10,7 +10,11 @@
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
+#include <arpa/inet.h>
 #include <netinet/in.h>
+#include <linux/netlink.h>
+#include <linux/rtnetlink.h>
+#include <sys/socket.h>
 
 #include "decide.h"
 #include "handlers.h"
@@ -660,6 +664,140 @@ on_listen_ready(uv_poll_t *p, int status, int events)
 	}
 }
 
+/* ------------------------------------------------------------------ */
+/* The fate of the listen address */
+
+/*
+ * A listening socket whose address is removed from the system stays open
+ * and silent: nothing fails, clients just stop arriving.  The kernel's
+ * address notifications (netlink) let us say so in the log, and say when
+ * the address is back.  Only with -l: the wildcard can't go away.
+ */
+static int
+bound_addr(struct qnetd *q)
+{
+	struct sockaddr_storage ss;
+	socklen_t len = sizeof(ss);
+
+	if (getsockname(q->listen_fd, (struct sockaddr *)&ss, &len) != 0)
+		return -1;
+	if (ss.ss_family == AF_INET) {
+		const struct sockaddr_in *a = (const struct sockaddr_in *)&ss;
+
+		if (a->sin_addr.s_addr == htonl(INADDR_ANY))
+			return -1;
+		memcpy(q->listen_watch_addr, &a->sin_addr, 4);
+	} else if (ss.ss_family == AF_INET6) {
+		const struct sockaddr_in6 *a = (const struct sockaddr_in6 *)&ss;
+
+		if (IN6_IS_ADDR_UNSPECIFIED(&a->sin6_addr))
+			return -1;
+		memcpy(q->listen_watch_addr, &a->sin6_addr, 16);
+	} else {
+		return -1;
+	}
+	q->listen_watch_family = ss.ss_family;
+	return 0;
+}
+
+/* Is this address message about our address? */
+static int
+ifaddr_is_ours(const struct qnetd *q, const struct nlmsghdr *nh)
+{
+	const struct ifaddrmsg *ifa = NLMSG_DATA(nh);
+	size_t alen = q->listen_watch_family == AF_INET ? 4 : 16;
+	int len = (int)IFA_PAYLOAD(nh);
+	const struct rtattr *rta;
+
+	if (ifa->ifa_family != q->listen_watch_family)
+		return 0;
+	for (rta = IFA_RTA(ifa); RTA_OK(rta, len); rta = RTA_NEXT(rta, len))
+		if ((rta->rta_type == IFA_LOCAL || rta->rta_type == IFA_ADDRESS) &&
+		    RTA_PAYLOAD(rta) == alen &&
+		    memcmp(RTA_DATA(rta), q->listen_watch_addr, alen) == 0)
+			return 1;
+	return 0;
+}
+
+static void
+listen_addr_event(struct qnetd *q, int removed)
+{
+	char text[INET6_ADDRSTRLEN];
+
+	if (removed == q->listen_addr_gone)
+		return;
+	q->listen_addr_gone = removed;
+	inet_ntop(q->listen_watch_family, q->listen_watch_addr, text,
+	    sizeof(text));
+	if (removed)
+		log_warn("Listen address %s was removed from the system: no new "
+		    "client can connect until it is back; connected clients "
+		    "are still served", text);
+	else
+		log_notice("Listen address %s is back: accepting clients again",
+		    text);
+}
+
+static void
+on_listen_watch(uv_poll_t *p, int status, int events)
+{
+	struct qnetd *q = p->data;
+	uint8_t buf[8192] __attribute__((aligned(NLMSG_ALIGNTO)));
+	ssize_t n;
+
+	(void)events;
+	if (status < 0)
+		return;
+	/* ENOBUFS (we missed events) is no reason to stop listening. */
+	while ((n = recv(q->listen_watch_fd, buf, sizeof(buf), MSG_DONTWAIT)) > 0 ||
+	    (n < 0 && (errno == EINTR || errno == ENOBUFS))) {
+		struct nlmsghdr *nh = (struct nlmsghdr *)buf;
+		int len = (int)n;
+
+		for (; n > 0 && NLMSG_OK(nh, len); nh = NLMSG_NEXT(nh, len))
+			if ((nh->nlmsg_type == RTM_NEWADDR ||
+			    nh->nlmsg_type == RTM_DELADDR) &&
+			    ifaddr_is_ours(q, nh))
+				listen_addr_event(q,
+				    nh->nlmsg_type == RTM_DELADDR);
+	}
+}
+
+static void
+listen_watch_start(struct qnetd *q)
+{
+	struct sockaddr_nl sa = { .nl_family = AF_NETLINK };
+
+	q->listen_watch_fd = -1;
+	if (bound_addr(q) != 0)
+		return;
+	sa.nl_groups = q->listen_watch_family == AF_INET ?
+	    RTMGRP_IPV4_IFADDR : RTMGRP_IPV6_IFADDR;
+	q->listen_watch_fd = socket(AF_NETLINK, SOCK_RAW | SOCK_NONBLOCK |
+	    SOCK_CLOEXEC, NETLINK_ROUTE);
+	if (q->listen_watch_fd == -1 ||
+	    bind(q->listen_watch_fd, (struct sockaddr *)&sa, sizeof(sa)) != 0) {
+		/* Only a log line is lost: go on without. */
+		log_debug("Can't watch the listen address: %s", strerror(errno));
+		if (q->listen_watch_fd != -1)
+			close(q->listen_watch_fd);
+		q->listen_watch_fd = -1;
+		return;
+	}
+	uv_poll_init(q->loop, &q->listen_watch, q->listen_watch_fd);
+	q->listen_watch.data = q;
+	uv_poll_start(&q->listen_watch, UV_READABLE, on_listen_watch);
+}
+
+static void
+listen_watch_closed(uv_handle_t *h)
+{
+	struct qnetd *q = h->data;
+
+	close(q->listen_watch_fd);
+	q->listen_watch_fd = -1;
+}
+
 void
 server_init(struct qnetd *q)
 {
@@ -673,6 +811,7 @@ server_init(struct qnetd *q)
 	q->throttle_timer.data = q;
 	uv_timer_init(q->loop, &q->throttle_timer);
 	q->peers.seed = uv_hrtime() ^ ((uint64_t)getpid() << 32);
+	q->listen_watch_fd = -1;
 	q->server_ready = 1;
 }
 
@@ -691,6 +830,7 @@ server_start(struct qnetd *q)
 	uv_poll_init(q->loop, &q->listen_poll, q->listen_fd);
 	q->listen_poll.data = q;
 	uv_poll_start(&q->listen_poll, UV_READABLE, on_listen_ready);
+	listen_watch_start(q);
 	return 0;
 }
 
@@ -714,6 +854,8 @@ server_stop(struct qnetd *q)
 	}
 	if (q->listen_fd != -1)
 		uv_close((uv_handle_t *)&q->listen_poll, listen_closed);
+	if (q->listen_watch_fd != -1)
+		uv_close((uv_handle_t *)&q->listen_watch, listen_watch_closed);
 	for (struct client *c = q->clients; c != NULL; c = c->all_next)
 		client_schedule_disconnect(c, "server going down");
 }
