@@ -795,10 +795,10 @@ run(struct bench *b, uint64_t ms, int until_done)
 			return 0;
 		if (t >= end)
 			return -1;
-		/* A dead qnetd decides nothing more: do not wait for it. */
-		if (slot % 100 == 0 && !proc_alive(b->qnetd_pid))
-			return -1;
 		if (t >= next_tick) {
+			/* A dead qnetd decides nothing more: do not wait. */
+			if (slot % 100 == 0 && !proc_alive(b->qnetd_pid))
+				return -1;
 			check_connect_timers(b);
 			run_retries(b);
 			tick(b, slot++);
