@@ -539,7 +539,8 @@ class Lab:
 
     def corosync_conf(self, node):
         nodelist = "".join(
-            f"\tnode {{\n\t\tring0_addr: {n.addr}\n\t\tnodeid: {n.nodeid}\n\t\tname: {n.name}\n\t}}\n"
+            f"\tnode {{\n\t\tring0_addr: {n.addr}\n\t\tnodeid: {n.nodeid}\n"
+            f"\t\tname: {n.name}\n\t}}\n"
             for n in self.nodes)
         device = ""
         if self.device_votes is not None:
@@ -582,12 +583,14 @@ class Lab:
         self._copy(q, f"{nssdb_q}/qnetd-cacert.crt", self.nodes, "/etc/corosync/qnetd-cacert.crt")
         first.run([node_cu, "-i", "-c", "/etc/corosync/qnetd-cacert.crt"])
         first.run([node_cu, "-r", "-n", self.cert_cluster])
-        self._copy(first, f"{nssdb_n}/qdevice-net-node.crq", [q], "/etc/corosync/qdevice-net-node.crq")
+        self._copy(first, f"{nssdb_n}/qdevice-net-node.crq", [q],
+                   "/etc/corosync/qdevice-net-node.crq")
         q.run([qnetd_cu, "-s", "-c", "/etc/corosync/qdevice-net-node.crq", "-n", self.cert_cluster])
         crt = f"cluster-{self.cert_cluster}.crt"
         self._copy(q, f"{nssdb_q}/{crt}", [first], f"/etc/corosync/{crt}")
         first.run([node_cu, "-M", "-c", f"/etc/corosync/{crt}"])
-        self._copy(first, f"{nssdb_n}/qdevice-net-node.p12", others, "/etc/corosync/qdevice-net-node.p12")
+        self._copy(first, f"{nssdb_n}/qdevice-net-node.p12", others,
+                   "/etc/corosync/qdevice-net-node.p12")
         for n in others:
             n.run([node_cu, "-i", "-c", "/etc/corosync/qnetd-cacert.crt"])
             n.run([node_cu, "-m", "-c", "/etc/corosync/qdevice-net-node.p12"])
@@ -686,7 +689,8 @@ class Lab:
 
     def quorum(self, nodeid):
         # Exit status 2 means "not quorate": judge by the output (pitfall 2).
-        return parse_quorum(self.node(nodeid).run(["corosync-quorumtool", "-s"], check=False).stdout)
+        res = self.node(nodeid).run(["corosync-quorumtool", "-s"], check=False)
+        return parse_quorum(res.stdout)
 
     def qdevice_tool(self, nodeid, *args, check=True):
         return self.node(nodeid).run([self.bin["qdevice_tool"]] + list(args), check=check)
