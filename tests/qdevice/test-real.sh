@@ -457,6 +457,42 @@ scenario_heuristics() {
 	stop_all
 }
 
+# A configuration reload (corosync-cfgtool -R) that adds a node: the new
+# node list goes to qnetd ("changed" config list), and with ffsplit one node
+# of three no longer has the majority: the vote goes.
+scenario_reload() {
+	local qnetd=$1 name="reload-$1"
+
+	write_conf ffsplit off 1
+	start_corosync "$name" || { fail "$name: corosync"; stop_all; return; }
+	start_qnetd "$qnetd" off "$name"
+	start_qdevice ours "$name"
+	if ! wait_for 25 has_vote; then
+		fail "$name: first vote"
+		dump_logs "$name"
+		stop_all
+		return
+	fi
+	sed -i 's/^nodelist {$/nodelist {\n node {\n  ring0_addr: 10.77.1.3\n  nodeid: 3\n  name: n3\n }/' \
+	    /etc/corosync/corosync.conf
+	corosync-cfgtool -R >/dev/null 2>&1
+	check "$name: node list re-read" wait_for 10 status_has \
+	    "$(printf '\tNode ID = 3')"
+	check "$name: 1 of 3 nodes -> vote withdrawn" wait_for 15 lost_vote
+	check "$name: still connected" connected
+	check "$name: qnetd got the new list" wait_for 5 qnetd_has_nodes \
+	    "$qnetd" "3, 1, 2"
+	stop_all
+}
+
+# corosync-qnetd-tool -l shows the configured node list the server got.
+qnetd_has_nodes() {
+	local tool=corosync-qnetd-tool
+	[ "$1" = ours ] && tool="$BUILD_DIR/qnetd/corosync-qnetd-tool -p \
+	    /run/corosync-qnetd/corosync-qnetd.sock"
+	$tool -l | grep -qF "$(printf 'Configured node list:\t%s' "$2")"
+}
+
 mask_times() {
 	sed -E 's/[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}:[0-9]{2}/TIME/'
 }
@@ -687,6 +723,7 @@ main() {
 		}
 		selected reconnect && scenario_reconnect $q
 		selected heuristics && scenario_heuristics $q
+		selected reload && scenario_reload $q
 	done
 	selected compare && scenario_status_compare
 	selected errors && scenario_config_errors
