@@ -105,6 +105,7 @@ struct bench {
 	long rss_base_kb;	/* qnetd RSS before the first connect */
 
 	int ep;
+	int ep_bg;		/* background clients: polled between events */
 	struct client *c;
 	size_t n;		/* all clients: main ones, then background */
 	size_t nmain;
@@ -239,7 +240,7 @@ epoll_set(struct bench *b, struct client *c, int out)
 	    .data.ptr = c };
 
 	if (c->polling_out != out) {
-		epoll_ctl(b->ep, EPOLL_CTL_MOD, c->fd, &ev);
+		epoll_ctl(c->bg ? b->ep_bg : b->ep, EPOLL_CTL_MOD, c->fd, &ev);
 		c->polling_out = (uint8_t)out;
 	}
 }
@@ -635,7 +636,7 @@ drop(struct bench *b, struct client *c, int timed_out)
 	if (c->fd == -1)
 		return;
 	c->retry_at = retry_time(b, c, timed_out);
-	epoll_ctl(b->ep, EPOLL_CTL_DEL, c->fd, NULL);
+	epoll_ctl(c->bg ? b->ep_bg : b->ep, EPOLL_CTL_DEL, c->fd, NULL);
 	if (c->ssl != NULL) {
 		SSL_free(c->ssl);
 		c->ssl = NULL;
@@ -710,7 +711,7 @@ connect_client(struct bench *b, struct client *c, size_t index)
 	}
 	c->state = ST_CONNECTING;
 	c->polling_out = 1;
-	epoll_ctl(b->ep, EPOLL_CTL_ADD, c->fd, &ev);
+	epoll_ctl(c->bg ? b->ep_bg : b->ep, EPOLL_CTL_ADD, c->fd, &ev);
 }
 
 static void
@@ -779,6 +780,19 @@ tick(struct bench *b, uint64_t slot)
 	}
 }
 
+static void
+poll_bg(struct bench *b)
+{
+	struct epoll_event ev[64];
+	int n;
+
+	if (b->n == b->nmain)
+		return;
+	n = epoll_wait(b->ep_bg, ev, 64, 0);
+	for (int i = 0; i < n; i++)
+		on_event(b, ev[i].data.ptr, ev[i].events);
+}
+
 /* Run the loop until every client is done or the time is up. */
 static int
 run(struct bench *b, uint64_t ms, int until_done)
@@ -806,8 +820,16 @@ run(struct bench *b, uint64_t ms, int until_done)
 		}
 		timeout = (int)((next_tick > t ? next_tick - t : 0) / 1000000u);
 		n = epoll_wait(b->ep, ev, 512, timeout);
-		for (int i = 0; i < n; i++)
-			on_event(b, ev[i].data.ptr, ev[i].events);
+		for (int i = 0; i < n; i++) {
+			/*
+			 * Background clients first and after every event: a
+			 * handshake here costs a millisecond or two, and their
+			 * replies must not wait for a whole batch of them.
+			 */
+			poll_bg(b);
+			if (ev[i].data.ptr != NULL)
+				on_event(b, ev[i].data.ptr, ev[i].events);
+		}
 	}
 }
 
@@ -1080,7 +1102,10 @@ main(int argc, char **argv)
 	if (tls_dir != NULL)
 		b.tls = tls_context(tls_dir);
 	if ((b.c = calloc(b.n, sizeof(*b.c))) == NULL ||
-	    (b.ep = epoll_create1(EPOLL_CLOEXEC)) == -1)
+	    (b.ep = epoll_create1(EPOLL_CLOEXEC)) == -1 ||
+	    (b.ep_bg = epoll_create1(EPOLL_CLOEXEC)) == -1 ||
+	    epoll_ctl(b.ep, EPOLL_CTL_ADD, b.ep_bg, &(struct epoll_event){
+	    .events = EPOLLIN, .data.ptr = NULL }) != 0)
 		return 2;
 	for (size_t i = 0; i < b.n; i++) {
 		struct client *c = &b.c[i];
