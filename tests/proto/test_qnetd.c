@@ -2,29 +2,55 @@
  * Protocol tests of a real corosync-qnetd over loopback (PROTOCOL.md,
  * BEHAVIOUR.md §2, §4, §9).
  *
- * Every test starts the daemon as a child (-f, a free loopback port, lock
- * file and IPC socket in a scratch directory), talks to it with blocking-
- * style sockets bounded by poll() timeouts, and asserts the exact reply
- * bytes or fields the specification gives.  TLS uses OpenSSL, a stack
- * independent of the server's NSS; the certificates are made once per run
- * with NSS certutil and exported with pk12util + openssl.
+ * Every test starts the daemon as a child (-f -d, 127.0.0.1 on a free port,
+ * lock file and IPC socket in a scratch directory), talks to it with
+ * blocking-style sockets bounded by poll() timeouts, and asserts the exact
+ * reply bytes or fields the specification gives.  Timing is only asserted
+ * as generous bounds; order and content are asserted exactly.  TLS uses
+ * OpenSSL, a stack independent of the server's NSS; the certificates are
+ * made once per run with NSS certutil and exported with pk12util + openssl.
  *
  * The daemon always dies with its test: it gets PR_SET_PDEATHSIG(SIGKILL)
  * (a failing check test _exits its forked process), the checked teardown
- * kills whatever is still registered, and a normal stop asserts that it
- * exits 0 on SIGTERM (so sanitizer reports at exit fail the test).
+ * kills whatever is still registered, and a normal stop (IPC "shutdown")
+ * asserts that it was still alive and exits 0 (so a crash, or a sanitizer
+ * report at exit, fails the test).
+ *
+ * Test cases (tcase: tests):
+ *   handshake   PREINIT in every TLS mode and its errors, INIT success
+ *               (§12.5 bytes, options 4/5), every INIT error code and the
+ *               §7.4 precedence, retry after a refusal, the 18,000,000 ms
+ *               DPD limit, 15/16/17 against registered nodes, messages
+ *               before INIT (11) and server-only types (8)
+ *   messages    SET_OPTION, ECHO byte copy, missing options (7, 14, 18, 19),
+ *               framing (4, 5, 9, seq echo rules, split/coalesced writes),
+ *               garbage
+ *   algorithms  ffsplit §12.7 byte for byte and the NACK-first 2+2 split,
+ *               lms wait-then-VOTE_INFO, 2nodelms rules, test; DELIBERATE:
+ *               ffsplit D1, D2, §14.1, lms D3, lms/2nodelms D6
+ *   liveness    dead-peer timing (re-arm, skipped messages, SET_OPTION,
+ *               dpd off), DELIBERATE D23, -m, hostile clients next to a
+ *               good one, DELIBERATE TCP_NODELAY
+ *   tls         plain client with -s on (D7), STARTTLS + good certificate,
+ *               -s req, no certificate, foreign CA, CN=wrong, -c off,
+ *               STARTTLS with -s off
+ *   admin       corosync-qnetd-tool -s/-s -v/-l/-l -v/-c output, CLI
+ *               errors, DELIBERATE D8 (-h/-v exit 0, -s required), SIGTERM
  *
  * Environment:
  *   QNETD_BIN        daemon under test; default: the build tree's
  *                    qnetd/corosync-qnetd, found as ../../qnetd/ relative to
- *                    this binary (tests/proto/test_qnetd)
+ *                    this binary (tests/proto/test_qnetd); exit 77 (skip)
+ *                    when there is none
  *   QNETD_TOOL_BIN   corosync-qnetd-tool; default the build tree's, as above
  *   QNETD_IS_DEBIAN=1  the daemon is corosync-qnetd 3.0.3: the tests of our
- *                    deliberate differences (marked DELIBERATE below) then
- *                    assert the 3.0.3 behaviour instead, with a printed note
- *   QNETD_TEST_KEEP=1  keep the scratch directory (logs: <dir>/srvXXXXXX/qnetd.log;
- *                    it is also kept, and its path printed, when a test fails)
- *   CK_RUN_CASE / CK_RUN_SUITE / CK_VERBOSITY  (check) select / report tests
+ *                    deliberate differences (marked DELIBERATE) then assert
+ *                    the 3.0.3 behaviour instead, with a printed note
+ *   QNETD_TEST_KEEP=1  keep the scratch directory (server logs in its
+ *                    srvXXXXXX/qnetd.log; also kept, and its path printed,
+ *                    when a test fails)
+ *   QNETD_TEST_TIMES=1  print each test's duration
+ *   CK_RUN_CASE / CK_VERBOSITY  (check) select a tcase / report each test
  *
  * tests/proto/run-against-debian.sh runs this binary against Debian's
  * /usr/bin/corosync-qnetd and /usr/bin/corosync-qnetd-tool.
@@ -67,7 +93,7 @@
 
 
 #define ARRAY_LEN(a)	(sizeof(a) / sizeof((a)[0]))
-#define TIMEOUT_MS	5000	/* a reply that must come */
+#define TIMEOUT_MS	8000	/* a reply that must come */
 #define QUIET_MS	300	/* a reply that must not come */
 #define TEST_TIMEOUT	60	/* seconds, per test */
 
@@ -2775,7 +2801,8 @@ START_TEST(dead_peer)
 	p = init_p(2, 1, QN_ALGO_FFSPLIT);
 	p.hb = 1000;
 	join(&c, &s, "demo", &p);
-	sleep_ms(700);
+	/* Without the re-arm it would go 0.9 s after this echo. */
+	sleep_ms(600);
 	last = now_ms();
 	echo_ok(&c);		/* re-arms the timer */
 	ms = wait_dropped(&c, last, 6000);
