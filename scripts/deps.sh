@@ -8,7 +8,7 @@ libnss3-dev libnss3-tools libnspr4-dev libuv1-dev libqb-dev libssl-dev check lib
 corosync libvotequorum-dev libcmap-dev libcorosync-common-dev libquorum-dev
 corosync-qnetd corosync-qdevice
 iproute2 nftables util-linux procps psmisc man-db
-clang libclang-rt-14-dev valgrind
+clang libclang-rt-14-dev valgrind linux-perf
 shellcheck openssl python3"
 
 missing=""
