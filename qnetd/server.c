@@ -738,6 +738,14 @@ listen_addr_event(struct qnetd *q, int removed)
 		    text);
 }
 
+/* NLMSG_OK() without its signed/unsigned comparison (clang warns). */
+static int
+nlmsg_ok(const struct nlmsghdr *nh, int len)
+{
+	return len >= (int)sizeof(*nh) && nh->nlmsg_len >= sizeof(*nh) &&
+	    nh->nlmsg_len <= (unsigned int)len;
+}
+
 static void
 on_listen_watch(uv_poll_t *p, int status, int events)
 {
@@ -754,7 +762,7 @@ on_listen_watch(uv_poll_t *p, int status, int events)
 		struct nlmsghdr *nh = (struct nlmsghdr *)buf;
 		int len = (int)n;
 
-		for (; n > 0 && NLMSG_OK(nh, len); nh = NLMSG_NEXT(nh, len))
+		for (; n > 0 && nlmsg_ok(nh, len); nh = NLMSG_NEXT(nh, len))
 			if ((nh->nlmsg_type == RTM_NEWADDR ||
 			    nh->nlmsg_type == RTM_DELADDR) &&
 			    ifaddr_is_ours(q, nh))
