@@ -2153,6 +2153,68 @@ START_TEST(framing)
 }
 END_TEST
 
+/*
+ * PROTOCOL.md §2.3: a reply over max_client_send_size cannot be built and
+ * the client is disconnected; more than 32 queued replies (a client that
+ * doesn't read) disconnect it too.
+ */
+START_TEST(send_limits)
+{
+	struct srv s;
+	struct qc c, other;
+	struct buf b, got;
+	int replies = 0, r;
+
+	SRV_START(&s, "-s", "off", "-S",
+	    "max_client_send_size=200,max_client_receive_size=1000");
+	join_simple(&c, &s, "demo", 1, QN_ALGO_FFSPLIT);
+	join_simple(&other, &s, "other", 1, QN_ALGO_FFSPLIT);
+	/* 200 bytes is fine, 201 is not (INIT_REPLY is 140). */
+	buf_init(&b);
+	hex_parse("0008 000000c2 0000 0004 00000007 7fff 00b6", &b);
+	while (b.len < 200)
+		buf_put_u8(&b, 0xaa);
+	qc_send(&c, b.data, b.len);
+	buf_init(&got);
+	ck_assert_int_eq(qc_recv(&c, TIMEOUT_MS, &got), RECV_MSG);
+	ck_assert_uint_eq(got.len, 200);
+	ck_assert_uint_eq(get_u16(got.data), QN_MSG_ECHO_REPLY);
+	buf_reset(&b);
+	hex_parse("0008 000000c3 0000 0004 00000008 7fff 00b7", &b);
+	while (b.len < 201)
+		buf_put_u8(&b, 0xaa);
+	qc_send(&c, b.data, b.len);
+	qc_expect_closed(&c, TIMEOUT_MS);
+	qc_close(&c);
+	echo_ok(&other);
+	qc_close(&other);
+	srv_stop(&s);
+
+	/* Requests pile up replies while the client does not read. */
+	SRV_START(&s, "-s", "off");
+	join_simple(&c, &s, "demo", 1, QN_ALGO_FFSPLIT);
+	buf_reset(&b);
+	hex_parse("0008 00007ffa 0000 0004 00000009 7fff 7fee", &b);
+	while (b.len < 0x8000)
+		buf_put_u8(&b, 0x55);
+	for (int i = 0; i < 400; i++)
+		if (qc_write(&c, b.data, b.len) != 0)
+			break;
+	for (;;) {
+		r = qc_recv(&c, TIMEOUT_MS, &got);
+		if (r != RECV_MSG)
+			break;
+		replies++;
+	}
+	ck_assert_msg(r == RECV_CLOSED, "no disconnect (%d replies)", replies);
+	ck_assert_int_lt(replies, 400);
+	buf_free(&got);
+	buf_free(&b);
+	qc_close(&c);
+	srv_stop(&s);
+}
+END_TEST
+
 /* Garbage from one client neither kills the server nor other clients. */
 START_TEST(garbage)
 {
@@ -3911,6 +3973,7 @@ qnetd_suite(void)
 	tcase_add_test(tc, echo_copy);
 	tcase_add_test(tc, missing_options);
 	tcase_add_test(tc, framing);
+	tcase_add_test(tc, send_limits);
 	tcase_add_test(tc, garbage);
 	suite_add_tcase(s, tc);
 
