@@ -653,7 +653,8 @@ net_disconnect(struct qdevice *q, enum disc_reason r)
 {
 	struct qd_net *n = &q->net;
 
-	if (n->disc_pending || q->phase == PHASE_EXITING)
+	/* Before the model is up, start-up itself fails and exits. */
+	if (!n->handles_up || n->disc_pending || q->phase == PHASE_EXITING)
 		return;
 	n->disc_pending = 1;
 	n->disc_reason = r;
