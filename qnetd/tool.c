@@ -104,8 +104,8 @@ main(int argc, char **argv)
 		return 2;
 	}
 	if (ipc_call(path, (const char *)req.data, &reply) != 0) {
-		fprintf(stderr, "Can't connect to qnetd socket (is QNetd "
-		    "running?): %s\n", strerror(errno));
+		fprintf(stderr, "%s: Can't connect to qnetd socket (is QNetd "
+		    "running?): %s\n", PROG, strerror(errno));
 		rc = 3;
 	} else {
 		rc = ipc_print_answer(&reply);
