@@ -35,6 +35,9 @@ qnetd_defaults(struct qnetd *q)
 	s->max_client_send_bytes = 262144;
 	/* A qdevice sends a handful per membership change and one per HB. */
 	s->max_client_message_rate = 200;
+	/* Enough to keep a CPU busy across network round trips; more only
+	 * makes every handshake slower (see server.c, client_starttls). */
+	s->max_tls_handshakes = 64;
 	q->port = QN_DEFAULT_PORT;
 	q->tls_mode = QN_TLS_SUPPORTED;
 	q->client_cert_required = 1;

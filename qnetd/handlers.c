@@ -126,13 +126,14 @@ on_starttls(struct client *c, const struct msg *m)
 		send_error(c, m, QN_ERR_PREINIT_REQUIRED);
 		return;
 	}
-	if (q->tls == NULL || c->tls_started ||
-	    conn_starttls_server(&c->conn, q->tls) != 0) {
+	if (q->tls == NULL || c->tls_started) {
 		client_schedule_disconnect(c, "can't start TLS");
 		return;
 	}
 	c->tls_started = 1;
 	c->cert_checked = 0;
+	/* Now, or once fewer handshakes are in progress. */
+	client_starttls(c);
 }
 
 /* INIT validation with the precedence of PROTOCOL.md §7.4. */

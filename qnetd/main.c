@@ -71,6 +71,8 @@ static const struct setting qnetd_settings[] = {
 	    LLONG_MAX },
 	{ "max_client_message_rate", SETTING_INT,
 	    OFF(max_client_message_rate), 0, 1000000 },
+	{ "max_tls_handshakes", SETTING_INT, OFF(max_tls_handshakes), 0,
+	    LLONG_MAX },
 	{ NULL, 0, 0, 0, 0 }
 };
 

@@ -37,6 +37,7 @@ struct qnetd_settings {
 	long long max_clusters;
 	long long max_client_send_bytes;	/* send queue, in bytes */
 	long long max_client_message_rate;	/* messages per second */
+	long long max_tls_handshakes;		/* in progress at once */
 };
 
 /* The limits whose log lines are rate-limited (server.c, limit_log). */
@@ -49,6 +50,7 @@ enum qnetd_limit {
 	LIMIT_SEND_BUFFERS,
 	LIMIT_SEND_BYTES,
 	LIMIT_MESSAGE_RATE,
+	LIMIT_TLS_HANDSHAKES,
 	LIMIT_ACCEPT,		/* accept() failed: out of descriptors, memory */
 	LIMIT_COUNT
 };
@@ -57,6 +59,12 @@ enum qnetd_limit {
 struct log_limit {
 	uint64_t next;		/* loop time (ms) the next line may be logged */
 	unsigned long suppressed;
+};
+
+/* Clients in order of arrival (server.c); NULL tail = empty. */
+struct client_fifo {
+	struct client *head;
+	struct client **tail;		/* &last->hs_next */
 };
 
 /* Connections per source address (server.c). */
@@ -93,6 +101,10 @@ struct qnetd {
 	uv_timer_t listen_retry;	/* accept paused: out of descriptors */
 	uv_timer_t throttle_timer;	/* resumes rate-limited clients */
 	struct client *throttled;	/* clients whose reading is paused */
+	struct client_fifo hs_wait;	/* STARTTLS received, no slot yet */
+	struct client_fifo hs_active;	/* holding a slot, oldest first */
+	size_t handshakes;		/* TLS handshakes holding a slot */
+	uv_timer_t hs_timer;		/* frees slots held too long */
 	struct peer_table peers;
 	struct log_limit limit_log[LIMIT_COUNT];
 	int listen_watch_fd;		/* netlink: the listen address's fate */

@@ -12,6 +12,7 @@
 #include <unistd.h>
 #include <arpa/inet.h>
 #include <netinet/in.h>
+#include <netinet/tcp.h>
 #include <linux/netlink.h>
 #include <linux/rtnetlink.h>
 #include <sys/socket.h>
@@ -36,6 +37,8 @@
 /* How often rate-limited clients get their tokens. */
 #define THROTTLE_TICK_MS	100
 #define TOKEN			1000	/* one message, in rate_tokens */
+/* A TLS handshake holds its max_tls_handshakes slot at most this long. */
+#define HS_SLOT_MS		2000
 
 /* What keeps a client's memory alive after the disconnect began. */
 enum {
@@ -46,6 +49,7 @@ enum {
 };
 
 static void rate_charge(struct client *c);
+static void hs_release(struct client *c);
 
 static void
 on_conn_message(struct conn *conn, enum reader_status st, const uint8_t *data,
@@ -55,6 +59,9 @@ on_conn_message(struct conn *conn, enum reader_status st, const uint8_t *data,
 
 	if (c->closing)
 		return;
+	/* The first message through TLS: the handshake is over. */
+	if (c->hs_slot && c->conn.handshake_done)
+		hs_release(c);
 	handle_message(c, st, data, len);
 	if (!c->closing)
 		rate_charge(c);
@@ -104,6 +111,7 @@ static const char *const limit_names[LIMIT_COUNT] = {
 	[LIMIT_SEND_BUFFERS] = "max_client_send_buffers",
 	[LIMIT_SEND_BYTES] = "max_client_send_bytes",
 	[LIMIT_MESSAGE_RATE] = "max_client_message_rate",
+	[LIMIT_TLS_HANDSHAKES] = "max_tls_handshakes",
 	[LIMIT_ACCEPT] = "accept",
 };
 
@@ -263,6 +271,13 @@ peer_table_free(struct peer_table *t)
 	memset(t, 0, sizeof(*t));
 }
 
+/* Reading is paused for the rate limit or a TLS handshake slot. */
+static void
+client_read_pause_update(struct client *c)
+{
+	conn_pause_reading(&c->conn, c->rate_paused || c->hs_waiting);
+}
+
 /* ------------------------------------------------------------------ */
 /* Message rate: a token bucket per client, one second deep */
 
@@ -324,7 +339,8 @@ rate_charge(struct client *c)
 		return;
 	limit_log(q, LIMIT_MESSAGE_RATE, c->addr, rate,
 	    "reading paused until its rate drops");
-	conn_pause_reading(&c->conn, 1);
+	c->rate_paused = 1;
+	client_read_pause_update(c);
 	throttle_add(q, c);
 }
 
@@ -341,11 +357,178 @@ throttle_tick(uv_timer_t *t)
 		rate_refill(c, now, q->set.max_client_message_rate);
 		if (c->rate_tokens >= 0) {
 			throttle_remove(c);
-			conn_pause_reading(&c->conn, 0);
+			c->rate_paused = 0;
+			client_read_pause_update(c);
 		}
 	}
 	if (q->throttled == NULL)
 		uv_timer_stop(t);
+}
+
+/* ------------------------------------------------------------------ */
+/* TLS handshakes: a bounded number at a time, the others wait in order */
+
+/*
+ * A handshake costs the server milliseconds of CPU.  In a reconnect storm
+ * of thousands of TLS clients, doing them all at once makes each take as
+ * long as all of them together: past the clients' 8 s connect timer none
+ * completes, they all retry, and the server works on for nothing.  With
+ * max_tls_handshakes at a time the first ones finish quickly; the others
+ * wait, reading paused (their ClientHello stays in the kernel, costing
+ * nothing), first come first served.
+ */
+
+static void
+fifo_append(struct client_fifo *f, struct client *c)
+{
+	if (f->tail == NULL)
+		f->tail = &f->head;
+	c->hs_next = NULL;
+	c->hs_pprev = f->tail;
+	*f->tail = c;
+	f->tail = &c->hs_next;
+}
+
+static void
+fifo_remove(struct client_fifo *f, struct client *c)
+{
+	if ((*c->hs_pprev = c->hs_next) != NULL)
+		c->hs_next->hs_pprev = c->hs_pprev;
+	else
+		f->tail = c->hs_pprev;
+	c->hs_next = NULL;
+	c->hs_pprev = NULL;
+}
+
+static void
+hs_wait_remove(struct qnetd *q, struct client *c)
+{
+	if (!c->hs_waiting)
+		return;
+	fifo_remove(&q->hs_wait, c);
+	c->hs_waiting = 0;
+}
+
+static void
+hs_wait_append(struct qnetd *q, struct client *c)
+{
+	fifo_append(&q->hs_wait, c);
+	c->hs_waiting = 1;
+}
+
+/* Give the slot back; the handshake itself goes on if it still runs. */
+static void
+hs_slot_free(struct client *c)
+{
+	struct qnetd *q = c->qnetd;
+
+	if (!c->hs_slot)
+		return;
+	fifo_remove(&q->hs_active, c);
+	c->hs_slot = 0;
+	q->handshakes--;
+}
+
+static void hs_admit(struct qnetd *q);
+
+/*
+ * A client that sends STARTTLS and then nothing costs no CPU, but it
+ * holds a slot: after HS_SLOT_MS it holds it no more, so a few stalled
+ * clients can't stop everybody's TLS.  Slots are taken in time order, so
+ * only the oldest are looked at.
+ */
+static void
+hs_tick(uv_timer_t *t)
+{
+	struct qnetd *q = t->data;
+	uint64_t now = uv_now(q->loop);
+	struct client *c;
+
+	while ((c = q->hs_active.head) != NULL &&
+	    now - c->hs_started >= HS_SLOT_MS)
+		hs_slot_free(c);
+	if (q->hs_active.head == NULL)
+		uv_timer_stop(t);
+	hs_admit(q);
+}
+
+/*
+ * Did the peer give up while it waited (its connect timer)?  Its FIN is
+ * behind the ClientHello we have not read, so ask TCP, and spare the
+ * handshake: that is the point of waiting.
+ */
+static int
+peer_gone(const struct client *c)
+{
+	struct tcp_info ti;
+	socklen_t len = sizeof(ti);
+
+	if (getsockopt(c->conn.fd, IPPROTO_TCP, TCP_INFO, &ti, &len) != 0)
+		return 0;
+	return ti.tcpi_state != TCP_ESTABLISHED;
+}
+
+static void
+hs_start(struct client *c)
+{
+	struct qnetd *q = c->qnetd;
+
+	if (conn_starttls_server(&c->conn, q->tls) != 0) {
+		client_schedule_disconnect(c, "can't start TLS");
+		return;
+	}
+	c->hs_slot = 1;
+	c->hs_started = uv_now(q->loop);
+	fifo_append(&q->hs_active, c);
+	q->handshakes++;
+	if (q->server_ready && !uv_is_active((uv_handle_t *)&q->hs_timer))
+		uv_timer_start(&q->hs_timer, hs_tick, HS_SLOT_MS / 4,
+		    HS_SLOT_MS / 4);
+	client_read_pause_update(c);
+}
+
+static void
+hs_admit(struct qnetd *q)
+{
+	struct client *c;
+
+	while (!q->stopping && (c = q->hs_wait.head) != NULL &&
+	    (q->set.max_tls_handshakes == 0 ||
+	    (long long)q->handshakes < q->set.max_tls_handshakes)) {
+		hs_wait_remove(q, c);
+		if (peer_gone(c))
+			client_schedule_disconnect(c, "gone while waiting for "
+			    "its TLS handshake");
+		else
+			hs_start(c);
+	}
+}
+
+/* The handshake is over (done, failed or the client left). */
+static void
+hs_release(struct client *c)
+{
+	if (!c->hs_slot)
+		return;
+	hs_slot_free(c);
+	hs_admit(c->qnetd);
+}
+
+void
+client_starttls(struct client *c)
+{
+	struct qnetd *q = c->qnetd;
+	long long max = q->set.max_tls_handshakes;
+
+	/* (Without server_init() nobody would start it later.) */
+	if (max == 0 || !q->server_ready || (long long)q->handshakes < max) {
+		hs_start(c);
+		return;
+	}
+	limit_log(q, LIMIT_TLS_HANDSHAKES, c->addr, max, "its handshake waits "
+	    "for one in progress to finish");
+	hs_wait_append(q, c);
+	client_read_pause_update(c);
 }
 
 /* ------------------------------------------------------------------ */
@@ -483,6 +666,7 @@ client_schedule_disconnect(struct client *c, const char *why)
 		c->peer = NULL;
 	}
 	throttle_remove(c);
+	hs_wait_remove(q, c);
 	if (c->init_done)
 		log_info("Client %s (cluster %s, node %" PRIu32 ") "
 		    "disconnected: %s", c->addr, c->cluster->name, c->node_id,
@@ -492,6 +676,8 @@ client_schedule_disconnect(struct client *c, const char *why)
 	uv_close((uv_handle_t *)&c->dpd_timer, dpd_closed);
 	uv_close((uv_handle_t *)&c->algo_timer, algo_closed);
 	conn_close(&c->conn);
+	/* After the close: the next handshake may start at once. */
+	hs_release(c);
 	c->holds |= HOLD_REAPER;
 	c->reap_next = q->doomed;
 	q->doomed = c;
@@ -818,6 +1004,8 @@ server_init(struct qnetd *q)
 	uv_timer_init(q->loop, &q->listen_retry);
 	q->throttle_timer.data = q;
 	uv_timer_init(q->loop, &q->throttle_timer);
+	q->hs_timer.data = q;
+	uv_timer_init(q->loop, &q->hs_timer);
 	q->peers.seed = uv_hrtime() ^ ((uint64_t)getpid() << 32);
 	q->listen_watch_fd = -1;
 	q->server_ready = 1;
@@ -859,6 +1047,7 @@ server_stop(struct qnetd *q)
 	if (q->server_ready) {
 		uv_timer_stop(&q->listen_retry);
 		uv_timer_stop(&q->throttle_timer);
+		uv_timer_stop(&q->hs_timer);
 	}
 	if (q->listen_fd != -1)
 		uv_close((uv_handle_t *)&q->listen_poll, listen_closed);

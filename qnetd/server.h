@@ -22,6 +22,12 @@ void	server_add_client(struct qnetd *q, int fd, const char *addr);
  */
 void	client_schedule_disconnect(struct client *c, const char *why);
 
+/*
+ * Start the TLS handshake of a client that sent STARTTLS, or queue it
+ * (reading paused) while max_tls_handshakes are in progress.
+ */
+void	client_starttls(struct client *c);
+
 /* The dead-peer timeout (ms) and its restart on every complete message. */
 void	client_dpd_set(struct client *c, uint64_t ms);
 void	client_dpd_stop(struct client *c);

@@ -1243,6 +1243,96 @@ START_TEST(t_gone_mid_tls)
 }
 END_TEST
 
+/* Does an OpenSSL handshake on fd finish within ms? */
+static int
+tls_handshake_within(SSL_CTX *ctx, int fd, int ms)
+{
+	int64_t deadline = now_ms() + ms;
+	SSL *ssl = SSL_new(ctx);
+	int r, done = 0;
+
+	fcntl(fd, F_SETFL, O_NONBLOCK);
+	SSL_set_fd(ssl, fd);
+	while (!done && now_ms() < deadline) {
+		struct pollfd p = { .fd = fd, .events = POLLIN };
+
+		if ((r = SSL_connect(ssl)) == 1)
+			done = 1;
+		else if (SSL_get_error(ssl, r) != SSL_ERROR_WANT_READ)
+			break;
+		else
+			poll(&p, 1, 50);
+	}
+	SSL_free(ssl);
+	return done;
+}
+
+/*
+ * max_tls_handshakes=1: while one handshake is in progress (a client that
+ * sent STARTTLS and stalls), the next waits; it proceeds once the first
+ * is over.  A client that gives up while waiting costs no handshake.
+ */
+START_TEST(t_tls_handshake_slots)
+{
+	char settings[PATH_MAX + 64];
+	struct qc staller, waiter, quitter;
+	SSL_CTX *ctx;
+	struct srv s;
+
+	if (!have_nss) {
+		printf("note: no NSS certutil: TLS handshake test skipped\n");
+		return;
+	}
+	snprintf(settings, sizeof(settings), "nss_db_dir=%s,"
+	    "max_tls_handshakes=1", nss_dir);
+	srv_prepare(&s);
+	SRV_START(&s, "-s", "on", "-c", "off", "-S", settings);
+	ctx = SSL_CTX_new(TLS_client_method());
+	SSL_CTX_set_verify(ctx, SSL_VERIFY_NONE, NULL);
+	qc_connect(&staller, &s);
+	qc_preinit(&staller, "tls");
+	qc_starttls(&staller);
+	sleep_ms(100);
+	/* One that gives up while waiting. */
+	qc_connect(&quitter, &s);
+	qc_preinit(&quitter, "tls");
+	qc_starttls(&quitter);
+	qc_connect(&waiter, &s);
+	qc_preinit(&waiter, "tls");
+	qc_starttls(&waiter);
+	ck_assert_msg(!tls_handshake_within(ctx, waiter.fd, 700),
+	    "a second handshake ran beside the first");
+	ASSERT_LOG(&s, "Limit max_tls_handshakes = 1 reached by client");
+	qc_close(&quitter);
+	qc_close(&waiter);
+	qc_connect(&waiter, &s);
+	qc_preinit(&waiter, "tls");
+	qc_starttls(&waiter);
+	sleep_ms(100);
+	/* The stalled one ends: the quitter is skipped, the waiter served. */
+	qc_close(&staller);
+	ck_assert_msg(tls_handshake_within(ctx, waiter.fd, TIMEOUT_MS),
+	    "the waiting handshake did not proceed");
+	ASSERT_LOG(&s, "gone while waiting for its TLS handshake");
+	qc_close(&waiter);
+	/* A staller that stays holds its slot for 2 s only. */
+	qc_connect(&staller, &s);
+	qc_preinit(&staller, "tls");
+	qc_starttls(&staller);
+	sleep_ms(100);
+	qc_connect(&waiter, &s);
+	qc_preinit(&waiter, "tls");
+	qc_starttls(&waiter);
+	ck_assert_msg(tls_handshake_within(ctx, waiter.fd, 3500),
+	    "a stalled handshake blocks the others for good");
+	qc_close(&waiter);
+	qc_close(&staller);
+	SSL_CTX_free(ctx);
+	assert_serving(&s, "after");
+	srv_stop(&s);
+}
+END_TEST
+
 /* The log can't be written (disk full): the daemon serves on. */
 START_TEST(t_log_disk_full)
 {
@@ -1492,6 +1582,7 @@ limits_suite(void)
 	tcase_add_test(t, t_init_then_gone);
 	tcase_add_test(t, t_gone_mid_message);
 	tcase_add_test(t, t_gone_mid_tls);
+	tcase_add_test(t, t_tls_handshake_slots);
 	tcase_add_test(t, t_log_disk_full);
 	suite_add_tcase(s, t);
 
