@@ -1,8 +1,10 @@
 #!/usr/bin/env python3
-"""Seed corpus of tests/fuzz/fuzz_qnetd: multi-client sessions.
+"""Seed corpora of tests/fuzz/fuzz_qnetd (multi-client sessions) and
+tests/fuzz/fuzz_qdevice (a qnetd's side of a qdevice's connections).
 
-Usage: make-seeds.py [OUTDIR]   (default: tests/fuzz/corpus-qnetd next to
-this script).  Rewrites every seed it owns; deterministic.
+Usage: make-seeds.py [QNETD_OUTDIR [QDEVICE_OUTDIR]]   (default:
+tests/fuzz/corpus-qnetd and corpus-qdevice next to this script).  Rewrites
+every seed it owns; deterministic.
 
 Each seed is the fuzzer's input format (see fuzz_qnetd.c): two configuration
 bytes, then records [op][len][bytes] (bytes for client op & 3) and one-byte
@@ -397,6 +399,164 @@ def error_sessions():
     return seeds
 
 
+# fuzz_qdevice (see fuzz_qdevice.c): the server's side.
+QD_ALGO = {TEST: 0, FFSPLIT: 1, TWONODELMS: 2, LMS: 3}
+QD_HEUR_ON, QD_HEUR_SYNC = 1 << 2, 2 << 2
+QD_WFA, QD_QUORATE, QD_POLL_FAILS, QD_SMALL_RECV = 0x10, 0x20, 0x40, 0x80
+QD2_NO_KAP, QD2_TB_HIGH, QD2_THREE, QD2_VOTES_2 = 0x01, 0x02, 0x04, 0x08
+# Reply ops: 0x80 | vote index (0 ACK, 1 NACK, 2 ask later, 3 wait,
+# 4 no change, 7 invalid) | 8 stale ring; 0x90 | same: VOTE_INFO.
+R_ACK, R_NACK, R_LATER, R_WAIT, R_NOCHANGE, R_BAD = 0, 1, 2, 3, 4, 7
+R_STALE = 8
+EV_CLOSE, EV_TIME, EV_HEUR, EV_MEMBERSHIP = 0xa0, 0xa1, 0xa2, 0xa3
+EV_QUORUM = 0xa4
+EV_NODELIST, EV_EXPECTED, EV_HEUR_ON = 0xa5, 0xa6, 0xa7
+EV_HEUR_REGULAR, EV_QNETD_DOWN_UP = 0xa8, 0xa9
+
+
+class Server:
+    """Records of a fuzz_qdevice input."""
+
+    def __init__(self, cfg=0, cfg2=0):
+        self.out = bytearray([cfg, cfg2])
+
+    def reply(self, vote=R_ACK):
+        self.out.append(0x80 | vote)
+        return self
+
+    def vote_info(self, vote=R_ACK):
+        self.out.append(0x90 | vote)
+        return self
+
+    def raw(self, data, chunk=127):
+        for off in range(0, len(data), chunk):
+            part = data[off:off + chunk]
+            self.out += bytes([len(part) & 0x7f, len(part)]) + part
+        return self
+
+    def event(self, op, arg=None):
+        self.out.append(op)
+        if arg is not None:
+            self.out.append(arg)
+        return self
+
+    def connect(self, heur=None):
+        """PREINIT_REPLY, INIT_REPLY, (heuristics), replies to the burst."""
+        self.reply(R_ACK).reply(R_ACK)
+        if heur is not None:
+            self.event(EV_HEUR, heur)
+        # SET_OPTION (KAP), config, membership and quorum lists.
+        return self.reply().reply(R_LATER).reply(R_ACK).reply(R_NOCHANGE)
+
+
+def qdevice_session(algo, cfg=0, cfg2=0, heur=None):
+    s = Server(QD_ALGO[algo] | cfg, cfg2)
+    s.connect(heur)
+    s.vote_info(R_ACK)
+    s.event(EV_TIME).event(EV_TIME).reply()    # cast vote, echo
+    s.event(EV_MEMBERSHIP, 0)                  # one member left
+    if heur is not None:
+        s.event(EV_HEUR, 2)
+    s.reply(R_NACK).event(EV_QUORUM, 0).reply(R_NOCHANGE)
+    s.vote_info(R_NACK | R_STALE).vote_info(R_ACK)
+    s.event(EV_NODELIST, 2).reply(R_NOCHANGE)
+    s.event(EV_EXPECTED)
+    s.event(EV_TIME).reply().event(EV_TIME).reply()
+    s.event(EV_CLOSE).event(EV_TIME).event(EV_TIME)  # reconnect
+    s.connect(heur)
+    if cfg & QD_HEUR_ON:
+        # Regular runs: fail, then pass (HEURISTICS_CHANGE each time).
+        s.event(EV_HEUR_REGULAR).event(EV_HEUR, 2).reply(R_NACK)
+        s.event(EV_HEUR_REGULAR).event(EV_HEUR, 1).reply(R_ACK)
+    for _ in range(6):                         # echo not answered
+        s.event(EV_TIME)
+    # qnetd goes away: refused connects until the connect timeout.
+    s.event(EV_QNETD_DOWN_UP).event(EV_CLOSE)
+    for _ in range(4):
+        s.event(EV_TIME)
+    s.event(EV_QNETD_DOWN_UP).event(EV_TIME).event(EV_TIME)
+    s.connect(heur)
+    return bytes(s.out)
+
+
+def preinit_reply(s, tls=0):
+    return message(1, seq(s), tlv(2, u8(tls)), tlv(3, u8(1)))
+
+
+def init_reply(s, err=0, req=32768, rep=32768, algos=range(4)):
+    return message(INIT_REPLY, tlv(6, u16(err)),
+                   tlv(4, b"".join(u16(i) for i in range(18))),
+                   tlv(5, b"".join(u16(i) for i in range(24))), seq(s),
+                   tlv(7, u32(req)), tlv(8, u32(rep)),
+                   tlv(10, b"".join(u16(i) for i in algos)))
+
+
+def qdevice_raw_sessions():
+    seeds = {}
+    golden = os.path.join(HERE, "corpus")
+    # The golden server messages, in order, as raw bytes.
+    s = Server(QD_ALGO[FFSPLIT])
+    for name in ("preinit_reply", "init_reply_short", "node_list_reply",
+                 "vote_info", "heuristics_change_reply", "server_error"):
+        with open(os.path.join(golden, name), "rb") as f:
+            s.raw(f.read()[1:])
+    seeds["golden"] = bytes(s.out)
+
+    # Hand-made replies: right, then wrong in each way 3.0.3 checks.
+    for name, msgs in (
+            ("raw-connect", [preinit_reply(1), init_reply(2)]),
+            ("raw-bad-seq", [preinit_reply(7)]),
+            ("raw-tls-required", [preinit_reply(1, tls=2)]),
+            ("raw-init-error", [preinit_reply(1), init_reply(2, err=17)]),
+            ("raw-init-sizes", [preinit_reply(1), init_reply(2, req=100)]),
+            ("raw-init-algos", [preinit_reply(1), init_reply(2, algos=[0])]),
+            ("raw-unexpected", [message(10, seq(1))]),
+            ("raw-unknown-type", [message(99, seq(1))]),
+            ("raw-decode-error", [message(1, seq(1), b"\x00")]),
+            ("raw-server-error", [message(5, seq(1), tlv(6, u16(11)))]),
+            ("raw-echo-reply", [message(9, seq(5))]),
+            ("raw-too-long", [struct.pack(">HI", 1, 1 << 20)])):
+        s = Server(QD_ALGO[LMS] if "unknown" in name else QD_ALGO[FFSPLIT])
+        for m in msgs:
+            s.raw(m)
+        s.event(EV_TIME).event(EV_TIME)
+        seeds[name] = bytes(s.out)
+    return seeds
+
+
+def qdevice_seeds():
+    names = {TEST: "test", FFSPLIT: "ffsplit", TWONODELMS: "2nodelms",
+             LMS: "lms"}
+    seeds = {}
+    for algo, name in names.items():
+        seeds[name] = qdevice_session(algo)
+        seeds[name + "-heur-on"] = qdevice_session(algo, QD_HEUR_ON, heur=1)
+        seeds[name + "-heur-sync-wfa"] = qdevice_session(
+            algo, QD_HEUR_SYNC | QD_WFA | QD_QUORATE, heur=2)
+    seeds["ffsplit-three-votes"] = qdevice_session(
+        FFSPLIT, 0, QD2_THREE | QD2_VOTES_2 | QD2_TB_HIGH)
+    seeds["lms-no-kap-poll-fails"] = qdevice_session(
+        LMS, QD_POLL_FAILS, QD2_NO_KAP)
+    seeds["ffsplit-small-recv"] = qdevice_session(FFSPLIT, QD_SMALL_RECV)
+    s = Server(QD_ALGO[FFSPLIT])
+    s.connect().event(EV_HEUR_ON).reply()
+    seeds["ffsplit-heur-enabled"] = bytes(s.out)
+    s = Server(QD_ALGO[LMS], 0)
+    s.reply().reply(R_ACK | R_STALE)          # INIT error 20? no: 12+0
+    s.reply(R_BAD).reply(R_WAIT | R_STALE)
+    seeds["lms-bad-replies"] = bytes(s.out)
+    seeds.update(qdevice_raw_sessions())
+    return seeds
+
+
+def write_seeds(out, seeds):
+    os.makedirs(out, exist_ok=True)
+    for name, data in sorted(seeds.items()):
+        with open(os.path.join(out, name), "wb") as f:
+            f.write(data)
+    print("%d seeds in %s" % (len(seeds), out))
+
+
 def check_encoder():
     """The encoder reproduces the golden messages of tests/fuzz/corpus."""
     golden = os.path.join(HERE, "corpus")
@@ -417,6 +577,8 @@ def check_encoder():
 def main():
     out = sys.argv[1] if len(sys.argv) > 1 else os.path.join(
         HERE, "corpus-qnetd")
+    out_qd = sys.argv[2] if len(sys.argv) > 2 else os.path.join(
+        HERE, "corpus-qdevice")
     check_encoder()
     seeds = {}
     names = {TEST: "test", FFSPLIT: "ffsplit", TWONODELMS: "2nodelms",
@@ -445,12 +607,8 @@ def main():
         FFSPLIT, 2, split=[[1], [2]], timers=True, cfg2=CFG2_DPD_COEF,
         hb=20000)
     seeds.update(error_sessions())
-
-    os.makedirs(out, exist_ok=True)
-    for name, data in sorted(seeds.items()):
-        with open(os.path.join(out, name), "wb") as f:
-            f.write(data)
-    print("%d seeds in %s" % (len(seeds), out))
+    write_seeds(out, seeds)
+    write_seeds(out_qd, qdevice_seeds())
 
 
 if __name__ == "__main__":
