@@ -4,6 +4,7 @@
 # (BEHAVIOUR.md §9 fixes) then expect the 3.0.3 behaviour (QNETD_IS_DEBIAN=1).
 #
 # Usage: tests/proto/run-against-debian.sh [test binary]
+#    or: make check-proto-debian (in the build tree)
 # Default binary: $BUILD_DIR/tests/proto/test_qnetd, BUILD_DIR defaulting to
 # the current directory when it holds the binary, else <source>/build
 # (built there with "make tests/proto/test_qnetd" if missing).
