@@ -110,6 +110,7 @@ struct bench {
 	size_t n;		/* all clients: main ones, then background */
 	size_t nmain;
 	int bg_fast;		/* background clients echo every bg_echo_ms */
+	int quiet;		/* hold: no echo requests */
 	uint64_t ring_seq;
 	uint64_t phase_t0;
 	size_t done;
@@ -768,6 +769,8 @@ tick(struct bench *b, uint64_t slot)
 	uint64_t slots = b->hb_ms / TICK_MS ? b->hb_ms / TICK_MS : 1;
 	uint64_t t = now_ns();
 
+	if (b->quiet)
+		return;
 	for (size_t i = slot % slots; i < b->n; i += slots)
 		if (!b->bg_fast || !b->c[i].bg)
 			send_echo(b, &b->c[i], t);
@@ -1036,7 +1039,8 @@ usage(void)
 	    "-C: a client not registered (INIT_REPLY) in time gives up and\n"
 	    "    connects again, a failed connect waits for it (qdevice: 8000)\n"
 	    "-J: a dropped client waits a random 0..J ms first (qdevice: 4500)\n"
-	    "phases: comma-separated of connect,steady,storm,reconnect,tls-storm\n"
+	    "phases: comma-separated of connect,steady,storm,reconnect,tls-storm,\n"
+	    "hold (2 s connected, silent, no RESULT)\n"
 	    "-G: background clients use TLS too (with -T)\n"
 	    "clusters are named <prefix><n>.qnet.bench; tls_dir holds\n"
 	    "client.crt and client.key (CN=*.qnet.bench) and ca.crt\n");
@@ -1134,6 +1138,12 @@ main(int argc, char **argv)
 			phase_reconnect(&b, "reconnect", b.n);
 		else if (strcmp(p, "tls-storm") == 0)
 			phase_tls_storm(&b);
+		else if (strcmp(p, "hold") == 0) {
+			/* 2 s connected and silent (a profiler stops meanwhile). */
+			b.quiet = 1;
+			run(&b, 2000, 0);
+			b.quiet = 0;
+		}
 		else
 			usage();
 	}
