@@ -28,6 +28,9 @@ make -s -C build distcheck >build/distcheck.log 2>&1 || { tail -50 build/distche
 step "fuzzing (each target for ${FUZZ_SECONDS:-60} s)"
 make -s -C build run-fuzz FUZZ_SECONDS="${FUZZ_SECONDS:-60}" || status=1
 
+step "corosync-qnetd under valgrind (no memory errors, nothing lost at shutdown)"
+make -s -C build valgrind || status=1
+
 step "man pages render without warnings"
 for f in man/*.8; do
 	w=$(man --warnings -l "$f" 2>&1 >/dev/null) || true
