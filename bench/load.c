@@ -63,10 +63,14 @@ struct client {
 	uint8_t state;
 	uint8_t polling_out;
 	uint8_t vote;		/* last ACK/NACK for the current ring */
+	uint8_t held;		/* last ACK/NACK on this connection, any ring */
 	uint8_t expect;		/* the vote this phase must end with */
 	uint8_t done;		/* vote == expect */
 	uint8_t tls;		/* STARTTLS after PREINIT_REPLY */
 	uint8_t bg;		/* background client (tls-storm) */
+	uint8_t last_vote;	/* the last vote of any kind, for diagnosis */
+	uint8_t last_vote_msg;	/* the message type that carried it */
+	uint8_t last_vote_ring_ok;	/* its ring was the client's */
 	uint32_t cluster;
 	uint32_t node_id;	/* 1..nodes */
 	uint32_t seq;
@@ -430,10 +434,18 @@ static void
 got_vote(struct bench *b, struct client *c, uint8_t vote,
     const struct qn_ring_id *ring)
 {
+	c->last_vote = vote;
+	c->last_vote_ring_ok = qn_ring_id_eq(ring, &c->ring);
+	/*
+	 * NO_CHANGE for the current ring: the vote held stands (qnetd may say
+	 * so when a new ring keeps a partition's vote as it was).
+	 */
+	if (vote == QN_VOTE_NO_CHANGE && c->last_vote_ring_ok)
+		vote = c->held;
 	if ((vote != QN_VOTE_ACK && vote != QN_VOTE_NACK) ||
 	    !qn_ring_id_eq(ring, &c->ring))
 		return;
-	c->vote = vote;
+	c->vote = c->held = vote;
 	if (vote == QN_VOTE_ACK)
 		check_split_brain(b, c);
 	if (vote != c->expect)
@@ -475,6 +487,7 @@ handle(struct bench *b, struct client *c, const uint8_t *data, size_t len)
 		send_list(b, c, QN_LIST_QUORUM);
 		break;
 	case QN_MSG_NODE_LIST_REPLY:
+		c->last_vote_msg = m.type;
 		got_vote(b, c, m.vote, &m.ring_id);
 		break;
 	case QN_MSG_VOTE_INFO:
@@ -482,6 +495,7 @@ handle(struct bench *b, struct client *c, const uint8_t *data, size_t len)
 		r.seq = m.seq;
 		r.has = QN_BIT(QN_OPT_SEQ);
 		queue(b, c, &r);
+		c->last_vote_msg = m.type;
 		got_vote(b, c, m.vote, &m.ring_id);
 		break;
 	case QN_MSG_ECHO_REPLY:
@@ -647,7 +661,7 @@ drop(struct bench *b, struct client *c, int timed_out)
 	c->state = ST_IDLE;
 	c->out.len = c->out_off = 0;
 	c->echo_sent = 0;
-	c->vote = 0;		/* a vote belongs to its connection */
+	c->vote = c->held = 0;	/* a vote belongs to its connection */
 	reader_next(&c->rd);
 	set_done(b, c, 0);
 	if (!b->reconnecting)
@@ -878,8 +892,16 @@ report(struct bench *b, const char *phase, double cpu0, double self0,
 			sample(&b->decide, c->done_at);
 		else if (c->vote == QN_VOTE_ACK || c->vote == QN_VOTE_NACK)
 			wrong++;
-		else
-			missing++;
+		else {
+			/* A few, named: what did they get last? */
+			if (missing++ < 10)
+				fprintf(stderr, "qnet-load: %s: cluster %u node %u "
+				    "ring %u.%" PRIu64 " has no vote; last: vote "
+				    "%u in message %u, %s ring\n", phase,
+				    c->cluster, c->node_id, c->ring.node_id,
+				    c->ring.seq, c->last_vote, c->last_vote_msg,
+				    c->last_vote_ring_ok ? "its" : "another");
+		}
 	}
 	qsort(b->echo.v, b->echo.n, sizeof(uint32_t), cmp_u32);
 	qsort(b->decide.v, b->decide.n, sizeof(uint32_t), cmp_u32);
