@@ -131,6 +131,7 @@ struct bench {
 	uint32_t jitter_ms;	/* -J: random delay before a reconnect */
 	uint64_t next_scan;	/* ns: next look for expired connect timers */
 	size_t timeouts;	/* connect timers that expired */
+	size_t timeouts_in[ST_READY];	/* ... by the state they hit */
 	size_t double_ack;	/* two partitions of a cluster held ACK at once */
 	uint64_t all_done_at;	/* ns since the phase start: all done (again) */
 };
@@ -683,6 +684,10 @@ check_connect_timers(struct bench *b)
 		if (c->fd != -1 && c->connect_deadline != 0 &&
 		    t >= c->connect_deadline) {
 			b->timeouts++;
+			/* ST_STARTTLS counts the TLS handshake too. */
+			b->timeouts_in[c->ssl != NULL &&
+			    !SSL_is_init_finished(c->ssl) ? ST_STARTTLS :
+			    c->state]++;
 			drop(b, c, 1);
 		}
 	}
@@ -856,6 +861,7 @@ phase_begin(struct bench *b)
 	b->phase_t0 = now_ns();
 	b->unexpected = b->errors = b->retries = 0;
 	b->timeouts = b->double_ack = 0;
+	memset(b->timeouts_in, 0, sizeof(b->timeouts_in));
 	b->all_done_at = b->done == b->n ? 0 : UINT64_MAX;
 	b->echo.n = b->bg_echo.n = b->decide.n = 0;
 }
@@ -918,7 +924,9 @@ report(struct bench *b, const char *phase, double cpu0, double self0,
 	    "\"bg_echo_over_100ms\":%zu,\"bg_echo_unanswered\":%zu,"
 	    "\"wrong\":%zu,\"missing\":%zu,\"unexpected_votes\":%zu,"
 	    "\"errors\":%zu,\"reconnects\":%zu,\"connect_timeouts\":%zu,"
-	    "\"double_ack\":%zu,\"all_done_at_s\":%.3f,\"qnetd_alive\":%s}\n",
+	    "\"double_ack\":%zu,\"all_done_at_s\":%.3f,"
+	    "\"timeouts_connecting\":%zu,\"timeouts_preinit\":%zu,"
+	    "\"timeouts_tls\":%zu,\"timeouts_init\":%zu,\"qnetd_alive\":%s}\n",
 	    phase, b->n, secs,
 	    finished ? "true" : "false",
 	    cpu >= 0 && cpu0 >= 0 ? cpu - cpu0 : -1.0,
@@ -931,6 +939,8 @@ report(struct bench *b, const char *phase, double cpu0, double self0,
 	    b->retries, b->timeouts, b->double_ack,
 	    b->all_done_at == UINT64_MAX || b->done != b->n ? -1.0 :
 	    (double)b->all_done_at / 1e9,
+	    b->timeouts_in[ST_CONNECTING], b->timeouts_in[ST_PREINIT],
+	    b->timeouts_in[ST_STARTTLS], b->timeouts_in[ST_INIT],
 	    proc_alive(b->qnetd_pid) ? "true" : "false");
 	fflush(stdout);
 }

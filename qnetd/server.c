@@ -5,6 +5,7 @@
  * it.
  */
 #include <errno.h>
+#include <stddef.h>
 #include <inttypes.h>
 #include <stdarg.h>
 #include <stdlib.h>
@@ -13,6 +14,7 @@
 #include <arpa/inet.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
+#include <sys/ioctl.h>
 #include <linux/netlink.h>
 #include <linux/rtnetlink.h>
 #include <sys/socket.h>
@@ -373,9 +375,8 @@ throttle_tick(uv_timer_t *t)
  * of thousands of TLS clients, doing them all at once makes each take as
  * long as all of them together: past the clients' 8 s connect timer none
  * completes, they all retry, and the server works on for nothing.  With
- * max_tls_handshakes at a time the first ones finish quickly; the others
- * wait, reading paused (their ClientHello stays in the kernel, costing
- * nothing), first come first served.
+ * max_tls_handshakes at a time, each finishes quickly; the others wait,
+ * reading paused (their ClientHello stays in the kernel, costing nothing).
  */
 
 static void
@@ -398,6 +399,16 @@ fifo_remove(struct client_fifo *f, struct client *c)
 		f->tail = c->hs_pprev;
 	c->hs_next = NULL;
 	c->hs_pprev = NULL;
+}
+
+/* The client appended last, or NULL. */
+static struct client *
+fifo_last(const struct client_fifo *f)
+{
+	if (f->tail == NULL || f->tail == &f->head)
+		return NULL;
+	return (struct client *)(void *)((char *)f->tail -
+	    offsetof(struct client, hs_next));
 }
 
 static void
@@ -432,21 +443,50 @@ hs_slot_free(struct client *c)
 static void hs_admit(struct qnetd *q);
 
 /*
+ * Is the peer stalling its handshake: nothing unread, and nothing came
+ * for HS_SLOT_MS?  (When we are the slow ones, under a storm, its data
+ * waits for us: then it keeps its slot, or slots would multiply.)
+ */
+static int
+peer_stalls(const struct client *c)
+{
+	struct tcp_info ti;
+	socklen_t len = sizeof(ti);
+	int unread = 0;
+
+	if (c->conn.fd < 0 || ioctl(c->conn.fd, FIONREAD, &unread) != 0 ||
+	    unread > 0 ||
+	    getsockopt(c->conn.fd, IPPROTO_TCP, TCP_INFO, &ti, &len) != 0)
+		return 0;
+	return ti.tcpi_last_data_recv >= HS_SLOT_MS;
+}
+
+/*
  * A client that sends STARTTLS and then nothing costs no CPU, but it
- * holds a slot: after HS_SLOT_MS it holds it no more, so a few stalled
- * clients can't stop everybody's TLS.  Slots are taken in time order, so
- * only the oldest are looked at.
+ * holds a slot: once it has stalled for HS_SLOT_MS it holds it no more,
+ * so a few stalled clients can't stop everybody's TLS.  Slots are taken
+ * in time order, so only the oldest are looked at; one still busy goes
+ * to the back, to be looked at again later.
  */
 static void
 hs_tick(uv_timer_t *t)
 {
 	struct qnetd *q = t->data;
 	uint64_t now = uv_now(q->loop);
-	struct client *c;
+	struct client *c, *last = fifo_last(&q->hs_active);
 
 	while ((c = q->hs_active.head) != NULL &&
-	    now - c->hs_started >= HS_SLOT_MS)
-		hs_slot_free(c);
+	    now - c->hs_started >= HS_SLOT_MS) {
+		if (peer_stalls(c)) {
+			hs_slot_free(c);
+		} else {
+			fifo_remove(&q->hs_active, c);
+			c->hs_started = now;
+			fifo_append(&q->hs_active, c);
+		}
+		if (c == last)
+			break;
+	}
 	if (q->hs_active.head == NULL)
 		uv_timer_stop(t);
 	hs_admit(q);
@@ -492,7 +532,13 @@ hs_admit(struct qnetd *q)
 {
 	struct client *c;
 
-	while (!q->stopping && (c = q->hs_wait.head) != NULL &&
+	/*
+	 * Newest first: under overload the clients that waited longest are
+	 * about to give up (their connect timer), and a handshake begun for
+	 * them is wasted; the newest have the most time left.  The oldest
+	 * wait until the storm is over, or go and come back as newest.
+	 */
+	while (!q->stopping && (c = fifo_last(&q->hs_wait)) != NULL &&
 	    (q->set.max_tls_handshakes == 0 ||
 	    (long long)q->handshakes < q->set.max_tls_handshakes)) {
 		hs_wait_remove(q, c);

@@ -223,7 +223,7 @@ make_tls() {
 }
 
 scenario_storm() {
-	local dir=$work/storm port n=${STORM_CLUSTERS:-2000}
+	local dir=$work/storm port n=${STORM_CLUSTERS:-1500}
 	echo "--- storm: $((n * 2)) TLS clients at once, 8 s connect timer"
 	mkdir -p "$dir"
 	if ! make_tls "$dir"; then
