@@ -63,7 +63,7 @@ struct client {
 	uint8_t state;
 	uint8_t polling_out;
 	uint8_t vote;		/* last ACK/NACK for the current ring */
-	uint8_t held;		/* last ACK/NACK on this connection, any ring */
+	uint8_t held;		/* last ACK/NACK, any ring, any connection */
 	uint8_t expect;		/* the vote this phase must end with */
 	uint8_t done;		/* vote == expect */
 	uint8_t tls;		/* STARTTLS after PREINIT_REPLY */
@@ -438,8 +438,9 @@ got_vote(struct bench *b, struct client *c, uint8_t vote,
 	c->last_vote = vote;
 	c->last_vote_ring_ok = qn_ring_id_eq(ring, &c->ring);
 	/*
-	 * NO_CHANGE for the current ring: the vote held stands (qnetd may say
-	 * so when a new ring keeps a partition's vote as it was).
+	 * NO_CHANGE for the current ring: the vote held stands.  qnetd says so
+	 * when a new ring keeps a partition's vote as it was, and 3.0.3 even
+	 * to a client that has just connected again: what it held before.
 	 */
 	if (vote == QN_VOTE_NO_CHANGE && c->last_vote_ring_ok)
 		vote = c->held;
@@ -662,7 +663,7 @@ drop(struct bench *b, struct client *c, int timed_out)
 	c->state = ST_IDLE;
 	c->out.len = c->out_off = 0;
 	c->echo_sent = 0;
-	c->vote = c->held = 0;	/* a vote belongs to its connection */
+	c->vote = 0;		/* a vote belongs to its connection */
 	reader_next(&c->rd);
 	set_done(b, c, 0);
 	if (!b->reconnecting)
