@@ -165,6 +165,14 @@ cmp_u32(const void *a, const void *b)
 	return x < y ? -1 : x > y;
 }
 
+/* (qsort() of no samples would be given a NULL array: undefined.) */
+static void
+sort_samples(struct samples *s)
+{
+	if (s->n > 0)
+		qsort(s->v, s->n, sizeof(*s->v), cmp_u32);
+}
+
 static double
 pct(struct samples *s, double p)
 {
@@ -910,9 +918,9 @@ report(struct bench *b, const char *phase, double cpu0, double self0,
 				    c->last_vote_ring_ok ? "its" : "another");
 		}
 	}
-	qsort(b->echo.v, b->echo.n, sizeof(uint32_t), cmp_u32);
-	qsort(b->decide.v, b->decide.n, sizeof(uint32_t), cmp_u32);
-	qsort(b->bg_echo.v, b->bg_echo.n, sizeof(uint32_t), cmp_u32);
+	sort_samples(&b->echo);
+	sort_samples(&b->decide);
+	sort_samples(&b->bg_echo);
 	for (size_t i = 0; i < b->bg_echo.n; i++)
 		bg_late += b->bg_echo.v[i] > 100000;	/* over 100 ms */
 	printf("RESULT {\"phase\":\"%s\",\"clients\":%zu,\"seconds\":%.3f,"
