@@ -64,6 +64,7 @@ struct client {
 	uint8_t polling_out;
 	uint8_t vote;		/* last ACK/NACK for the current ring */
 	uint8_t held;		/* last ACK/NACK, any ring, any connection */
+	uint8_t live;		/* last ACK/NACK qnetd sent on this connection */
 	uint8_t expect;		/* the vote this phase must end with */
 	uint8_t done;		/* vote == expect */
 	uint8_t tls;		/* STARTTLS after PREINIT_REPLY */
@@ -412,7 +413,9 @@ set_done(struct bench *b, struct client *c, int done)
 /*
  * The one thing a quorum arbiter must never do: give its vote to two
  * partitions of a cluster at once.  Among the connected clients of c's
- * cluster, those holding ACK must all be in one membership (ring).  The
+ * cluster, those holding an ACK qnetd sent on their connection (not one
+ * a NO_CHANGE confirmed from an earlier connection) must all be in one
+ * membership (ring).  The
  * order holds here too: ffsplit takes the vote back (the NACK is read
  * and answered) before it gives it to another partition.
  */
@@ -426,7 +429,7 @@ check_split_brain(struct bench *b, const struct client *c)
 		const struct client *o = &first[i];
 
 		if (o->fd == -1 || o->state != ST_READY ||
-		    o->vote != QN_VOTE_ACK)
+		    o->live != QN_VOTE_ACK)
 			continue;
 		if (acked == NULL)
 			acked = &o->ring;
@@ -445,6 +448,10 @@ got_vote(struct bench *b, struct client *c, uint8_t vote,
 {
 	c->last_vote = vote;
 	c->last_vote_ring_ok = qn_ring_id_eq(ring, &c->ring);
+	/* What this server gave on this connection, for check_split_brain. */
+	if ((vote == QN_VOTE_ACK || vote == QN_VOTE_NACK) &&
+	    c->last_vote_ring_ok)
+		c->live = vote;
 	/*
 	 * NO_CHANGE for the current ring: the vote held stands.  qnetd says so
 	 * when a new ring keeps a partition's vote as it was, and 3.0.3 even
@@ -456,7 +463,7 @@ got_vote(struct bench *b, struct client *c, uint8_t vote,
 	    !qn_ring_id_eq(ring, &c->ring))
 		return;
 	c->vote = c->held = vote;
-	if (vote == QN_VOTE_ACK)
+	if (c->live == QN_VOTE_ACK)
 		check_split_brain(b, c);
 	if (vote != c->expect)
 		b->unexpected++;
@@ -671,7 +678,7 @@ drop(struct bench *b, struct client *c, int timed_out)
 	c->state = ST_IDLE;
 	c->out.len = c->out_off = 0;
 	c->echo_sent = 0;
-	c->vote = 0;		/* a vote belongs to its connection */
+	c->vote = c->live = 0;	/* a vote belongs to its connection */
 	reader_next(&c->rd);
 	set_done(b, c, 0);
 	if (!b->reconnecting)
