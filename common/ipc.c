@@ -280,3 +280,29 @@ ipc_print_answer(const struct buf *reply)
 	fprintf(stderr, "Unknown status line returned by the daemon\n");
 	return 3;
 }
+
+int
+ipc_tool_call(const char *prog, const char *path, struct buf *req,
+    const char *target)
+{
+	struct buf reply;
+	int rc;
+
+	buf_put_u8(req, '\0');
+	if (req->failed) {
+		fprintf(stderr, "%s: out of memory\n", prog);
+		buf_free(req);
+		return 2;
+	}
+	buf_init(&reply);
+	if (ipc_call(path, (const char *)req->data, &reply) != 0) {
+		fprintf(stderr, "%s: Can't connect to %s: %s\n", prog, target,
+		    strerror(errno));
+		rc = 3;
+	} else {
+		rc = ipc_print_answer(&reply);
+	}
+	buf_free(&reply);
+	buf_free(req);
+	return rc;
+}

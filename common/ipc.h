@@ -56,4 +56,12 @@ int	ipc_call(const char *path, const char *request, struct buf *reply);
  */
 int	ipc_print_answer(const struct buf *reply);
 
+/*
+ * A tool's whole exchange: send the request built in req (freed here),
+ * print the answer and return the tool's exit code; 3 with "<prog>: Can't
+ * connect to <target>: <error>" when the socket cannot be reached.
+ */
+int	ipc_tool_call(const char *prog, const char *path, struct buf *req,
+	    const char *target);
+
 #endif

@@ -4,11 +4,9 @@
  */
 #include "config.h"
 
-#include <errno.h>
 #include <getopt.h>
 #include <stdio.h>
 #include <stdlib.h>
-#include <string.h>
 
 #include "buf.h"
 #include "ipc.h"
@@ -34,8 +32,8 @@ main(int argc, char **argv)
 		{ NULL, 0, NULL, 0 }
 	};
 	const char *path = SOCKET_PATH;
-	int op = OP_NONE, verbose = 0, json = 0, ch, rc;
-	struct buf req, reply;
+	int op = OP_NONE, verbose = 0, json = 0, ch;
+	struct buf req;
 
 	while ((ch = getopt_long(argc, argv, "Hhsvp:", longopts, NULL)) != -1) {
 		switch (ch) {
@@ -65,25 +63,10 @@ main(int argc, char **argv)
 	}
 
 	buf_init(&req);
-	buf_init(&reply);
 	if (op == OP_SHUTDOWN)
 		buf_printf(&req, "shutdown ");
 	else
 		buf_printf(&req, "status %s%s", verbose ? "verbose " : "",
 		    json ? "json " : "");
-	buf_put_u8(&req, '\0');
-	if (req.failed) {
-		fprintf(stderr, "%s: out of memory\n", PROG);
-		return 2;
-	}
-	if (ipc_call(path, (const char *)req.data, &reply) != 0) {
-		fprintf(stderr, "%s: Can't connect to QDevice socket (is QDevice "
-		    "running?): %s\n", PROG, strerror(errno));
-		rc = 3;
-	} else {
-		rc = ipc_print_answer(&reply);
-	}
-	buf_free(&req);
-	buf_free(&reply);
-	return rc;
+	return ipc_tool_call(PROG, path, &req, "QDevice socket (is QDevice running?)");
 }

@@ -4,11 +4,9 @@
  */
 #include "config.h"
 
-#include <errno.h>
 #include <getopt.h>
 #include <stdio.h>
 #include <stdlib.h>
-#include <string.h>
 
 #include "buf.h"
 #include "ipc.h"
@@ -47,8 +45,8 @@ main(int argc, char **argv)
 		{ NULL, 0, NULL, 0 }
 	};
 	const char *path = SOCKET_PATH, *cluster = NULL;
-	int op = OP_NONE, verbose = 0, json = 0, ch, rc;
-	struct buf req, reply;
+	int op = OP_NONE, verbose = 0, json = 0, ch;
+	struct buf req;
 
 	while ((ch = getopt_long(argc, argv, "Hhlsvc:p:", longopts, NULL)) != -1) {
 		switch (ch) {
@@ -87,7 +85,6 @@ main(int argc, char **argv)
 	}
 
 	buf_init(&req);
-	buf_init(&reply);
 	buf_printf(&req, "%s ", op == OP_STATUS ? "status" :
 	    op == OP_LIST ? "list" : "shutdown");
 	if (op != OP_SHUTDOWN && verbose)
@@ -98,19 +95,5 @@ main(int argc, char **argv)
 	}
 	if (op != OP_SHUTDOWN && json)
 		buf_printf(&req, "json ");
-	buf_put_u8(&req, '\0');
-	if (req.failed) {
-		fprintf(stderr, "%s: out of memory\n", PROG);
-		return 2;
-	}
-	if (ipc_call(path, (const char *)req.data, &reply) != 0) {
-		fprintf(stderr, "%s: Can't connect to qnetd socket (is QNetd "
-		    "running?): %s\n", PROG, strerror(errno));
-		rc = 3;
-	} else {
-		rc = ipc_print_answer(&reply);
-	}
-	buf_free(&req);
-	buf_free(&reply);
-	return rc;
+	return ipc_tool_call(PROG, path, &req, "qnetd socket (is QNetd running?)");
 }
