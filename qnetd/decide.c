@@ -148,7 +148,9 @@ decide_ask_for_vote(struct client *c, struct decision *d)
 enum qn_err
 decide_vote_info_reply(struct client *c, uint32_t seq)
 {
-	return algo_get(c->algorithm)->vote_info_reply(c, seq);
+	const struct algo *a = algo_get(c->algorithm);
+
+	return a->vote_info_reply ? a->vote_info_reply(c, seq) : QN_ERR_NONE;
 }
 
 void

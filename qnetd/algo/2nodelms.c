@@ -154,25 +154,6 @@ twonode_ask_for_vote(struct client *c, struct decision *d)
 	return QN_ERR_NONE;
 }
 
-static enum qn_err
-twonode_vote_info_reply(struct client *c, uint32_t seq)
-{
-	(void)c;
-	(void)seq;
-	return QN_ERR_NONE;
-}
-
-static enum qn_err
-twonode_heuristics_change(struct client *c, uint8_t heuristics,
-    struct decision *d)
-{
-	log_info("2nodelms: heuristics change of node %" PRIu32 " to %s is "
-	    "not supported by the algorithm", c->node_id,
-	    heuristics_id(heuristics));
-	decision_vote(d, QN_VOTE_NO_CHANGE);
-	return QN_ERR_NONE;
-}
-
 static void
 twonode_disconnect(struct client *c, int server_going_down)
 {
@@ -205,7 +186,6 @@ const struct algo algo_2nodelms = {
 	.membership_list = twonode_membership_list,
 	.quorum_list = twonode_quorum_list,
 	.ask_for_vote = twonode_ask_for_vote,
-	.vote_info_reply = twonode_vote_info_reply,
-	.heuristics_change = twonode_heuristics_change,
+	.heuristics_change = algo_heuristics_not_supported,
 	.disconnect = twonode_disconnect,
 };

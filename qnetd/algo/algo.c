@@ -4,6 +4,8 @@
 #include <string.h>
 
 #include "algo.h"
+#include "log.h"
+#include "names.h"
 
 const struct algo *
 algo_get(uint8_t id)
@@ -92,4 +94,15 @@ uint8_t
 vote_in_force(const struct client *c)
 {
 	return c->algo_result != 0 ? c->algo_result : c->last_ack_nack;
+}
+
+enum qn_err
+algo_heuristics_not_supported(struct client *c, uint8_t heuristics,
+    struct decision *d)
+{
+	log_info("%s: heuristics change of node %" PRIu32 " to %s is not "
+	    "supported by the algorithm", algo_id(c->algorithm), c->node_id,
+	    heuristics_id(heuristics));
+	decision_vote(d, QN_VOTE_NO_CHANGE);
+	return QN_ERR_NONE;
 }

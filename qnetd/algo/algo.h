@@ -39,6 +39,7 @@ struct algo {
 	enum qn_err (*quorum_list)(struct client *c, int quorate,
 	    const struct node_list *nodes, struct decision *d);
 	enum qn_err (*ask_for_vote)(struct client *c, struct decision *d);
+	/* NULL when the algorithm needs no acknowledgement of its pushes. */
 	enum qn_err (*vote_info_reply)(struct client *c, uint32_t seq);
 	enum qn_err (*heuristics_change)(struct client *c, uint8_t heuristics,
 	    struct decision *d);
@@ -52,6 +53,10 @@ struct algo {
 };
 
 const struct algo *algo_get(uint8_t id);
+
+/* lms and 2nodelms: heuristics count only in later decisions (3.0.3). */
+enum qn_err algo_heuristics_not_supported(struct client *c, uint8_t heuristics,
+	    struct decision *d);
 
 /* Helpers every algorithm shares. */
 void	decision_set(struct decision *d, uint8_t vote, const char *fmt, ...)

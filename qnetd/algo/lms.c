@@ -306,25 +306,6 @@ lms_ask_for_vote(struct client *c, struct decision *d)
 	return QN_ERR_NONE;
 }
 
-static enum qn_err
-lms_vote_info_reply(struct client *c, uint32_t seq)
-{
-	(void)c;
-	(void)seq;
-	return QN_ERR_NONE;
-}
-
-static enum qn_err
-lms_heuristics_change(struct client *c, uint8_t heuristics,
-    struct decision *d)
-{
-	log_info("lms: heuristics change of node %" PRIu32 " to %s is not "
-	    "supported by the algorithm", c->node_id,
-	    heuristics_id(heuristics));
-	decision_vote(d, QN_VOTE_NO_CHANGE);
-	return QN_ERR_NONE;
-}
-
 static void
 lms_timer(struct client *c)
 {
@@ -366,8 +347,7 @@ const struct algo algo_lms = {
 	.membership_list = lms_membership_list,
 	.quorum_list = lms_quorum_list,
 	.ask_for_vote = lms_ask_for_vote,
-	.vote_info_reply = lms_vote_info_reply,
-	.heuristics_change = lms_heuristics_change,
+	.heuristics_change = algo_heuristics_not_supported,
 	.timer = lms_timer,
 	.disconnect = lms_disconnect,
 };
