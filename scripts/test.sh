@@ -40,6 +40,12 @@ done
 step "certutil tests"
 BUILD_DIR="$top/build" bash tests/certutil/test-certutil.sh || status=1
 
+step "qnetd faults: kill -9 under load, TLS reconnect storm, log on a full disk, listen address removed"
+BUILD_DIR="$top/build" bash tests/faults/run.sh || status=1
+
+step "corosync-qdevice on a real corosync node, with our qnetd and Debian's"
+BUILD_DIR="$top/build" bash tests/qdevice/test-real.sh || status=1
+
 step "capacity smoke test (decisions only; timings are in BENCHMARKS.md)"
 BUILD_DIR="$top/build" python3 bench/compare --smoke || status=1
 
