@@ -17,6 +17,7 @@
 #include <unistd.h>
 #include <systemd/sd-daemon.h>
 
+#include "daemon.h"
 #include "lockfile.h"
 #include "log.h"
 #include "qdevice.h"
@@ -251,28 +252,6 @@ parse_args(struct qdevice *q, int argc, char **argv)
 			exit(EXIT_FAILURE);
 		}
 	}
-}
-
-static int
-daemonize(void)
-{
-	pid_t pid = fork();
-	int fd;
-
-	if (pid == -1)
-		return -1;
-	if (pid > 0)
-		_exit(EXIT_SUCCESS);
-	if (setsid() == -1)
-		return -1;
-	if ((fd = open("/dev/null", O_RDWR)) != -1) {
-		dup2(fd, STDIN_FILENO);
-		dup2(fd, STDOUT_FILENO);
-		dup2(fd, STDERR_FILENO);
-		if (fd > STDERR_FILENO)
-			close(fd);
-	}
-	return chdir("/");
 }
 
 /* -d forces debug; otherwise corosync.conf's logging.debug decides. */
