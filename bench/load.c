@@ -1174,6 +1174,8 @@ main(int argc, char **argv)
 	}
 
 	b.rss_base_kb = proc_rss_kb(b.qnetd_pid);
+	/* A peer that closed first must not kill us: EPIPE drops the client. */
+	signal(SIGPIPE, SIG_IGN);
 	phases = strdup(b.phases);
 	for (p = strtok_r(phases, ",", &save); p; p = strtok_r(NULL, ",", &save)) {
 		if (strcmp(p, "connect") == 0)
