@@ -456,8 +456,12 @@ got_vote(struct bench *b, struct client *c, uint8_t vote,
 	 * NO_CHANGE for the current ring: the vote held stands.  qnetd says so
 	 * when a new ring keeps a partition's vote as it was, and 3.0.3 even
 	 * to a client that has just connected again: what it held before.
+	 * What it holds is the last ACK or NACK for any ring: 3.0.3 takes an
+	 * ACK back with a NACK for the old ring, then says NO_CHANGE.
 	 */
-	if (vote == QN_VOTE_NO_CHANGE && c->last_vote_ring_ok)
+	if (vote == QN_VOTE_ACK || vote == QN_VOTE_NACK)
+		c->held = vote;
+	else if (vote == QN_VOTE_NO_CHANGE && c->last_vote_ring_ok)
 		vote = c->held;
 	if ((vote != QN_VOTE_ACK && vote != QN_VOTE_NACK) ||
 	    !qn_ring_id_eq(ring, &c->ring))
