@@ -916,9 +916,14 @@ report(struct bench *b, const char *phase, double cpu0, double self0,
 
 		if (c->done)
 			sample(&b->decide, c->done_at);
-		else if (c->vote == QN_VOTE_ACK || c->vote == QN_VOTE_NACK)
-			wrong++;
-		else {
+		else if (c->vote == QN_VOTE_ACK || c->vote == QN_VOTE_NACK) {
+			if (wrong++ < 10)
+				fprintf(stderr, "qnet-load: %s: cluster %u node %u "
+				    "ring %u.%" PRIu64 " holds vote %u, expected "
+				    "%u\n", phase, c->cluster, c->node_id,
+				    c->ring.node_id, c->ring.seq, c->vote,
+				    c->expect);
+		} else {
 			/* A few, named: what did they get last? */
 			if (missing++ < 10)
 				fprintf(stderr, "qnet-load: %s: cluster %u node %u "

@@ -36,10 +36,18 @@ enum cluster_state {
 	SENDING_ACKS
 };
 
+/*
+ * A client is marked by a decision, then sent its vote.  Only a reply to
+ * the vote its mark is about clears the mark: a client re-marked for ACK
+ * while its NACK of an earlier decision is unanswered must not lose the
+ * ACK when that NACK is acknowledged.
+ */
 enum client_state {
 	IDLE = 0,
 	MUST_GET_NACK,
-	MUST_GET_ACK
+	MUST_GET_ACK,
+	NACK_SENT,
+	ACK_SENT
 };
 
 /* The cluster as one decision sees it (D1). */
@@ -420,19 +428,20 @@ mark_clients(const struct view *v, const struct node_list *winner)
 			    MUST_GET_ACK : MUST_GET_NACK;
 }
 
-/* VOTE_INFO to every client in state; returns how many were sent. */
+/* VOTE_INFO to every client marked for vote; returns how many were sent. */
 static int
-send_votes(const struct view *v, uint8_t state, uint8_t vote,
-    const char *reason)
+send_votes(const struct view *v, uint8_t vote, const char *reason)
 {
+	uint8_t mark = vote == QN_VOTE_ACK ? MUST_GET_ACK : MUST_GET_NACK;
 	struct client *c;
 	int n = 0;
 
 	cluster_for_each(v->cl, c) {
-		if (c->algo_state != state)
+		if (c->algo_state != mark)
 			continue;
 		algo_send_vote_info(c, ++c->vote_info_seq, vote, ring_of(v, c),
 		    reason);
+		c->algo_state = vote == QN_VOTE_ACK ? ACK_SENT : NACK_SENT;
 		n++;
 	}
 	return n;
@@ -441,8 +450,8 @@ send_votes(const struct view *v, uint8_t state, uint8_t vote,
 static void
 send_acks(const struct view *v)
 {
-	v->cl->algo_state = send_votes(v, MUST_GET_ACK, QN_VOTE_ACK,
-	    v->cl->ack_reason) > 0 ? SENDING_ACKS : WAITING_FOR_CHANGE;
+	v->cl->algo_state = send_votes(v, QN_VOTE_ACK, v->cl->ack_reason) > 0 ?
+	    SENDING_ACKS : WAITING_FOR_CHANGE;
 }
 
 static int
@@ -482,7 +491,7 @@ decide(const struct view *v, struct decision *d)
 	remember_quorate_partition(v->cl, winner);
 	mark_clients(v, winner);
 	v->cl->algo_state = SENDING_NACKS;
-	if (send_votes(v, MUST_GET_NACK, QN_VOTE_NACK, nack) == 0)
+	if (send_votes(v, QN_VOTE_NACK, nack) == 0)
 		send_acks(v);
 	/* The trigger's own VOTE_INFO, if any, went out before this reply. */
 	if (d != NULL)
@@ -564,12 +573,13 @@ ffsplit_vote_info_reply(struct client *c, uint32_t seq)
 		    c->node_id, seq, c->vote_info_seq);
 		return QN_ERR_NONE;
 	}
-	c->algo_state = IDLE;
+	if (c->algo_state == NACK_SENT || c->algo_state == ACK_SENT)
+		c->algo_state = IDLE;
 	if (v.cl->algo_state == SENDING_NACKS &&
-	    !any_client_in(v.cl, MUST_GET_NACK))
+	    !any_client_in(v.cl, NACK_SENT))
 		send_acks(&v);
 	else if (v.cl->algo_state == SENDING_ACKS &&
-	    !any_client_in(v.cl, MUST_GET_ACK))
+	    !any_client_in(v.cl, ACK_SENT))
 		v.cl->algo_state = WAITING_FOR_CHANGE;
 	return QN_ERR_NONE;
 }

@@ -473,12 +473,49 @@ START_TEST(stale_vote_info_reply_ignored)
 	mark = w->nev;
 	h_answer(w, old3);
 	h_answer(w, old4);
+	/* Still waiting for the new NACKs to be acknowledged: no ACK yet. */
 	ck_assert_uint_eq(w->nev, mark);
-	/* Still waiting for its NACK to be acknowledged. */
-	ck_assert_uint_eq(h_node(w, 3)->c.algo_state, 1);
 	h_answer_all(w);
 	ck_assert_uint_eq(h_count(w, mark, H_VOTE_INFO), 2);
 	assert_votes(w, "1,2", "stale");
+	h_world_free(w);
+}
+END_TEST
+
+/*
+ * A client NACKed by one decision and chosen for ACK by the next, before it
+ * answered the NACK: that answer must not cancel its ACK.  (Seen when a
+ * split cluster's clients reconnect after a qnetd restart: nodes 2, 3, 4
+ * first, so {3,4} leads; then node 1, and {1,2} wins the tie-breaker.)
+ */
+START_TEST(reply_to_earlier_nack_keeps_new_ack)
+{
+	struct qnetd *w = h_world();
+	struct h_client *c[5];
+	size_t mark, nack2;
+
+	for (uint32_t id = 2; id <= 4; id++) {
+		c[id] = h_connect(w, "ff", id, FF, QN_TB_LOWEST, 0,
+		    h_ring(id <= 2 ? 1 : 3, 2));
+		ck_assert_int_eq(h_config(w, c[id], 1, "1,2,3,4"),
+		    QN_VOTE_ASK_LATER);
+	}
+	mark = w->nev;
+	h_membership(w, c[2], h_ring(1, 2), "1,2", U);
+	h_membership(w, c[3], h_ring(3, 2), "3,4", U);
+	h_membership(w, c[4], h_ring(3, 2), "3,4", U);
+	nack2 = (size_t)h_find(w, mark, H_VOTE_INFO, 2, QN_VOTE_NACK);
+	ck_assert_int_ge((long)nack2, (long)mark);
+
+	/* Node 1 arrives before node 2 answered; {1,2} now wins. */
+	c[1] = h_connect(w, "ff", 1, FF, QN_TB_LOWEST, 0, h_ring(1, 2));
+	ck_assert_int_eq(h_config(w, c[1], 1, "1,2,3,4"), QN_VOTE_ASK_LATER);
+	h_membership(w, c[1], h_ring(1, 2), "1,2", U);
+	h_answer(w, nack2);
+	h_answer_all(w);
+	assert_votes(w, "1,2", "late answer");
+	ck_assert_str_eq(c[2]->c.reason,
+	    "50:50 split: partition {1,2} holds node 1, tie-breaker lowest");
 	h_world_free(w);
 }
 END_TEST
@@ -555,6 +592,7 @@ ffsplit_suite(void)
 	tcase_add_test(tc, single_client_first_vote);
 	tcase_add_test(tc, input_validation_and_ask_later);
 	tcase_add_test(tc, stale_vote_info_reply_ignored);
+	tcase_add_test(tc, reply_to_earlier_nack_keeps_new_ack);
 	tcase_add_test(tc, long_node_lists_are_truncated);
 	suite_add_tcase(s, tc);
 	tc = tcase_create("fixes");
