@@ -586,6 +586,7 @@ main(void)
 	srunner_add_suite(sr, ffsplit_suite());
 	srunner_add_suite(sr, lms_suite());
 	srunner_add_suite(sr, twonode_suite());
+	srunner_add_suite(sr, model_suite());
 	srunner_run_all(sr, CK_NORMAL);
 	failed = srunner_ntests_failed(sr);
 	srunner_free(sr);

@@ -14,8 +14,8 @@
 #include "cluster.h"
 #include "decide.h"
 
-#define H_MAX_CLIENTS	16
-#define H_MAX_EVENTS	512
+#define H_MAX_CLIENTS	32
+#define H_MAX_EVENTS	1024
 
 enum h_kind { H_VOTE_INFO, H_REPLY };
 
@@ -95,5 +95,6 @@ Suite	*decide_suite(void);
 Suite	*ffsplit_suite(void);
 Suite	*lms_suite(void);
 Suite	*twonode_suite(void);
+Suite	*model_suite(void);
 
 #endif

@@ -1,0 +1,1019 @@
+/*
+ * Randomised model test of ffsplit.  Each run draws a cluster of 2-6
+ * configured nodes, a tie-breaker, keep-active-partition flags and
+ * heuristics, then plays a random interleaving of qdevices connecting,
+ * leaving, reporting (true or transiently wrong) memberships, changing
+ * heuristics and answering VOTE_INFOs late and in any order across clients.
+ *
+ * A small reference model, written from BEHAVIOUR.md §2.2 with the fixes
+ * D1, D2 and §14.1 (qnetd/algo/ffsplit.c, man/corosync-qnetd.8), follows
+ * the same messages and predicts each decision; the runs check:
+ * - after every step, the NACK-first safety invariant (see check_safety);
+ * - after every decision, that exactly its losers got NACK, or with no
+ *   loser its winners got ACK, and that ACKs follow the last loser's answer;
+ * - at quiescence (every qdevice connected reports the true membership,
+ *   all VOTE_INFOs answered, timers fired) that every qdevice acts on the
+ *   vote the model computed.
+ *
+ * Runs use fixed seeds.  On failure the seed and the step trace are
+ * printed; MODEL_SEED=n replays one seed with its trace, MODEL_RUNS=n
+ * changes how many seeds each loop iteration tries.
+ */
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "test_algo.h"
+
+#define M_MAX_NODES	6
+#define M_RUNS		400	/* seeds per loop iteration */
+#define M_LOOPS		8
+
+/* splitmix64: the same sequence on every platform. */
+struct rng {
+	uint64_t s;
+};
+
+static uint32_t
+rnd(struct rng *r, uint32_t n)
+{
+	uint64_t z = (r->s += 0x9e3779b97f4a7c15ULL);
+
+	z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ULL;
+	z = (z ^ (z >> 27)) * 0x94d049bb133111ebULL;
+	z ^= z >> 31;
+	return n == 0 ? 0 : (uint32_t)(z % n);
+}
+
+static int
+chance(struct rng *r, uint32_t percent)
+{
+	return rnd(r, 100) < percent;
+}
+
+/* Step trace, printed when a run fails. */
+static struct {
+	char buf[32768];
+	size_t len;
+	uint64_t seed;
+	int running;
+	int verbose;
+} trace;
+
+static void
+tr(const char *fmt, ...)
+{
+	va_list ap;
+	int n;
+
+	if (trace.len >= sizeof(trace.buf) - 1)
+		return;
+	va_start(ap, fmt);
+	n = vsnprintf(trace.buf + trace.len, sizeof(trace.buf) - trace.len,
+	    fmt, ap);
+	va_end(ap);
+	if (n > 0)
+		trace.len += (size_t)n;
+	if (trace.len > sizeof(trace.buf) - 1)
+		trace.len = sizeof(trace.buf) - 1;
+}
+
+static void
+print_trace(void)
+{
+	fprintf(stderr, "model run failed: seed %llu (replay: MODEL_SEED=%llu)"
+	    "\n%s\n", (unsigned long long)trace.seed,
+	    (unsigned long long)trace.seed, trace.buf);
+}
+
+/* A harness assertion exits the forked test process: show the trace too. */
+static void
+trace_at_exit(void)
+{
+	if (trace.running)
+		print_trace();
+}
+
+#define M_FAIL(...) do {						\
+	trace.running = 0;						\
+	tr("FAILED: ");							\
+	tr(__VA_ARGS__);						\
+	print_trace();							\
+	ck_abort_msg("seed %llu: see the trace on stderr",		\
+	    (unsigned long long)trace.seed);				\
+} while (0)
+
+#define M_CHECK(cond, ...) do {						\
+	if (!(cond))							\
+		M_FAIL(__VA_ARGS__);					\
+} while (0)
+
+/* Node sets are bit masks over the configured nodes' indices. */
+typedef unsigned mask;
+
+static int
+popcount(mask m)
+{
+	return __builtin_popcount(m);
+}
+
+/* One configured node, its qdevice and what qnetd stored from it. */
+struct m_node {
+	uint32_t id;
+	int group;			/* its partition in the real cluster */
+	uint8_t heur;			/* its qdevice's heuristics result */
+	struct h_client *hc;		/* connected qdevice, or NULL */
+	int kap;
+	/* The model's copy of what qnetd stores (BEHAVIOUR.md §2.1). */
+	int has_config, has_membership;
+	mask mem;
+	struct qn_ring_id ring;
+	uint8_t latest;
+	/* Following the VOTE_INFOs sent to this connection. */
+	uint32_t seq;			/* last VOTE_INFO sequence number */
+	long last_vi;			/* event index of the last VOTE_INFO */
+	long last_ack;			/* of the last ACK, or -1 */
+	mask ack_winner;		/* partition that ACK was given to */
+	long revoke;			/* first NACK after that ACK, or -1 */
+	long answered;			/* highest VOTE_INFO index answered */
+};
+
+enum phase { PH_IDLE, PH_NACKS };
+
+struct model {
+	struct rng r;
+	struct qnetd *w;
+	int n;
+	struct m_node node[M_MAX_NODES];
+	char config[32];		/* "1,3,4" */
+	uint8_t tb_mode;
+	uint32_t tb_node;
+	/* The real cluster: node i is in group node[i].group. */
+	struct qn_ring_id gring[M_MAX_NODES];
+	mask gmask[M_MAX_NODES];
+	uint64_t ring_seq;
+	/* The reference model's cluster state. */
+	mask prev_quorate;
+	int found;			/* last stable decision found a winner */
+	mask winner;
+	enum phase phase;
+	mask awaiting;			/* losers whose NACK is unanswered */
+	mask ack_to;			/* participants to get ACK after them */
+	int last_decide_stable;
+	int connects;
+	size_t scanned;			/* events already followed */
+};
+
+/* A step's outcome as the model predicts it. */
+enum outcome { OUT_NONE, OUT_UNSTABLE, OUT_STABLE };
+
+static const char *
+vote_str(uint8_t v)
+{
+	static const char *const s[] = { "UNDEF", "ACK", "NACK", "ASK_LATER",
+	    "WAIT_FOR_REPLY", "NO_CHANGE" };
+
+	return v <= 5 ? s[v] : "?";
+}
+
+static const char *
+heur_str(uint8_t h)
+{
+	return h == QN_HEUR_PASS ? "P" : h == QN_HEUR_FAIL ? "F" : "U";
+}
+
+static int
+index_of(const struct model *m, uint32_t id)
+{
+	for (int i = 0; i < m->n; i++)
+		if (m->node[i].id == id)
+			return i;
+	return -1;
+}
+
+/* "1,3" for a mask, into buf. */
+static const char *
+ids_str(const struct model *m, mask s, char *buf, size_t len)
+{
+	size_t off = 0;
+
+	buf[0] = '\0';
+	for (int i = 0; i < m->n && off < len; i++)
+		if (s & (1u << i))
+			off += (size_t)snprintf(buf + off, len - off, "%s%u",
+			    off ? "," : "", (unsigned)m->node[i].id);
+	return buf;
+}
+
+static int
+connected(const struct model *m, int i)
+{
+	return m->node[i].hc != NULL;
+}
+
+/* §14.1: only a client with both lists takes part. */
+static int
+participates(const struct model *m, int i)
+{
+	return connected(m, i) && m->node[i].has_config &&
+	    m->node[i].has_membership;
+}
+
+static mask
+participants(const struct model *m)
+{
+	mask s = 0;
+
+	for (int i = 0; i < m->n; i++)
+		if (participates(m, i))
+			s |= 1u << i;
+	return s;
+}
+
+/* The reference model: decide() of BEHAVIOUR.md §2.2. */
+
+/*
+ * Stability: all connected clients configured the same set (one without a
+ * config has an empty one); a member Y of X's list that is connected is in
+ * X's ring and lists all of X's members.
+ */
+static int
+m_stable(const struct model *m)
+{
+	for (int x = 0; x < m->n; x++) {
+		const struct m_node *nx = &m->node[x];
+
+		if (!connected(m, x))
+			continue;
+		if (!nx->has_config)
+			return 0;
+		for (int y = 0; y < m->n; y++) {
+			const struct m_node *ny = &m->node[y];
+			mask ymem = ny->has_membership ? ny->mem : 0;
+
+			if (y == x || !connected(m, y) ||
+			    !(nx->has_membership && (nx->mem & (1u << y))))
+				continue;
+			if (!qn_ring_id_eq(&nx->ring, &ny->ring) ||
+			    (nx->mem & ~ymem) != 0)
+				return 0;
+		}
+	}
+	return 1;
+}
+
+static int
+weight(uint8_t h)
+{
+	return h == QN_HEUR_PASS ? 1 : h == QN_HEUR_FAIL ? -1 : 0;
+}
+
+struct cand {
+	mask members;
+	int active, score, held;
+};
+
+static struct cand
+m_partition(const struct model *m, mask members)
+{
+	struct cand c = { .members = members };
+
+	for (int i = 0; i < m->n; i++) {
+		if (!(members & (1u << i)) || !participates(m, i))
+			continue;
+		c.active++;
+		c.score += 1 + weight(m->node[i].latest);
+	}
+	/* D1, §14.5: does the partition hold a node of the last winner? */
+	c.held = (members & m->prev_quorate) != 0;
+	return c;
+}
+
+/* KAP counts only if every connected client asked for it (D2: not the
+ * one leaving, which is already disconnected in the model). */
+static int
+m_kap(const struct model *m)
+{
+	for (int i = 0; i < m->n; i++)
+		if (connected(m, i) && !m->node[i].kap)
+			return 0;
+	return 1;
+}
+
+static uint32_t
+m_preferred(const struct model *m)
+{
+	uint32_t lo = m->node[0].id, hi = m->node[0].id;
+
+	for (int i = 1; i < m->n; i++) {
+		if (m->node[i].id < lo)
+			lo = m->node[i].id;
+		if (m->node[i].id > hi)
+			hi = m->node[i].id;
+	}
+	return m->tb_mode == QN_TB_LOWEST ? lo :
+	    m->tb_mode == QN_TB_HIGHEST ? hi : m->tb_node;
+}
+
+static int
+m_has_id(const struct model *m, mask s, uint32_t id)
+{
+	int i = index_of(m, id);
+
+	return i >= 0 && (s & (1u << i));
+}
+
+/* How often each rule decided, for MODEL_STATS. */
+enum { R_MAJ, R_SCORE, R_ACTIVE, R_KAP, R_TB, R_NONE, R_COUNT };
+static unsigned long rule_count[R_COUNT];
+static unsigned long final_count[3];	/* no winner, winner, nobody */
+
+static int
+ruled(int rule, int result)
+{
+	rule_count[rule]++;
+	return result;
+}
+
+/* Does partition p beat best (found: whether there is one)? */
+static int
+m_beats(const struct model *m, const struct cand *p, int found,
+    const struct cand *best)
+{
+	int c = m->n, members = popcount(p->members);
+
+	if (c % 2 == 1 || members != c / 2)
+		return ruled(members > c / 2 ? R_MAJ : R_NONE,
+		    members > c / 2);
+	/* 50:50; a missing best has score 0 and 0 active. */
+	if (p->score != (found ? best->score : 0))
+		return ruled(R_SCORE, p->score > (found ? best->score : 0));
+	if (p->active != (found ? best->active : 0))
+		return ruled(R_ACTIVE, p->active > (found ? best->active : 0));
+	if (found && m_kap(m) && p->held != best->held)
+		return ruled(R_KAP, p->held);
+	return ruled(R_TB, m_has_id(m, p->members, m_preferred(m)));
+}
+
+/*
+ * Candidates in ascending node id.  Every participant is a candidate (as
+ * in 3.0.3); in a stable view all participants of one partition report
+ * the same list, so evaluating it once per member changes nothing (D1).
+ */
+static void
+m_select(struct model *m)
+{
+	struct cand best = { 0 }, p;
+
+	m->found = 0;
+	for (int i = 0; i < m->n; i++) {
+		if (!participates(m, i))
+			continue;
+		p = m_partition(m, m->node[i].mem);
+		if (m_beats(m, &p, m->found, &best)) {
+			best = p;
+			m->found = 1;
+		}
+	}
+	m->winner = m->found ? best.members : 0;
+}
+
+/* Run the model's decide() on its updated view of the cluster. */
+static enum outcome
+m_decide(struct model *m)
+{
+	mask part = participants(m), losers;
+	char a[32], b[32];
+
+	if (part == 0)
+		return OUT_NONE;
+	m->phase = PH_IDLE;
+	if (!m_stable(m)) {
+		m->last_decide_stable = 0;
+		tr("    model: unstable\n");
+		return OUT_UNSTABLE;
+	}
+	m->last_decide_stable = 1;
+	m_select(m);
+	m->prev_quorate = m->winner;
+	losers = part & ~m->winner;
+	m->ack_to = part & m->winner;
+	if (losers != 0) {
+		m->phase = PH_NACKS;
+		m->awaiting = losers;
+	}
+	tr("    model: winner %s%s%s, NACK {%s}\n", m->found ? "{" : "none",
+	    m->found ? ids_str(m, m->winner, a, sizeof(a)) : "",
+	    m->found ? "}" : "", ids_str(m, losers, b, sizeof(b)));
+	return OUT_STABLE;
+}
+
+/* Following the events the harness recorded. */
+
+/* VOTE_INFOs of one step, as a mask per vote. */
+struct sent {
+	mask ack, nack;
+};
+
+static struct sent
+scan_events(struct model *m)
+{
+	struct sent s = { 0 };
+	struct qnetd *w = m->w;
+
+	for (; m->scanned < w->nev; m->scanned++) {
+		const struct h_event *e = &w->ev[m->scanned];
+		int i = index_of(m, e->node);
+		struct m_node *nd;
+		mask bit;
+
+		M_CHECK(i >= 0 && connected(m, i), "event to node %u, not "
+		    "connected", (unsigned)e->node);
+		nd = &m->node[i];
+		bit = 1u << i;
+		if (e->kind == H_REPLY) {
+			M_CHECK(!vote_is_decision(e->vote), "ffsplit replied "
+			    "%s to node %u", vote_str(e->vote),
+			    (unsigned)e->node);
+			continue;
+		}
+		tr("    VOTE_INFO %s to %u seq %u\n", vote_str(e->vote),
+		    (unsigned)e->node, (unsigned)e->seq);
+		M_CHECK(participates(m, i), "VOTE_INFO to node %u, which has "
+		    "not sent both lists", (unsigned)e->node);
+		M_CHECK(qn_ring_id_eq(&e->ring, &nd->hc->sent_ring),
+		    "VOTE_INFO to node %u for a ring it does not have",
+		    (unsigned)e->node);
+		M_CHECK(e->seq == nd->seq + 1, "node %u: VOTE_INFO seq %u after "
+		    "%u", (unsigned)e->node, (unsigned)e->seq,
+		    (unsigned)nd->seq);
+		M_CHECK(!((s.ack | s.nack) & bit), "two VOTE_INFOs to node %u "
+		    "in one step", (unsigned)e->node);
+		nd->seq = e->seq;
+		nd->last_vi = (long)m->scanned;
+		if (e->vote == QN_VOTE_ACK) {
+			s.ack |= bit;
+			nd->last_ack = (long)m->scanned;
+			nd->ack_winner = m->winner;
+			nd->revoke = -1;
+		} else {
+			s.nack |= bit;
+			if (nd->last_ack >= 0 && nd->revoke < 0)
+				nd->revoke = (long)m->scanned;
+		}
+	}
+	return s;
+}
+
+/*
+ * What NACK-first guarantees (3.0.3 and ours): qnetd sends ACK to a new
+ * winning partition only after every other client it told ACK before has
+ * acknowledged a later NACK.  A qdevice may act on an ACK from the moment
+ * it is sent until it has answered a later NACK (VOTE_INFOs arrive in
+ * order, so answering any later VOTE_INFO means the NACK arrived).  So at
+ * any time, all connected clients that may act on an ACK got it from
+ * decisions that chose the same partition: never do two different
+ * partitions hold the vote at once.  (Clients that have since reported
+ * another ring are counted too, which only makes the check stricter.)
+ */
+static void
+check_safety(struct model *m)
+{
+	int first = -1;
+	char a[32], b[32];
+
+	for (int i = 0; i < m->n; i++) {
+		const struct m_node *nd = &m->node[i];
+
+		if (!connected(m, i) || nd->last_ack < 0 ||
+		    (nd->revoke >= 0 && nd->answered >= nd->revoke))
+			continue;
+		M_CHECK(nd->ack_winner & (1u << i), "node %u holds ACK for a "
+		    "partition it is not in", (unsigned)nd->id);
+		if (first < 0) {
+			first = i;
+			continue;
+		}
+		M_CHECK(nd->ack_winner == m->node[first].ack_winner,
+		    "nodes %u and %u both hold ACK, for {%s} and {%s}",
+		    (unsigned)m->node[first].id, (unsigned)nd->id,
+		    ids_str(m, m->node[first].ack_winner, a, sizeof(a)),
+		    ids_str(m, nd->ack_winner, b, sizeof(b)));
+	}
+}
+
+/* After a decision: NACK to the losers, or ACK to the winners. */
+static void
+check_decision(struct model *m, enum outcome o, struct sent s)
+{
+	char a[32], b[32];
+
+	if (o != OUT_STABLE) {
+		M_CHECK((s.ack | s.nack) == 0, "VOTE_INFO without a stable "
+		    "membership");
+		return;
+	}
+	if (m->phase == PH_NACKS) {
+		M_CHECK(s.ack == 0 && s.nack == m->awaiting, "NACKs to {%s}, "
+		    "model: {%s}", ids_str(m, s.nack, a, sizeof(a)),
+		    ids_str(m, m->awaiting, b, sizeof(b)));
+		return;
+	}
+	M_CHECK(s.nack == 0 && s.ack == m->ack_to, "ACKs to {%s}, model: {%s}",
+	    ids_str(m, s.ack, a, sizeof(a)), ids_str(m, m->ack_to, b,
+	    sizeof(b)));
+}
+
+static void
+check_reply(int got, enum outcome o)
+{
+	int want = o == OUT_UNSTABLE ? QN_VOTE_WAIT_FOR_REPLY :
+	    o == OUT_STABLE ? QN_VOTE_NO_CHANGE : QN_VOTE_ASK_LATER;
+
+	tr("    reply %s\n", got < 0 ? "error" : vote_str((uint8_t)got));
+	M_CHECK(got == want, "reply %s, model: %s", got < 0 ? "error" :
+	    vote_str((uint8_t)got), vote_str((uint8_t)want));
+}
+
+/* The real cluster: a random partition of the configured nodes. */
+
+static void
+repartition(struct model *m)
+{
+	mask old[M_MAX_NODES];
+	struct qn_ring_id oldring[M_MAX_NODES];
+	int ngroups = 1 + (int)rnd(&m->r, (uint32_t)m->n);
+	char a[32];
+
+	memcpy(old, m->gmask, sizeof(old));
+	memcpy(oldring, m->gring, sizeof(oldring));
+	memset(m->gmask, 0, sizeof(m->gmask));
+	for (int i = 0; i < m->n; i++) {
+		m->node[i].group = (int)rnd(&m->r, (uint32_t)ngroups);
+		m->gmask[m->node[i].group] |= 1u << i;
+	}
+	tr("cluster splits into");
+	for (int g = 0; g < m->n; g++) {
+		int same = -1;
+
+		if (m->gmask[g] == 0)
+			continue;
+		/* A group that did not change keeps its ring. */
+		for (int o = 0; o < m->n; o++)
+			if (old[o] == m->gmask[g])
+				same = o;
+		m->gring[g] = same >= 0 ? oldring[same] : h_ring(
+		    m->node[__builtin_ctz(m->gmask[g])].id, ++m->ring_seq);
+		tr(" {%s}@%u.%llu", ids_str(m, m->gmask[g], a, sizeof(a)),
+		    (unsigned)m->gring[g].node_id,
+		    (unsigned long long)m->gring[g].seq);
+	}
+	tr("\n");
+}
+
+/* Messages, each followed by the model and the checks. */
+
+static struct h_client *
+do_connect(struct model *m, int i)
+{
+	struct m_node *nd = &m->node[i];
+	struct qn_ring_id ring = m->gring[nd->group];
+
+	nd->hc = h_connect(m->w, "model", nd->id, QN_ALGO_FFSPLIT,
+	    m->tb_mode, m->tb_node, ring);
+	nd->hc->c.kap = (uint8_t)nd->kap;
+	nd->has_config = nd->has_membership = 0;
+	nd->mem = 0;
+	nd->ring = ring;
+	nd->latest = QN_HEUR_UNDEFINED;
+	nd->seq = 0;
+	nd->last_vi = nd->last_ack = nd->revoke = nd->answered = -1;
+	m->connects++;
+	tr("%u connects (ring %u.%llu, kap %d)\n", (unsigned)nd->id,
+	    (unsigned)ring.node_id, (unsigned long long)ring.seq, nd->kap);
+	(void)scan_events(m);
+	return nd->hc;
+}
+
+static void
+do_config(struct model *m, int i, int initial)
+{
+	struct m_node *nd = &m->node[i];
+	enum outcome o = OUT_NONE;
+	int got;
+
+	tr("%u sends %s config {%s}\n", (unsigned)nd->id,
+	    initial ? "initial" : "changed", m->config);
+	got = h_config(m->w, nd->hc, initial, m->config);
+	nd->has_config = 1;
+	if (!initial && nd->has_membership)
+		o = m_decide(m);
+	check_reply(got, o);
+	check_decision(m, o, scan_events(m));
+}
+
+static void
+do_membership(struct model *m, int i, mask mem, struct qn_ring_id ring)
+{
+	struct m_node *nd = &m->node[i];
+	enum outcome o = OUT_NONE;
+	char ids[32];
+	int got;
+
+	ids_str(m, mem, ids, sizeof(ids));
+	tr("%u sends membership {%s} ring %u.%llu H=%s\n", (unsigned)nd->id,
+	    ids, (unsigned)ring.node_id, (unsigned long long)ring.seq,
+	    heur_str(nd->heur));
+	got = h_membership(m->w, nd->hc, ring, ids, nd->heur);
+	/* Stored after the algorithm, even with ASK_LATER. */
+	nd->has_membership = 1;
+	nd->mem = mem;
+	nd->ring = ring;
+	nd->latest = nd->heur;
+	if (nd->has_config)
+		o = m_decide(m);
+	check_reply(got, o);
+	check_decision(m, o, scan_events(m));
+}
+
+static void
+do_true_membership(struct model *m, int i)
+{
+	int g = m->node[i].group;
+
+	do_membership(m, i, m->gmask[g], m->gring[g]);
+}
+
+static int
+reports_truth(const struct model *m, int i)
+{
+	const struct m_node *nd = &m->node[i];
+
+	return nd->has_membership && nd->mem == m->gmask[nd->group] &&
+	    qn_ring_id_eq(&nd->ring, &m->gring[nd->group]);
+}
+
+static void
+do_heuristics(struct model *m, int i, uint8_t h)
+{
+	struct m_node *nd = &m->node[i];
+	enum outcome o = OUT_NONE;
+	int got;
+
+	tr("%u heuristics -> %s\n", (unsigned)nd->id, heur_str(h));
+	nd->heur = h;
+	got = h_heuristics(m->w, nd->hc, h);
+	nd->latest = h;
+	if (nd->has_config && nd->has_membership)
+		o = m_decide(m);
+	check_reply(got, o);
+	check_decision(m, o, scan_events(m));
+}
+
+static void
+do_leave(struct model *m, int i)
+{
+	struct m_node *nd = &m->node[i];
+	enum outcome o;
+	int any = 0;
+
+	tr("%u leaves\n", (unsigned)nd->id);
+	h_leave(m->w, nd->hc, 0);
+	nd->hc = NULL;
+	m->awaiting &= ~(1u << i);
+	m->ack_to &= ~(1u << i);
+	for (int j = 0; j < m->n; j++)
+		any |= connected(m, j);
+	/* The cluster is freed with its last client, and its memory. */
+	if (!any) {
+		m->prev_quorate = 0;
+		m->phase = PH_IDLE;
+	}
+	/* D2: the leaving client is gone before the re-decision. */
+	o = m_decide(m);
+	check_decision(m, o, scan_events(m));
+}
+
+/* Answer one VOTE_INFO of node i: its oldest, or any unanswered one. */
+static void
+do_answer(struct model *m, int i, int any)
+{
+	struct m_node *nd = &m->node[i];
+	struct qnetd *w = m->w;
+	long pick = -1;
+	int count = 0;
+	struct sent s;
+	char a[32], b[32];
+	int current;
+
+	for (size_t k = 0; k < w->nev; k++) {
+		const struct h_event *e = &w->ev[k];
+
+		if (e->kind != H_VOTE_INFO || e->answered || e->node != nd->id)
+			continue;
+		if (!any && pick < 0)
+			pick = (long)k;
+		if (any && rnd(&m->r, (uint32_t)++count) == 0)
+			pick = (long)k;
+	}
+	if (pick < 0)
+		return;
+	current = pick == nd->last_vi;
+	tr("%u answers seq %u%s\n", (unsigned)nd->id,
+	    (unsigned)w->ev[pick].seq, current ? "" : " (stale)");
+	h_answer(w, (size_t)pick);
+	if (pick > nd->answered)
+		nd->answered = pick;
+	if (current && m->phase == PH_NACKS && (m->awaiting & (1u << i))) {
+		m->awaiting &= ~(1u << i);
+		if (m->awaiting == 0)
+			m->phase = PH_IDLE;
+		else
+			current = 0;
+	} else {
+		current = 0;
+	}
+	s = scan_events(m);
+	if (current) {
+		M_CHECK(s.nack == 0 && s.ack == m->ack_to, "after the last NACK "
+		    "answer ACKs to {%s}, model: {%s}",
+		    ids_str(m, s.ack, a, sizeof(a)),
+		    ids_str(m, m->ack_to, b, sizeof(b)));
+	} else {
+		M_CHECK((s.ack | s.nack) == 0, "VOTE_INFO to {%s} after an "
+		    "answer that completes nothing",
+		    ids_str(m, s.ack | s.nack, a, sizeof(a)));
+	}
+}
+
+/* A membership that is wrong for now: a random set with this node. */
+static void
+do_wrong_membership(struct model *m, int i)
+{
+	mask mem = (mask)rnd(&m->r, 1u << m->n) | (1u << i);
+	struct qn_ring_id ring;
+
+	if (chance(&m->r, 50))
+		ring = m->gring[(int)rnd(&m->r, (uint32_t)m->n)];
+	else
+		ring = h_ring(m->node[i].id, ++m->ring_seq);
+	if (ring.seq == 0)
+		ring = h_ring(m->node[i].id, ++m->ring_seq);
+	do_membership(m, i, mem, ring);
+}
+
+static uint8_t
+random_heur(struct rng *r)
+{
+	static const uint8_t h[] = { QN_HEUR_UNDEFINED, QN_HEUR_PASS,
+	    QN_HEUR_FAIL };
+
+	return h[rnd(r, 3)];
+}
+
+static int
+pick_node(struct model *m, int want_connected)
+{
+	int cand[M_MAX_NODES], n = 0;
+
+	for (int i = 0; i < m->n; i++)
+		if (connected(m, i) == want_connected)
+			cand[n++] = i;
+	return n == 0 ? -1 : cand[rnd(&m->r, (uint32_t)n)];
+}
+
+static int
+pick_unanswered(struct model *m)
+{
+	int cand[M_MAX_NODES], n = 0;
+
+	for (int i = 0; i < m->n; i++)
+		if (connected(m, i) && m->node[i].last_vi > m->node[i].answered)
+			cand[n++] = i;
+	/* answered tracks the highest index: older ones may be open too */
+	if (n == 0)
+		for (size_t k = 0; k < m->w->nev; k++) {
+			const struct h_event *e = &m->w->ev[k];
+
+			if (e->kind == H_VOTE_INFO && !e->answered)
+				return index_of(m, e->node);
+		}
+	return n == 0 ? -1 : cand[rnd(&m->r, (uint32_t)n)];
+}
+
+static void
+random_step(struct model *m)
+{
+	uint32_t what = rnd(&m->r, 100);
+	int i;
+
+	if (what < 10) {
+		i = pick_node(m, 0);
+		if (i >= 0 && m->connects < H_MAX_CLIENTS - 2) {
+			do_connect(m, i);
+			/* The initial burst (PROTOCOL.md §7.5), sometimes cut. */
+			if (chance(&m->r, 85))
+				do_config(m, i, 1);
+			if (m->node[i].has_config && chance(&m->r, 70))
+				do_true_membership(m, i);
+		}
+	} else if (what < 16) {
+		if ((i = pick_node(m, 1)) >= 0)
+			do_leave(m, i);
+	} else if (what < 24) {
+		repartition(m);
+	} else if (what < 40) {
+		i = pick_node(m, 1);
+		if (i < 0)
+			return;
+		if (!m->node[i].has_config)
+			do_config(m, i, 1);
+		else if (chance(&m->r, 80))
+			do_true_membership(m, i);
+		else
+			do_wrong_membership(m, i);
+	} else if (what < 48) {
+		if ((i = pick_node(m, 1)) >= 0)
+			do_heuristics(m, i, random_heur(&m->r));
+	} else if (what < 51) {
+		if ((i = pick_node(m, 1)) >= 0 && m->node[i].has_config)
+			do_config(m, i, 0);
+	} else {
+		if ((i = pick_unanswered(m)) >= 0)
+			do_answer(m, i, chance(&m->r, 10));
+	}
+}
+
+/* Every connected qdevice reports its lists and the truth, all answer. */
+static void
+quiesce(struct model *m)
+{
+	int order[M_MAX_NODES];
+
+	tr("-- quiescence\n");
+	for (int i = 0; i < m->n; i++)
+		order[i] = i;
+	for (int i = m->n - 1; i > 0; i--) {
+		int j = (int)rnd(&m->r, (uint32_t)i + 1), t = order[i];
+
+		order[i] = order[j];
+		order[j] = t;
+	}
+	for (int k = 0; k < m->n; k++) {
+		int i = order[k];
+
+		if (!connected(m, i))
+			continue;
+		if (!m->node[i].has_config)
+			do_config(m, i, 1);
+		if (!reports_truth(m, i))
+			do_true_membership(m, i);
+		check_safety(m);
+	}
+	while ((m->phase == PH_NACKS || m->awaiting) &&
+	    pick_unanswered(m) >= 0) {
+		do_answer(m, pick_unanswered(m), 0);
+		check_safety(m);
+	}
+	h_answer_all(m->w);
+	(void)scan_events(m);
+	M_CHECK(h_fire_timers(m->w) == 0, "ffsplit armed a timer");
+}
+
+static void
+check_final(struct model *m)
+{
+	char a[32];
+
+	if (participants(m) == 0) {
+		final_count[2]++;
+		return;
+	}
+	final_count[m->found]++;
+	M_CHECK(m->last_decide_stable, "quiescent but the last decision saw "
+	    "an unstable membership");
+	tr("final: model winner %s%s%s\n", m->found ? "{" : "none",
+	    m->found ? ids_str(m, m->winner, a, sizeof(a)) : "",
+	    m->found ? "}" : "");
+	for (int i = 0; i < m->n; i++) {
+		uint8_t want;
+
+		if (!connected(m, i))
+			continue;
+		want = (m->winner & (1u << i)) ? QN_VOTE_ACK : QN_VOTE_NACK;
+		M_CHECK(m->node[i].hc->vote == want, "node %u acts on %s, "
+		    "model: %s", (unsigned)m->node[i].id,
+		    vote_str(m->node[i].hc->vote), vote_str(want));
+	}
+}
+
+static void
+setup(struct model *m, uint64_t seed)
+{
+	mask ids = 0;
+	size_t off = 0;
+	int kap_mode;
+	char a[32];
+
+	memset(m, 0, sizeof(*m));
+	m->r.s = seed;
+	m->n = 2 + (int)rnd(&m->r, M_MAX_NODES - 1);
+	/* Node ids from 1..9, so that ids are not indices. */
+	while (popcount(ids) < m->n)
+		ids |= 1u << rnd(&m->r, 9);
+	for (int id = 1, i = 0; id <= 9; id++)
+		if (ids & (1u << (id - 1)))
+			m->node[i++].id = (uint32_t)id;
+	for (int i = 0; i < m->n; i++)
+		off += (size_t)snprintf(m->config + off, sizeof(m->config) - off,
+		    "%s%u", i ? "," : "", (unsigned)m->node[i].id);
+	m->tb_mode = (uint8_t)(QN_TB_LOWEST + rnd(&m->r, 3));
+	/* node-id mode: a configured node, or one that is not. */
+	m->tb_node = m->tb_mode != QN_TB_NODE_ID ? 0 : chance(&m->r, 80) ?
+	    m->node[rnd(&m->r, (uint32_t)m->n)].id : 10;
+	kap_mode = (int)rnd(&m->r, 3);		/* off, on, mixed */
+	for (int i = 0; i < m->n; i++) {
+		m->node[i].kap = kap_mode == 2 ? chance(&m->r, 70) : kap_mode;
+		m->node[i].heur = chance(&m->r, 50) ? QN_HEUR_UNDEFINED :
+		    random_heur(&m->r);
+		m->node[i].group = 0;
+	}
+	m->gmask[0] = (1u << m->n) - 1;
+	m->gring[0] = h_ring(m->node[0].id, ++m->ring_seq);
+	m->w = h_world();
+	tr("seed %llu: nodes {%s}, tie-breaker %s %u\n",
+	    (unsigned long long)seed, ids_str(m, m->gmask[0], a, sizeof(a)),
+	    m->tb_mode == QN_TB_LOWEST ? "lowest" : m->tb_mode ==
+	    QN_TB_HIGHEST ? "highest" : "node", (unsigned)m->tb_node);
+}
+
+static void
+run_seed(uint64_t seed)
+{
+	struct model m;
+	int steps;
+
+	trace.len = 0;
+	trace.buf[0] = '\0';
+	trace.seed = seed;
+	trace.running = 1;
+	setup(&m, seed);
+	steps = 20 + (int)rnd(&m.r, 60);
+	for (int k = 0; k < steps && m.w->nev < H_MAX_EVENTS - 120; k++) {
+		random_step(&m);
+		check_safety(&m);
+	}
+	quiesce(&m);
+	check_safety(&m);
+	check_final(&m);
+	h_world_free(m.w);
+	trace.running = 0;
+	if (trace.verbose)
+		fprintf(stderr, "%s", trace.buf);
+}
+
+static uint64_t
+env_u64(const char *name, uint64_t dflt)
+{
+	const char *s = getenv(name);
+
+	return s != NULL && *s != '\0' ? strtoull(s, NULL, 10) : dflt;
+}
+
+START_TEST(ffsplit_random_runs)
+{
+	uint64_t runs = env_u64("MODEL_RUNS", M_RUNS);
+
+	atexit(trace_at_exit);
+	if (getenv("MODEL_SEED") != NULL) {
+		if (_i == 0) {
+			trace.verbose = 1;
+			run_seed(env_u64("MODEL_SEED", 0));
+		}
+		return;
+	}
+	for (uint64_t k = 0; k < runs; k++)
+		run_seed((uint64_t)_i * 1000000 + k + 1);
+	if (getenv("MODEL_STATS") != NULL)
+		fprintf(stderr, "loop %d: rules majority %lu score %lu active "
+		    "%lu kap %lu tie-breaker %lu none %lu; final: no winner "
+		    "%lu, winner %lu, no participant %lu\n", _i,
+		    rule_count[R_MAJ], rule_count[R_SCORE],
+		    rule_count[R_ACTIVE], rule_count[R_KAP], rule_count[R_TB],
+		    rule_count[R_NONE], final_count[0], final_count[1],
+		    final_count[2]);
+}
+END_TEST
+
+Suite *
+model_suite(void)
+{
+	Suite *s = suite_create("model");
+	TCase *tc = tcase_create("ffsplit");
+
+	tcase_set_timeout(tc, 60);
+	tcase_add_loop_test(tc, ffsplit_random_runs, 0, M_LOOPS);
+	suite_add_tcase(s, tc);
+	return s;
+}
