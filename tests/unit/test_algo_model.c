@@ -149,6 +149,7 @@ struct model {
 	char config[32];		/* "1,3,4" */
 	uint8_t tb_mode;
 	uint32_t tb_node;
+	int heur;			/* this run uses heuristics */
 	/* The real cluster: node i is in group node[i].group. */
 	struct qn_ring_id gring[M_MAX_NODES];
 	mask gmask[M_MAX_NODES];
@@ -357,18 +358,29 @@ m_beats(const struct model *m, const struct cand *p, int found,
 }
 
 /*
- * Candidates in ascending node id.  Every participant is a candidate (as
- * in 3.0.3); in a stable view all participants of one partition report
- * the same list, so evaluating it once per member changes nothing (D1).
+ * Candidates in ascending node id, each partition once (D1), through its
+ * lowest participant.  Evaluating it again through a later member, as
+ * 3.0.3 does, is not the same: a wrong membership can make two stable
+ * partitions overlap in a node without a qdevice, and a 50:50 partition
+ * looked at again after a majority partition became best may beat it on
+ * score.
  */
 static void
 m_select(struct model *m)
 {
 	struct cand best = { 0 }, p;
+	int seen;
 
 	m->found = 0;
 	for (int i = 0; i < m->n; i++) {
 		if (!participates(m, i))
+			continue;
+		seen = 0;
+		for (int j = 0; j < i; j++)
+			if (participates(m, j) &&
+			    m->node[j].mem == m->node[i].mem)
+				seen = 1;
+		if (seen)
 			continue;
 		p = m_partition(m, m->node[i].mem);
 		if (m_beats(m, &p, m->found, &best)) {
@@ -552,6 +564,19 @@ repartition(struct model *m)
 	for (int i = 0; i < m->n; i++) {
 		m->node[i].group = (int)rnd(&m->r, (uint32_t)ngroups);
 		m->gmask[m->node[i].group] |= 1u << i;
+	}
+	/* The interesting case: an even cluster split in halves. */
+	if (m->n % 2 == 0 && chance(&m->r, 50)) {
+		memset(m->gmask, 0, sizeof(m->gmask));
+		for (int i = 0; i < m->n; i++)
+			m->node[i].group = 0;
+		while (popcount(m->gmask[1]) < m->n / 2) {
+			int i = (int)rnd(&m->r, (uint32_t)m->n);
+
+			m->node[i].group = 1;
+			m->gmask[1] |= 1u << i;
+		}
+		m->gmask[0] = ((1u << m->n) - 1) & ~m->gmask[1];
 	}
 	tr("cluster splits into");
 	for (int g = 0; g < m->n; g++) {
@@ -808,7 +833,7 @@ random_step(struct model *m)
 	uint32_t what = rnd(&m->r, 100);
 	int i;
 
-	if (what < 10) {
+	if (what < 12) {
 		i = pick_node(m, 0);
 		if (i >= 0 && m->connects < H_MAX_CLIENTS - 2) {
 			do_connect(m, i);
@@ -821,7 +846,7 @@ random_step(struct model *m)
 	} else if (what < 16) {
 		if ((i = pick_node(m, 1)) >= 0)
 			do_leave(m, i);
-	} else if (what < 24) {
+	} else if (what < 26) {
 		repartition(m);
 	} else if (what < 40) {
 		i = pick_node(m, 1);
@@ -834,7 +859,7 @@ random_step(struct model *m)
 		else
 			do_wrong_membership(m, i);
 	} else if (what < 48) {
-		if ((i = pick_node(m, 1)) >= 0)
+		if ((i = pick_node(m, 1)) >= 0 && (m->heur || chance(&m->r, 20)))
 			do_heuristics(m, i, random_heur(&m->r));
 	} else if (what < 51) {
 		if ((i = pick_node(m, 1)) >= 0 && m->node[i].has_config)
@@ -913,7 +938,7 @@ setup(struct model *m, uint64_t seed)
 {
 	mask ids = 0;
 	size_t off = 0;
-	int kap_mode;
+	int kap_mode, heur;
 	char a[32];
 
 	memset(m, 0, sizeof(*m));
@@ -932,11 +957,13 @@ setup(struct model *m, uint64_t seed)
 	/* node-id mode: a configured node, or one that is not. */
 	m->tb_node = m->tb_mode != QN_TB_NODE_ID ? 0 : chance(&m->r, 80) ?
 	    m->node[rnd(&m->r, (uint32_t)m->n)].id : 10;
-	kap_mode = (int)rnd(&m->r, 3);		/* off, on, mixed */
+	kap_mode = (int)rnd(&m->r, 4);		/* off, on, on, mixed */
+	/* Without heuristics, 50:50 splits reach the later rules. */
+	heur = m->heur = chance(&m->r, 40);
 	for (int i = 0; i < m->n; i++) {
-		m->node[i].kap = kap_mode == 2 ? chance(&m->r, 70) : kap_mode;
-		m->node[i].heur = chance(&m->r, 50) ? QN_HEUR_UNDEFINED :
-		    random_heur(&m->r);
+		m->node[i].kap = kap_mode == 3 ? chance(&m->r, 70) : kap_mode > 0;
+		m->node[i].heur = heur ? random_heur(&m->r) :
+		    QN_HEUR_UNDEFINED;
 		m->node[i].group = 0;
 	}
 	m->gmask[0] = (1u << m->n) - 1;
@@ -960,6 +987,13 @@ run_seed(uint64_t seed)
 	trace.running = 1;
 	setup(&m, seed);
 	steps = 20 + (int)rnd(&m.r, 60);
+	/* Most qdevices start with the cluster, in one partition. */
+	for (int i = 0; i < m.n; i++)
+		if (chance(&m.r, 70)) {
+			do_connect(&m, i);
+			do_config(&m, i, 1);
+			do_true_membership(&m, i);
+		}
 	for (int k = 0; k < steps && m.w->nev < H_MAX_EVENTS - 120; k++) {
 		random_step(&m);
 		check_safety(&m);
