@@ -137,11 +137,17 @@ struct m_node {
 	mask ack_winner;		/* partition that ACK was given to */
 	long revoke;			/* first NACK after that ACK, or -1 */
 	long answered;			/* highest VOTE_INFO index answered */
+	/* lms and 2nodelms. */
+	uint8_t result;			/* stored last result, 0 = none */
+	uint8_t last_ack_nack;		/* last ACK/NACK it was told */
+	uint8_t vote;			/* the vote the qdevice acts on */
+	int timer;			/* algorithm timer armed */
 };
 
 enum phase { PH_IDLE, PH_NACKS };
 
 struct model {
+	uint8_t algo;
 	struct rng r;
 	struct qnetd *w;
 	int n;
@@ -205,6 +211,12 @@ ids_str(const struct model *m, mask s, char *buf, size_t len)
 			off += (size_t)snprintf(buf + off, len - off, "%s%u",
 			    off ? "," : "", (unsigned)m->node[i].id);
 	return buf;
+}
+
+static int
+is_ffsplit(const struct model *m)
+{
+	return m->algo == QN_ALGO_FFSPLIT;
 }
 
 static int
@@ -445,15 +457,17 @@ scan_events(struct model *m)
 		nd = &m->node[i];
 		bit = 1u << i;
 		if (e->kind == H_REPLY) {
-			M_CHECK(!vote_is_decision(e->vote), "ffsplit replied "
+			M_CHECK(!is_ffsplit(m) || !vote_is_decision(e->vote),
+			    "ffsplit replied "
 			    "%s to node %u", vote_str(e->vote),
 			    (unsigned)e->node);
 			continue;
 		}
 		tr("    VOTE_INFO %s to %u seq %u\n", vote_str(e->vote),
 		    (unsigned)e->node, (unsigned)e->seq);
-		M_CHECK(participates(m, i), "VOTE_INFO to node %u, which has "
-		    "not sent both lists", (unsigned)e->node);
+		M_CHECK(is_ffsplit(m) ? participates(m, i) :
+		    nd->has_membership, "VOTE_INFO to node %u, which has "
+		    "not sent its lists", (unsigned)e->node);
 		M_CHECK(qn_ring_id_eq(&e->ring, &nd->hc->sent_ring),
 		    "VOTE_INFO to node %u for a ring it does not have",
 		    (unsigned)e->node);
@@ -495,6 +509,8 @@ check_safety(struct model *m)
 	int first = -1;
 	char a[32], b[32];
 
+	if (!is_ffsplit(m))
+		return;		/* lms and 2nodelms do not send NACK first */
 	for (int i = 0; i < m->n; i++) {
 		const struct m_node *nd = &m->node[i];
 
@@ -546,6 +562,260 @@ check_reply(int got, enum outcome o)
 	tr("    reply %s\n", got < 0 ? "error" : vote_str((uint8_t)got));
 	M_CHECK(got == want, "reply %s, model: %s", got < 0 ? "error" :
 	    vote_str((uint8_t)got), vote_str((uint8_t)want));
+}
+
+/*
+ * The reference model of lms and 2nodelms (BEHAVIOUR.md §2.3, §2.4, kept
+ * D4 and D5, fixed D3 and D6 as man/corosync-qnetd.8 describes them).
+ * Both answer each message from what qnetd stored, so the model predicts
+ * every reply and every pushed VOTE_INFO.
+ */
+
+static mask
+stored_mem(const struct model *m, int i)
+{
+	return m->node[i].has_membership ? m->node[i].mem : 0;
+}
+
+static int
+ring_eq(struct qn_ring_id a, struct qn_ring_id b)
+{
+	return qn_ring_id_eq(&a, &b);
+}
+
+/* A reply or VOTE_INFO reaching node i (the qdevice's side of §2.1). */
+static void
+told(struct model *m, int i, uint8_t vote)
+{
+	if (vote_is_decision(vote))
+		m->node[i].last_ack_nack = vote;
+	if (vote != QN_VOTE_NO_CHANGE)
+		m->node[i].vote = vote;
+}
+
+static uint8_t
+store(struct model *m, int i, uint8_t vote)
+{
+	m->node[i].result = vote;
+	return vote;
+}
+
+/* D5: a client never decided is refused while another ring holds ACK. */
+static int
+newcomer_refused(const struct model *m, int i, struct qn_ring_id r)
+{
+	if (m->node[i].result != 0)
+		return 0;
+	for (int o = 0; o < m->n; o++)
+		if (connected(m, o) && !ring_eq(m->node[o].ring, r) &&
+		    m->node[o].result == QN_VOTE_ACK)
+			return 1;
+	return 0;
+}
+
+/* Score of the partition of ring r: Σ 1 + pass − fail. */
+static int
+ring_score(const struct model *m, struct qn_ring_id r)
+{
+	int score = 0;
+
+	for (int o = 0; o < m->n; o++)
+		if (connected(m, o) && ring_eq(m->node[o].ring, r))
+			score += 1 + weight(m->node[o].latest);
+	return score;
+}
+
+static int
+ring_nodes(const struct model *m, struct qn_ring_id r)
+{
+	int nodes = 0;
+
+	for (int o = 0; o < m->n; o++)
+		nodes += connected(m, o) && ring_eq(m->node[o].ring, r);
+	return nodes;
+}
+
+/*
+ * D3: the tie-breaker node is looked for among the clients of the
+ * partitions that tie for the best score, and its whole ring wins.
+ * Returns the index of the client whose ring wins, or -1.
+ */
+static int
+lms_tie_winner(const struct model *m, int top)
+{
+	int t = -1, k;
+
+	for (int o = 0; o < m->n; o++) {
+		if (!connected(m, o) || m->node[o].ring.seq == 0 ||
+		    ring_score(m, m->node[o].ring) != top)
+			continue;
+		if (m->tb_mode == QN_TB_LOWEST && t < 0)
+			t = o;
+		if (m->tb_mode == QN_TB_HIGHEST)
+			t = o;
+	}
+	if (m->tb_mode != QN_TB_NODE_ID)
+		return t;
+	k = index_of(m, m->tb_node);
+	if (k >= 0 && connected(m, k))
+		return m->node[k].ring.seq != 0 &&
+		    ring_score(m, m->node[k].ring) == top ? k : -1;
+	/* The node runs no qdevice: a tied client that lists it. */
+	for (int o = 0; o < m->n; o++)
+		if (connected(m, o) && m->node[o].ring.seq != 0 &&
+		    ring_score(m, m->node[o].ring) == top && k >= 0 &&
+		    (stored_mem(m, o) & (1u << k)))
+			return o;
+	return -1;
+}
+
+/* evaluate(client i, ring r) of §2.3. */
+static uint8_t
+lms_eval(struct model *m, int i, struct qn_ring_id r)
+{
+	struct qn_ring_id rings[M_MAX_NODES];
+	int count = 0, top = 0, top_n = 0, big = 0, big_n = 0, w;
+	int best = -1, largest = -1;
+	uint32_t target;
+
+	m->node[i].timer = 0;
+	for (int o = 0; o < m->n; o++)
+		if (o != i && connected(m, o) &&
+		    ((stored_mem(m, i) & (1u << o)) ||
+		    (stored_mem(m, o) & (1u << i))) &&
+		    !ring_eq(m->node[o].ring, r))
+			goto wait;
+	for (int o = 0; o < m->n; o++) {
+		int dup = 0;
+
+		if (!connected(m, o) || m->node[o].ring.seq == 0)
+			continue;
+		for (int k = 0; k < count; k++)
+			dup |= ring_eq(rings[k], m->node[o].ring);
+		if (!dup)
+			rings[count++] = m->node[o].ring;
+	}
+	if (count == 0)
+		goto wait;
+	if (count == 1)
+		return store(m, i, QN_VOTE_ACK);
+	if (newcomer_refused(m, i, r))
+		return QN_VOTE_NACK;
+	for (int k = 0; k < count; k++) {
+		int sc = ring_score(m, rings[k]), nd = ring_nodes(m, rings[k]);
+
+		if (best < 0 || sc > top) {
+			top = sc;
+			top_n = 0;
+			best = k;
+		}
+		top_n += sc == top;
+		if (largest < 0 || nd > big) {
+			big = nd;
+			big_n = 0;
+			largest = k;
+		}
+		big_n += nd == big;
+	}
+	if (top_n == 1)
+		return store(m, i, ring_eq(r, rings[best]) ? QN_VOTE_ACK :
+		    QN_VOTE_NACK);
+	if (big_n == 1)
+		return store(m, i, ring_eq(r, rings[largest]) ? QN_VOTE_ACK :
+		    QN_VOTE_NACK);
+	w = lms_tie_winner(m, top);
+	if (w < 0)
+		return store(m, i, QN_VOTE_NACK);
+	/* The target node: the configured one, or the one chosen. */
+	target = m->tb_mode == QN_TB_NODE_ID ? m->tb_node : m->node[w].id;
+	return store(m, i, m->node[i].id == target ||
+	    ring_eq(r, m->node[w].ring) ? QN_VOTE_ACK : QN_VOTE_NACK);
+wait:
+	m->node[i].timer = 1;
+	return store(m, i, QN_VOTE_WAIT_FOR_REPLY);
+}
+
+static int
+rank(uint8_t h)
+{
+	return h == QN_HEUR_FAIL ? 0 : h == QN_HEUR_PASS ? 2 : 1;
+}
+
+/* Rules 1-5 of §2.4 for node i in ring r. */
+static uint8_t
+two_judge(struct model *m, int i, struct qn_ring_id r, int members,
+    uint8_t heur)
+{
+	int clients = 0, other = -1, lo = -1, hi = -1, w = -1;
+
+	if (newcomer_refused(m, i, r))
+		return QN_VOTE_NACK;
+	for (int o = 0; o < m->n; o++) {
+		if (!connected(m, o))
+			continue;
+		clients++;
+		if (o != i)
+			other = o;
+		if (lo < 0)
+			lo = o;
+		hi = o;
+		if (m->node[o].id == m->tb_node)
+			w = o;
+	}
+	if (members == 2 || clients == 1)
+		return store(m, i, QN_VOTE_ACK);
+	if (rank(heur) != rank(m->node[other].latest))
+		return store(m, i, rank(heur) > rank(m->node[other].latest) ?
+		    QN_VOTE_ACK : QN_VOTE_NACK);
+	if (m->tb_mode != QN_TB_NODE_ID)
+		w = m->tb_mode == QN_TB_LOWEST ? lo : hi;
+	return store(m, i, w == i ? QN_VOTE_ACK : QN_VOTE_NACK);
+}
+
+/* After an lms or 2nodelms step: the pushes and every qdevice's vote. */
+static void
+check_lms_step(struct model *m, struct sent want, struct sent got)
+{
+	char a[32], b[32];
+
+	M_CHECK(got.ack == want.ack, "ACK VOTE_INFOs to {%s}, model: {%s}",
+	    ids_str(m, got.ack, a, sizeof(a)), ids_str(m, want.ack, b,
+	    sizeof(b)));
+	M_CHECK(got.nack == want.nack, "NACK VOTE_INFOs to {%s}, model: {%s}",
+	    ids_str(m, got.nack, a, sizeof(a)), ids_str(m, want.nack, b,
+	    sizeof(b)));
+	for (int i = 0; i < m->n && !is_ffsplit(m); i++) {
+		const struct m_node *nd = &m->node[i];
+
+		if (!connected(m, i))
+			continue;
+		M_CHECK(nd->hc->vote == nd->vote, "node %u acts on %s, model: "
+		    "%s", (unsigned)nd->id, vote_str(nd->hc->vote),
+		    vote_str(nd->vote));
+		M_CHECK(nd->hc->timer_armed == nd->timer, "node %u timer %s, "
+		    "model: %s", (unsigned)nd->id,
+		    nd->hc->timer_armed ? "armed" : "off",
+		    nd->timer ? "armed" : "off");
+	}
+}
+
+static void
+expect_push(struct model *m, struct sent *want, int i, uint8_t vote)
+{
+	if (vote == QN_VOTE_ACK)
+		want->ack |= 1u << i;
+	else
+		want->nack |= 1u << i;
+	told(m, i, vote);
+}
+
+static void
+check_lms_reply(struct model *m, int i, int got, uint8_t want)
+{
+	tr("    reply %s\n", got < 0 ? "error" : vote_str((uint8_t)got));
+	M_CHECK(got == want, "reply %s, model: %s", got < 0 ? "error" :
+	    vote_str((uint8_t)got), vote_str(want));
+	told(m, i, want);
 }
 
 /* The real cluster: a random partition of the configured nodes. */
@@ -605,8 +875,8 @@ do_connect(struct model *m, int i)
 	struct m_node *nd = &m->node[i];
 	struct qn_ring_id ring = m->gring[nd->group];
 
-	nd->hc = h_connect(m->w, "model", nd->id, QN_ALGO_FFSPLIT,
-	    m->tb_mode, m->tb_node, ring);
+	nd->hc = h_connect(m->w, "model", nd->id, m->algo, m->tb_mode,
+	    m->tb_node, ring);
 	nd->hc->c.kap = (uint8_t)nd->kap;
 	nd->has_config = nd->has_membership = 0;
 	nd->mem = 0;
@@ -614,10 +884,13 @@ do_connect(struct model *m, int i)
 	nd->latest = QN_HEUR_UNDEFINED;
 	nd->seq = 0;
 	nd->last_vi = nd->last_ack = nd->revoke = nd->answered = -1;
+	nd->result = nd->last_ack_nack = 0;
+	nd->vote = QN_VOTE_WAIT_FOR_REPLY;
+	nd->timer = 0;
 	m->connects++;
 	tr("%u connects (ring %u.%llu, kap %d)\n", (unsigned)nd->id,
 	    (unsigned)ring.node_id, (unsigned long long)ring.seq, nd->kap);
-	(void)scan_events(m);
+	check_lms_step(m, (struct sent){ 0 }, scan_events(m));
 	return nd->hc;
 }
 
@@ -632,6 +905,11 @@ do_config(struct model *m, int i, int initial)
 	    initial ? "initial" : "changed", m->config);
 	got = h_config(m->w, nd->hc, initial, m->config);
 	nd->has_config = 1;
+	if (!is_ffsplit(m)) {
+		check_lms_reply(m, i, got, QN_VOTE_NO_CHANGE);
+		check_lms_step(m, (struct sent){ 0 }, scan_events(m));
+		return;
+	}
 	if (!initial && nd->has_membership)
 		o = m_decide(m);
 	check_reply(got, o);
@@ -651,6 +929,19 @@ do_membership(struct model *m, int i, mask mem, struct qn_ring_id ring)
 	    ids, (unsigned)ring.node_id, (unsigned long long)ring.seq,
 	    heur_str(nd->heur));
 	got = h_membership(m->w, nd->hc, ring, ids, nd->heur);
+	if (!is_ffsplit(m)) {
+		/* D4: judged on what was stored before this list. */
+		uint8_t v = m->algo == QN_ALGO_LMS ? lms_eval(m, i, ring) :
+		    two_judge(m, i, ring, popcount(mem), nd->heur);
+
+		nd->has_membership = 1;
+		nd->mem = mem;
+		nd->ring = ring;
+		nd->latest = nd->heur;
+		check_lms_reply(m, i, got, v);
+		check_lms_step(m, (struct sent){ 0 }, scan_events(m));
+		return;
+	}
 	/* Stored after the algorithm, even with ASK_LATER. */
 	nd->has_membership = 1;
 	nd->mem = mem;
@@ -662,12 +953,16 @@ do_membership(struct model *m, int i, mask mem, struct qn_ring_id ring)
 	check_decision(m, o, scan_events(m));
 }
 
+static void	do_quorum(struct model *m, int i);
+
 static void
 do_true_membership(struct model *m, int i)
 {
 	int g = m->node[i].group;
 
 	do_membership(m, i, m->gmask[g], m->gring[g]);
+	if (!is_ffsplit(m) && chance(&m->r, 70))
+		do_quorum(m, i);
 }
 
 static int
@@ -690,10 +985,36 @@ do_heuristics(struct model *m, int i, uint8_t h)
 	nd->heur = h;
 	got = h_heuristics(m->w, nd->hc, h);
 	nd->latest = h;
+	if (!is_ffsplit(m)) {
+		check_lms_reply(m, i, got, QN_VOTE_NO_CHANGE);
+		check_lms_step(m, (struct sent){ 0 }, scan_events(m));
+		return;
+	}
 	if (nd->has_config && nd->has_membership)
 		o = m_decide(m);
 	check_reply(got, o);
 	check_decision(m, o, scan_events(m));
+}
+
+/* D6: the others are judged again, told only if their vote changes. */
+static void
+leave_lms(struct model *m)
+{
+	struct sent want = { 0 };
+
+	for (int o = 0; o < m->n; o++) {
+		struct m_node *nd = &m->node[o];
+		uint8_t had, v;
+
+		if (!connected(m, o) || !nd->has_membership)
+			continue;
+		had = nd->result != 0 ? nd->result : nd->last_ack_nack;
+		v = m->algo == QN_ALGO_LMS ? lms_eval(m, o, nd->ring) :
+		    two_judge(m, o, nd->ring, popcount(nd->mem), nd->latest);
+		if (vote_is_decision(v) && v != had)
+			expect_push(m, &want, o, v);
+	}
+	check_lms_step(m, want, scan_events(m));
 }
 
 static void
@@ -714,6 +1035,10 @@ do_leave(struct model *m, int i)
 	if (!any) {
 		m->prev_quorate = 0;
 		m->phase = PH_IDLE;
+	}
+	if (!is_ffsplit(m)) {
+		leave_lms(m);
+		return;
 	}
 	/* D2: the leaving client is gone before the re-decision. */
 	o = m_decide(m);
@@ -750,6 +1075,10 @@ do_answer(struct model *m, int i, int any)
 	h_answer(w, (size_t)pick);
 	if (pick > nd->answered)
 		nd->answered = pick;
+	if (!is_ffsplit(m)) {
+		check_lms_step(m, (struct sent){ 0 }, scan_events(m));
+		return;
+	}
 	if (current && m->phase == PH_NACKS && (m->awaiting & (1u << i))) {
 		m->awaiting &= ~(1u << i);
 		if (m->awaiting == 0)
@@ -770,6 +1099,61 @@ do_answer(struct model *m, int i, int any)
 		    "answer that completes nothing",
 		    ids_str(m, s.ack | s.nack, a, sizeof(a)));
 	}
+}
+
+/* The quorum list the qdevice sends after a membership (§14.4). */
+static void
+do_quorum(struct model *m, int i)
+{
+	struct m_node *nd = &m->node[i];
+	int got;
+
+	tr("%u sends quorum list\n", (unsigned)nd->id);
+	got = h_quorum(m->w, nd->hc, 1, m->config);
+	check_lms_reply(m, i, got, m->algo == QN_ALGO_LMS ?
+	    lms_eval(m, i, nd->ring) : QN_VOTE_NO_CHANGE);
+	check_lms_step(m, (struct sent){ 0 }, scan_events(m));
+}
+
+/* ASK_FOR_VOTE: only servers' tests send it; lms and 2nodelms answer. */
+static void
+do_ask(struct model *m, int i)
+{
+	struct m_node *nd = &m->node[i];
+	int got;
+
+	tr("%u asks for its vote\n", (unsigned)nd->id);
+	got = h_ask(m->w, nd->hc);
+	check_lms_reply(m, i, got, m->algo == QN_ALGO_LMS ?
+	    lms_eval(m, i, nd->ring) : nd->result != 0 ? nd->result :
+	    QN_VOTE_ASK_LATER);
+	check_lms_step(m, (struct sent){ 0 }, scan_events(m));
+}
+
+/* lms: node i's algorithm timer fires. */
+static void
+do_timer(struct model *m, int i)
+{
+	struct m_node *nd = &m->node[i];
+	struct sent want = { 0 };
+	uint8_t v;
+
+	tr("%u timer fires\n", (unsigned)nd->id);
+	nd->hc->timer_armed = 0;
+	algo_get(m->algo)->timer(&nd->hc->c);
+	v = lms_eval(m, i, nd->ring);
+	if (vote_is_decision(v))
+		expect_push(m, &want, i, v);
+	check_lms_step(m, want, scan_events(m));
+}
+
+static int
+pick_armed(struct model *m)
+{
+	for (int i = 0; i < m->n; i++)
+		if (connected(m, i) && m->node[i].timer)
+			return i;
+	return -1;
 }
 
 /* A membership that is wrong for now: a random set with this node. */
@@ -864,9 +1248,49 @@ random_step(struct model *m)
 	} else if (what < 51) {
 		if ((i = pick_node(m, 1)) >= 0 && m->node[i].has_config)
 			do_config(m, i, 0);
+	} else if (what < 62 && !is_ffsplit(m)) {
+		if (m->algo == QN_ALGO_LMS && chance(&m->r, 70) &&
+		    (i = pick_armed(m)) >= 0)
+			do_timer(m, i);
+		else if ((i = pick_node(m, 1)) >= 0 &&
+		    m->node[i].has_membership)
+			chance(&m->r, 50) ? do_quorum(m, i) : do_ask(m, i);
 	} else {
 		if ((i = pick_unanswered(m)) >= 0)
 			do_answer(m, i, chance(&m->r, 10));
+	}
+}
+
+/*
+ * lms: the timers decide, then every qdevice sends a quorum list, so all
+ * are judged on the same state: then at most one ring holds ACK (the
+ * refused newcomers of D5 get NACK).  2nodelms judges only a client's own
+ * membership, so no such property holds across its clients.
+ */
+static void
+quiesce_lms(struct model *m, const int *order)
+{
+	int i, fired = 0, holder = -1;
+
+	while ((i = pick_armed(m)) >= 0) {
+		M_CHECK(++fired < 50, "lms timers keep firing");
+		do_timer(m, i);
+	}
+	h_answer_all(m->w);
+	check_lms_step(m, (struct sent){ 0 }, scan_events(m));
+	if (m->algo != QN_ALGO_LMS)
+		return;
+	for (int k = 0; k < m->n; k++)
+		if (connected(m, order[k]))
+			do_quorum(m, order[k]);
+	for (i = 0; i < m->n; i++) {
+		if (!connected(m, i) || m->node[i].vote != QN_VOTE_ACK)
+			continue;
+		if (holder < 0)
+			holder = i;
+		M_CHECK(ring_eq(m->node[i].ring, m->node[holder].ring),
+		    "nodes %u and %u hold ACK in different rings",
+		    (unsigned)m->node[holder].id, (unsigned)m->node[i].id);
 	}
 }
 
@@ -894,7 +1318,12 @@ quiesce(struct model *m)
 			do_config(m, i, 1);
 		if (!reports_truth(m, i))
 			do_true_membership(m, i);
-		check_safety(m);
+		if (is_ffsplit(m))
+			check_safety(m);
+	}
+	if (!is_ffsplit(m)) {
+		quiesce_lms(m, order);
+		return;
 	}
 	while ((m->phase == PH_NACKS || m->awaiting) &&
 	    pick_unanswered(m) >= 0) {
@@ -911,6 +1340,8 @@ check_final(struct model *m)
 {
 	char a[32];
 
+	if (!is_ffsplit(m))
+		return;		/* every step compared the votes */
 	if (participants(m) == 0) {
 		final_count[2]++;
 		return;
@@ -933,6 +1364,17 @@ check_final(struct model *m)
 	}
 }
 
+/* The seed says the algorithm, so that MODEL_SEED alone replays a run. */
+#define SEED_LMS	100000000ULL
+#define SEED_2NODELMS	200000000ULL
+
+static uint8_t
+algo_of_seed(uint64_t seed)
+{
+	return seed >= SEED_2NODELMS ? QN_ALGO_2NODELMS :
+	    seed >= SEED_LMS ? QN_ALGO_LMS : QN_ALGO_FFSPLIT;
+}
+
 static void
 setup(struct model *m, uint64_t seed)
 {
@@ -943,7 +1385,10 @@ setup(struct model *m, uint64_t seed)
 
 	memset(m, 0, sizeof(*m));
 	m->r.s = seed;
+	m->algo = algo_of_seed(seed);
 	m->n = 2 + (int)rnd(&m->r, M_MAX_NODES - 1);
+	if (m->algo == QN_ALGO_2NODELMS)
+		m->n = 2;
 	/* Node ids from 1..9, so that ids are not indices. */
 	while (popcount(ids) < m->n)
 		ids |= 1u << rnd(&m->r, 9);
@@ -969,8 +1414,9 @@ setup(struct model *m, uint64_t seed)
 	m->gmask[0] = (1u << m->n) - 1;
 	m->gring[0] = h_ring(m->node[0].id, ++m->ring_seq);
 	m->w = h_world();
-	tr("seed %llu: nodes {%s}, tie-breaker %s %u\n",
-	    (unsigned long long)seed, ids_str(m, m->gmask[0], a, sizeof(a)),
+	tr("seed %llu: %s, nodes {%s}, tie-breaker %s %u\n",
+	    (unsigned long long)seed, is_ffsplit(m) ? "ffsplit" :
+	    m->algo == QN_ALGO_LMS ? "lms" : "2nodelms", ids_str(m, m->gmask[0], a, sizeof(a)),
 	    m->tb_mode == QN_TB_LOWEST ? "lowest" : m->tb_mode ==
 	    QN_TB_HIGHEST ? "highest" : "node", (unsigned)m->tb_node);
 }
@@ -1015,20 +1461,44 @@ env_u64(const char *name, uint64_t dflt)
 	return s != NULL && *s != '\0' ? strtoull(s, NULL, 10) : dflt;
 }
 
-START_TEST(ffsplit_random_runs)
+/* Loop iteration i of an algorithm's test: seeds base + i * 10^6 + k. */
+static void
+run_seeds(uint64_t base, int i)
 {
 	uint64_t runs = env_u64("MODEL_RUNS", M_RUNS);
 
 	atexit(trace_at_exit);
 	if (getenv("MODEL_SEED") != NULL) {
-		if (_i == 0) {
+		uint64_t seed = env_u64("MODEL_SEED", 0);
+
+		if (i == 0 && (seed >= base) == (base == 0 || seed >= base) &&
+		    algo_of_seed(seed) == algo_of_seed(base)) {
 			trace.verbose = 1;
-			run_seed(env_u64("MODEL_SEED", 0));
+			run_seed(seed);
 		}
 		return;
 	}
 	for (uint64_t k = 0; k < runs; k++)
-		run_seed((uint64_t)_i * 1000000 + k + 1);
+		run_seed(base + (uint64_t)i * 1000000 + k + 1);
+}
+
+START_TEST(lms_random_runs)
+{
+	run_seeds(SEED_LMS, _i);
+}
+END_TEST
+
+START_TEST(twonode_random_runs)
+{
+	run_seeds(SEED_2NODELMS, _i);
+}
+END_TEST
+
+START_TEST(ffsplit_random_runs)
+{
+	run_seeds(0, _i);
+	if (getenv("MODEL_SEED") != NULL)
+		return;
 	if (getenv("MODEL_STATS") != NULL)
 		fprintf(stderr, "loop %d: rules majority %lu score %lu active "
 		    "%lu kap %lu tie-breaker %lu none %lu; final: no winner "
@@ -1048,6 +1518,14 @@ model_suite(void)
 
 	tcase_set_timeout(tc, 60);
 	tcase_add_loop_test(tc, ffsplit_random_runs, 0, M_LOOPS);
+	suite_add_tcase(s, tc);
+	tc = tcase_create("lms");
+	tcase_set_timeout(tc, 60);
+	tcase_add_loop_test(tc, lms_random_runs, 0, M_LOOPS / 2);
+	suite_add_tcase(s, tc);
+	tc = tcase_create("2nodelms");
+	tcase_set_timeout(tc, 60);
+	tcase_add_loop_test(tc, twonode_random_runs, 0, M_LOOPS / 4);
 	suite_add_tcase(s, tc);
 	return s;
 }
