@@ -796,6 +796,10 @@ check_lms_step(struct model *m, struct sent want, struct sent got)
 		    "model: %s", (unsigned)nd->id,
 		    nd->hc->timer_armed ? "armed" : "off",
 		    nd->timer ? "armed" : "off");
+		/* HB/4 with the harness's heartbeat of 8000 ms. */
+		M_CHECK(!nd->timer || nd->hc->timer_ms == 2000, "node %u "
+		    "timer of %u ms", (unsigned)nd->id,
+		    (unsigned)nd->hc->timer_ms);
 	}
 }
 
@@ -875,6 +879,9 @@ do_connect(struct model *m, int i)
 	struct m_node *nd = &m->node[i];
 	struct qn_ring_id ring = m->gring[nd->group];
 
+	/* Sometimes before corosync formed a ring (lms ignores seq 0). */
+	if (chance(&m->r, 10))
+		ring = h_ring(nd->id, 0);
 	nd->hc = h_connect(m->w, "model", nd->id, m->algo, m->tb_mode,
 	    m->tb_node, ring);
 	nd->hc->c.kap = (uint8_t)nd->kap;
@@ -1248,7 +1255,15 @@ random_step(struct model *m)
 	} else if (what < 51) {
 		if ((i = pick_node(m, 1)) >= 0 && m->node[i].has_config)
 			do_config(m, i, 0);
-	} else if (what < 62 && !is_ffsplit(m)) {
+	} else if (what < 54 && is_ffsplit(m)) {
+		/* SET_OPTION: stored, decides nothing until the next event. */
+		if ((i = pick_node(m, 1)) >= 0) {
+			m->node[i].kap = !m->node[i].kap;
+			m->node[i].hc->c.kap = (uint8_t)m->node[i].kap;
+			tr("%u sets keep-active-partition %d\n",
+			    (unsigned)m->node[i].id, m->node[i].kap);
+		}
+	} else if (what < 68 && !is_ffsplit(m)) {
 		if (m->algo == QN_ALGO_LMS && chance(&m->r, 70) &&
 		    (i = pick_armed(m)) >= 0)
 			do_timer(m, i);
