@@ -1163,6 +1163,52 @@ pick_armed(struct model *m)
 	return -1;
 }
 
+/*
+ * A list qnetd refuses (ffsplit: one without the sender, errors 18/19;
+ * 2nodelms: a config of other than 2 nodes, error 12).  Nothing is
+ * stored or decided; the qdevice ends the connection on SERVER_ERROR.
+ */
+static void
+do_refused_list(struct model *m, int i)
+{
+	struct m_node *nd = &m->node[i];
+	mask ids = (mask)rnd(&m->r, 1u << m->n) & ~(1u << i);
+	int config = m->algo == QN_ALGO_2NODELMS || chance(&m->r, 50);
+	int want, got;
+	char buf[48];
+	struct sent sent;
+
+	if (m->algo == QN_ALGO_LMS)
+		return;		/* lms accepts any list */
+	if (m->algo == QN_ALGO_2NODELMS) {
+		ids = chance(&m->r, 50) ? 1u << i : 0x3;
+		ids_str(m, ids, buf, sizeof(buf));
+		if (ids == 0x3)
+			snprintf(buf, sizeof(buf), "%s,10", m->config);
+	} else {
+		ids_str(m, ids, buf, sizeof(buf));
+	}
+	tr("%u sends a refused %s list {%s}\n", (unsigned)nd->id,
+	    config ? "config" : "membership", buf);
+	if (config) {
+		want = H_ERR(m->algo == QN_ALGO_2NODELMS ?
+		    QN_ERR_UNSUPPORTED_DECISION_ALGORITHM :
+		    QN_ERR_INVALID_CONFIG_NODE_LIST);
+		got = h_config(m->w, nd->hc, chance(&m->r, 50), buf);
+	} else {
+		struct qn_ring_id keep = nd->hc->sent_ring;
+
+		want = H_ERR(QN_ERR_INVALID_MEMBERSHIP_NODE_LIST);
+		got = h_membership(m->w, nd->hc, h_ring(nd->id, ++m->ring_seq),
+		    buf, nd->heur);
+		nd->hc->sent_ring = keep;
+	}
+	M_CHECK(got == want, "refused list answered %d, want %d", got, want);
+	sent = scan_events(m);
+	M_CHECK((sent.ack | sent.nack) == 0, "VOTE_INFO after a refused list");
+	do_leave(m, i);
+}
+
 /* A membership that is wrong for now: a random set with this node. */
 static void
 do_wrong_membership(struct model *m, int i)
@@ -1255,6 +1301,9 @@ random_step(struct model *m)
 	} else if (what < 51) {
 		if ((i = pick_node(m, 1)) >= 0 && m->node[i].has_config)
 			do_config(m, i, 0);
+	} else if (what < 52) {
+		if ((i = pick_node(m, 1)) >= 0)
+			do_refused_list(m, i);
 	} else if (what < 54 && is_ffsplit(m)) {
 		/* SET_OPTION: stored, decides nothing until the next event. */
 		if ((i = pick_node(m, 1)) >= 0) {
