@@ -1117,6 +1117,11 @@ do_quorum(struct model *m, int i)
 
 	tr("%u sends quorum list\n", (unsigned)nd->id);
 	got = h_quorum(m->w, nd->hc, 1, m->config);
+	if (is_ffsplit(m)) {
+		check_reply(got, OUT_STABLE);	/* NO_CHANGE */
+		check_decision(m, OUT_NONE, scan_events(m));
+		return;
+	}
 	check_lms_reply(m, i, got, m->algo == QN_ALGO_LMS ?
 	    lms_eval(m, i, nd->ring) : QN_VOTE_NO_CHANGE);
 	check_lms_step(m, (struct sent){ 0 }, scan_events(m));
@@ -1131,6 +1136,13 @@ do_ask(struct model *m, int i)
 
 	tr("%u asks for its vote\n", (unsigned)nd->id);
 	got = h_ask(m->w, nd->hc);
+	if (is_ffsplit(m)) {
+		M_CHECK(got == H_ERR(
+		    QN_ERR_UNSUPPORTED_DECISION_ALGORITHM_MESSAGE),
+		    "ffsplit answered ASK_FOR_VOTE with %d", got);
+		check_decision(m, OUT_NONE, scan_events(m));
+		return;
+	}
 	check_lms_reply(m, i, got, m->algo == QN_ALGO_LMS ?
 	    lms_eval(m, i, nd->ring) : nd->result != 0 ? nd->result :
 	    QN_VOTE_ASK_LATER);
@@ -1304,6 +1316,9 @@ random_step(struct model *m)
 	} else if (what < 52) {
 		if ((i = pick_node(m, 1)) >= 0)
 			do_refused_list(m, i);
+	} else if (what < 53 && is_ffsplit(m)) {
+		if ((i = pick_node(m, 1)) >= 0 && m->node[i].has_membership)
+			chance(&m->r, 50) ? do_quorum(m, i) : do_ask(m, i);
 	} else if (what < 54 && is_ffsplit(m)) {
 		/* SET_OPTION: stored, decides nothing until the next event. */
 		if ((i = pick_node(m, 1)) >= 0) {
