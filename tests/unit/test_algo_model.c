@@ -23,6 +23,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 
 #include "test_algo.h"
 
@@ -52,14 +53,20 @@ chance(struct rng *r, uint32_t percent)
 	return rnd(r, 100) < percent;
 }
 
-/* Step trace, printed when a run fails. */
-static struct {
+/*
+ * Step trace, printed when a run fails.  A failed harness assertion ends
+ * the forked test process at once (_exit), so the trace lives in memory
+ * shared with the parent, which prints a run that never finished (see
+ * show_interrupted_run).
+ */
+struct m_trace {
 	char buf[32768];
 	size_t len;
 	uint64_t seed;
 	int running;
 	int verbose;
-} trace;
+};
+static struct m_trace trace_local, *trace = &trace_local;
 
 static void
 tr(const char *fmt, ...)
@@ -67,41 +74,43 @@ tr(const char *fmt, ...)
 	va_list ap;
 	int n;
 
-	if (trace.len >= sizeof(trace.buf) - 1)
+	if (trace->len >= sizeof(trace->buf) - 1)
 		return;
 	va_start(ap, fmt);
-	n = vsnprintf(trace.buf + trace.len, sizeof(trace.buf) - trace.len,
+	n = vsnprintf(trace->buf + trace->len, sizeof(trace->buf) - trace->len,
 	    fmt, ap);
 	va_end(ap);
 	if (n > 0)
-		trace.len += (size_t)n;
-	if (trace.len > sizeof(trace.buf) - 1)
-		trace.len = sizeof(trace.buf) - 1;
+		trace->len += (size_t)n;
+	if (trace->len > sizeof(trace->buf) - 1)
+		trace->len = sizeof(trace->buf) - 1;
 }
 
 static void
 print_trace(void)
 {
 	fprintf(stderr, "model run failed: seed %llu (replay: MODEL_SEED=%llu)"
-	    "\n%s\n", (unsigned long long)trace.seed,
-	    (unsigned long long)trace.seed, trace.buf);
+	    "\n%s\n", (unsigned long long)trace->seed,
+	    (unsigned long long)trace->seed, trace->buf);
 }
 
-/* A harness assertion exits the forked test process: show the trace too. */
+/* A run that started and neither passed nor reported its failure. */
 static void
-trace_at_exit(void)
+show_interrupted_run(void)
 {
-	if (trace.running)
+	if (trace->running) {
+		trace->running = 0;
 		print_trace();
+	}
 }
 
 #define M_FAIL(...) do {						\
-	trace.running = 0;						\
+	trace->running = 0;						\
 	tr("FAILED: ");							\
 	tr(__VA_ARGS__);						\
 	print_trace();							\
 	ck_abort_msg("seed %llu: see the trace on stderr",		\
-	    (unsigned long long)trace.seed);				\
+	    (unsigned long long)trace->seed);				\
 } while (0)
 
 #define M_CHECK(cond, ...) do {						\
@@ -1506,10 +1515,11 @@ run_seed(uint64_t seed)
 	struct model m;
 	int steps;
 
-	trace.len = 0;
-	trace.buf[0] = '\0';
-	trace.seed = seed;
-	trace.running = 1;
+	show_interrupted_run();		/* the loop's last iteration died */
+	trace->len = 0;
+	trace->buf[0] = '\0';
+	trace->seed = seed;
+	trace->running = 1;
 	setup(&m, seed);
 	steps = 20 + (int)rnd(&m.r, 60);
 	/* Most qdevices start with the cluster, in one partition. */
@@ -1527,9 +1537,9 @@ run_seed(uint64_t seed)
 	check_safety(&m);
 	check_final(&m);
 	h_world_free(m.w);
-	trace.running = 0;
-	if (trace.verbose)
-		fprintf(stderr, "%s", trace.buf);
+	trace->running = 0;
+	if (trace->verbose)
+		fprintf(stderr, "%s", trace->buf);
 }
 
 static uint64_t
@@ -1546,13 +1556,12 @@ run_seeds(uint64_t base, int i)
 {
 	uint64_t runs = env_u64("MODEL_RUNS", M_RUNS);
 
-	atexit(trace_at_exit);
 	if (getenv("MODEL_SEED") != NULL) {
 		uint64_t seed = env_u64("MODEL_SEED", 0);
 
 		if (i == 0 && (seed >= base) == (base == 0 || seed >= base) &&
 		    algo_of_seed(seed) == algo_of_seed(base)) {
-			trace.verbose = 1;
+			trace->verbose = 1;
 			run_seed(seed);
 		}
 		return;
@@ -1594,16 +1603,24 @@ model_suite(void)
 {
 	Suite *s = suite_create("model");
 	TCase *tc = tcase_create("ffsplit");
+	void *shared = mmap(NULL, sizeof(*trace), PROT_READ | PROT_WRITE,
+	    MAP_SHARED | MAP_ANONYMOUS, -1, 0);
+
+	if (shared != MAP_FAILED)
+		trace = shared;
 
 	tcase_set_timeout(tc, 60);
+	tcase_add_unchecked_fixture(tc, NULL, show_interrupted_run);
 	tcase_add_loop_test(tc, ffsplit_random_runs, 0, M_LOOPS);
 	suite_add_tcase(s, tc);
 	tc = tcase_create("lms");
 	tcase_set_timeout(tc, 60);
+	tcase_add_unchecked_fixture(tc, NULL, show_interrupted_run);
 	tcase_add_loop_test(tc, lms_random_runs, 0, M_LOOPS / 2);
 	suite_add_tcase(s, tc);
 	tc = tcase_create("2nodelms");
 	tcase_set_timeout(tc, 60);
+	tcase_add_unchecked_fixture(tc, NULL, show_interrupted_run);
 	tcase_add_loop_test(tc, twonode_random_runs, 0, M_LOOPS / 4);
 	suite_add_tcase(s, tc);
 	return s;
