@@ -509,8 +509,16 @@ scan_events(struct model *m)
  * order, so answering any later VOTE_INFO means the NACK arrived).  So at
  * any time, all connected clients that may act on an ACK got it from
  * decisions that chose the same partition: never do two different
- * partitions hold the vote at once.  (Clients that have since reported
- * another ring are counted too, which only makes the check stricter.)
+ * partitions hold the vote at once.  Clients that have since reported
+ * another ring are counted too, which only makes the check stricter.
+ *
+ * What it does not promise: a client that left is not asked (its vote
+ * lapses with the connection), and nothing is said before the losers
+ * answer.  A NACK for a ring the qdevice has already left is ignored but
+ * still answered; that is safe only because qnetd reads the qdevice's
+ * newer membership first (one TCP stream) and decides again on it, which
+ * cancels the ACKs of the older decision.  The harness delivers each
+ * message at once, so every VOTE_INFO here carries the client's ring.
  */
 static void
 check_safety(struct model *m)
