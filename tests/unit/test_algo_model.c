@@ -1,23 +1,29 @@
 /*
- * Randomised model test of ffsplit.  Each run draws a cluster of 2-6
- * configured nodes, a tie-breaker, keep-active-partition flags and
- * heuristics, then plays a random interleaving of qdevices connecting,
- * leaving, reporting (true or transiently wrong) memberships, changing
- * heuristics and answering VOTE_INFOs late and in any order across clients.
+ * Randomised model tests of ffsplit, lms and 2nodelms.  Each run draws a
+ * cluster of 2-6 configured nodes (2 for 2nodelms), a tie-breaker,
+ * keep-active-partition flags and heuristics, then plays a random
+ * interleaving of qdevices connecting (INIT, config list, membership),
+ * leaving, reporting true or transiently wrong memberships as the cluster
+ * splits and merges, changing heuristics, keep-active-partition and (ffsplit)
+ * the configuration, sending lists qnetd refuses, and answering VOTE_INFOs
+ * late and in any order across clients (in order per client, sometimes not).
  *
- * A small reference model, written from BEHAVIOUR.md §2.2 with the fixes
- * D1, D2 and §14.1 (qnetd/algo/ffsplit.c, man/corosync-qnetd.8), follows
- * the same messages and predicts each decision; the runs check:
+ * ffsplit: a small reference model written from BEHAVIOUR.md §2.2 with the
+ * fixes D1, D2 and §14.1 (qnetd/algo/ffsplit.c, man/corosync-qnetd.8)
+ * follows the same messages; the runs check
  * - after every step, the NACK-first safety invariant (see check_safety);
- * - after every decision, that exactly its losers got NACK, or with no
- *   loser its winners got ACK, and that ACKs follow the last loser's answer;
- * - at quiescence (every qdevice connected reports the true membership,
- *   all VOTE_INFOs answered, timers fired) that every qdevice acts on the
- *   vote the model computed.
+ * - after every decision, its reply, that exactly its losers got NACK, or
+ *   with no loser its winners got ACK, and that ACKs follow the answer of
+ *   the last loser and nothing else does;
+ * - at quiescence (every connected qdevice reports the configuration and
+ *   its true membership, all VOTE_INFOs answered, timers fired) that every
+ *   qdevice acts on the vote the model computed.
+ * lms and 2nodelms: see the reference model's section below.
  *
  * Runs use fixed seeds.  On failure the seed and the step trace are
  * printed; MODEL_SEED=n replays one seed with its trace, MODEL_RUNS=n
- * changes how many seeds each loop iteration tries.
+ * changes how many seeds each loop iteration tries, MODEL_STATS=1 prints
+ * how often each ffsplit rule decided.
  */
 #include <stdarg.h>
 #include <stdio.h>
@@ -136,6 +142,7 @@ struct m_node {
 	int kap;
 	/* The model's copy of what qnetd stores (BEHAVIOUR.md §2.1). */
 	int has_config, has_membership;
+	mask cfg;			/* its config list */
 	mask mem;
 	struct qn_ring_id ring;
 	uint8_t latest;
@@ -161,6 +168,7 @@ struct model {
 	struct qnetd *w;
 	int n;
 	struct m_node node[M_MAX_NODES];
+	mask cfg;			/* the configured nodes */
 	char config[32];		/* "1,3,4" */
 	uint8_t tb_mode;
 	uint32_t tb_node;
@@ -263,12 +271,17 @@ participants(const struct model *m)
 static int
 m_stable(const struct model *m)
 {
+	int first = -1;
+
 	for (int x = 0; x < m->n; x++) {
 		const struct m_node *nx = &m->node[x];
+		mask cfg = nx->has_config ? nx->cfg : 0;
 
 		if (!connected(m, x))
 			continue;
-		if (!nx->has_config)
+		if (first < 0)
+			first = x;
+		if (cfg != (m->node[first].has_config ? m->node[first].cfg : 0))
 			return 0;
 		for (int y = 0; y < m->n; y++) {
 			const struct m_node *ny = &m->node[y];
@@ -292,14 +305,15 @@ weight(uint8_t h)
 }
 
 struct cand {
+	mask cfg;			/* the candidate's config */
 	mask members;
 	int active, score, held;
 };
 
 static struct cand
-m_partition(const struct model *m, mask members)
+m_partition(const struct model *m, mask cfg, mask members)
 {
-	struct cand c = { .members = members };
+	struct cand c = { .cfg = cfg, .members = members };
 
 	for (int i = 0; i < m->n; i++) {
 		if (!(members & (1u << i)) || !participates(m, i))
@@ -323,12 +337,15 @@ m_kap(const struct model *m)
 	return 1;
 }
 
+/* The tie-breaker node, from a candidate's config list. */
 static uint32_t
-m_preferred(const struct model *m)
+m_preferred(const struct model *m, mask cfg)
 {
-	uint32_t lo = m->node[0].id, hi = m->node[0].id;
+	uint32_t lo = UINT32_MAX, hi = 0;
 
-	for (int i = 1; i < m->n; i++) {
+	for (int i = 0; i < m->n; i++) {
+		if (!(cfg & (1u << i)))
+			continue;
 		if (m->node[i].id < lo)
 			lo = m->node[i].id;
 		if (m->node[i].id > hi)
@@ -363,7 +380,7 @@ static int
 m_beats(const struct model *m, const struct cand *p, int found,
     const struct cand *best)
 {
-	int c = m->n, members = popcount(p->members);
+	int c = popcount(p->cfg), members = popcount(p->members);
 
 	if (c % 2 == 1 || members != c / 2)
 		return ruled(members > c / 2 ? R_MAJ : R_NONE,
@@ -375,7 +392,7 @@ m_beats(const struct model *m, const struct cand *p, int found,
 		return ruled(R_ACTIVE, p->active > (found ? best->active : 0));
 	if (found && m_kap(m) && p->held != best->held)
 		return ruled(R_KAP, p->held);
-	return ruled(R_TB, m_has_id(m, p->members, m_preferred(m)));
+	return ruled(R_TB, m_has_id(m, p->members, m_preferred(m, p->cfg)));
 }
 
 /*
@@ -403,7 +420,7 @@ m_select(struct model *m)
 				seen = 1;
 		if (seen)
 			continue;
-		p = m_partition(m, m->node[i].mem);
+		p = m_partition(m, m->node[i].cfg, m->node[i].mem);
 		if (m_beats(m, &p, m->found, &best)) {
 			best = p;
 			m->found = 1;
@@ -841,36 +858,48 @@ check_lms_reply(struct model *m, int i, int got, uint8_t want)
 
 /* The real cluster: a random partition of the configured nodes. */
 
+/*
+ * A random partition of the configured nodes, often an even one in
+ * halves; a node outside the config is alone.
+ */
 static void
 repartition(struct model *m)
 {
 	mask old[M_MAX_NODES];
 	struct qn_ring_id oldring[M_MAX_NODES];
-	int ngroups = 1 + (int)rnd(&m->r, (uint32_t)m->n);
+	int idx[M_MAX_NODES], count = 0, ngroups, g;
 	char a[32];
 
 	memcpy(old, m->gmask, sizeof(old));
 	memcpy(oldring, m->gring, sizeof(oldring));
 	memset(m->gmask, 0, sizeof(m->gmask));
+	for (int i = 0; i < m->n; i++)
+		if (m->cfg & (1u << i))
+			idx[count++] = i;
+	ngroups = 1 + (int)rnd(&m->r, (uint32_t)count);
+	for (int k = 0; k < count; k++)
+		m->node[idx[k]].group = (int)rnd(&m->r, (uint32_t)ngroups);
+	if (count % 2 == 0 && chance(&m->r, 50)) {
+		int in_one = 0;
+
+		ngroups = 2;
+		for (int k = 0; k < count; k++)
+			m->node[idx[k]].group = 0;
+		while (in_one < count / 2) {
+			int k = (int)rnd(&m->r, (uint32_t)count);
+
+			in_one += m->node[idx[k]].group == 0;
+			m->node[idx[k]].group = 1;
+		}
+	}
+	g = ngroups;
 	for (int i = 0; i < m->n; i++) {
-		m->node[i].group = (int)rnd(&m->r, (uint32_t)ngroups);
+		if (!(m->cfg & (1u << i)))
+			m->node[i].group = g++;
 		m->gmask[m->node[i].group] |= 1u << i;
 	}
-	/* The interesting case: an even cluster split in halves. */
-	if (m->n % 2 == 0 && chance(&m->r, 50)) {
-		memset(m->gmask, 0, sizeof(m->gmask));
-		for (int i = 0; i < m->n; i++)
-			m->node[i].group = 0;
-		while (popcount(m->gmask[1]) < m->n / 2) {
-			int i = (int)rnd(&m->r, (uint32_t)m->n);
-
-			m->node[i].group = 1;
-			m->gmask[1] |= 1u << i;
-		}
-		m->gmask[0] = ((1u << m->n) - 1) & ~m->gmask[1];
-	}
 	tr("cluster splits into");
-	for (int g = 0; g < m->n; g++) {
+	for (g = 0; g < m->n; g++) {
 		int same = -1;
 
 		if (m->gmask[g] == 0)
@@ -886,6 +915,26 @@ repartition(struct model *m)
 		    (unsigned long long)m->gring[g].seq);
 	}
 	tr("\n");
+}
+
+static void
+set_config(struct model *m, mask cfg)
+{
+	m->cfg = cfg;
+	ids_str(m, cfg, m->config, sizeof(m->config));
+}
+
+/* ffsplit: a node joins or leaves the configuration. */
+static void
+change_config(struct model *m)
+{
+	mask cfg = m->cfg ^ (1u << rnd(&m->r, (uint32_t)m->n));
+
+	if (popcount(cfg) < 2)
+		return;
+	set_config(m, cfg);
+	tr("configuration becomes {%s}\n", m->config);
+	repartition(m);
 }
 
 /* Messages, each followed by the model and the checks. */
@@ -918,6 +967,8 @@ do_connect(struct model *m, int i)
 	return nd->hc;
 }
 
+static void	do_leave(struct model *m, int i);
+
 static void
 do_config(struct model *m, int i, int initial)
 {
@@ -928,7 +979,15 @@ do_config(struct model *m, int i, int initial)
 	tr("%u sends %s config {%s}\n", (unsigned)nd->id,
 	    initial ? "initial" : "changed", m->config);
 	got = h_config(m->w, nd->hc, initial, m->config);
+	if (!(m->cfg & (1u << i))) {
+		/* Removed from the config: error 18, then it disconnects. */
+		M_CHECK(got == H_ERR(QN_ERR_INVALID_CONFIG_NODE_LIST),
+		    "config without the sender answered %d", got);
+		do_leave(m, i);
+		return;
+	}
 	nd->has_config = 1;
+	nd->cfg = m->cfg;
 	if (!is_ffsplit(m)) {
 		check_lms_reply(m, i, got, QN_VOTE_NO_CHANGE);
 		check_lms_step(m, (struct sent){ 0 }, scan_events(m));
@@ -1301,7 +1360,8 @@ random_step(struct model *m)
 
 	if (what < 12) {
 		i = pick_node(m, 0);
-		if (i >= 0 && m->connects < H_MAX_CLIENTS - 2) {
+		if (i >= 0 && (m->cfg & (1u << i)) &&
+		    m->connects < H_MAX_CLIENTS - 2) {
 			do_connect(m, i);
 			/* The initial burst (PROTOCOL.md §7.5), sometimes cut. */
 			if (chance(&m->r, 85))
@@ -1313,13 +1373,18 @@ random_step(struct model *m)
 		if ((i = pick_node(m, 1)) >= 0)
 			do_leave(m, i);
 	} else if (what < 26) {
-		repartition(m);
+		if (is_ffsplit(m) && chance(&m->r, 15))
+			change_config(m);
+		else
+			repartition(m);
 	} else if (what < 40) {
 		i = pick_node(m, 1);
 		if (i < 0)
 			return;
 		if (!m->node[i].has_config)
 			do_config(m, i, 1);
+		else if (m->node[i].cfg != m->cfg && chance(&m->r, 50))
+			do_config(m, i, 0);
 		else if (chance(&m->r, 80))
 			do_true_membership(m, i);
 		else
@@ -1410,9 +1475,9 @@ quiesce(struct model *m)
 
 		if (!connected(m, i))
 			continue;
-		if (!m->node[i].has_config)
-			do_config(m, i, 1);
-		if (!reports_truth(m, i))
+		if (!m->node[i].has_config || m->node[i].cfg != m->cfg)
+			do_config(m, i, !m->node[i].has_config);
+		if (connected(m, i) && !reports_truth(m, i))
 			do_true_membership(m, i);
 		if (is_ffsplit(m))
 			check_safety(m);
@@ -1475,7 +1540,6 @@ static void
 setup(struct model *m, uint64_t seed)
 {
 	mask ids = 0;
-	size_t off = 0;
 	int kap_mode, heur;
 	char a[32];
 
@@ -1491,9 +1555,7 @@ setup(struct model *m, uint64_t seed)
 	for (int id = 1, i = 0; id <= 9; id++)
 		if (ids & (1u << (id - 1)))
 			m->node[i++].id = (uint32_t)id;
-	for (int i = 0; i < m->n; i++)
-		off += (size_t)snprintf(m->config + off, sizeof(m->config) - off,
-		    "%s%u", i ? "," : "", (unsigned)m->node[i].id);
+	set_config(m, (1u << m->n) - 1);
 	m->tb_mode = (uint8_t)(QN_TB_LOWEST + rnd(&m->r, 3));
 	/* node-id mode: a configured node, or one that is not. */
 	m->tb_node = m->tb_mode != QN_TB_NODE_ID ? 0 : chance(&m->r, 80) ?
