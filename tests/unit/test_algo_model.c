@@ -22,7 +22,8 @@
  *
  * Runs use fixed seeds.  On failure the seed and the step trace are
  * printed; MODEL_SEED=n replays one seed with its trace, MODEL_RUNS=n
- * changes how many seeds each loop iteration tries, MODEL_STATS=1 prints
+ * changes how many seeds each loop iteration tries, MODEL_STEPS=n the most
+ * random steps of a run (default 80, at least 21), MODEL_STATS=1 prints
  * how often each ffsplit rule decided.
  */
 #include <stdarg.h>
@@ -1579,9 +1580,13 @@ setup(struct model *m, uint64_t seed)
 	    QN_TB_HIGHEST ? "highest" : "node", (unsigned)m->tb_node);
 }
 
+static uint64_t	env_u64(const char *name, uint64_t dflt);
+
 static void
 run_seed(uint64_t seed)
 {
+	uint64_t max_steps = env_u64("MODEL_STEPS", 80);
+
 	struct model m;
 	int steps;
 
@@ -1591,7 +1596,7 @@ run_seed(uint64_t seed)
 	trace->seed = seed;
 	trace->running = 1;
 	setup(&m, seed);
-	steps = 20 + (int)rnd(&m.r, 60);
+	steps = 20 + (int)rnd(&m.r, (uint32_t)max_steps - 20);
 	/* Most qdevices start with the cluster, in one partition. */
 	for (int i = 0; i < m.n; i++)
 		if (chance(&m.r, 70)) {
