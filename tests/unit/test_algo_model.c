@@ -1129,6 +1129,22 @@ do_leave(struct model *m, int i)
 	check_decision(m, o, scan_events(m));
 }
 
+/*
+ * Node i answered its latest VOTE_INFO: was it the last NACK the latest
+ * decision waits for before its ACKs?
+ */
+static int
+last_nack_answered(struct model *m, int i)
+{
+	if (m->phase != PH_NACKS || !(m->awaiting & (1u << i)))
+		return 0;
+	m->awaiting &= ~(1u << i);
+	if (m->awaiting != 0)
+		return 0;
+	m->phase = PH_IDLE;
+	return 1;
+}
+
 /* Answer one VOTE_INFO of node i: its oldest, or any unanswered one. */
 static void
 do_answer(struct model *m, int i, int any)
@@ -1163,17 +1179,8 @@ do_answer(struct model *m, int i, int any)
 		check_lms_step(m, (struct sent){ 0 }, scan_events(m));
 		return;
 	}
-	if (current && m->phase == PH_NACKS && (m->awaiting & (1u << i))) {
-		m->awaiting &= ~(1u << i);
-		if (m->awaiting == 0)
-			m->phase = PH_IDLE;
-		else
-			current = 0;
-	} else {
-		current = 0;
-	}
 	s = scan_events(m);
-	if (current) {
+	if (current && last_nack_answered(m, i)) {
 		M_CHECK(s.nack == 0 && s.ack == m->ack_to, "after the last NACK "
 		    "answer ACKs to {%s}, model: {%s}",
 		    ids_str(m, s.ack, a, sizeof(a)),
@@ -1342,7 +1349,7 @@ pick_unanswered(struct model *m)
 	for (int i = 0; i < m->n; i++)
 		if (connected(m, i) && m->node[i].last_vi > m->node[i].answered)
 			cand[n++] = i;
-	/* answered tracks the highest index: older ones may be open too */
+	/* After an answer out of order older ones may still be open. */
 	if (n == 0)
 		for (size_t k = 0; k < m->w->nev; k++) {
 			const struct h_event *e = &m->w->ev[k];
