@@ -25,6 +25,7 @@
 #include "cast.h"
 #include "conf.h"
 #include "conn.h"
+#include "daemon.h"
 #include "heuristics.h"
 #include "ipc.h"
 #include "policy.h"
@@ -201,8 +202,7 @@ struct qdevice {
 	uv_loop_t *loop;
 	enum phase phase;
 	uv_timer_t startup_timer;
-	uv_signal_t sigint, sigterm;
-	int signals;
+	struct daemon_signals signals;
 	struct ipc_server ipc;
 	int exit_status;
 	int unregister;			/* clean exit: unregister the device */
