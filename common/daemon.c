@@ -10,6 +10,7 @@
 #include "daemon.h"
 #include "lockfile.h"
 #include "log.h"
+#include "settings.h"
 
 void
 daemon_die(const char *prog, const char *fmt, ...)
@@ -22,6 +23,19 @@ daemon_die(const char *prog, const char *fmt, ...)
 	va_end(ap);
 	fputc('\n', stderr);
 	exit(EXIT_FAILURE);
+}
+
+void
+daemon_setting(const char *prog, const struct setting *table, void *dst,
+    const char *arg)
+{
+	char err[256], warn[256];
+
+	if (settings_parse(table, dst, arg, err, sizeof(err), warn,
+	    sizeof(warn)) != 0)
+		daemon_die(prog, "%s", err);
+	if (warn[0])
+		fprintf(stderr, "%s: %s\n", prog, warn);
 }
 
 void

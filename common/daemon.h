@@ -9,6 +9,8 @@
 
 #include "ipc.h"
 
+struct setting;
+
 /* SIGINT and SIGTERM, both delivered to one callback. */
 struct daemon_signals {
 	uv_signal_t sigint, sigterm;
@@ -17,6 +19,13 @@ struct daemon_signals {
 /* Print "<prog>: <message>" on stderr and exit 1 (command-line errors). */
 void	daemon_die(const char *prog, const char *fmt, ...)
 	    __attribute__((noreturn, format(printf, 2, 3)));
+
+/*
+ * Apply one -S argument to dst: an unknown name or a bad value ends the
+ * program as daemon_die() does; a deprecated name is warned about.
+ */
+void	daemon_setting(const char *prog, const struct setting *table,
+	    void *dst, const char *arg);
 
 /*
  * Open the log: stderr too in the foreground; one -d turns debug on, a

@@ -181,7 +181,7 @@ parse_master_wins(const char *v, enum master_wins *m)
 static void
 parse_advanced(struct qdevice *q, const char *arg)
 {
-	char err[256], warn[256], *copy, *item, *save = NULL;
+	char *copy, *item, *save = NULL;
 
 	if ((copy = strdup(arg)) == NULL)
 		die("Out of memory");
@@ -191,11 +191,7 @@ parse_advanced(struct qdevice *q, const char *arg)
 
 		if (item[0] == '=')
 			break;		/* an empty name ends the list */
-		if (settings_parse(qdevice_settings, &q->set, item, err,
-		    sizeof(err), warn, sizeof(warn)) != 0)
-			die("%s", err);
-		if (warn[0])
-			fprintf(stderr, "%s: %s\n", PROG, warn);
+		daemon_setting(PROG, qdevice_settings, &q->set, item);
 		if (eq != NULL && (size_t)(eq - item) == strlen("master_wins") &&
 		    strncasecmp(item, "master_wins", (size_t)(eq - item)) == 0 &&
 		    parse_master_wins(eq + 1, &q->set.master_wins_mode) != 0)

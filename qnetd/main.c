@@ -111,7 +111,6 @@ version(void)
 static void
 parse_args(struct qnetd *q, int argc, char **argv)
 {
-	char err[256], warn[256];
 	long long v;
 	int ch;
 
@@ -160,11 +159,7 @@ parse_args(struct qnetd *q, int argc, char **argv)
 			q->max_clients = v;
 			break;
 		case 'S':
-			if (settings_parse(qnetd_settings, &q->set, optarg, err,
-			    sizeof(err), warn, sizeof(warn)) != 0)
-				die("%s", err);
-			if (warn[0])
-				fprintf(stderr, "%s: %s\n", PROG, warn);
+			daemon_setting(PROG, qnetd_settings, &q->set, optarg);
 			break;
 		case 'v':
 			version();
