@@ -1,8 +1,51 @@
+#include <errno.h>
 #include <fcntl.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 #include <unistd.h>
 
 #include "daemon.h"
+#include "lockfile.h"
+#include "log.h"
+#include "settings.h"
+
+void
+daemon_die(const char *prog, const char *fmt, ...)
+{
+	va_list ap;
+
+	fprintf(stderr, "%s: ", prog);
+	va_start(ap, fmt);
+	vfprintf(stderr, fmt, ap);
+	va_end(ap);
+	fputc('\n', stderr);
+	exit(EXIT_FAILURE);
+}
+
+void
+daemon_setting(const char *prog, const struct setting *table, void *dst,
+    const char *arg)
+{
+	char err[256], warn[256];
+
+	if (settings_parse(table, dst, arg, err, sizeof(err), warn,
+	    sizeof(warn)) != 0)
+		daemon_die(prog, "%s", err);
+	if (warn[0])
+		fprintf(stderr, "%s: %s\n", prog, warn);
+}
+
+void
+daemon_log_open(const char *prog, int foreground, int debug)
+{
+	struct log_opts lo = { .foreground = foreground, .debug = debug > 0,
+	    .priority_bump = debug > 1 };
+
+	log_open(prog, &lo);
+}
 
 int
 daemonize(void)
@@ -24,4 +67,60 @@ daemonize(void)
 			close(fd);
 	}
 	return chdir("/");
+}
+
+int
+daemon_lock(const char *path)
+{
+	if (lockfile_take(path) != -1)
+		return 0;
+	if (errno == EAGAIN)
+		log_err("Another instance is running");
+	else
+		log_err("Can't acquire lock file %s: %s", path,
+		    strerror(errno));
+	return -1;
+}
+
+int
+daemon_ipc_start(struct ipc_server *s, uv_loop_t *loop, const char *path,
+    long long backlog)
+{
+	if (ipc_server_start(s, loop, path, (int)backlog) == 0)
+		return 0;
+	log_crit("Can't create local socket %s: %s", path, strerror(errno));
+	return -1;
+}
+
+void
+daemon_signals_start(struct daemon_signals *s, uv_loop_t *loop,
+    uv_signal_cb cb, void *data)
+{
+	uv_signal_init(loop, &s->sigint);
+	uv_signal_init(loop, &s->sigterm);
+	s->sigint.data = s->sigterm.data = data;
+	uv_signal_start(&s->sigint, cb, SIGINT);
+	uv_signal_start(&s->sigterm, cb, SIGTERM);
+}
+
+void
+daemon_signals_close(struct daemon_signals *s)
+{
+	uv_close((uv_handle_t *)&s->sigint, NULL);
+	uv_close((uv_handle_t *)&s->sigterm, NULL);
+}
+
+static void
+close_walk(uv_handle_t *h, void *arg)
+{
+	(void)arg;
+	if (!uv_is_closing(h))
+		uv_close(h, NULL);
+}
+
+void
+daemon_loop_drain(uv_loop_t *loop)
+{
+	uv_walk(loop, close_walk, NULL);
+	uv_run(loop, UV_RUN_DEFAULT);
 }

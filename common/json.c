@@ -20,11 +20,17 @@ json_str(struct buf *b, const char *s, size_t len)
 }
 
 void
-json_key(struct buf *b, int *first, const char *key)
+json_sep(struct buf *b, int *first)
 {
 	if (!*first)
 		buf_put_u8(b, ',');
 	*first = 0;
+}
+
+void
+json_key(struct buf *b, int *first, const char *key)
+{
+	json_sep(b, first);
 	json_str(b, key, strlen(key));
 	buf_put_u8(b, ':');
 }

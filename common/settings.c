@@ -139,6 +139,18 @@ settings_parse(const struct setting *table, void *dst, const char *arg,
 	return rc;
 }
 
+int
+settings_defaults(void *dst, const struct setting_default *d, size_t n)
+{
+	for (size_t i = 0; i < n; i++) {
+		char **p = (char **)((char *)dst + d[i].offset);
+
+		if (*p == NULL && (*p = strdup(d[i].value)) == NULL)
+			return -1;
+	}
+	return 0;
+}
+
 void
 settings_free(const struct setting *table, void *dst)
 {

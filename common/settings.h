@@ -30,6 +30,15 @@ struct setting {
  */
 int	settings_parse(const struct setting *table, void *dst, const char *arg,
 	    char *err, size_t errlen, char *warn, size_t warnlen);
+/* A string setting's default: the value at offset, when -S left it NULL. */
+struct setting_default {
+	size_t offset;
+	const char *value;
+};
+
+/* Apply n defaults to dst.  Returns 0, or -1 when out of memory. */
+int	settings_defaults(void *dst, const struct setting_default *d,
+	    size_t n);
 /* Free the strings a table's SETTING_STR entries hold. */
 void	settings_free(const struct setting *table, void *dst);
 

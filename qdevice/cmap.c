@@ -11,7 +11,6 @@
 #include <inttypes.h>
 #include <stdlib.h>
 #include <string.h>
-#include <unistd.h>
 
 #include "log.h"
 #include "qdevice.h"
@@ -103,20 +102,6 @@ qd_cmap_kv(struct qdevice *q)
 
 /* ------------------------------------------------------------------ */
 /* Start-up */
-
-int
-qd_cs_retry(const struct qdevice *q, cs_error_t (*call)(void *), void *arg,
-    cs_error_t *res)
-{
-	for (long long i = 0; ; i++) {
-		*res = call(arg);
-		if (*res != CS_ERR_TRY_AGAIN || i + 1 >= q->set.max_cs_try_again)
-			break;
-		/* Only before the loop runs: corosync is still starting. */
-		sleep(1);
-	}
-	return *res == CS_OK ? 0 : -1;
-}
 
 static cs_error_t
 do_cmap_initialize(void *arg)
@@ -221,24 +206,15 @@ notify(cmap_handle_t h, cmap_track_handle_t th, int32_t event,
 		c->heuristics_changed = 1;
 }
 
-static void
-on_readable(uv_poll_t *p, int status, int events)
+/* Changes seen during one dispatch are handled together after it. */
+static cs_error_t
+dispatch(struct qdevice *q)
 {
-	struct qdevice *q = p->data;
-	cs_error_t e;
+	cs_error_t e = cmap_dispatch(q->cmap.handle, CS_DISPATCH_ALL);
 
-	(void)events;
-	if (q->phase == PHASE_EXITING)
-		return;
-	e = status < 0 ? CS_ERR_LIBRARY :
-	    cmap_dispatch(q->cmap.handle, CS_DISPATCH_ALL);
-	if (e != CS_OK && e != CS_ERR_TRY_AGAIN) {
-		log_err("cmap dispatch returned error %s", cs_strerror(e));
-		qd_cmap_pause(q, 1);
-		net_disconnect(q, DISC_COROSYNC_CONNECTION_CLOSED);
-		return;
-	}
-	process_changes(q);
+	if (e == CS_OK || e == CS_ERR_TRY_AGAIN)
+		process_changes(q);
+	return e;
 }
 
 int
@@ -265,15 +241,8 @@ qd_cmap_track(struct qdevice *q)
 		}
 		c->tracks++;
 	}
-	if (cmap_fd_get(c->handle, &c->fd) != CS_OK ||
-	    uv_poll_init(q->loop, &c->poll, c->fd) != 0) {
-		log_crit("Can't get cmap file descriptor");
-		return -1;
-	}
-	c->poll.data = q;
-	c->polling = 0;
-	qd_cmap_pause(q, 0);
-	return 0;
+	return qd_cs_poll_start(q, &c->cs, "cmap",
+	    cmap_fd_get(c->handle, &c->cs.fd), dispatch);
 }
 
 void
@@ -294,27 +263,13 @@ qd_cmap_untrack(struct qdevice *q)
 void
 qd_cmap_pause(struct qdevice *q, int paused)
 {
-	struct qd_cmap *c = &q->cmap;
-
-	if (c->poll.data == NULL || uv_is_closing((uv_handle_t *)&c->poll))
-		return;
-	if (paused && c->polling) {
-		uv_poll_stop(&c->poll);
-		c->polling = 0;
-	} else if (!paused && !c->polling) {
-		uv_poll_start(&c->poll, UV_READABLE, on_readable);
-		c->polling = 1;
-	}
+	qd_cs_poll_pause(&q->cmap.cs, paused);
 }
 
 void
 qd_cmap_close(struct qdevice *q)
 {
-	struct qd_cmap *c = &q->cmap;
-
-	if (c->poll.data != NULL && !uv_is_closing((uv_handle_t *)&c->poll))
-		uv_close((uv_handle_t *)&c->poll, NULL);
-	c->polling = 0;
+	qd_cs_poll_close(&q->cmap.cs);
 }
 
 void

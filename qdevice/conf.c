@@ -58,6 +58,20 @@ missing(char *err, size_t errlen, const char *key, const char *allowed)
 	snprintf(err, errlen, "%s: missing (required: %s)", key, allowed);
 }
 
+/* Read key into v: 0, 1 absent, -1 unreadable (err says which key). */
+static int
+get_value(const struct kv *kv, const char *key, struct kv_value *v,
+    char *err, size_t errlen)
+{
+	int rc = kv->get(kv->arg, key, v);
+
+	if (rc < 0) {
+		snprintf(err, errlen, "%s: can't be read", key);
+		return -1;
+	}
+	return rc > 0;
+}
+
 /*
  * A key that 3.0.3 reads as a string.  Typed values are turned into their
  * decimal text, so a value set with corosync-cmapctl as a number still
@@ -68,14 +82,10 @@ get_str(const struct kv *kv, const char *key, char **out, char *err,
     size_t errlen)
 {
 	struct kv_value v = { 0 };
-	int rc = kv->get(kv->arg, key, &v);
+	int rc = get_value(kv, key, &v, err, errlen);
 
-	if (rc < 0) {
-		snprintf(err, errlen, "%s: can't be read", key);
-		return -1;
-	}
-	if (rc > 0)
-		return 1;
+	if (rc != 0)
+		return rc;
 	if (v.is_string) {
 		*out = v.str;
 		return 0;
@@ -99,14 +109,10 @@ get_num(const struct kv *kv, const char *key, uint64_t max, uint64_t *out,
 	struct kv_value v = { 0 };
 	char allowed[64];
 	long long n;
-	int rc = kv->get(kv->arg, key, &v);
+	int rc = get_value(kv, key, &v, err, errlen);
 
-	if (rc < 0) {
-		snprintf(err, errlen, "%s: can't be read", key);
-		return -1;
-	}
-	if (rc > 0)
-		return 1;
+	if (rc != 0)
+		return rc;
 	snprintf(allowed, sizeof(allowed), "0-%" PRIu64, max);
 	if (v.is_string) {
 		rc = parse_ll(v.str, 0, max > LLONG_MAX ? LLONG_MAX :

@@ -9,7 +9,6 @@
 #include <fcntl.h>
 #include <limits.h>
 #include <signal.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -18,13 +17,13 @@
 #include <systemd/sd-daemon.h>
 
 #include "daemon.h"
-#include "lockfile.h"
 #include "log.h"
 #include "qdevice.h"
 #include "settings.h"
 
 #define RUNDIR	LOCALSTATEDIR "/run/corosync-qdevice"
 #define OFF(f)	offsetof(struct qdevice_settings, f)
+#define die(...)	daemon_die(PROG, __VA_ARGS__)
 
 static const struct setting qdevice_settings[] = {
 	{ "lock_file", SETTING_STR, OFF(lock_file), 0, 0 },
@@ -123,27 +122,15 @@ defaults(struct qdevice *q)
 }
 
 /* String settings get their defaults only if -S did not set them. */
-static int
-default_strings(struct qdevice_settings *s)
-{
-	static const struct { size_t off; const char *val; } d[] = {
-		{ OFF(lock_file), RUNDIR "/corosync-qdevice.pid" },
-		{ OFF(local_socket_file), RUNDIR "/corosync-qdevice.sock" },
-		{ OFF(votequorum_device_name), "Qdevice" },
-		{ OFF(master_wins), "model" },
-		{ OFF(net_nss_db_dir), COROSYNCSYSCONFDIR "/qdevice/net/nssdb" },
-		{ OFF(net_nss_qnetd_cn), "Qnetd Server" },
-		{ OFF(net_nss_client_cert_nickname), "Cluster Cert" },
-	};
-
-	for (size_t i = 0; i < sizeof(d) / sizeof(d[0]); i++) {
-		char **p = (char **)((char *)s + d[i].off);
-
-		if (*p == NULL && (*p = strdup(d[i].val)) == NULL)
-			return -1;
-	}
-	return 0;
-}
+static const struct setting_default string_defaults[] = {
+	{ OFF(lock_file), RUNDIR "/corosync-qdevice.pid" },
+	{ OFF(local_socket_file), RUNDIR "/corosync-qdevice.sock" },
+	{ OFF(votequorum_device_name), "Qdevice" },
+	{ OFF(master_wins), "model" },
+	{ OFF(net_nss_db_dir), COROSYNCSYSCONFDIR "/qdevice/net/nssdb" },
+	{ OFF(net_nss_qnetd_cn), "Qnetd Server" },
+	{ OFF(net_nss_client_cert_nickname), "Cluster Cert" },
+};
 
 static void
 limits_from_settings(struct qdevice *q)
@@ -171,19 +158,6 @@ usage(void)
 	    PROG);
 }
 
-static void __attribute__((noreturn, format(printf, 1, 2)))
-die(const char *fmt, ...)
-{
-	va_list ap;
-
-	fprintf(stderr, "%s: ", PROG);
-	va_start(ap, fmt);
-	vfprintf(stderr, fmt, ap);
-	va_end(ap);
-	fputc('\n', stderr);
-	exit(EXIT_FAILURE);
-}
-
 static int
 parse_master_wins(const char *v, enum master_wins *m)
 {
@@ -207,7 +181,7 @@ parse_master_wins(const char *v, enum master_wins *m)
 static void
 parse_advanced(struct qdevice *q, const char *arg)
 {
-	char err[256], warn[256], *copy, *item, *save = NULL;
+	char *copy, *item, *save = NULL;
 
 	if ((copy = strdup(arg)) == NULL)
 		die("Out of memory");
@@ -217,11 +191,7 @@ parse_advanced(struct qdevice *q, const char *arg)
 
 		if (item[0] == '=')
 			break;		/* an empty name ends the list */
-		if (settings_parse(qdevice_settings, &q->set, item, err,
-		    sizeof(err), warn, sizeof(warn)) != 0)
-			die("%s", err);
-		if (warn[0])
-			fprintf(stderr, "%s: %s\n", PROG, warn);
+		daemon_setting(PROG, qdevice_settings, &q->set, item);
 		if (eq != NULL && (size_t)(eq - item) == strlen("master_wins") &&
 		    strncasecmp(item, "master_wins", (size_t)(eq - item)) == 0 &&
 		    parse_master_wins(eq + 1, &q->set.master_wins_mode) != 0)
@@ -310,17 +280,6 @@ on_signal(uv_signal_t *s, int signum)
 	request_shutdown(s->data);
 }
 
-static void
-install_signals(struct qdevice *q)
-{
-	uv_signal_init(q->loop, &q->sigint);
-	uv_signal_init(q->loop, &q->sigterm);
-	q->sigint.data = q->sigterm.data = q;
-	uv_signal_start(&q->sigint, on_signal, SIGINT);
-	uv_signal_start(&q->sigterm, on_signal, SIGTERM);
-	q->signals = 1;
-}
-
 /* ------------------------------------------------------------------ */
 /* Start-up steps 14-17: waits that run on the loop. */
 
@@ -342,7 +301,7 @@ qdevice_startup_ring_id(struct qdevice *q)
 {
 	uint64_t wait = 2 * (uint64_t)q->heur.cfg.sync_timeout;
 
-	install_signals(q);
+	daemon_signals_start(&q->signals, q->loop, on_signal, q);
 	q->phase = PHASE_WAIT_HEURISTICS;
 	if (q->heur.pending_seq == 0) {
 		qdevice_startup_heuristics(q);
@@ -413,30 +372,18 @@ read_nodelist(struct qdevice *q)
 static int
 start(struct qdevice *q)
 {
-	if (lockfile_take(q->set.lock_file) == -1) {
-		if (errno == EAGAIN)
-			log_err("Another instance is running");
-		else
-			log_err("Can't acquire lock file %s: %s",
-			    q->set.lock_file, strerror(errno));
-		return -1;
-	}
-	if (qd_vq_init(q) != 0)
+	if (daemon_lock(q->set.lock_file) != 0 || qd_vq_init(q) != 0)
 		return -1;
 
 	log_debug("Initializing local socket");
-	q->ipc.handler = status_command;
-	q->ipc.on_shutdown = on_ipc_shutdown;
-	q->ipc.arg = q;
-	q->ipc.max_clients = (size_t)q->set.ipc_max_clients;
-	q->ipc.max_receive = (size_t)q->set.ipc_max_receive_size;
-	q->ipc.max_send = (size_t)q->set.ipc_max_send_size;
-	if (ipc_server_start(&q->ipc, q->loop, q->set.local_socket_file,
-	    (int)q->set.local_socket_backlog) != 0) {
-		log_crit("Can't create local socket %s: %s",
-		    q->set.local_socket_file, strerror(errno));
+	q->ipc = (struct ipc_server){ .handler = status_command,
+	    .on_shutdown = on_ipc_shutdown, .arg = q,
+	    .max_clients = (size_t)q->set.ipc_max_clients,
+	    .max_receive = (size_t)q->set.ipc_max_receive_size,
+	    .max_send = (size_t)q->set.ipc_max_send_size };
+	if (daemon_ipc_start(&q->ipc, q->loop, q->set.local_socket_file,
+	    q->set.local_socket_backlog) != 0)
 		return -1;
-	}
 
 	if (read_config(q) != 0 || qd_vq_master_wins(q) != 0 ||
 	    read_nodelist(q) != 0)
@@ -457,14 +404,6 @@ start(struct qdevice *q)
 	return 0;
 }
 
-static void
-close_walk(uv_handle_t *h, void *arg)
-{
-	(void)arg;
-	if (!uv_is_closing(h))
-		uv_close(h, NULL);
-}
-
 /* Orderly teardown; the device is unregistered only after a shutdown. */
 static void
 teardown(struct qdevice *q)
@@ -481,8 +420,7 @@ teardown(struct qdevice *q)
 	qd_cmap_close(q);
 	qd_heur_close(q);
 	qd_heur_finish(q);
-	uv_walk(q->loop, close_walk, NULL);
-	uv_run(q->loop, UV_RUN_DEFAULT);
+	daemon_loop_drain(q->loop);
 	net_finish(q);
 	log_debug("Destroying votequorum and cmap");
 	qd_vq_finalize(q);
@@ -493,7 +431,6 @@ int
 main(int argc, char **argv)
 {
 	struct qdevice q;
-	struct log_opts lo;
 	struct heur_settings hs;
 	uv_loop_t loop;
 	char err[CONFIG_ERR_LEN];
@@ -503,7 +440,8 @@ main(int argc, char **argv)
 	defaults(&q);
 	q.exit_status = EXIT_FAILURE;
 	parse_args(&q, argc, argv);
-	if (default_strings(&q.set) != 0)
+	if (settings_defaults(&q.set, string_defaults,
+	    sizeof(string_defaults) / sizeof(string_defaults[0])) != 0)
 		die("Out of memory");
 	limits_from_settings(&q);
 	signal(SIGPIPE, SIG_IGN);
@@ -518,9 +456,7 @@ main(int argc, char **argv)
 	 * worker's start-up is worth seeing: open the log first, with
 	 * corosync.conf's debug setting applied once cmap is up.
 	 */
-	lo = (struct log_opts){ .foreground = q.foreground,
-	    .debug = q.debug > 0, .priority_bump = q.debug > 1 };
-	log_open(PROG, &lo);
+	daemon_log_open(PROG, q.foreground, q.debug);
 
 	/* Before corosync: the commands inherit no corosync handles. */
 	hs = (struct heur_settings){

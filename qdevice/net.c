@@ -795,6 +795,20 @@ net_heur_result(struct qdevice *q, unsigned purposes, uint8_t h)
 /* ------------------------------------------------------------------ */
 /* Status words */
 
+/* The JSON id of a status text; the last entry (text NULL) is the default. */
+struct text_id {
+	const char *text, *id;
+};
+
+static const char *
+id_of(const char *text, const struct text_id *t)
+{
+	for (; t->text != NULL; t++)
+		if (strcmp(text, t->text) == 0)
+			break;
+	return t->id;
+}
+
 const char *
 net_state_text(const struct qdevice *q)
 {
@@ -812,15 +826,14 @@ net_state_text(const struct qdevice *q)
 const char *
 net_state_id(const struct qdevice *q)
 {
-	const char *t = net_state_text(q);
+	static const struct text_id ids[] = {
+		{ "Connected", "connected" },
+		{ "Connect failed", "connect_failed" },
+		{ "Connecting", "connecting" },
+		{ NULL, "disconnected" }
+	};
 
-	if (strcmp(t, "Connected") == 0)
-		return "connected";
-	if (strcmp(t, "Connect failed") == 0)
-		return "connect_failed";
-	if (strcmp(t, "Connecting") == 0)
-		return "connecting";
-	return "disconnected";
+	return id_of(net_state_text(q), ids);
 }
 
 const char *
@@ -843,17 +856,15 @@ net_kap_text(const struct qdevice *q)
 const char *
 net_kap_id(const struct qdevice *q)
 {
-	const char *t = net_kap_text(q);
+	static const struct text_id ids[] = {
+		{ "Enabled", "enabled" },
+		{ "Disabled", "disabled" },
+		{ "Unsupported by QNetd", "unsupported_by_qnetd" },
+		{ "Unsupported by algorithm", "unsupported_by_algorithm" },
+		{ NULL, "algorithm_hard_coded" }
+	};
 
-	if (strcmp(t, "Enabled") == 0)
-		return "enabled";
-	if (strcmp(t, "Disabled") == 0)
-		return "disabled";
-	if (strcmp(t, "Unsupported by QNetd") == 0)
-		return "unsupported_by_qnetd";
-	if (strcmp(t, "Unsupported by algorithm") == 0)
-		return "unsupported_by_algorithm";
-	return "algorithm_hard_coded";
+	return id_of(net_kap_text(q), ids);
 }
 
 /* ------------------------------------------------------------------ */

@@ -25,6 +25,7 @@
 #include "cast.h"
 #include "conf.h"
 #include "conn.h"
+#include "daemon.h"
 #include "heuristics.h"
 #include "ipc.h"
 #include "policy.h"
@@ -78,14 +79,22 @@ struct qdevice_settings {
 	enum master_wins master_wins_mode;
 };
 
+/* cs.c: a corosync library's descriptor on the loop */
+struct qd_cs_poll {
+	int fd;
+	uv_poll_t poll;		/* data: this, NULL until started */
+	int polling;
+	struct qdevice *q;
+	const char *lib;	/* "cmap": for the log */
+	cs_error_t (*dispatch)(struct qdevice *q);
+};
+
 /* cmap.c */
 struct qd_cmap {
 	cmap_handle_t handle;
 	int initialized;
 	struct kv kv;			/* config.c reads through this */
-	int fd;
-	uv_poll_t poll;
-	int polling;
+	struct qd_cs_poll cs;
 	cmap_track_handle_t track[4];
 	size_t tracks;
 	int reload_in_progress;
@@ -98,9 +107,7 @@ struct qd_vq {
 	votequorum_handle_t handle;
 	int initialized;
 	int registered;
-	int fd;
-	uv_poll_t poll;
-	int polling;
+	struct qd_cs_poll cs;
 	/* Latest node-list notification: polls carry this ring id. */
 	int has_ring_id;
 	struct qn_ring_id ring_id;
@@ -201,8 +208,7 @@ struct qdevice {
 	uv_loop_t *loop;
 	enum phase phase;
 	uv_timer_t startup_timer;
-	uv_signal_t sigint, sigterm;
-	int signals;
+	struct daemon_signals signals;
 	struct ipc_server ipc;
 	int exit_status;
 	int unregister;			/* clean exit: unregister the device */
@@ -222,6 +228,21 @@ void	qdevice_startup_ring_id(struct qdevice *q);
 void	qdevice_startup_heuristics(struct qdevice *q);
 void	qdevice_apply_debug(struct qdevice *q);
 
+/* cs.c */
+/* Retry a corosync call on CS_ERR_TRY_AGAIN (1 s apart, start-up only). */
+int	qd_cs_retry(const struct qdevice *q, cs_error_t (*call)(void *),
+	    void *arg, cs_error_t *res);
+/*
+ * Watch p->fd, which the library's fd_get (its result in fd_get) filled
+ * in, and call dispatch when it is readable.  A failed dispatch stops the
+ * watch and drops the qnetd connection.  Logs why not and returns -1.
+ */
+int	qd_cs_poll_start(struct qdevice *q, struct qd_cs_poll *p,
+	    const char *lib, cs_error_t fd_get,
+	    cs_error_t (*dispatch)(struct qdevice *q));
+void	qd_cs_poll_pause(struct qd_cs_poll *p, int paused);
+void	qd_cs_poll_close(struct qd_cs_poll *p);
+
 /* cmap.c */
 int	qd_cmap_init(struct qdevice *q, cs_error_t *e);
 const struct kv *qd_cmap_kv(struct qdevice *q);
@@ -230,9 +251,6 @@ void	qd_cmap_untrack(struct qdevice *q);
 void	qd_cmap_pause(struct qdevice *q, int paused);
 void	qd_cmap_close(struct qdevice *q);
 void	qd_cmap_finalize(struct qdevice *q);
-/* Retry a corosync call on CS_ERR_TRY_AGAIN (1 s apart, start-up only). */
-int	qd_cs_retry(const struct qdevice *q, cs_error_t (*call)(void *),
-	    void *arg, cs_error_t *res);
 
 /* votequorum.c */
 int	qd_vq_init(struct qdevice *q);

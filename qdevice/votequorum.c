@@ -211,23 +211,10 @@ qd_vq_master_wins(struct qdevice *q)
 	return 0;
 }
 
-static void
-on_readable(uv_poll_t *p, int status, int events)
+static cs_error_t
+dispatch(struct qdevice *q)
 {
-	struct qdevice *q = p->data;
-	cs_error_t e;
-
-	(void)events;
-	if (q->phase == PHASE_EXITING)
-		return;
-	e = status < 0 ? CS_ERR_LIBRARY :
-	    votequorum_dispatch(q->vq.handle, CS_DISPATCH_ALL);
-	if (e != CS_OK && e != CS_ERR_TRY_AGAIN) {
-		log_err("votequorum dispatch returned error %s", cs_strerror(e));
-		uv_poll_stop(p);
-		q->vq.polling = 0;
-		net_disconnect(q, DISC_COROSYNC_CONNECTION_CLOSED);
-	}
+	return votequorum_dispatch(q->vq.handle, CS_DISPATCH_ALL);
 }
 
 /* Main-loop callbacks (start-up step 13): notifications flow from now on. */
@@ -236,15 +223,8 @@ qd_vq_start(struct qdevice *q)
 {
 	struct qd_vq *vq = &q->vq;
 
-	if (votequorum_fd_get(vq->handle, &vq->fd) != CS_OK ||
-	    uv_poll_init(q->loop, &vq->poll, vq->fd) != 0) {
-		log_crit("Can't get votequorum file descriptor");
-		return -1;
-	}
-	vq->poll.data = q;
-	uv_poll_start(&vq->poll, UV_READABLE, on_readable);
-	vq->polling = 1;
-	return 0;
+	return qd_cs_poll_start(q, &vq->cs, "votequorum",
+	    votequorum_fd_get(vq->handle, &vq->cs.fd), dispatch);
 }
 
 int
@@ -297,11 +277,7 @@ qd_vq_node_votes(struct qdevice *q, uint32_t node_id, uint32_t *votes,
 void
 qd_vq_close(struct qdevice *q)
 {
-	struct qd_vq *vq = &q->vq;
-
-	if (vq->poll.data != NULL && !uv_is_closing((uv_handle_t *)&vq->poll))
-		uv_close((uv_handle_t *)&vq->poll, NULL);
-	vq->polling = 0;
+	qd_cs_poll_close(&q->vq.cs);
 }
 
 /*

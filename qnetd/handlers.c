@@ -59,6 +59,19 @@ gate(struct client *c, const struct msg *m)
 	return 0;
 }
 
+/* The gate, then the options the message must carry (has_required). */
+static int
+accept_msg(struct client *c, const struct msg *m, int has_required)
+{
+	if (gate(c, m) != 0)
+		return -1;
+	if (!has_required) {
+		send_error(c, m, QN_ERR_DOESNT_CONTAIN_REQUIRED_OPTION);
+		return -1;
+	}
+	return 0;
+}
+
 static void
 reply_init(struct msg *r, const struct msg *m, uint8_t type)
 {
@@ -67,6 +80,17 @@ reply_init(struct msg *r, const struct msg *m, uint8_t type)
 		r->seq = m->seq;
 		r->has |= QN_BIT(QN_OPT_SEQ);
 	}
+}
+
+/* Send the decision's reply r, or the error e that kept it from being made. */
+static void
+answer(struct client *c, const struct msg *m, uint8_t e, struct msg *r,
+    const struct decision *d)
+{
+	if (e != QN_ERR_NONE)
+		send_error(c, m, e);
+	else
+		send_vote_reply(c, r, d);
 }
 
 /* Dead-peer timeout for a heartbeat, 0 when it exceeds the timer limit. */
@@ -324,18 +348,14 @@ on_node_list(struct client *c, const struct msg *m)
 	struct node_list_update u;
 	struct decision d = { 0 };
 	struct msg r;
-	uint8_t e;
 
-	if (gate(c, m) != 0)
+	if (accept_msg(c, m, msg_has(m, QN_OPT_NODE_LIST_TYPE) &&
+	    msg_has(m, QN_OPT_SEQ) &&
+	    (m->node_list_type != QN_LIST_MEMBERSHIP ||
+	    msg_has(m, QN_OPT_RING_ID)) &&
+	    (m->node_list_type != QN_LIST_QUORUM ||
+	    msg_has(m, QN_OPT_QUORATE))) != 0)
 		return;
-	if (!msg_has(m, QN_OPT_NODE_LIST_TYPE) || !msg_has(m, QN_OPT_SEQ) ||
-	    (m->node_list_type == QN_LIST_MEMBERSHIP &&
-	    !msg_has(m, QN_OPT_RING_ID)) ||
-	    (m->node_list_type == QN_LIST_QUORUM &&
-	    !msg_has(m, QN_OPT_QUORATE))) {
-		send_error(c, m, QN_ERR_DOESNT_CONTAIN_REQUIRED_OPTION);
-		return;
-	}
 	u = (struct node_list_update){
 		.type = m->node_list_type,
 		.nodes = { m->nodes, m->node_count },
@@ -348,14 +368,10 @@ on_node_list(struct client *c, const struct msg *m)
 	};
 	log_debug("Client %s (node %" PRIu32 ") sent node list type %u with "
 	    "%zu nodes", c->addr, c->node_id, u.type, m->node_count);
-	if ((e = decide_node_list(c, &u, &d)) != QN_ERR_NONE) {
-		send_error(c, m, e);
-		return;
-	}
 	reply_init(&r, m, QN_MSG_NODE_LIST_REPLY);
 	r.node_list_type = m->node_list_type;
 	r.has |= QN_BIT(QN_OPT_NODE_LIST_TYPE);
-	send_vote_reply(c, &r, &d);
+	answer(c, m, decide_node_list(c, &u, &d), &r, &d);
 }
 
 static void
@@ -363,20 +379,11 @@ on_ask_for_vote(struct client *c, const struct msg *m)
 {
 	struct decision d = { 0 };
 	struct msg r;
-	uint8_t e;
 
-	if (gate(c, m) != 0)
+	if (accept_msg(c, m, msg_has(m, QN_OPT_SEQ)) != 0)
 		return;
-	if (!msg_has(m, QN_OPT_SEQ)) {
-		send_error(c, m, QN_ERR_DOESNT_CONTAIN_REQUIRED_OPTION);
-		return;
-	}
-	if ((e = decide_ask_for_vote(c, &d)) != QN_ERR_NONE) {
-		send_error(c, m, e);
-		return;
-	}
 	reply_init(&r, m, QN_MSG_ASK_FOR_VOTE_REPLY);
-	send_vote_reply(c, &r, &d);
+	answer(c, m, decide_ask_for_vote(c, &d), &r, &d);
 }
 
 static void
@@ -384,12 +391,8 @@ on_vote_info_reply(struct client *c, const struct msg *m)
 {
 	uint8_t e;
 
-	if (gate(c, m) != 0)
+	if (accept_msg(c, m, msg_has(m, QN_OPT_SEQ)) != 0)
 		return;
-	if (!msg_has(m, QN_OPT_SEQ)) {
-		send_error(c, m, QN_ERR_DOESNT_CONTAIN_REQUIRED_OPTION);
-		return;
-	}
 	if ((e = decide_vote_info_reply(c, m->seq)) != QN_ERR_NONE)
 		send_error(c, m, e);
 }
@@ -399,23 +402,14 @@ on_heuristics_change(struct client *c, const struct msg *m)
 {
 	struct decision d = { 0 };
 	struct msg r;
-	uint8_t e;
 
-	if (gate(c, m) != 0)
+	if (accept_msg(c, m, msg_has(m, QN_OPT_SEQ) &&
+	    msg_has(m, QN_OPT_HEURISTICS)) != 0)
 		return;
-	if (!msg_has(m, QN_OPT_SEQ) || !msg_has(m, QN_OPT_HEURISTICS)) {
-		send_error(c, m, QN_ERR_DOESNT_CONTAIN_REQUIRED_OPTION);
-		return;
-	}
-	if ((e = decide_heuristics_change(c, m->heuristics, &d)) !=
-	    QN_ERR_NONE) {
-		send_error(c, m, e);
-		return;
-	}
 	reply_init(&r, m, QN_MSG_HEURISTICS_CHANGE_REPLY);
 	r.heuristics = m->heuristics;
 	r.has |= QN_BIT(QN_OPT_HEURISTICS);
-	send_vote_reply(c, &r, &d);
+	answer(c, m, decide_heuristics_change(c, m->heuristics, &d), &r, &d);
 }
 
 static void

@@ -8,7 +8,6 @@
 #include <fcntl.h>
 #include <limits.h>
 #include <signal.h>
-#include <stdarg.h>
 #include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -19,7 +18,6 @@
 #include <systemd/sd-daemon.h>
 
 #include "daemon.h"
-#include "lockfile.h"
 #include "log.h"
 #include "names.h"
 #include "qnetd.h"
@@ -33,6 +31,8 @@
 #define MAX_TIMER_MS	18000000
 /* Descriptors that are not clients: stdio, log, lock, NSS, IPC, listen. */
 #define FD_RESERVE	64
+
+#define die(...)	daemon_die(PROG, __VA_ARGS__)
 
 static const struct setting qnetd_settings[] = {
 	{ "listen_backlog", SETTING_INT, OFF(listen_backlog), 1, INT_MAX },
@@ -78,24 +78,12 @@ static const struct setting qnetd_settings[] = {
 };
 
 /* String settings get their defaults only if -S did not set them. */
-static int
-default_strings(struct qnetd_settings *s)
-{
-	static const struct { size_t off; const char *val; } d[] = {
-		{ OFF(nss_db_dir), COROSYNCSYSCONFDIR "/qnetd/nssdb" },
-		{ OFF(cert_nickname), "QNetd Cert" },
-		{ OFF(lock_file), RUNDIR "/corosync-qnetd.pid" },
-		{ OFF(local_socket_file), RUNDIR "/corosync-qnetd.sock" },
-	};
-
-	for (size_t i = 0; i < sizeof(d) / sizeof(d[0]); i++) {
-		char **p = (char **)((char *)s + d[i].off);
-
-		if (*p == NULL && (*p = strdup(d[i].val)) == NULL)
-			return -1;
-	}
-	return 0;
-}
+static const struct setting_default string_defaults[] = {
+	{ OFF(nss_db_dir), COROSYNCSYSCONFDIR "/qnetd/nssdb" },
+	{ OFF(cert_nickname), "QNetd Cert" },
+	{ OFF(lock_file), RUNDIR "/corosync-qnetd.pid" },
+	{ OFF(local_socket_file), RUNDIR "/corosync-qnetd.sock" },
+};
 
 static void
 usage(FILE *f)
@@ -120,23 +108,9 @@ version(void)
 	printf("\n");
 }
 
-static void __attribute__((noreturn, format(printf, 1, 2)))
-die(const char *fmt, ...)
-{
-	va_list ap;
-
-	fprintf(stderr, "%s: ", PROG);
-	va_start(ap, fmt);
-	vfprintf(stderr, fmt, ap);
-	va_end(ap);
-	fputc('\n', stderr);
-	exit(EXIT_FAILURE);
-}
-
 static void
 parse_args(struct qnetd *q, int argc, char **argv)
 {
-	char err[256], warn[256];
 	long long v;
 	int ch;
 
@@ -185,11 +159,7 @@ parse_args(struct qnetd *q, int argc, char **argv)
 			q->max_clients = v;
 			break;
 		case 'S':
-			if (settings_parse(qnetd_settings, &q->set, optarg, err,
-			    sizeof(err), warn, sizeof(warn)) != 0)
-				die("%s", err);
-			if (warn[0])
-				fprintf(stderr, "%s: %s\n", PROG, warn);
+			daemon_setting(PROG, qnetd_settings, &q->set, optarg);
 			break;
 		case 'v':
 			version();
@@ -273,8 +243,7 @@ stop(struct qnetd *q)
 		return;
 	log_debug("Shutting down");
 	ipc_server_stop(&q->ipc);
-	uv_close((uv_handle_t *)&q->sigint, NULL);
-	uv_close((uv_handle_t *)&q->sigterm, NULL);
+	daemon_signals_close(&q->signals);
 	server_stop(q);
 }
 
@@ -312,53 +281,32 @@ start(struct qnetd *q)
 		return -1;
 	}
 
-	q->ipc.handler = status_command;
-	q->ipc.on_shutdown = on_ipc_shutdown;
-	q->ipc.arg = q;
-	q->ipc.max_clients = (size_t)q->set.ipc_max_clients;
-	q->ipc.max_receive = (size_t)q->set.ipc_max_receive_size;
-	q->ipc.max_send = (size_t)q->set.ipc_max_send_size;
-	if (ipc_server_start(&q->ipc, q->loop, q->set.local_socket_file,
-	    (int)q->set.local_socket_backlog) != 0) {
-		log_crit("Can't create local socket %s: %s",
-		    q->set.local_socket_file, strerror(errno));
+	q->ipc = (struct ipc_server){ .handler = status_command,
+	    .on_shutdown = on_ipc_shutdown, .arg = q,
+	    .max_clients = (size_t)q->set.ipc_max_clients,
+	    .max_receive = (size_t)q->set.ipc_max_receive_size,
+	    .max_send = (size_t)q->set.ipc_max_send_size };
+	if (daemon_ipc_start(&q->ipc, q->loop, q->set.local_socket_file,
+	    q->set.local_socket_backlog) != 0 || server_start(q) != 0)
 		return -1;
-	}
-	if (server_start(q) != 0)
-		return -1;
-
-	uv_signal_init(q->loop, &q->sigint);
-	uv_signal_init(q->loop, &q->sigterm);
-	q->sigint.data = q->sigterm.data = q;
-	uv_signal_start(&q->sigint, on_signal, SIGINT);
-	uv_signal_start(&q->sigterm, on_signal, SIGTERM);
+	daemon_signals_start(&q->signals, q->loop, on_signal, q);
 	return 0;
-}
-
-static void
-close_walk(uv_handle_t *h, void *arg)
-{
-	(void)arg;
-	if (!uv_is_closing(h))
-		uv_close(h, NULL);
 }
 
 int
 main(int argc, char **argv)
 {
 	struct qnetd q;
-	struct log_opts lo;
 	uv_loop_t loop;
 	int rc = EXIT_FAILURE;
 
 	qnetd_defaults(&q);
 	parse_args(&q, argc, argv);
-	if (default_strings(&q.set) != 0)
+	if (settings_defaults(&q.set, string_defaults,
+	    sizeof(string_defaults) / sizeof(string_defaults[0])) != 0)
 		die("Out of memory");
 
-	lo = (struct log_opts){ .foreground = q.foreground,
-	    .debug = q.debug > 0, .priority_bump = q.debug > 1 };
-	log_open(PROG, &lo);
+	daemon_log_open(PROG, q.foreground, q.debug);
 	signal(SIGPIPE, SIG_IGN);
 
 	if (q.tls_mode != QN_TLS_UNSUPPORTED &&
@@ -371,14 +319,8 @@ main(int argc, char **argv)
 		log_crit("Can't daemonize: %s", strerror(errno));
 		goto out;
 	}
-	if (lockfile_take(q.set.lock_file) == -1) {
-		if (errno == EAGAIN)
-			log_err("Another instance is running");
-		else
-			log_err("Can't acquire lock file %s: %s",
-			    q.set.lock_file, strerror(errno));
+	if (daemon_lock(q.set.lock_file) != 0)
 		goto out;
-	}
 	raise_nofile(&q);
 
 	uv_loop_init(&loop);
@@ -397,8 +339,7 @@ main(int argc, char **argv)
 	/* Close whatever start() or the loop left open and let it finish. */
 	ipc_server_stop(&q.ipc);
 	conn_ctx_close(&q.conn_ctx);
-	uv_walk(&loop, close_walk, NULL);
-	uv_run(&loop, UV_RUN_DEFAULT);
+	daemon_loop_drain(&loop);
 	uv_loop_close(&loop);
 	server_free(&q);
 	cluster_table_free(&q.clusters);

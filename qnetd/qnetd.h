@@ -8,6 +8,7 @@
 
 #include "cluster.h"
 #include "conn.h"
+#include "daemon.h"
 #include "ipc.h"
 
 struct client;
@@ -96,7 +97,7 @@ struct qnetd {
 	int listen_fd;
 	uv_poll_t listen_poll;
 	struct ipc_server ipc;
-	uv_signal_t sigint, sigterm;
+	struct daemon_signals signals;
 	uv_idle_t reaper;		/* runs deferred disconnects */
 	uv_timer_t listen_retry;	/* accept paused: out of descriptors */
 	uv_timer_t throttle_timer;	/* resumes rate-limited clients */

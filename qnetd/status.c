@@ -277,9 +277,7 @@ cluster_json(const struct cluster *cl, struct buf *o)
 	json_key(o, &f, "clients");
 	buf_put_u8(o, '[');
 	cluster_for_each(cl, c) {
-		if (!first)
-			buf_put_u8(o, ',');
-		first = 0;
+		json_sep(o, &first);
 		client_json(c, o);
 	}
 	buf_printf(o, "]}");
@@ -296,9 +294,7 @@ list_json(const struct qnetd *q, const struct list_opts *lo, struct buf *o)
 		if ((lo->cluster != NULL && strcmp(lo->cluster, cl->name) != 0) ||
 		    cl->clients == NULL)
 			continue;
-		if (!first)
-			buf_put_u8(o, ',');
-		first = 0;
+		json_sep(o, &first);
 		cluster_json(cl, o);
 	}
 	buf_printf(o, "]}\n");

@@ -687,6 +687,15 @@ scenario_cli() {
 	out=$("$OUR_QDEVICE" -S master_wins=maybe 2>&1); rc=$?
 	check "$name: bad master_wins" [ $rc = 1 -a "$out" = \
 	    "corosync-qdevice: Invalid value 'maybe' for option 'master_wins'" ]
+	# Accepted (10 or more) and ignored, as the man page says.
+	out=$("$OUR_QDEVICE" -S heuristics_ipc_max_send_buffers=9 2>&1); rc=$?
+	check "$name: heuristics_ipc_max_send_buffers below 10" [ $rc = 1 -a \
+	    "$out" = "corosync-qdevice: Invalid value '9' for option 'heuristics_ipc_max_send_buffers'" ]
+	out=$("$OUR_QDEVICE" -f -S \
+	    "$OUR_QD_PATHS,heuristics_ipc_max_send_buffers=10" 2>&1); rc=$?
+	check "$name: heuristics_ipc_max_send_buffers=10 accepted" [ $rc = 1 ]
+	check "$name: heuristics_ipc_max_send_buffers=10: on to cmap" grep -q \
+	    "Failed to initialize the cmap API" <<<"$out"
 	out=$("$OUR_QDEVICE" -f -S "$OUR_QD_PATHS" 2>&1); rc=$?
 	check "$name: no corosync: exit 1" [ $rc = 1 ]
 	check "$name: no corosync: message" grep -q \
