@@ -22,6 +22,7 @@
 
 #include <check.h>
 #include <qb/qblog.h>
+#include <cert.h>
 
 #include "buf.h"
 #include "conn.h"
@@ -29,6 +30,7 @@
 #include "net.h"
 #include "proto.h"
 #include "tls.h"
+#include "tls_anchor.h"
 
 #define T_DATA		QN_MSG_ECHO_REQUEST	/* any known type */
 #define T_UNKNOWN	99
@@ -740,13 +742,17 @@ END_TEST
  * qnetd database holds QNet CA and the server certificates; every client
  * database trusts QNet CA and holds its "Cluster Cert".  A second CA, which
  * nobody trusts, signs one client and one expired server certificate.
+ * QNet CA also signs an expired cluster certificate and one that the qnetd
+ * database explicitly distrusts ("p"): both must still be refused when the
+ * server checks certificates from trusted roots in memory (tls_anchor.h).
  */
 static const char make_certs[] =
 	"set -e\n"
 	"cd \"$1\"\n"
 	": > pw\n"
 	"head -c 64 /dev/urandom > noise\n"
-	"for db in server ca2 client nocert wrongca wrongcn; do\n"
+	"for db in server ca2 client nocert wrongca wrongcn expiredcl"
+	" distrust; do\n"
 	"  mkdir $db; certutil -N -d sql:$db -f pw\n"
 	"done\n"
 	"ca() { printf 'y\\n\\ny\\n' | certutil -S -d sql:$1 -f pw -z noise"
@@ -766,18 +772,22 @@ static const char make_certs[] =
 	"certutil -A -d sql:server -n 'Expired Untrusted Cert' -t u,u,u"
 	" -i untrusted.crt\n"
 	"certutil -L -d sql:server -n 'QNet CA' -a > ca.pem\n"
-	"for db in client nocert wrongca wrongcn; do\n"
+	"for db in client nocert wrongca wrongcn expiredcl distrust; do\n"
 	"  certutil -A -d sql:$db -n 'QNet CA' -t CT,c,c -a -i ca.pem\n"
 	"done\n"
 	"cluster() {\n"
 	"  certutil -R -d sql:$1 -f pw -z noise -s \"CN=$2\" -o $1.crq\n"
 	"  certutil -C -d sql:$3 -f pw -c \"$4\" -i $1.crq -o $1.crt -m $5"
-	" -v 1200\n"
+	" ${6:--v 1200}\n"
 	"  certutil -A -d sql:$1 -n 'Cluster Cert' -t u,u,u -i $1.crt\n"
 	"}\n"
 	"cluster client demo server 'QNet CA' 10\n"
 	"cluster wrongcn wrong server 'QNet CA' 11\n"
-	"cluster wrongca demo ca2 'Other CA' 12\n";
+	"cluster wrongca demo ca2 'Other CA' 12\n"
+	"cluster expiredcl demo server 'QNet CA' 13 '-w -24 -v 12'\n"
+	"cluster distrust demo server 'QNet CA' 14\n"
+	"certutil -A -d sql:server -n 'Distrusted Cluster' -t p,p,p"
+	" -i distrust.crt\n";
 
 static int
 certs_create(void)
@@ -1091,6 +1101,12 @@ static const struct tls_case tls_client_no_cert = {
 static const struct tls_case tls_client_wrong_ca = {
 	"QNetd Cert", 1, "wrongca", 0, 0, NULL, 0
 };
+static const struct tls_case tls_client_expired = {
+	"QNetd Cert", 1, "expiredcl", 0, 0, NULL, 0
+};
+static const struct tls_case tls_client_distrusted = {
+	"QNetd Cert", 1, "distrust", 0, 0, NULL, 0
+};
 static const struct tls_case tls_server_wrong_name = {
 	"Wrong Name Cert", 1, "client", 0, 0, NULL, 0
 };
@@ -1131,6 +1147,75 @@ END_TEST
 START_TEST(test_tls_client_wrong_ca)
 {
 	run_tls_case(&tls_client_wrong_ca);
+}
+END_TEST
+
+START_TEST(test_tls_client_expired)
+{
+	run_tls_case(&tls_client_expired);
+}
+END_TEST
+
+START_TEST(test_tls_client_distrusted)
+{
+	run_tls_case(&tls_client_distrusted);
+}
+END_TEST
+
+/* The certificate a cluster db's certutil -C wrote, as the server sees it. */
+static CERTCertificate *
+cluster_cert(const char *db)
+{
+	char path[128];
+	unsigned char der[4096];
+	SECItem item = { siBuffer, der, 0 };
+	FILE *f;
+	size_t n;
+
+	snprintf(path, sizeof(path), "%s/%s.crt", nss_dir, db);
+	ck_assert_ptr_nonnull(f = fopen(path, "rb"));
+	n = fread(der, 1, sizeof(der), f);
+	fclose(f);
+	ck_assert(n > 0 && n < sizeof(der));
+	item.len = (unsigned int)n;
+	/* A temporary certificate, with the trust the database gives it. */
+	return CERT_NewTempCertificate(CERT_GetDefaultCertDB(), &item, NULL,
+	    PR_FALSE, PR_TRUE);
+}
+
+static int
+anchors_accept(const struct tls_anchors *a, const char *db)
+{
+	CERTCertificate *cert = cluster_cert(db);
+	int ok;
+
+	ck_assert_ptr_nonnull(cert);
+	ok = tls_anchors_accept(a, cert, NULL);
+	CERT_DestroyCertificate(cert);
+	return ok;
+}
+
+/*
+ * The in-memory check takes the common case (a cluster certificate signed
+ * by QNet CA) and leaves everything else to NSS's own check.
+ */
+START_TEST(test_tls_anchors)
+{
+	struct tls_anchors *a;
+	char db[128];
+
+	snprintf(db, sizeof(db), "%s/server", nss_dir);
+	ck_assert_int_eq(tls_init(db), 0);
+	/* QNet CA ("CT,,") is one; Other CA is not in this database. */
+	ck_assert_ptr_nonnull(a = tls_anchors_load());
+	ck_assert_int_eq(anchors_accept(a, "client"), 1);
+	ck_assert_int_eq(anchors_accept(a, "wrongcn"), 1);
+	ck_assert_int_eq(anchors_accept(a, "wrongca"), 0);
+	ck_assert_int_eq(anchors_accept(a, "expiredcl"), 0);
+	ck_assert_int_eq(anchors_accept(a, "distrust"), 0);
+	ck_assert_int_eq(anchors_accept(NULL, "client"), 0);
+	tls_anchors_free(a);
+	ck_assert_int_eq(tls_shutdown(), 0);
 }
 END_TEST
 
@@ -1204,6 +1289,9 @@ conn_suite(void)
 	tcase_add_test(tc, test_tls_client_wrong_cn);
 	tcase_add_test(tc, test_tls_client_no_cert);
 	tcase_add_test(tc, test_tls_client_wrong_ca);
+	tcase_add_test(tc, test_tls_client_expired);
+	tcase_add_test(tc, test_tls_client_distrusted);
+	tcase_add_test(tc, test_tls_anchors);
 	tcase_add_test(tc, test_tls_server_wrong_name);
 	tcase_add_test(tc, test_tls_server_expired);
 	tcase_add_test(tc, test_tls_server_expired_wrong_name);
