@@ -233,8 +233,12 @@ cert_valid_for() {
     certutil -V -d "sql:$1" -n "$2" -u "$3" 2>&1 | grep -q 'certificate is valid'
 }
 
+# certutil -K names an RSA key after its certificate but lists an EC key as
+# "(orphan)"; exporting the certificate with its key works for both.
 has_key_for() {
-    certutil -K -d "sql:$1" -f "$1/pwdfile.txt" 2>/dev/null | grep -q "$2\$"
+    certutil -K -d "sql:$1" -f "$1/pwdfile.txt" 2>/dev/null | grep -q "$2\$" ||
+        pk12util -d "sql:$1" -n "$2" -k "$1/pwdfile.txt" -W "" \
+            -o "$WORK/has-key.p12" >/dev/null 2>&1
 }
 
 file_is_empty() {
@@ -380,6 +384,12 @@ check "QNetd Cert issued by CN=QNet CA" \
 check "QNetd Cert serial 102" eval '[ "$(cert_field "$QNETD_DB" "QNetd Cert" Serial)" = 102 ]'
 check "QNetd Cert valid for 100 years" validity_100y "$QNETD_DB" "QNetd Cert"
 check "QNetd Cert has its private key" has_key_for "$QNETD_DB" "QNetd Cert"
+check "QNetd Cert key is ECDSA P-256, QNet CA key RSA" \
+    eval 'certutil -L -d "sql:$QNETD_DB" -n "QNetd Cert" |
+        grep -A2 "Public Key Algorithm: X9.62 elliptic curve" |
+        grep -q "06:08:2a:86:48:ce:3d:03:01:07" &&
+        certutil -L -d "sql:$QNETD_DB" -n "QNet CA" |
+        grep -q "Public Key Algorithm: PKCS #1 RSA Encryption"' 
 check "QNetd Cert is a valid SSL server certificate (certutil -V -u V)" \
     cert_valid_for "$QNETD_DB" "QNetd Cert" V
 check "qnetd-cacert.crt holds a readable dump and a PEM certificate" \
