@@ -580,38 +580,54 @@ client_starttls(struct client *c)
 /* ------------------------------------------------------------------ */
 /* Dead-peer detection */
 
+/*
+ * The dead-peer timer is lazy: a message only records the loop time it
+ * came at (client_dpd_rearm), because re-arming a libuv timer per message
+ * means a heap removal and insertion, the largest part of the steady
+ * state's CPU.  The timer is due dpd_ms after the message it was armed
+ * for; when it fires and a message came since, it is armed again for what
+ * is left, so it expires exactly dpd_ms (loop time) after the last message,
+ * as a timer restarted by every message would.
+ */
 static void
-dpd_expired(uv_timer_t *t)
+dpd_check(uv_timer_t *t)
 {
 	struct client *c = t->data;
+	uint64_t idle = uv_now(c->qnetd->loop) - c->dpd_last;
 
+	if (idle < c->dpd_ms) {
+		uv_timer_start(t, dpd_check, c->dpd_ms - idle, 0);
+		return;
+	}
 	log_warn("Client %s doesn't sent any message during %" PRIu64
-	    "ms. Disconnecting", c->addr, uv_timer_get_repeat(t));
+	    "ms. Disconnecting", c->addr, c->dpd_ms);
 	client_schedule_disconnect(c, "dead peer");
 }
 
 void
 client_dpd_set(struct client *c, uint64_t ms)
 {
-	uv_timer_start(&c->dpd_timer, dpd_expired, ms, ms);
+	c->dpd_ms = ms;
+	c->dpd_last = uv_now(c->qnetd->loop);
+	uv_timer_start(&c->dpd_timer, dpd_check, ms, 0);
 }
 
 void
 client_dpd_stop(struct client *c)
 {
+	c->dpd_ms = 0;
 	uv_timer_stop(&c->dpd_timer);
 }
 
 /*
- * Only the dead-peer timer repeats; the INIT deadline is one-shot and no
- * message moves it (uv_timer_again() would even stop it).
+ * Only the dead-peer timer is moved by messages; the INIT deadline, which
+ * shares the handle, is fixed (dpd_ms is 0 then).
  */
 void
 client_dpd_rearm(struct client *c)
 {
-	if (uv_is_active((uv_handle_t *)&c->dpd_timer) &&
-	    uv_timer_get_repeat(&c->dpd_timer) != 0)
-		uv_timer_again(&c->dpd_timer);
+	if (c->dpd_ms != 0)
+		c->dpd_last = uv_now(c->qnetd->loop);
 }
 
 static void
@@ -634,6 +650,7 @@ static void
 preinit_timer_start(struct qnetd *q, struct client *c)
 {
 	if (q->set.init_timeout > 0)
+		/* (dpd_ms stays 0: messages don't move this deadline.) */
 		uv_timer_start(&c->dpd_timer, init_expired,
 		    (uint64_t)q->set.init_timeout, 0);
 	else if (q->set.dpd_enabled)
