@@ -33,6 +33,8 @@
 #define MAX_TIMER_MS	18000000
 /* Descriptors that are not clients: stdio, log, lock, NSS, IPC, listen. */
 #define FD_RESERVE	64
+/* How often to look whether a syslog socket came or went. */
+#define SYSLOG_PROBE_MS	10000
 
 static const struct setting qnetd_settings[] = {
 	{ "listen_backlog", SETTING_INT, OFF(listen_backlog), 1, INT_MAX },
@@ -291,6 +293,13 @@ on_signal(uv_signal_t *s, int signum)
 	stop(s->data);
 }
 
+static void
+on_syslog_probe(uv_timer_t *t)
+{
+	(void)t;
+	log_syslog_probe();
+}
+
 static int
 start(struct qnetd *q)
 {
@@ -332,6 +341,11 @@ start(struct qnetd *q)
 	q->sigint.data = q->sigterm.data = q;
 	uv_signal_start(&q->sigint, on_signal, SIGINT);
 	uv_signal_start(&q->sigterm, on_signal, SIGTERM);
+	/* Unreferenced: it must not keep the loop alive at shutdown. */
+	uv_timer_init(q->loop, &q->syslog_probe);
+	uv_timer_start(&q->syslog_probe, on_syslog_probe, SYSLOG_PROBE_MS,
+	    SYSLOG_PROBE_MS);
+	uv_unref((uv_handle_t *)&q->syslog_probe);
 	return 0;
 }
 
@@ -359,6 +373,7 @@ main(int argc, char **argv)
 	lo = (struct log_opts){ .foreground = q.foreground,
 	    .debug = q.debug > 0, .priority_bump = q.debug > 1 };
 	log_open(PROG, &lo);
+	log_syslog_probe();
 	signal(SIGPIPE, SIG_IGN);
 
 	if (q.tls_mode != QN_TLS_UNSUPPORTED &&

@@ -97,6 +97,7 @@ struct qnetd {
 	uv_poll_t listen_poll;
 	struct ipc_server ipc;
 	uv_signal_t sigint, sigterm;
+	uv_timer_t syslog_probe;	/* syslog on or off: is /dev/log there? */
 	uv_idle_t reaper;		/* runs deferred disconnects */
 	uv_timer_t listen_retry;	/* accept paused: out of descriptors */
 	uv_timer_t throttle_timer;	/* resumes rate-limited clients */
