@@ -39,7 +39,8 @@ stderr_log(int32_t t, struct qb_log_callsite *cs, struct timespec *ts,
 {
 	struct stderr_state *st = qb_log_target_user_data_get(t);
 	char line[1024];
-	size_t n, mlen;
+	const char *name;
+	size_t n, nlen, mlen;
 	struct tm tm;
 
 	if (st == NULL)
@@ -51,13 +52,22 @@ stderr_log(int32_t t, struct qb_log_callsite *cs, struct timespec *ts,
 		    "%b %d %H:%M:%S", &tm);
 	}
 	/* Same text as fprintf("%s %-7s %s\n"), in one write. */
-	n = (size_t)snprintf(line, sizeof(line), "%.*s %-7s ",
-	    (int)st->when_len, st->when, prio_name(cs->priority));
+	name = prio_name(cs->priority);
+	nlen = strlen(name);
 	mlen = strlen(msg);
-	if (n + mlen + 1 > sizeof(line)) {
-		fprintf(stderr, "%s%s\n", line, msg);
+	if (st->when_len + 1 + 8 + mlen + 1 > sizeof(line)) {
+		fprintf(stderr, "%s %-7s %s\n", st->when, name, msg);
 		return;
 	}
+	memcpy(line, st->when, st->when_len);
+	n = st->when_len;
+	line[n++] = ' ';
+	memcpy(line + n, name, nlen);
+	n += nlen;
+	/* %-7s and the space after it. */
+	do
+		line[n++] = ' ';
+	while (nlen++ < 7);
 	memcpy(line + n, msg, mlen);
 	line[n + mlen] = '\n';
 	fwrite(line, 1, n + mlen + 1, stderr);
