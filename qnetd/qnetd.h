@@ -95,6 +95,7 @@ struct qnetd {
 	struct tls_server *tls;
 	int listen_fd;
 	uv_poll_t listen_poll;
+	unsigned io_since_accept;	/* client events since the last accept */
 	struct ipc_server ipc;
 	uv_signal_t sigint, sigterm;
 	uv_timer_t syslog_probe;	/* syslog on or off: is /dev/log there? */

@@ -8,6 +8,7 @@
 #include <stddef.h>
 #include <inttypes.h>
 #include <stdarg.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
@@ -28,8 +29,20 @@
 
 /* Before INIT the dead-peer timeout uses 3.0.3's fixed 120 s heartbeat. */
 #define PREINIT_HEARTBEAT_MS	120000
-/* Accepted connections per wakeup, so a connect storm cannot starve I/O. */
-#define ACCEPT_BATCH		256
+/*
+ * A wakeup of the listening socket accepts until the queue is empty, so
+ * that in a reconnect storm the kernel's accept queue (at most somaxconn)
+ * does not overflow while we serve other clients: a dropped SYN costs the
+ * client a 1 s retransmission.  Bounded, so established clients wait at
+ * most ACCEPT_BUDGET_NS (or ACCEPT_MAX accepts) for their turn.
+ */
+#define ACCEPT_MAX		8192
+#define ACCEPT_BUDGET_NS	(20 * 1000 * 1000)
+#define ACCEPT_CLOCK_EVERY	64	/* accepts between looks at the clock */
+/* Client events between looks at the listening socket. */
+#define ACCEPT_INTERLEAVE	64
+/* The kernel caps listen()'s backlog at this. */
+#define SOMAXCONN_PATH		"/proc/sys/net/core/somaxconn"
 /* A limit's log line at most this often; the rest are counted. */
 #define LIMIT_LOG_INTERVAL_MS	10000
 /* Accepting again after running out of descriptors or memory. */
@@ -52,6 +65,7 @@ enum {
 
 static void rate_charge(struct client *c);
 static void hs_release(struct client *c);
+static void accept_between(struct qnetd *q);
 
 static void
 on_conn_message(struct conn *conn, enum reader_status st, const uint8_t *data,
@@ -67,6 +81,7 @@ on_conn_message(struct conn *conn, enum reader_status st, const uint8_t *data,
 	handle_message(c, st, data, len);
 	if (!c->closing)
 		rate_charge(c);
+	accept_between(c->qnetd);
 }
 
 static void
@@ -85,6 +100,7 @@ on_conn_error(struct conn *conn, enum conn_error e)
 		client_schedule_disconnect(c, "socket error");
 		break;
 	}
+	accept_between(c->qnetd);
 }
 
 static void release(struct client *c, int hold);
@@ -875,23 +891,20 @@ admit(struct qnetd *q, int fd, const struct sockaddr_storage *ss)
 	add_client(q, fd, addr, peer);
 }
 
+/* Accept what the listening socket holds, within the bounds above. */
 static void
-on_listen_ready(uv_poll_t *p, int status, int events)
+accept_pending(struct qnetd *q)
 {
-	struct qnetd *q = p->data;
 	struct sockaddr_storage ss;
 	socklen_t sslen;
+	uint64_t start = uv_hrtime();
 	int fd;
 
-	(void)events;
-	if (status < 0) {
-		/* libuv stopped the handle; try again rather than go deaf. */
-		log_crit("Poll error on listening socket: %s",
-		    uv_strerror(status));
-		listen_pause(q, LISTEN_ERROR_RETRY_MS);
-		return;
-	}
-	for (int i = 0; i < ACCEPT_BATCH; i++) {
+	q->io_since_accept = 0;
+	for (int i = 0; i < ACCEPT_MAX; i++) {
+		if (i != 0 && i % ACCEPT_CLOCK_EVERY == 0 &&
+		    uv_hrtime() - start >= ACCEPT_BUDGET_NS)
+			return;
 		sslen = sizeof(ss);
 		fd = net_accept(q->listen_fd, &ss, &sslen);
 		if (fd != -1) {
@@ -911,6 +924,40 @@ on_listen_ready(uv_poll_t *p, int status, int events)
 		}
 		return;
 	}
+}
+
+/*
+ * Between client events, now and then, the listening socket too: libuv
+ * serves up to 1,024 ready descriptors per epoll_wait() and the listening
+ * socket once among them, so in a reconnect storm thousands of
+ * disconnects would be served while the kernel's accept queue fills up
+ * and overflows.  An accept() that finds nothing costs one syscall.
+ */
+static void
+accept_between(struct qnetd *q)
+{
+	if (++q->io_since_accept < ACCEPT_INTERLEAVE)
+		return;
+	q->io_since_accept = 0;
+	if (q->listen_fd != -1 && !q->stopping &&
+	    uv_is_active((uv_handle_t *)&q->listen_poll))
+		accept_pending(q);
+}
+
+static void
+on_listen_ready(uv_poll_t *p, int status, int events)
+{
+	struct qnetd *q = p->data;
+
+	(void)events;
+	if (status < 0) {
+		/* libuv stopped the handle; try again rather than go deaf. */
+		log_crit("Poll error on listening socket: %s",
+		    uv_strerror(status));
+		listen_pause(q, LISTEN_ERROR_RETRY_MS);
+		return;
+	}
+	accept_pending(q);
 }
 
 /* ------------------------------------------------------------------ */
@@ -1074,6 +1121,29 @@ server_init(struct qnetd *q)
 	q->server_ready = 1;
 }
 
+/*
+ * listen() silently caps the backlog at net.core.somaxconn: say so, since
+ * a backlog smaller than a reconnect storm means dropped SYNs and clients
+ * waiting for their retransmission (1 s, then 3 s).
+ */
+static void
+check_somaxconn(const struct qnetd *q)
+{
+	FILE *f = fopen(SOMAXCONN_PATH, "r");
+	long long max;
+	int ok;
+
+	if (f == NULL)
+		return;
+	ok = fscanf(f, "%lld", &max) == 1;
+	fclose(f);
+	if (ok && q->set.listen_backlog > max)
+		log_warn("listen_backlog %lld exceeds net.core.somaxconn %lld: "
+		    "the kernel caps it at %lld; raise net.core.somaxconn (and "
+		    "net.ipv4.tcp_max_syn_backlog) for large reconnect storms",
+		    q->set.listen_backlog, max, max);
+}
+
 int
 server_start(struct qnetd *q)
 {
@@ -1086,6 +1156,7 @@ server_start(struct qnetd *q)
 		log_crit("Can't create listening socket: %s", err);
 		return -1;
 	}
+	check_somaxconn(q);
 	uv_poll_init(q->loop, &q->listen_poll, q->listen_fd);
 	q->listen_poll.data = q;
 	uv_poll_start(&q->listen_poll, UV_READABLE, on_listen_ready);
