@@ -33,6 +33,7 @@ struct outmsg {
 #define DEFAULT_MAX_BATCH	64
 #define IOV_BATCH		64	/* messages per sendmsg() */
 #define TLS_CHUNK		16384	/* the plaintext of a full TLS record */
+#define CONN_ENCODE_HINT	256	/* bytes: INIT_REPLY fits */
 
 /* What read_batch() ended with. */
 enum batch {
@@ -534,6 +535,7 @@ conn_ctx_init(struct conn_ctx *ctx, uv_loop_t *loop)
 	ctx->loop = loop;
 	ctx->ready = NULL;
 	ctx->max_batch = DEFAULT_MAX_BATCH;
+	buf_init(&ctx->encode);
 	ctx->idle.data = ctx;
 	return uv_idle_init(loop, &ctx->idle) == 0 ? 0 : -1;
 }
@@ -542,6 +544,7 @@ void
 conn_ctx_close(struct conn_ctx *ctx)
 {
 	uv_close((uv_handle_t *)&ctx->idle, NULL);
+	buf_free(&ctx->encode);
 }
 
 static int
@@ -647,15 +650,16 @@ conn_send_raw(struct conn *c, const uint8_t *data, size_t len)
 int
 conn_send(struct conn *c, const struct msg *m)
 {
-	struct buf b;
+	struct buf *b = &c->ctx->encode;
 	int rc = -1;
 
-	buf_init(&b);
-	if (msg_encode(m, &b, c->max_send_size) == 0)
-		rc = conn_send_raw(c, b.data, b.len);
+	buf_reset(b);
+	/* Room for any usual message at once, instead of doubling to it. */
+	(void)buf_reserve(b, CONN_ENCODE_HINT);
+	if (msg_encode(m, b, c->max_send_size) == 0)
+		rc = conn_send_raw(c, b->data, b->len);
 	else
-		c->send_err = b.failed ? CONN_SEND_NOMEM : CONN_SEND_TOO_LARGE;
-	buf_free(&b);
+		c->send_err = b->failed ? CONN_SEND_NOMEM : CONN_SEND_TOO_LARGE;
 	return rc;
 }
 

@@ -15,6 +15,7 @@
 #include <sys/socket.h>
 #include <uv.h>
 
+#include "buf.h"
 #include "reader.h"
 
 struct msg;
@@ -76,6 +77,7 @@ struct conn_ctx {
 	uv_idle_t idle;		/* services the ready connections */
 	struct conn *ready;	/* queued output, or TLS data NSS buffered */
 	unsigned max_batch;	/* messages read per wakeup (default 64) */
+	struct buf encode;	/* conn_send()'s, reused: no malloc per message */
 };
 
 struct outmsg;
