@@ -4,6 +4,7 @@
 
 #include <stddef.h>
 #include <stdint.h>
+#include <sys/socket.h>
 #include <uv.h>
 
 #include "cluster.h"
@@ -76,6 +77,16 @@ struct peer_table {
 	uint64_t seed;		/* so a client can't choose colliding addresses */
 };
 
+/* Accepted connections waiting to be set up (server.c). */
+struct accepted_fd {
+	int fd;
+	struct sockaddr_storage ss;
+};
+struct accepted {
+	struct accepted_fd *v;
+	size_t n, cap;
+};
+
 struct qnetd {
 	struct qnetd_settings set;
 
@@ -96,6 +107,8 @@ struct qnetd {
 	int listen_fd;
 	uv_poll_t listen_poll;
 	unsigned io_since_accept;	/* client events since the last accept */
+	struct accepted accepted;	/* accepted, set up after the batch */
+	uv_check_t admit_check;		/* ... by this */
 	struct ipc_server ipc;
 	uv_signal_t sigint, sigterm;
 	uv_timer_t syslog_probe;	/* syslog on or off: is /dev/log there? */

@@ -891,6 +891,52 @@ admit(struct qnetd *q, int fd, const struct sockaddr_storage *ss)
 	add_client(q, fd, addr, peer);
 }
 
+/*
+ * Connections are accepted while libuv dispatches the events of an epoll
+ * batch, and set up (admitted) right after it, from a check handle: a
+ * uv_poll_start() during the dispatch scans the whole batch for the
+ * descriptor (libuv invalidates its pending events), which was the
+ * largest user-space cost of a reconnect storm.  The connection waits
+ * in our list instead of the kernel's accept queue, which is the scarce
+ * one.
+ */
+static void
+admit_accepted(uv_check_t *h)
+{
+	struct qnetd *q = h->data;
+	struct accepted *a = &q->accepted;
+
+	/* admit() does not accept: the list can't grow meanwhile. */
+	for (size_t i = 0; i < a->n; i++)
+		admit(q, a->v[i].fd, &a->v[i].ss);
+	a->n = 0;
+	uv_check_stop(h);
+}
+
+static void
+accepted_add(struct qnetd *q, int fd, const struct sockaddr_storage *ss)
+{
+	struct accepted *a = &q->accepted;
+	struct accepted_fd *v;
+	size_t cap;
+
+	if (a->n == a->cap) {
+		cap = a->cap ? a->cap * 2 : 256;
+		if ((v = realloc(a->v, cap * sizeof(*v))) == NULL) {
+			/* Set up at once, at the price of the scan. */
+			admit(q, fd, ss);
+			return;
+		}
+		a->v = v;
+		a->cap = cap;
+	}
+	a->v[a->n].fd = fd;
+	a->v[a->n].ss = *ss;
+	a->n++;
+	if (!uv_is_active((uv_handle_t *)&q->admit_check))
+		uv_check_start(&q->admit_check, admit_accepted);
+}
+
 /* Accept what the listening socket holds, within the bounds above. */
 static void
 accept_pending(struct qnetd *q)
@@ -908,7 +954,7 @@ accept_pending(struct qnetd *q)
 		sslen = sizeof(ss);
 		fd = net_accept(q->listen_fd, &ss, &sslen);
 		if (fd != -1) {
-			admit(q, fd, &ss);
+			accepted_add(q, fd, &ss);
 			continue;
 		}
 		if (errno == EMFILE || errno == ENFILE || errno == ENOBUFS ||
@@ -1116,6 +1162,8 @@ server_init(struct qnetd *q)
 	uv_timer_init(q->loop, &q->throttle_timer);
 	q->hs_timer.data = q;
 	uv_timer_init(q->loop, &q->hs_timer);
+	q->admit_check.data = q;
+	uv_check_init(q->loop, &q->admit_check);
 	q->peers.seed = uv_hrtime() ^ ((uint64_t)getpid() << 32);
 	q->listen_watch_fd = -1;
 	q->server_ready = 1;
@@ -1182,6 +1230,11 @@ server_stop(struct qnetd *q)
 		uv_timer_stop(&q->listen_retry);
 		uv_timer_stop(&q->throttle_timer);
 		uv_timer_stop(&q->hs_timer);
+		/* Accepted, never served: not clients yet, nothing to say. */
+		uv_check_stop(&q->admit_check);
+		for (size_t i = 0; i < q->accepted.n; i++)
+			close(q->accepted.v[i].fd);
+		q->accepted.n = 0;
 	}
 	if (q->listen_fd != -1)
 		uv_close((uv_handle_t *)&q->listen_poll, listen_closed);
@@ -1195,4 +1248,6 @@ void
 server_free(struct qnetd *q)
 {
 	peer_table_free(&q->peers);
+	free(q->accepted.v);
+	memset(&q->accepted, 0, sizeof(q->accepted));
 }
