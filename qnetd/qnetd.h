@@ -77,6 +77,17 @@ struct peer_table {
 	uint64_t seed;		/* so a client can't choose colliding addresses */
 };
 
+/*
+ * Clients with the same dead-peer timeout, in the order of their last
+ * message, and one timer for the first (server.c).
+ */
+#define DPD_LISTS	8
+struct dpd_list {
+	uint64_t ms;			/* the timeout; valid while head != NULL */
+	struct client *head, *tail;
+	uv_timer_t timer;
+};
+
 /* Accepted connections waiting to be set up (server.c). */
 struct accepted_fd {
 	int fd;
@@ -108,6 +119,7 @@ struct qnetd {
 	uv_poll_t listen_poll;
 	unsigned io_since_accept;	/* client events since the last accept */
 	struct accepted accepted;	/* accepted, set up after the batch */
+	struct dpd_list dpd[DPD_LISTS];
 	uv_check_t admit_check;		/* ... by this */
 	struct ipc_server ipc;
 	uv_signal_t sigint, sigterm;

@@ -597,14 +597,112 @@ client_starttls(struct client *c)
 /* Dead-peer detection */
 
 /*
- * The dead-peer timer is lazy: a message only records the loop time it
- * came at (client_dpd_rearm), because re-arming a libuv timer per message
- * means a heap removal and insertion, the largest part of the steady
- * state's CPU.  The timer is due dpd_ms after the message it was armed
- * for; when it fires and a message came since, it is armed again for what
- * is left, so it expires exactly dpd_ms (loop time) after the last message,
- * as a timer restarted by every message would.
+ * Dead-peer detection without a timer operation per message: re-arming a
+ * libuv timer (a heap removal and insertion) for every message was the
+ * largest part of the steady state's user CPU, and a lazy per-client
+ * timer still fires once per heartbeat (the timeout is 1.5 of it), a
+ * loop wakeup each.  Clients with the same timeout (in practice one or
+ * two values) are on a list in the order of their last message: a
+ * message moves its client to the end, and one timer waits for the
+ * first.  A client whose timeout has no list (more than DPD_LISTS
+ * values) keeps its own timer, re-armed lazily when it fires.  Either
+ * way a client expires exactly dpd_ms (loop time) after its last
+ * message, as with a timer restarted by every message.
  */
+static void
+dpd_expire(struct client *c)
+{
+	log_warn("Client %s doesn't sent any message during %" PRIu64
+	    "ms. Disconnecting", c->addr, c->dpd_ms);
+	client_schedule_disconnect(c, "dead peer");
+}
+
+static void
+dpd_unlink(struct client *c)
+{
+	struct dpd_list *l = c->dpd_list;
+
+	if (l == NULL)
+		return;
+	if (c->dpd_prev != NULL)
+		c->dpd_prev->dpd_next = c->dpd_next;
+	else
+		l->head = c->dpd_next;
+	if (c->dpd_next != NULL)
+		c->dpd_next->dpd_prev = c->dpd_prev;
+	else
+		l->tail = c->dpd_prev;
+	c->dpd_prev = c->dpd_next = NULL;
+	c->dpd_list = NULL;
+}
+
+static void
+dpd_append(struct dpd_list *l, struct client *c)
+{
+	c->dpd_list = l;
+	c->dpd_next = NULL;
+	if ((c->dpd_prev = l->tail) != NULL)
+		l->tail->dpd_next = c;
+	else
+		l->head = c;
+	l->tail = c;
+}
+
+static void dpd_list_check(uv_timer_t *t);
+
+/* The timer waits for the first client's deadline (none: stopped). */
+static void
+dpd_list_arm(struct qnetd *q, struct dpd_list *l)
+{
+	uint64_t now = uv_now(q->loop), due;
+
+	if (l->head == NULL) {
+		uv_timer_stop(&l->timer);
+		return;
+	}
+	due = l->head->dpd_last + l->ms;
+	uv_timer_start(&l->timer, dpd_list_check, due > now ? due - now : 0, 0);
+}
+
+static void
+dpd_list_check(uv_timer_t *t)
+{
+	struct dpd_list *l = t->data;
+	struct client *c;
+	struct qnetd *q;
+	uint64_t now;
+
+	if ((c = l->head) == NULL)
+		return;
+	q = c->qnetd;
+	now = uv_now(q->loop);
+	while ((c = l->head) != NULL && now - c->dpd_last >= l->ms) {
+		dpd_unlink(c);
+		dpd_expire(c);
+	}
+	dpd_list_arm(q, l);
+}
+
+/* The list for ms: the one it has, else a free one; NULL if none. */
+static struct dpd_list *
+dpd_list_for(struct qnetd *q, uint64_t ms)
+{
+	struct dpd_list *free_list = NULL;
+
+	if (!q->server_ready)
+		return NULL;
+	for (int i = 0; i < DPD_LISTS; i++) {
+		if (q->dpd[i].head != NULL && q->dpd[i].ms == ms)
+			return &q->dpd[i];
+		if (q->dpd[i].head == NULL && free_list == NULL)
+			free_list = &q->dpd[i];
+	}
+	if (free_list != NULL)
+		free_list->ms = ms;
+	return free_list;
+}
+
+/* A client's own timer: when it fires, re-armed for what is left. */
 static void
 dpd_check(uv_timer_t *t)
 {
@@ -615,35 +713,61 @@ dpd_check(uv_timer_t *t)
 		uv_timer_start(t, dpd_check, c->dpd_ms - idle, 0);
 		return;
 	}
-	log_warn("Client %s doesn't sent any message during %" PRIu64
-	    "ms. Disconnecting", c->addr, c->dpd_ms);
-	client_schedule_disconnect(c, "dead peer");
+	dpd_expire(c);
 }
 
 void
 client_dpd_set(struct client *c, uint64_t ms)
 {
+	struct qnetd *q = c->qnetd;
+	struct dpd_list *l;
+
+	client_dpd_stop(c);
 	c->dpd_ms = ms;
-	c->dpd_last = uv_now(c->qnetd->loop);
-	uv_timer_start(&c->dpd_timer, dpd_check, ms, 0);
+	c->dpd_last = uv_now(q->loop);
+	if ((l = dpd_list_for(q, ms)) == NULL) {
+		uv_timer_start(&c->dpd_timer, dpd_check, ms, 0);
+		return;
+	}
+	dpd_append(l, c);
+	/*
+	 * The others' deadlines are earlier: the timer waits for one of
+	 * them, unless c is alone (the timer may still wait for a client
+	 * gone from the list, even of another timeout).
+	 */
+	if (l->head == c)
+		dpd_list_arm(q, l);
 }
 
 void
 client_dpd_stop(struct client *c)
 {
+	struct dpd_list *l = c->dpd_list;
+
 	c->dpd_ms = 0;
 	uv_timer_stop(&c->dpd_timer);
+	if (l != NULL) {
+		dpd_unlink(c);
+		/* (Its timer finds the list empty, or a later first.) */
+	}
 }
 
 /*
- * Only the dead-peer timer is moved by messages; the INIT deadline, which
- * shares the handle, is fixed (dpd_ms is 0 then).
+ * Only the dead-peer deadline is moved by messages; the INIT deadline,
+ * which uses the client's own timer, is fixed (dpd_ms is 0 then).
  */
 void
 client_dpd_rearm(struct client *c)
 {
-	if (c->dpd_ms != 0)
-		c->dpd_last = uv_now(c->qnetd->loop);
+	struct dpd_list *l = c->dpd_list;
+
+	if (c->dpd_ms == 0)
+		return;
+	c->dpd_last = uv_now(c->qnetd->loop);
+	if (l != NULL && l->tail != c) {
+		dpd_unlink(c);
+		dpd_append(l, c);
+	}
 }
 
 static void
@@ -752,6 +876,7 @@ client_schedule_disconnect(struct client *c, const char *why)
 		    why);
 	else
 		log_debug("Client %s disconnected: %s", c->addr, why);
+	client_dpd_stop(c);
 	uv_close((uv_handle_t *)&c->dpd_timer, dpd_closed);
 	uv_close((uv_handle_t *)&c->algo_timer, algo_closed);
 	conn_close(&c->conn);
@@ -1164,6 +1289,12 @@ server_init(struct qnetd *q)
 	uv_timer_init(q->loop, &q->hs_timer);
 	q->admit_check.data = q;
 	uv_check_init(q->loop, &q->admit_check);
+	for (int i = 0; i < DPD_LISTS; i++) {
+		q->dpd[i].timer.data = &q->dpd[i];
+		uv_timer_init(q->loop, &q->dpd[i].timer);
+		/* Clients keep the loop alive, not their dead-peer timers. */
+		uv_unref((uv_handle_t *)&q->dpd[i].timer);
+	}
 	q->peers.seed = uv_hrtime() ^ ((uint64_t)getpid() << 32);
 	q->listen_watch_fd = -1;
 	q->server_ready = 1;
