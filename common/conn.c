@@ -33,6 +33,7 @@ struct outmsg {
 #define DEFAULT_MAX_BATCH	64
 #define IOV_BATCH		64	/* messages per sendmsg() */
 #define TLS_CHUNK		16384	/* the plaintext of a full TLS record */
+#define CONN_ENCODE_HINT	256	/* bytes: INIT_REPLY fits */
 
 /* What read_batch() ended with. */
 enum batch {
@@ -42,6 +43,7 @@ enum batch {
 };
 
 static void on_poll(uv_poll_t *h, int status, int events);
+static void on_idle(uv_idle_t *h);
 
 static void
 poll_set(struct conn *c, int events)
@@ -56,7 +58,6 @@ poll_set(struct conn *c, int events)
 		(void)uv_poll_start(&c->poll, events, on_poll);
 }
 
-static void on_idle(uv_idle_t *h);
 
 static void
 ready_add(struct conn *c)
@@ -84,12 +85,57 @@ ready_remove(struct conn *c)
 	c->ready_pprev = NULL;
 }
 
+/*
+ * Stopping or closing a poll handle while libuv dispatches an epoll batch
+ * makes it scan the whole batch for the descriptor (up to 1,024 events):
+ * in a reconnect storm, twice per connection, a large part of the user
+ * time.  A plain connection's poll is therefore stopped or closed from
+ * the idle handler, after the batch; until then on_poll() ignores it.
+ * (TLS connections keep closing at once: PR_Close() owns their fd.)
+ */
+static void
+defer_poll(struct conn *c)
+{
+	struct conn_ctx *ctx = c->ctx;
+
+	if (c->deferred)
+		return;
+	c->deferred = 1;
+	c->deferred_next = ctx->deferred;
+	ctx->deferred = c;
+	(void)uv_idle_start(&ctx->idle, on_idle);
+}
+
+static void poll_closed(uv_handle_t *h);
+
+static void
+run_deferred(struct conn_ctx *ctx)
+{
+	struct conn *c;
+
+	while ((c = ctx->deferred) != NULL) {
+		ctx->deferred = c->deferred_next;
+		c->deferred_next = NULL;
+		c->deferred = 0;
+		if (c->closing) {
+			uv_close((uv_handle_t *)&c->poll, poll_closed);
+			close(c->fd);
+			c->fd = -1;
+		} else if (c->failed) {
+			poll_set(c, 0);
+		}
+	}
+}
+
 /* No more I/O; only conn_close() is left to do. */
 static void
 stop(struct conn *c)
 {
 	c->failed = 1;
-	poll_set(c, 0);
+	if (c->tls == NULL)
+		defer_poll(c);
+	else
+		poll_set(c, 0);
 	ready_remove(c);
 }
 
@@ -493,6 +539,9 @@ on_poll(uv_poll_t *h, int status, int events)
 {
 	struct conn *c = h->data;
 
+	/* Failed or closing: its poll stops after the batch (defer_poll). */
+	if (gone(c))
+		return;
 	if (status < 0) {
 		/*
 		 * POLLERR: libuv stopped the handle.  Reading or writing
@@ -516,6 +565,7 @@ on_idle(uv_idle_t *h)
 	struct conn_ctx *ctx = h->data;
 	struct conn *list, *c;
 
+	run_deferred(ctx);
 	/* Connections that become ready meanwhile wait for the next round. */
 	if ((list = ctx->ready) != NULL)
 		list->ready_pprev = &list;
@@ -524,7 +574,7 @@ on_idle(uv_idle_t *h)
 		ready_remove(c);
 		service(c, c->tls != NULL);
 	}
-	if (ctx->ready == NULL)
+	if (ctx->ready == NULL && ctx->deferred == NULL)
 		(void)uv_idle_stop(h);
 }
 
@@ -533,7 +583,9 @@ conn_ctx_init(struct conn_ctx *ctx, uv_loop_t *loop)
 {
 	ctx->loop = loop;
 	ctx->ready = NULL;
+	ctx->deferred = NULL;
 	ctx->max_batch = DEFAULT_MAX_BATCH;
+	buf_init(&ctx->encode);
 	ctx->idle.data = ctx;
 	return uv_idle_init(loop, &ctx->idle) == 0 ? 0 : -1;
 }
@@ -541,7 +593,9 @@ conn_ctx_init(struct conn_ctx *ctx, uv_loop_t *loop)
 void
 conn_ctx_close(struct conn_ctx *ctx)
 {
+	run_deferred(ctx);	/* closes still due: now, or never */
 	uv_close((uv_handle_t *)&ctx->idle, NULL);
+	buf_free(&ctx->encode);
 }
 
 static int
@@ -647,15 +701,16 @@ conn_send_raw(struct conn *c, const uint8_t *data, size_t len)
 int
 conn_send(struct conn *c, const struct msg *m)
 {
-	struct buf b;
+	struct buf *b = &c->ctx->encode;
 	int rc = -1;
 
-	buf_init(&b);
-	if (msg_encode(m, &b, c->max_send_size) == 0)
-		rc = conn_send_raw(c, b.data, b.len);
+	buf_reset(b);
+	/* Room for any usual message at once, instead of doubling to it. */
+	(void)buf_reserve(b, CONN_ENCODE_HINT);
+	if (msg_encode(m, b, c->max_send_size) == 0)
+		rc = conn_send_raw(c, b->data, b->len);
 	else
-		c->send_err = b.failed ? CONN_SEND_NOMEM : CONN_SEND_TOO_LARGE;
-	buf_free(&b);
+		c->send_err = b->failed ? CONN_SEND_NOMEM : CONN_SEND_TOO_LARGE;
 	return rc;
 }
 
@@ -750,6 +805,10 @@ conn_close(struct conn *c)
 	c->q_bytes = 0;
 	reader_free(&c->rd);
 	c->tls_client_pending = NULL;
+	if (c->tls == NULL && c->fd >= 0) {
+		defer_poll(c);		/* poll and fd close after the batch */
+		return;
+	}
 	/* uv_close() stops polling at once, so the fd may go right after. */
 	uv_close((uv_handle_t *)&c->poll, poll_closed);
 	if (c->tls != NULL)

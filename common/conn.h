@@ -15,6 +15,7 @@
 #include <sys/socket.h>
 #include <uv.h>
 
+#include "buf.h"
 #include "reader.h"
 
 struct msg;
@@ -75,7 +76,9 @@ struct conn_ctx {
 	uv_loop_t *loop;
 	uv_idle_t idle;		/* services the ready connections */
 	struct conn *ready;	/* queued output, or TLS data NSS buffered */
+	struct conn *deferred;	/* poll to stop or close after the batch */
 	unsigned max_batch;	/* messages read per wakeup (default 64) */
+	struct buf encode;	/* conn_send()'s, reused: no malloc per message */
 };
 
 struct outmsg;
@@ -102,6 +105,8 @@ struct conn {
 	enum conn_send_err send_err;	/* why the last conn_send() failed */
 
 	struct conn *ready_next, **ready_pprev;	/* pprev: NULL if not ready */
+	struct conn *deferred_next;	/* on ctx->deferred (deferred set) */
+	unsigned deferred:1;
 	unsigned closing:1, connecting:1, handshake_done:1;
 	unsigned failed:1;	/* on_error was called: no more I/O */
 	unsigned in_batch:1;	/* reading: replies are flushed afterwards */

@@ -1,6 +1,9 @@
+#include <paths.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <sys/stat.h>
 
 #include "log.h"
 
@@ -19,18 +22,61 @@ prio_name(int prio)
 	return prio >= 0 && prio <= LOG_DEBUG ? names[prio] : "debug";
 }
 
+/*
+ * The stderr target's state: the timestamp of the last line, formatted.
+ * localtime_r() and strftime() cost more than the rest of a line, and a
+ * storm logs thousands of lines within the same second.
+ */
+struct stderr_state {
+	time_t sec;		/* when[] is for this second; -1: nothing yet */
+	size_t when_len;
+	char when[32];
+};
+
 static void
 stderr_log(int32_t t, struct qb_log_callsite *cs, struct timespec *ts,
     const char *msg)
 {
-	char when[32];
+	struct stderr_state *st = qb_log_target_user_data_get(t);
+	char line[1024];
+	const char *name;
+	size_t n, nlen, mlen;
 	struct tm tm;
-	time_t sec = ts->tv_sec;
 
-	(void)t;
-	localtime_r(&sec, &tm);
-	strftime(when, sizeof(when), "%b %d %H:%M:%S", &tm);
-	fprintf(stderr, "%s %-7s %s\n", when, prio_name(cs->priority), msg);
+	if (st == NULL)
+		return;
+	if (ts->tv_sec != st->sec) {
+		st->sec = ts->tv_sec;
+		localtime_r(&st->sec, &tm);
+		st->when_len = strftime(st->when, sizeof(st->when),
+		    "%b %d %H:%M:%S", &tm);
+	}
+	/* Same text as fprintf("%s %-7s %s\n"), in one write. */
+	name = prio_name(cs->priority);
+	nlen = strlen(name);
+	mlen = strlen(msg);
+	if (st->when_len + 1 + 8 + mlen + 1 > sizeof(line)) {
+		fprintf(stderr, "%s %-7s %s\n", st->when, name, msg);
+		return;
+	}
+	memcpy(line, st->when, st->when_len);
+	n = st->when_len;
+	line[n++] = ' ';
+	memcpy(line + n, name, nlen);
+	n += nlen;
+	/* %-7s and the space after it. */
+	do
+		line[n++] = ' ';
+	while (nlen++ < 7);
+	memcpy(line + n, msg, mlen);
+	line[n + mlen] = '\n';
+	fwrite(line, 1, n + mlen + 1, stderr);
+}
+
+static void
+stderr_close(int32_t t)
+{
+	free(qb_log_target_user_data_get(t));
 }
 
 /*
@@ -69,11 +115,39 @@ log_open(const char *ident, const struct log_opts *o)
 	    o->priority_bump ? LOG_INFO - LOG_DEBUG : 0);
 	qb_log_format_set(QB_LOG_SYSLOG, "%b");
 	if (o->foreground) {
-		stderr_target = qb_log_custom_open(stderr_log, NULL, NULL, NULL);
+		struct stderr_state *st = calloc(1, sizeof(*st));
+
+		if (st != NULL) {
+			st->sec = -1;
+			stderr_target = qb_log_custom_open(stderr_log, NULL,
+			    stderr_close, st);
+			if (stderr_target < 0)
+				free(st);
+		}
 		if (stderr_target >= 0)
 			qb_log_ctl(stderr_target, QB_LOG_CONF_ENABLED, QB_TRUE);
 	}
 	set_filters(o->debug);
+}
+
+/*
+ * Without a syslog listener, glibc's syslog() tries to connect for every
+ * line (socket, connect, close): in a container without /dev/log that was
+ * a tenth of a decision storm's CPU, for lines nobody receives.  So the
+ * syslog target is off while there is no socket, and on again once one
+ * appears (the daemon calls this now and then).
+ */
+void
+log_syslog_probe(void)
+{
+	struct stat sb;
+	int present = stat(_PATH_LOG, &sb) == 0 && S_ISSOCK(sb.st_mode);
+	int enabled = qb_log_ctl(QB_LOG_SYSLOG, QB_LOG_CONF_STATE_GET, 0) ==
+	    QB_LOG_STATE_ENABLED;
+
+	if (present != enabled)
+		qb_log_ctl(QB_LOG_SYSLOG, QB_LOG_CONF_ENABLED,
+		    present ? QB_TRUE : QB_FALSE);
 }
 
 void

@@ -16,6 +16,8 @@ struct log_opts {
 
 void	log_open(const char *ident, const struct log_opts *o);
 void	log_set_debug(int debug);
+/* Syslog target on while /dev/log exists, off while not (no listener). */
+void	log_syslog_probe(void);
 void	log_close(void);
 
 #define log_crit(...)	qb_log(LOG_CRIT, __VA_ARGS__)

@@ -360,9 +360,18 @@ put_tlv_header(struct buf *b, enum qn_opt opt, size_t len)
 static void
 put_u16_list(struct buf *b, enum qn_opt opt, const struct u16_list *l)
 {
+	uint8_t *p;
+
 	put_tlv_header(b, opt, 2 * l->n);
-	for (size_t i = 0; i < l->n; i++)
-		buf_put_u16(b, l->v[i]);
+	/* One reservation for the list (INIT_REPLY's lists are long). */
+	if (b->failed || buf_reserve(b, 2 * l->n) != 0)
+		return;
+	p = b->data + b->len;
+	for (size_t i = 0; i < l->n; i++) {
+		p[2 * i] = (uint8_t)(l->v[i] >> 8);
+		p[2 * i + 1] = (uint8_t)l->v[i];
+	}
+	b->len += 2 * l->n;
 }
 
 static void

@@ -161,6 +161,45 @@ net_accept(int lfd, struct sockaddr_storage *sa, socklen_t *salen)
 	return fd;
 }
 
+/* Decimal of v at p; returns the end. */
+static char *
+put_dec(char *p, unsigned v)
+{
+	char d[10];
+	int n = 0;
+
+	do {
+		d[n++] = (char)('0' + v % 10);
+		v /= 10;
+	} while (v != 0);
+	while (n > 0)
+		*p++ = d[--n];
+	return p;
+}
+
+/*
+ * "a.b.c.d:port", with prefix: what inet_ntop() and "%s:%u" make of an
+ * IPv4 address (or an IPv4-mapped one, prefix "::ffff:"), by hand: every
+ * accepted client is formatted, and a reconnect storm has thousands.
+ */
+static void
+format_v4(const uint8_t a[4], uint16_t port, const char *prefix, char *buf,
+    size_t len)
+{
+	char tmp[sizeof("::ffff:255.255.255.255:65535")], *p = tmp;
+	size_t plen = strlen(prefix);
+
+	memcpy(p, prefix, plen);
+	p += plen;
+	for (int i = 0; i < 4; i++) {
+		p = put_dec(p, a[i]);
+		*p++ = i < 3 ? '.' : ':';
+	}
+	p = put_dec(p, port);
+	*p = '\0';
+	snprintf(buf, len, "%s", tmp);
+}
+
 void
 net_format_addr(const struct sockaddr *sa, char *buf, size_t len)
 {
@@ -171,11 +210,17 @@ net_format_addr(const struct sockaddr *sa, char *buf, size_t len)
 	if (sa->sa_family == AF_INET) {
 		const struct sockaddr_in *sin = (const void *)sa;
 
-		a = &sin->sin_addr;
-		port = ntohs(sin->sin_port);
+		format_v4((const uint8_t *)&sin->sin_addr,
+		    ntohs(sin->sin_port), "", buf, len);
+		return;
 	} else if (sa->sa_family == AF_INET6) {
 		const struct sockaddr_in6 *sin6 = (const void *)sa;
 
+		if (IN6_IS_ADDR_V4MAPPED(&sin6->sin6_addr)) {
+			format_v4(sin6->sin6_addr.s6_addr + 12,
+			    ntohs(sin6->sin6_port), "::ffff:", buf, len);
+			return;
+		}
 		a = &sin6->sin6_addr;
 		port = ntohs(sin6->sin6_port);
 	} else {

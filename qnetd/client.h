@@ -61,7 +61,12 @@ struct client {
 	uint32_t timer_vote_info_seq;	/* lms timer VOTE_INFO counter */
 	uv_timer_t algo_timer;
 
-	uv_timer_t dpd_timer;
+	uv_timer_t dpd_timer;		/* dead-peer check, or INIT deadline */
+	uint64_t dpd_ms;		/* dead-peer timeout, 0 = not running */
+	uint64_t dpd_last;		/* loop time of the last message */
+	/* On a dead-peer list (server.c), oldest message first; or NULL. */
+	struct dpd_list *dpd_list;
+	struct client *dpd_prev, *dpd_next;
 
 	struct client *all_prev, *all_next;	/* every client of the server */
 	struct client *reap_next;		/* waiting to be taken out */

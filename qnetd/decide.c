@@ -154,11 +154,16 @@ decide_vote_info_reply(struct client *c, uint32_t seq)
 }
 
 void
-decide_record_vote(struct client *c, const struct decision *d)
+decide_record_vote(struct client *c, uint8_t vote, const char *reason)
 {
-	c->last_vote = d->vote;
-	if (vote_is_decision(d->vote)) {
-		c->last_ack_nack = d->vote;
-		memcpy(c->reason, d->reason, sizeof(c->reason));
+	size_t n;
+
+	c->last_vote = vote;
+	if (vote_is_decision(vote)) {
+		c->last_ack_nack = vote;
+		/* Only the text: a storm records thousands of them. */
+		n = strnlen(reason, sizeof(c->reason) - 1);
+		memcpy(c->reason, reason, n);
+		c->reason[n] = '\0';
 	}
 }

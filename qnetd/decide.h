@@ -50,6 +50,6 @@ enum qn_err decide_ask_for_vote(struct client *c, struct decision *d);
 enum qn_err decide_vote_info_reply(struct client *c, uint32_t seq);
 
 /* Record a vote sent in a reply (and its reason, when ACK or NACK). */
-void	decide_record_vote(struct client *c, const struct decision *d);
+void	decide_record_vote(struct client *c, uint8_t vote, const char *reason);
 
 #endif

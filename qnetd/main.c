@@ -31,6 +31,8 @@
 #define MAX_TIMER_MS	18000000
 /* Descriptors that are not clients: stdio, log, lock, NSS, IPC, listen. */
 #define FD_RESERVE	64
+/* How often to look whether a syslog socket came or went. */
+#define SYSLOG_PROBE_MS	10000
 
 #define die(...)	daemon_die(PROG, __VA_ARGS__)
 
@@ -260,6 +262,13 @@ on_signal(uv_signal_t *s, int signum)
 	stop(s->data);
 }
 
+static void
+on_syslog_probe(uv_timer_t *t)
+{
+	(void)t;
+	log_syslog_probe();
+}
+
 static int
 start(struct qnetd *q)
 {
@@ -290,6 +299,11 @@ start(struct qnetd *q)
 	    q->set.local_socket_backlog) != 0 || server_start(q) != 0)
 		return -1;
 	daemon_signals_start(&q->signals, q->loop, on_signal, q);
+	/* Unreferenced: it must not keep the loop alive at shutdown. */
+	uv_timer_init(q->loop, &q->syslog_probe);
+	uv_timer_start(&q->syslog_probe, on_syslog_probe, SYSLOG_PROBE_MS,
+	    SYSLOG_PROBE_MS);
+	uv_unref((uv_handle_t *)&q->syslog_probe);
 	return 0;
 }
 
@@ -307,6 +321,7 @@ main(int argc, char **argv)
 		die("Out of memory");
 
 	daemon_log_open(PROG, q.foreground, q.debug);
+	log_syslog_probe();
 	signal(SIGPIPE, SIG_IGN);
 
 	if (q.tls_mode != QN_TLS_UNSUPPORTED &&

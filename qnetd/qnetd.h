@@ -4,6 +4,7 @@
 
 #include <stddef.h>
 #include <stdint.h>
+#include <sys/socket.h>
 #include <uv.h>
 
 #include "cluster.h"
@@ -77,6 +78,27 @@ struct peer_table {
 	uint64_t seed;		/* so a client can't choose colliding addresses */
 };
 
+/*
+ * Clients with the same dead-peer timeout, in the order of their last
+ * message, and one timer for the first (server.c).
+ */
+#define DPD_LISTS	8
+struct dpd_list {
+	uint64_t ms;			/* the timeout; valid while head != NULL */
+	struct client *head, *tail;
+	uv_timer_t timer;
+};
+
+/* Accepted connections waiting to be set up (server.c). */
+struct accepted_fd {
+	int fd;
+	struct sockaddr_storage ss;
+};
+struct accepted {
+	struct accepted_fd *v;
+	size_t n, cap;
+};
+
 struct qnetd {
 	struct qnetd_settings set;
 
@@ -96,8 +118,13 @@ struct qnetd {
 	struct tls_server *tls;
 	int listen_fd;
 	uv_poll_t listen_poll;
+	unsigned io_since_accept;	/* client events since the last accept */
+	struct accepted accepted;	/* accepted, set up after the batch */
+	struct dpd_list dpd[DPD_LISTS];
+	uv_check_t admit_check;		/* ... by this */
 	struct ipc_server ipc;
 	struct daemon_signals signals;
+	uv_timer_t syslog_probe;	/* syslog on or off: is /dev/log there? */
 	uv_idle_t reaper;		/* runs deferred disconnects */
 	uv_timer_t listen_retry;	/* accept paused: out of descriptors */
 	uv_timer_t throttle_timer;	/* resumes rate-limited clients */

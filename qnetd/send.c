@@ -105,7 +105,7 @@ send_vote_reply(struct client *c, struct msg *m, const struct decision *d)
 	m->has |= QN_BIT(QN_OPT_VOTE) | QN_BIT(QN_OPT_RING_ID);
 	if (send_msg(c, m) != 0)
 		return -1;
-	decide_record_vote(c, d);
+	decide_record_vote(c, d->vote, d->reason);
 	log_vote(c, "replied", d->vote, &c->ring_id, d->reason);
 	return 0;
 }
@@ -114,7 +114,6 @@ void
 algo_send_vote_info(struct client *c, uint32_t seq, uint8_t vote,
     const struct qn_ring_id *ring, const char *reason)
 {
-	struct decision d = { .vote = vote };
 	struct msg m;
 
 	msg_init(&m, QN_MSG_VOTE_INFO);
@@ -124,8 +123,7 @@ algo_send_vote_info(struct client *c, uint32_t seq, uint8_t vote,
 	m.has = QN_BIT(QN_OPT_SEQ) | QN_BIT(QN_OPT_VOTE) | QN_BIT(QN_OPT_RING_ID);
 	if (send_msg(c, &m) != 0)
 		return;
-	snprintf(d.reason, sizeof(d.reason), "%s", reason);
-	decide_record_vote(c, &d);
+	decide_record_vote(c, vote, reason);
 	log_vote(c, "pushed", vote, ring, reason);
 }
 

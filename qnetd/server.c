@@ -8,6 +8,7 @@
 #include <stddef.h>
 #include <inttypes.h>
 #include <stdarg.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
@@ -28,8 +29,20 @@
 
 /* Before INIT the dead-peer timeout uses 3.0.3's fixed 120 s heartbeat. */
 #define PREINIT_HEARTBEAT_MS	120000
-/* Accepted connections per wakeup, so a connect storm cannot starve I/O. */
-#define ACCEPT_BATCH		256
+/*
+ * A wakeup of the listening socket accepts until the queue is empty, so
+ * that in a reconnect storm the kernel's accept queue (at most somaxconn)
+ * does not overflow while we serve other clients: a dropped SYN costs the
+ * client a 1 s retransmission.  Bounded, so established clients wait at
+ * most ACCEPT_BUDGET_NS (or ACCEPT_MAX accepts) for their turn.
+ */
+#define ACCEPT_MAX		8192
+#define ACCEPT_BUDGET_NS	(20 * 1000 * 1000)
+#define ACCEPT_CLOCK_EVERY	64	/* accepts between looks at the clock */
+/* Client events between looks at the listening socket. */
+#define ACCEPT_INTERLEAVE	64
+/* The kernel caps listen()'s backlog at this. */
+#define SOMAXCONN_PATH		"/proc/sys/net/core/somaxconn"
 /* A limit's log line at most this often; the rest are counted. */
 #define LIMIT_LOG_INTERVAL_MS	10000
 /* Accepting again after running out of descriptors or memory. */
@@ -52,6 +65,7 @@ enum {
 
 static void rate_charge(struct client *c);
 static void hs_release(struct client *c);
+static void accept_between(struct qnetd *q);
 
 static void
 on_conn_message(struct conn *conn, enum reader_status st, const uint8_t *data,
@@ -67,6 +81,7 @@ on_conn_message(struct conn *conn, enum reader_status st, const uint8_t *data,
 	handle_message(c, st, data, len);
 	if (!c->closing)
 		rate_charge(c);
+	accept_between(c->qnetd);
 }
 
 static void
@@ -85,6 +100,7 @@ on_conn_error(struct conn *conn, enum conn_error e)
 		client_schedule_disconnect(c, "socket error");
 		break;
 	}
+	accept_between(c->qnetd);
 }
 
 static void release(struct client *c, int hold);
@@ -580,38 +596,178 @@ client_starttls(struct client *c)
 /* ------------------------------------------------------------------ */
 /* Dead-peer detection */
 
+/*
+ * Dead-peer detection without a timer operation per message: re-arming a
+ * libuv timer (a heap removal and insertion) for every message was the
+ * largest part of the steady state's user CPU, and a lazy per-client
+ * timer still fires once per heartbeat (the timeout is 1.5 of it), a
+ * loop wakeup each.  Clients with the same timeout (in practice one or
+ * two values) are on a list in the order of their last message: a
+ * message moves its client to the end, and one timer waits for the
+ * first.  A client whose timeout has no list (more than DPD_LISTS
+ * values) keeps its own timer, re-armed lazily when it fires.  Either
+ * way a client expires exactly dpd_ms (loop time) after its last
+ * message, as with a timer restarted by every message.
+ */
 static void
-dpd_expired(uv_timer_t *t)
+dpd_expire(struct client *c)
+{
+	log_warn("Client %s doesn't sent any message during %" PRIu64
+	    "ms. Disconnecting", c->addr, c->dpd_ms);
+	client_schedule_disconnect(c, "dead peer");
+}
+
+static void
+dpd_unlink(struct client *c)
+{
+	struct dpd_list *l = c->dpd_list;
+
+	if (l == NULL)
+		return;
+	if (c->dpd_prev != NULL)
+		c->dpd_prev->dpd_next = c->dpd_next;
+	else
+		l->head = c->dpd_next;
+	if (c->dpd_next != NULL)
+		c->dpd_next->dpd_prev = c->dpd_prev;
+	else
+		l->tail = c->dpd_prev;
+	c->dpd_prev = c->dpd_next = NULL;
+	c->dpd_list = NULL;
+}
+
+static void
+dpd_append(struct dpd_list *l, struct client *c)
+{
+	c->dpd_list = l;
+	c->dpd_next = NULL;
+	if ((c->dpd_prev = l->tail) != NULL)
+		l->tail->dpd_next = c;
+	else
+		l->head = c;
+	l->tail = c;
+}
+
+static void dpd_list_check(uv_timer_t *t);
+
+/* The timer waits for the first client's deadline (none: stopped). */
+static void
+dpd_list_arm(struct qnetd *q, struct dpd_list *l)
+{
+	uint64_t now = uv_now(q->loop), due;
+
+	if (l->head == NULL) {
+		uv_timer_stop(&l->timer);
+		return;
+	}
+	due = l->head->dpd_last + l->ms;
+	uv_timer_start(&l->timer, dpd_list_check, due > now ? due - now : 0, 0);
+}
+
+static void
+dpd_list_check(uv_timer_t *t)
+{
+	struct dpd_list *l = t->data;
+	struct client *c;
+	struct qnetd *q;
+	uint64_t now;
+
+	if ((c = l->head) == NULL)
+		return;
+	q = c->qnetd;
+	now = uv_now(q->loop);
+	while ((c = l->head) != NULL && now - c->dpd_last >= l->ms) {
+		dpd_unlink(c);
+		dpd_expire(c);
+	}
+	dpd_list_arm(q, l);
+}
+
+/* The list for ms: the one it has, else a free one; NULL if none. */
+static struct dpd_list *
+dpd_list_for(struct qnetd *q, uint64_t ms)
+{
+	struct dpd_list *free_list = NULL;
+
+	if (!q->server_ready)
+		return NULL;
+	for (int i = 0; i < DPD_LISTS; i++) {
+		if (q->dpd[i].head != NULL && q->dpd[i].ms == ms)
+			return &q->dpd[i];
+		if (q->dpd[i].head == NULL && free_list == NULL)
+			free_list = &q->dpd[i];
+	}
+	if (free_list != NULL)
+		free_list->ms = ms;
+	return free_list;
+}
+
+/* A client's own timer: when it fires, re-armed for what is left. */
+static void
+dpd_check(uv_timer_t *t)
 {
 	struct client *c = t->data;
+	uint64_t idle = uv_now(c->qnetd->loop) - c->dpd_last;
 
-	log_warn("Client %s doesn't sent any message during %" PRIu64
-	    "ms. Disconnecting", c->addr, uv_timer_get_repeat(t));
-	client_schedule_disconnect(c, "dead peer");
+	if (idle < c->dpd_ms) {
+		uv_timer_start(t, dpd_check, c->dpd_ms - idle, 0);
+		return;
+	}
+	dpd_expire(c);
 }
 
 void
 client_dpd_set(struct client *c, uint64_t ms)
 {
-	uv_timer_start(&c->dpd_timer, dpd_expired, ms, ms);
+	struct qnetd *q = c->qnetd;
+	struct dpd_list *l;
+
+	client_dpd_stop(c);
+	c->dpd_ms = ms;
+	c->dpd_last = uv_now(q->loop);
+	if ((l = dpd_list_for(q, ms)) == NULL) {
+		uv_timer_start(&c->dpd_timer, dpd_check, ms, 0);
+		return;
+	}
+	dpd_append(l, c);
+	/*
+	 * The others' deadlines are earlier: the timer waits for one of
+	 * them, unless c is alone (the timer may still wait for a client
+	 * gone from the list, even of another timeout).
+	 */
+	if (l->head == c)
+		dpd_list_arm(q, l);
 }
 
 void
 client_dpd_stop(struct client *c)
 {
+	struct dpd_list *l = c->dpd_list;
+
+	c->dpd_ms = 0;
 	uv_timer_stop(&c->dpd_timer);
+	if (l != NULL) {
+		dpd_unlink(c);
+		/* (Its timer finds the list empty, or a later first.) */
+	}
 }
 
 /*
- * Only the dead-peer timer repeats; the INIT deadline is one-shot and no
- * message moves it (uv_timer_again() would even stop it).
+ * Only the dead-peer deadline is moved by messages; the INIT deadline,
+ * which uses the client's own timer, is fixed (dpd_ms is 0 then).
  */
 void
 client_dpd_rearm(struct client *c)
 {
-	if (uv_is_active((uv_handle_t *)&c->dpd_timer) &&
-	    uv_timer_get_repeat(&c->dpd_timer) != 0)
-		uv_timer_again(&c->dpd_timer);
+	struct dpd_list *l = c->dpd_list;
+
+	if (c->dpd_ms == 0)
+		return;
+	c->dpd_last = uv_now(c->qnetd->loop);
+	if (l != NULL && l->tail != c) {
+		dpd_unlink(c);
+		dpd_append(l, c);
+	}
 }
 
 static void
@@ -634,6 +790,7 @@ static void
 preinit_timer_start(struct qnetd *q, struct client *c)
 {
 	if (q->set.init_timeout > 0)
+		/* (dpd_ms stays 0: messages don't move this deadline.) */
 		uv_timer_start(&c->dpd_timer, init_expired,
 		    (uint64_t)q->set.init_timeout, 0);
 	else if (q->set.dpd_enabled)
@@ -719,6 +876,7 @@ client_schedule_disconnect(struct client *c, const char *why)
 		    why);
 	else
 		log_debug("Client %s disconnected: %s", c->addr, why);
+	client_dpd_stop(c);
 	uv_close((uv_handle_t *)&c->dpd_timer, dpd_closed);
 	uv_close((uv_handle_t *)&c->algo_timer, algo_closed);
 	conn_close(&c->conn);
@@ -858,27 +1016,70 @@ admit(struct qnetd *q, int fd, const struct sockaddr_storage *ss)
 	add_client(q, fd, addr, peer);
 }
 
+/*
+ * Connections are accepted while libuv dispatches the events of an epoll
+ * batch, and set up (admitted) right after it, from a check handle: a
+ * uv_poll_start() during the dispatch scans the whole batch for the
+ * descriptor (libuv invalidates its pending events), which was the
+ * largest user-space cost of a reconnect storm.  The connection waits
+ * in our list instead of the kernel's accept queue, which is the scarce
+ * one.
+ */
 static void
-on_listen_ready(uv_poll_t *p, int status, int events)
+admit_accepted(uv_check_t *h)
 {
-	struct qnetd *q = p->data;
+	struct qnetd *q = h->data;
+	struct accepted *a = &q->accepted;
+
+	/* admit() does not accept: the list can't grow meanwhile. */
+	for (size_t i = 0; i < a->n; i++)
+		admit(q, a->v[i].fd, &a->v[i].ss);
+	a->n = 0;
+	uv_check_stop(h);
+}
+
+static void
+accepted_add(struct qnetd *q, int fd, const struct sockaddr_storage *ss)
+{
+	struct accepted *a = &q->accepted;
+	struct accepted_fd *v;
+	size_t cap;
+
+	if (a->n == a->cap) {
+		cap = a->cap ? a->cap * 2 : 256;
+		if ((v = realloc(a->v, cap * sizeof(*v))) == NULL) {
+			/* Set up at once, at the price of the scan. */
+			admit(q, fd, ss);
+			return;
+		}
+		a->v = v;
+		a->cap = cap;
+	}
+	a->v[a->n].fd = fd;
+	a->v[a->n].ss = *ss;
+	a->n++;
+	if (!uv_is_active((uv_handle_t *)&q->admit_check))
+		uv_check_start(&q->admit_check, admit_accepted);
+}
+
+/* Accept what the listening socket holds, within the bounds above. */
+static void
+accept_pending(struct qnetd *q)
+{
 	struct sockaddr_storage ss;
 	socklen_t sslen;
+	uint64_t start = uv_hrtime();
 	int fd;
 
-	(void)events;
-	if (status < 0) {
-		/* libuv stopped the handle; try again rather than go deaf. */
-		log_crit("Poll error on listening socket: %s",
-		    uv_strerror(status));
-		listen_pause(q, LISTEN_ERROR_RETRY_MS);
-		return;
-	}
-	for (int i = 0; i < ACCEPT_BATCH; i++) {
+	q->io_since_accept = 0;
+	for (int i = 0; i < ACCEPT_MAX; i++) {
+		if (i != 0 && i % ACCEPT_CLOCK_EVERY == 0 &&
+		    uv_hrtime() - start >= ACCEPT_BUDGET_NS)
+			return;
 		sslen = sizeof(ss);
 		fd = net_accept(q->listen_fd, &ss, &sslen);
 		if (fd != -1) {
-			admit(q, fd, &ss);
+			accepted_add(q, fd, &ss);
 			continue;
 		}
 		if (errno == EMFILE || errno == ENFILE || errno == ENOBUFS ||
@@ -894,6 +1095,40 @@ on_listen_ready(uv_poll_t *p, int status, int events)
 		}
 		return;
 	}
+}
+
+/*
+ * Between client events, now and then, the listening socket too: libuv
+ * serves up to 1,024 ready descriptors per epoll_wait() and the listening
+ * socket once among them, so in a reconnect storm thousands of
+ * disconnects would be served while the kernel's accept queue fills up
+ * and overflows.  An accept() that finds nothing costs one syscall.
+ */
+static void
+accept_between(struct qnetd *q)
+{
+	if (++q->io_since_accept < ACCEPT_INTERLEAVE)
+		return;
+	q->io_since_accept = 0;
+	if (q->listen_fd != -1 && !q->stopping &&
+	    uv_is_active((uv_handle_t *)&q->listen_poll))
+		accept_pending(q);
+}
+
+static void
+on_listen_ready(uv_poll_t *p, int status, int events)
+{
+	struct qnetd *q = p->data;
+
+	(void)events;
+	if (status < 0) {
+		/* libuv stopped the handle; try again rather than go deaf. */
+		log_crit("Poll error on listening socket: %s",
+		    uv_strerror(status));
+		listen_pause(q, LISTEN_ERROR_RETRY_MS);
+		return;
+	}
+	accept_pending(q);
 }
 
 /* ------------------------------------------------------------------ */
@@ -1052,9 +1287,40 @@ server_init(struct qnetd *q)
 	uv_timer_init(q->loop, &q->throttle_timer);
 	q->hs_timer.data = q;
 	uv_timer_init(q->loop, &q->hs_timer);
+	q->admit_check.data = q;
+	uv_check_init(q->loop, &q->admit_check);
+	for (int i = 0; i < DPD_LISTS; i++) {
+		q->dpd[i].timer.data = &q->dpd[i];
+		uv_timer_init(q->loop, &q->dpd[i].timer);
+		/* Clients keep the loop alive, not their dead-peer timers. */
+		uv_unref((uv_handle_t *)&q->dpd[i].timer);
+	}
 	q->peers.seed = uv_hrtime() ^ ((uint64_t)getpid() << 32);
 	q->listen_watch_fd = -1;
 	q->server_ready = 1;
+}
+
+/*
+ * listen() silently caps the backlog at net.core.somaxconn: say so, since
+ * a backlog smaller than a reconnect storm means dropped SYNs and clients
+ * waiting for their retransmission (1 s, then 3 s).
+ */
+static void
+check_somaxconn(const struct qnetd *q)
+{
+	FILE *f = fopen(SOMAXCONN_PATH, "r");
+	long long max;
+	int ok;
+
+	if (f == NULL)
+		return;
+	ok = fscanf(f, "%lld", &max) == 1;
+	fclose(f);
+	if (ok && q->set.listen_backlog > max)
+		log_warn("listen_backlog %lld exceeds net.core.somaxconn %lld: "
+		    "the kernel caps it at %lld; raise net.core.somaxconn (and "
+		    "net.ipv4.tcp_max_syn_backlog) for large reconnect storms",
+		    q->set.listen_backlog, max, max);
 }
 
 int
@@ -1069,6 +1335,7 @@ server_start(struct qnetd *q)
 		log_crit("Can't create listening socket: %s", err);
 		return -1;
 	}
+	check_somaxconn(q);
 	uv_poll_init(q->loop, &q->listen_poll, q->listen_fd);
 	q->listen_poll.data = q;
 	uv_poll_start(&q->listen_poll, UV_READABLE, on_listen_ready);
@@ -1094,6 +1361,11 @@ server_stop(struct qnetd *q)
 		uv_timer_stop(&q->listen_retry);
 		uv_timer_stop(&q->throttle_timer);
 		uv_timer_stop(&q->hs_timer);
+		/* Accepted, never served: not clients yet, nothing to say. */
+		uv_check_stop(&q->admit_check);
+		for (size_t i = 0; i < q->accepted.n; i++)
+			close(q->accepted.v[i].fd);
+		q->accepted.n = 0;
 	}
 	if (q->listen_fd != -1)
 		uv_close((uv_handle_t *)&q->listen_poll, listen_closed);
@@ -1107,4 +1379,6 @@ void
 server_free(struct qnetd *q)
 {
 	peer_table_free(&q->peers);
+	free(q->accepted.v);
+	memset(&q->accepted, 0, sizeof(q->accepted));
 }

@@ -47,17 +47,38 @@ vote_is_decision(uint8_t vote)
 	return vote == QN_VOTE_ACK || vote == QN_VOTE_NACK;
 }
 
+/*
+ * ",<v>" (or "<v>" without comma) in id, not terminated; its length.  By
+ * hand: snprintf per node was most of a decision's reason text.
+ */
+static size_t
+u32_str(char id[16], uint32_t v, int comma)
+{
+	char digits[10];
+	size_t n = 0, k = 0;
+
+	do {
+		digits[k++] = (char)('0' + v % 10);
+		v /= 10;
+	} while (v != 0);
+	if (comma)
+		id[n++] = ',';
+	while (k > 0)
+		id[n++] = digits[--k];
+	return n;
+}
+
 const char *
 node_set_str(char *buf, size_t len, const struct node_list *l)
 {
 	static const char more[] = ",...}";
-	size_t off = 1, i;
+	const char *end;
+	size_t off = 1, i, elen;
 
 	buf[0] = '{';
 	for (i = 0; i < l->count; i++) {
 		char id[16];
-		size_t n = (size_t)snprintf(id, sizeof(id), "%s%" PRIu32,
-		    i > 0 ? "," : "", l->nodes[i].node_id);
+		size_t n = u32_str(id, l->nodes[i].node_id, i > 0);
 		/* Leave room to close the set, with ",..." if more follow. */
 		size_t tail = i + 1 == l->count ? sizeof("}") : sizeof(more);
 
@@ -66,8 +87,17 @@ node_set_str(char *buf, size_t len, const struct node_list *l)
 		memcpy(buf + off, id, n);
 		off += n;
 	}
-	snprintf(buf + off, len - off, "%s",
-	    i == l->count ? "}" : i > 0 ? more : more + 1);
+	if (off >= len) {		/* len 1: no room even for "}" */
+		buf[len - 1] = '\0';
+		return buf;
+	}
+	end = i == l->count ? "}" : i > 0 ? more : more + 1;
+	elen = strlen(end);
+	/* (Only a buffer too short for "{...}" cuts the end.) */
+	if (elen >= len - off)
+		elen = len - off - 1;
+	memcpy(buf + off, end, elen);
+	buf[off + elen] = '\0';
 	return buf;
 }
 

@@ -24,6 +24,7 @@
  */
 #include <inttypes.h>
 #include <stdio.h>
+#include <string.h>
 
 #include "algo.h"
 #include "log.h"
@@ -387,8 +388,9 @@ static void
 explain(const struct view *v, const struct selection *s,
     const struct client *first, char *nack, size_t len)
 {
+	static const char prefix[] = "not in the winning partition; ";
 	struct cluster *cl = v->cl;
-	size_t configured = config_of(v, first)->count;
+	size_t configured = config_of(v, first)->count, plen, alen;
 
 	if (!s->found) {
 		cl->ack_reason[0] = '\0';
@@ -397,8 +399,19 @@ explain(const struct view *v, const struct selection *s,
 		    configured);
 		return;
 	}
+	/*
+	 * The NACK reason is the ACK reason after a prefix: formatted once
+	 * (a storm decides for every cluster at once).  Truncation is the
+	 * same: the prefix is shorter than the ACK reason's buffer.
+	 */
 	describe_winner(v, s, "", cl->ack_reason, sizeof(cl->ack_reason));
-	describe_winner(v, s, "not in the winning partition; ", nack, len);
+	plen = strlen(prefix);
+	alen = strnlen(cl->ack_reason, sizeof(cl->ack_reason));
+	if (plen + alen >= len)
+		alen = len - 1 - plen;
+	memcpy(nack, prefix, plen);
+	memcpy(nack + plen, cl->ack_reason, alen);
+	nack[plen + alen] = '\0';
 }
 
 static void

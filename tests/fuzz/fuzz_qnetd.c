@@ -313,9 +313,12 @@ advance(struct harness *h)
 	if (d.next == UINT64_MAX)
 		return;
 	/* The loop's clock can't be moved: move the rate limiter's stamps. */
-	for (struct client *c = h->q.clients; c != NULL; c = c->all_next)
+	for (struct client *c = h->q.clients; c != NULL; c = c->all_next) {
 		c->rate_stamp = c->rate_stamp > d.next ?
 		    c->rate_stamp - d.next : 0;
+		/* Likewise the lazy dead-peer timer's last message. */
+		c->dpd_last = c->dpd_last > d.next ? c->dpd_last - d.next : 0;
+	}
 	d.fire = 1;
 	uv_walk(&h->loop, deadline_walk, &d);
 	pump(h);

@@ -17,8 +17,6 @@ algo_send_vote_info(struct client *c, uint32_t seq, uint8_t vote,
 	struct h_client *hc = (struct h_client *)c;
 	struct qnetd *w = c->qnetd;
 	struct h_event *e;
-	struct decision d = { .vote = vote };
-
 	ck_assert_uint_lt(w->nev, H_MAX_EVENTS);
 	ck_assert(!hc->gone);
 	e = &w->ev[w->nev++];
@@ -31,8 +29,7 @@ algo_send_vote_info(struct client *c, uint32_t seq, uint8_t vote,
 	/* The qdevice ignores a vote for a ring it did not send last. */
 	if (qn_ring_id_eq(ring, &hc->sent_ring))
 		hc->vote = vote;
-	snprintf(d.reason, sizeof(d.reason), "%s", reason);
-	decide_record_vote(c, &d);
+	decide_record_vote(c, vote, reason);
 }
 
 void
@@ -199,7 +196,7 @@ h_reply(struct qnetd *w, struct h_client *hc, enum qn_err e,
 	if (d->vote != QN_VOTE_NO_CHANGE &&
 	    qn_ring_id_eq(&hc->c.ring_id, &hc->sent_ring))
 		hc->vote = d->vote;
-	decide_record_vote(&hc->c, d);
+	decide_record_vote(&hc->c, d->vote, d->reason);
 	return d->vote;
 }
 

@@ -709,6 +709,8 @@ START_TEST(test_close_other_from_idle)
 	/* The server's message was dropped with the connection. */
 	ck_assert_uint_eq(e.cli.nmsg, 0);
 	ck_assert_int_eq(e.cli.errors, 1);
+	/* The client's failed poll is stopped after the batch, then idle. */
+	uv_run(&e.loop, UV_RUN_NOWAIT);
 	ck_assert(!uv_is_active((uv_handle_t *)&e.ctx.idle));
 	ck_assert_int_eq(env_done(&e), 0);
 }
