@@ -415,7 +415,7 @@ set_done(struct bench *b, struct client *c, int done)
  * partitions of a cluster at once.  Among the connected clients of c's
  * cluster, those holding an ACK qnetd sent on their connection (not one
  * a NO_CHANGE confirmed from an earlier connection) must all be in one
- * membership (ring).  The
+ * membership (ring); only votes for the client's current ring count.  The
  * order holds here too: ffsplit takes the vote back (the NACK is read
  * and answered) before it gives it to another partition.
  */
@@ -989,6 +989,8 @@ split(struct bench *b, struct client *c)
 	c->member_lo = first ? 1 : half + 1;
 	c->member_n = first ? half : b->nodes - half;
 	c->ring = (struct qn_ring_id){ c->member_lo, b->ring_seq };
+	/* An ACK of the old ring is not one of the new: do not count it. */
+	c->live = 0;
 	c->expect = first ? QN_VOTE_ACK : QN_VOTE_NACK;
 }
 
