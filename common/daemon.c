@@ -84,9 +84,12 @@ daemon_lock(const char *path)
 
 int
 daemon_ipc_start(struct ipc_server *s, uv_loop_t *loop, const char *path,
-    long long backlog)
+    const struct ipc_settings *set)
 {
-	if (ipc_server_start(s, loop, path, (int)backlog) == 0)
+	s->max_clients = (size_t)set->max_clients;
+	s->max_receive = (size_t)set->max_receive_size;
+	s->max_send = (size_t)set->max_send_size;
+	if (ipc_server_start(s, loop, path, (int)set->backlog) == 0)
 		return 0;
 	log_crit("Can't create local socket %s: %s", path, strerror(errno));
 	return -1;

@@ -43,11 +43,11 @@ int	daemonize(void);
 int	daemon_lock(const char *path);
 
 /*
- * Serve the local socket on s, whose handler and limits the caller has
- * set; logs why not and returns -1.
+ * Serve the local socket on s, whose handler the caller has set, with
+ * the limits of set; logs why not and returns -1.
  */
 int	daemon_ipc_start(struct ipc_server *s, uv_loop_t *loop,
-	    const char *path, long long backlog);
+	    const char *path, const struct ipc_settings *set);
 
 /* Call cb(handle, signum) with handle->data = data on SIGINT and SIGTERM. */
 void	daemon_signals_start(struct daemon_signals *s, uv_loop_t *loop,

@@ -17,6 +17,14 @@ enum ipc_result {
 	IPC_OK_SHUTDOWN		/* answer OK, then on_shutdown */
 };
 
+/* The local socket's -S settings, which both daemons have. */
+struct ipc_settings {
+	long long backlog;		/* local_socket_backlog */
+	long long max_clients;		/* ipc_max_clients, 0 = unlimited */
+	long long max_receive_size;	/* ipc_max_receive_size */
+	long long max_send_size;	/* ipc_max_send_size */
+};
+
 struct ipc_server {
 	uv_loop_t *loop;
 	uv_pipe_t pipe;

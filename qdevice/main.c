@@ -28,15 +28,15 @@
 static const struct setting qdevice_settings[] = {
 	{ "lock_file", SETTING_STR, OFF(lock_file), 0, 0 },
 	{ "local_socket_file", SETTING_STR, OFF(local_socket_file), 0, 0 },
-	{ "local_socket_backlog", SETTING_INT, OFF(local_socket_backlog), 1,
+	{ "local_socket_backlog", SETTING_INT, OFF(ipc.backlog), 1,
 	    INT_MAX },
 	{ "max_cs_try_again", SETTING_INT, OFF(max_cs_try_again), 1, INT_MAX },
 	{ "votequorum_device_name", SETTING_STR, OFF(votequorum_device_name),
 	    0, 0 },
-	{ "ipc_max_clients", SETTING_INT, OFF(ipc_max_clients), 0, LLONG_MAX },
-	{ "ipc_max_receive_size", SETTING_INT, OFF(ipc_max_receive_size), 1024,
+	{ "ipc_max_clients", SETTING_INT, OFF(ipc.max_clients), 0, LLONG_MAX },
+	{ "ipc_max_receive_size", SETTING_INT, OFF(ipc.max_receive_size), 1024,
 	    LLONG_MAX },
-	{ "ipc_max_send_size", SETTING_INT, OFF(ipc_max_send_size), 1024,
+	{ "ipc_max_send_size", SETTING_INT, OFF(ipc.max_send_size), 1024,
 	    LLONG_MAX },
 	{ "master_wins", SETTING_STR, OFF(master_wins), 0, 0 },
 	{ "heuristics_ipc_max_send_buffers", SETTING_INT,
@@ -92,11 +92,11 @@ defaults(struct qdevice *q)
 	struct qdevice_settings *s = &q->set;
 
 	memset(q, 0, sizeof(*q));
-	s->local_socket_backlog = 10;
+	s->ipc.backlog = 10;
 	s->max_cs_try_again = 10;
-	s->ipc_max_clients = 10;
-	s->ipc_max_receive_size = 4096;
-	s->ipc_max_send_size = 65536;
+	s->ipc.max_clients = 10;
+	s->ipc.max_receive_size = 4096;
+	s->ipc.max_send_size = 65536;
 	s->heuristics_ipc_max_send_buffers = 128;
 	s->heuristics_ipc_max_send_receive_size = 4096;
 	s->heuristics_min_timeout = 1000;
@@ -377,12 +377,9 @@ start(struct qdevice *q)
 
 	log_debug("Initializing local socket");
 	q->ipc = (struct ipc_server){ .handler = status_command,
-	    .on_shutdown = on_ipc_shutdown, .arg = q,
-	    .max_clients = (size_t)q->set.ipc_max_clients,
-	    .max_receive = (size_t)q->set.ipc_max_receive_size,
-	    .max_send = (size_t)q->set.ipc_max_send_size };
+	    .on_shutdown = on_ipc_shutdown, .arg = q };
 	if (daemon_ipc_start(&q->ipc, q->loop, q->set.local_socket_file,
-	    q->set.local_socket_backlog) != 0)
+	    &q->set.ipc) != 0)
 		return -1;
 
 	if (read_config(q) != 0 || qd_vq_master_wins(q) != 0 ||

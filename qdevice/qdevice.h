@@ -46,12 +46,9 @@ enum master_wins {
 struct qdevice_settings {
 	char *lock_file;
 	char *local_socket_file;
-	long long local_socket_backlog;
+	struct ipc_settings ipc;
 	long long max_cs_try_again;
 	char *votequorum_device_name;
-	long long ipc_max_clients;
-	long long ipc_max_receive_size;
-	long long ipc_max_send_size;
 	char *master_wins;		/* text; checked into master_wins_mode */
 	long long heuristics_ipc_max_send_buffers;
 	long long heuristics_ipc_max_send_receive_size;

@@ -6,6 +6,7 @@
 #define QNETD_CLIENT_H
 
 #include <stdint.h>
+#include <sys/queue.h>
 #include <uv.h>
 
 #include "conn.h"
@@ -66,7 +67,7 @@ struct client {
 	uint64_t dpd_last;		/* loop time of the last message */
 	/* On a dead-peer list (server.c), oldest message first; or NULL. */
 	struct dpd_list *dpd_list;
-	struct client *dpd_prev, *dpd_next;
+	TAILQ_ENTRY(client) dpd_link;
 
 	struct client *all_prev, *all_next;	/* every client of the server */
 	struct client *reap_next;		/* waiting to be taken out */
@@ -77,7 +78,7 @@ struct client {
 	uint64_t rate_stamp;			/* loop time of the last refill */
 	struct client *thr_next, **thr_pprev;	/* on q->throttled */
 	/* On q->hs_wait (hs_waiting) or q->hs_active (hs_slot). */
-	struct client *hs_next, **hs_pprev;
+	TAILQ_ENTRY(client) hs_link;
 	uint64_t hs_started;			/* loop time it got its slot */
 	uint8_t holds;				/* what still needs its memory */
 

@@ -22,10 +22,10 @@ qnetd_defaults(struct qnetd *q)
 	s->heartbeat_interval_max = 120000;
 	s->dpd_enabled = 1;
 	s->dpd_interval_coefficient = 1.5;
-	s->local_socket_backlog = 10;
-	s->ipc_max_clients = 10;
-	s->ipc_max_receive_size = 4096;
-	s->ipc_max_send_size = 10485760;
+	s->ipc.backlog = 10;
+	s->ipc.max_clients = 10;
+	s->ipc.max_receive_size = 4096;
+	s->ipc.max_send_size = 10485760;
 	/* Abuse limits (ours; 0 turns each off).  A qdevice completes INIT
 	 * in a few round trips, where 3.0.3 waits 180 s. */
 	s->init_timeout = 15000;

@@ -56,12 +56,12 @@ static const struct setting qnetd_settings[] = {
 	{ "dpd_interval", SETTING_DEPRECATED, 0, 0, 0 },
 	{ "lock_file", SETTING_STR, OFF(lock_file), 0, 0 },
 	{ "local_socket_file", SETTING_STR, OFF(local_socket_file), 0, 0 },
-	{ "local_socket_backlog", SETTING_INT, OFF(local_socket_backlog), 1,
+	{ "local_socket_backlog", SETTING_INT, OFF(ipc.backlog), 1,
 	    INT_MAX },
-	{ "ipc_max_clients", SETTING_INT, OFF(ipc_max_clients), 0, LLONG_MAX },
-	{ "ipc_max_receive_size", SETTING_INT, OFF(ipc_max_receive_size), 1024,
+	{ "ipc_max_clients", SETTING_INT, OFF(ipc.max_clients), 0, LLONG_MAX },
+	{ "ipc_max_receive_size", SETTING_INT, OFF(ipc.max_receive_size), 1024,
 	    LLONG_MAX },
-	{ "ipc_max_send_size", SETTING_INT, OFF(ipc_max_send_size), 1024,
+	{ "ipc_max_send_size", SETTING_INT, OFF(ipc.max_send_size), 1024,
 	    LLONG_MAX },
 	{ "keep_active_partition_tie_breaker", SETTING_BOOL,
 	    OFF(keep_active_partition_tie_breaker), 0, 0 },
@@ -180,7 +180,7 @@ parse_args(struct qnetd *q, int argc, char **argv)
 static rlim_t
 fd_reserve(const struct qnetd *q)
 {
-	long long ipc = q->set.ipc_max_clients;
+	long long ipc = q->set.ipc.max_clients;
 
 	return FD_RESERVE + (rlim_t)(ipc > 0 && ipc < 4096 ? ipc : 64);
 }
@@ -291,12 +291,9 @@ start(struct qnetd *q)
 	}
 
 	q->ipc = (struct ipc_server){ .handler = status_command,
-	    .on_shutdown = on_ipc_shutdown, .arg = q,
-	    .max_clients = (size_t)q->set.ipc_max_clients,
-	    .max_receive = (size_t)q->set.ipc_max_receive_size,
-	    .max_send = (size_t)q->set.ipc_max_send_size };
+	    .on_shutdown = on_ipc_shutdown, .arg = q };
 	if (daemon_ipc_start(&q->ipc, q->loop, q->set.local_socket_file,
-	    q->set.local_socket_backlog) != 0 || server_start(q) != 0)
+	    &q->set.ipc) != 0 || server_start(q) != 0)
 		return -1;
 	daemon_signals_start(&q->signals, q->loop, on_signal, q);
 	/* Unreferenced: it must not keep the loop alive at shutdown. */

@@ -4,6 +4,7 @@
 
 #include <stddef.h>
 #include <stdint.h>
+#include <sys/queue.h>
 #include <sys/socket.h>
 #include <uv.h>
 
@@ -28,10 +29,7 @@ struct qnetd_settings {
 	double dpd_interval_coefficient;
 	char *lock_file;
 	char *local_socket_file;
-	long long local_socket_backlog;
-	long long ipc_max_clients;
-	long long ipc_max_receive_size;
-	long long ipc_max_send_size;
+	struct ipc_settings ipc;
 	int keep_active_partition_tie_breaker;
 	/* Abuse limits (0 = off); see man/corosync-qnetd.8, LIMITS. */
 	long long init_timeout;			/* ms until INIT is done */
@@ -63,11 +61,8 @@ struct log_limit {
 	unsigned long suppressed;
 };
 
-/* Clients in order of arrival (server.c); NULL tail = empty. */
-struct client_fifo {
-	struct client *head;
-	struct client **tail;		/* &last->hs_next */
-};
+/* Clients in order of arrival (server.c). */
+TAILQ_HEAD(client_queue, client);
 
 /* Connections per source address (server.c). */
 struct peer;
@@ -84,8 +79,8 @@ struct peer_table {
  */
 #define DPD_LISTS	8
 struct dpd_list {
-	uint64_t ms;			/* the timeout; valid while head != NULL */
-	struct client *head, *tail;
+	uint64_t ms;			/* the timeout; valid while not empty */
+	struct client_queue clients;
 	uv_timer_t timer;
 };
 
@@ -129,8 +124,8 @@ struct qnetd {
 	uv_timer_t listen_retry;	/* accept paused: out of descriptors */
 	uv_timer_t throttle_timer;	/* resumes rate-limited clients */
 	struct client *throttled;	/* clients whose reading is paused */
-	struct client_fifo hs_wait;	/* STARTTLS received, no slot yet */
-	struct client_fifo hs_active;	/* holding a slot, oldest first */
+	struct client_queue hs_wait;	/* STARTTLS received, no slot yet */
+	struct client_queue hs_active;	/* holding a slot, oldest first */
 	size_t handshakes;		/* TLS handshakes holding a slot */
 	uv_timer_t hs_timer;		/* frees slots held too long */
 	struct peer_table peers;

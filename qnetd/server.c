@@ -5,7 +5,6 @@
  * it.
  */
 #include <errno.h>
-#include <stddef.h>
 #include <inttypes.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -396,50 +395,18 @@ throttle_tick(uv_timer_t *t)
  */
 
 static void
-fifo_append(struct client_fifo *f, struct client *c)
-{
-	if (f->tail == NULL)
-		f->tail = &f->head;
-	c->hs_next = NULL;
-	c->hs_pprev = f->tail;
-	*f->tail = c;
-	f->tail = &c->hs_next;
-}
-
-static void
-fifo_remove(struct client_fifo *f, struct client *c)
-{
-	if ((*c->hs_pprev = c->hs_next) != NULL)
-		c->hs_next->hs_pprev = c->hs_pprev;
-	else
-		f->tail = c->hs_pprev;
-	c->hs_next = NULL;
-	c->hs_pprev = NULL;
-}
-
-/* The client appended last, or NULL. */
-static struct client *
-fifo_last(const struct client_fifo *f)
-{
-	if (f->tail == NULL || f->tail == &f->head)
-		return NULL;
-	return (struct client *)(void *)((char *)f->tail -
-	    offsetof(struct client, hs_next));
-}
-
-static void
 hs_wait_remove(struct qnetd *q, struct client *c)
 {
 	if (!c->hs_waiting)
 		return;
-	fifo_remove(&q->hs_wait, c);
+	TAILQ_REMOVE(&q->hs_wait, c, hs_link);
 	c->hs_waiting = 0;
 }
 
 static void
 hs_wait_append(struct qnetd *q, struct client *c)
 {
-	fifo_append(&q->hs_wait, c);
+	TAILQ_INSERT_TAIL(&q->hs_wait, c, hs_link);
 	c->hs_waiting = 1;
 }
 
@@ -451,7 +418,7 @@ hs_slot_free(struct client *c)
 
 	if (!c->hs_slot)
 		return;
-	fifo_remove(&q->hs_active, c);
+	TAILQ_REMOVE(&q->hs_active, c, hs_link);
 	c->hs_slot = 0;
 	q->handshakes--;
 }
@@ -489,21 +456,21 @@ hs_tick(uv_timer_t *t)
 {
 	struct qnetd *q = t->data;
 	uint64_t now = uv_now(q->loop);
-	struct client *c, *last = fifo_last(&q->hs_active);
+	struct client *c, *last = TAILQ_LAST(&q->hs_active, client_queue);
 
-	while ((c = q->hs_active.head) != NULL &&
+	while ((c = TAILQ_FIRST(&q->hs_active)) != NULL &&
 	    now - c->hs_started >= HS_SLOT_MS) {
 		if (peer_stalls(c)) {
 			hs_slot_free(c);
 		} else {
-			fifo_remove(&q->hs_active, c);
+			TAILQ_REMOVE(&q->hs_active, c, hs_link);
 			c->hs_started = now;
-			fifo_append(&q->hs_active, c);
+			TAILQ_INSERT_TAIL(&q->hs_active, c, hs_link);
 		}
 		if (c == last)
 			break;
 	}
-	if (q->hs_active.head == NULL)
+	if (TAILQ_EMPTY(&q->hs_active))
 		uv_timer_stop(t);
 	hs_admit(q);
 }
@@ -535,7 +502,7 @@ hs_start(struct client *c)
 	}
 	c->hs_slot = 1;
 	c->hs_started = uv_now(q->loop);
-	fifo_append(&q->hs_active, c);
+	TAILQ_INSERT_TAIL(&q->hs_active, c, hs_link);
 	q->handshakes++;
 	if (q->server_ready && !uv_is_active((uv_handle_t *)&q->hs_timer))
 		uv_timer_start(&q->hs_timer, hs_tick, HS_SLOT_MS / 4,
@@ -554,7 +521,7 @@ hs_admit(struct qnetd *q)
 	 * them is wasted; the newest have the most time left.  The oldest
 	 * wait until the storm is over, or go and come back as newest.
 	 */
-	while (!q->stopping && (c = fifo_last(&q->hs_wait)) != NULL &&
+	while (!q->stopping && (c = TAILQ_LAST(&q->hs_wait, client_queue)) != NULL &&
 	    (q->set.max_tls_handshakes == 0 ||
 	    (long long)q->handshakes < q->set.max_tls_handshakes)) {
 		hs_wait_remove(q, c);
@@ -620,19 +587,9 @@ dpd_expire(struct client *c)
 static void
 dpd_unlink(struct client *c)
 {
-	struct dpd_list *l = c->dpd_list;
-
-	if (l == NULL)
+	if (c->dpd_list == NULL)
 		return;
-	if (c->dpd_prev != NULL)
-		c->dpd_prev->dpd_next = c->dpd_next;
-	else
-		l->head = c->dpd_next;
-	if (c->dpd_next != NULL)
-		c->dpd_next->dpd_prev = c->dpd_prev;
-	else
-		l->tail = c->dpd_prev;
-	c->dpd_prev = c->dpd_next = NULL;
+	TAILQ_REMOVE(&c->dpd_list->clients, c, dpd_link);
 	c->dpd_list = NULL;
 }
 
@@ -640,12 +597,7 @@ static void
 dpd_append(struct dpd_list *l, struct client *c)
 {
 	c->dpd_list = l;
-	c->dpd_next = NULL;
-	if ((c->dpd_prev = l->tail) != NULL)
-		l->tail->dpd_next = c;
-	else
-		l->head = c;
-	l->tail = c;
+	TAILQ_INSERT_TAIL(&l->clients, c, dpd_link);
 }
 
 static void dpd_list_check(uv_timer_t *t);
@@ -654,13 +606,14 @@ static void dpd_list_check(uv_timer_t *t);
 static void
 dpd_list_arm(struct qnetd *q, struct dpd_list *l)
 {
+	struct client *first = TAILQ_FIRST(&l->clients);
 	uint64_t now = uv_now(q->loop), due;
 
-	if (l->head == NULL) {
+	if (first == NULL) {
 		uv_timer_stop(&l->timer);
 		return;
 	}
-	due = l->head->dpd_last + l->ms;
+	due = first->dpd_last + l->ms;
 	uv_timer_start(&l->timer, dpd_list_check, due > now ? due - now : 0, 0);
 }
 
@@ -672,11 +625,12 @@ dpd_list_check(uv_timer_t *t)
 	struct qnetd *q;
 	uint64_t now;
 
-	if ((c = l->head) == NULL)
+	if ((c = TAILQ_FIRST(&l->clients)) == NULL)
 		return;
 	q = c->qnetd;
 	now = uv_now(q->loop);
-	while ((c = l->head) != NULL && now - c->dpd_last >= l->ms) {
+	while ((c = TAILQ_FIRST(&l->clients)) != NULL &&
+	    now - c->dpd_last >= l->ms) {
 		dpd_unlink(c);
 		dpd_expire(c);
 	}
@@ -692,9 +646,9 @@ dpd_list_for(struct qnetd *q, uint64_t ms)
 	if (!q->server_ready)
 		return NULL;
 	for (int i = 0; i < DPD_LISTS; i++) {
-		if (q->dpd[i].head != NULL && q->dpd[i].ms == ms)
+		if (!TAILQ_EMPTY(&q->dpd[i].clients) && q->dpd[i].ms == ms)
 			return &q->dpd[i];
-		if (q->dpd[i].head == NULL && free_list == NULL)
+		if (TAILQ_EMPTY(&q->dpd[i].clients) && free_list == NULL)
 			free_list = &q->dpd[i];
 	}
 	if (free_list != NULL)
@@ -735,7 +689,7 @@ client_dpd_set(struct client *c, uint64_t ms)
 	 * them, unless c is alone (the timer may still wait for a client
 	 * gone from the list, even of another timeout).
 	 */
-	if (l->head == c)
+	if (TAILQ_FIRST(&l->clients) == c)
 		dpd_list_arm(q, l);
 }
 
@@ -764,9 +718,9 @@ client_dpd_rearm(struct client *c)
 	if (c->dpd_ms == 0)
 		return;
 	c->dpd_last = uv_now(c->qnetd->loop);
-	if (l != NULL && l->tail != c) {
-		dpd_unlink(c);
-		dpd_append(l, c);
+	if (l != NULL && TAILQ_LAST(&l->clients, client_queue) != c) {
+		TAILQ_REMOVE(&l->clients, c, dpd_link);
+		TAILQ_INSERT_TAIL(&l->clients, c, dpd_link);
 	}
 }
 
@@ -1287,9 +1241,12 @@ server_init(struct qnetd *q)
 	uv_timer_init(q->loop, &q->throttle_timer);
 	q->hs_timer.data = q;
 	uv_timer_init(q->loop, &q->hs_timer);
+	TAILQ_INIT(&q->hs_wait);
+	TAILQ_INIT(&q->hs_active);
 	q->admit_check.data = q;
 	uv_check_init(q->loop, &q->admit_check);
 	for (int i = 0; i < DPD_LISTS; i++) {
+		TAILQ_INIT(&q->dpd[i].clients);
 		q->dpd[i].timer.data = &q->dpd[i];
 		uv_timer_init(q->loop, &q->dpd[i].timer);
 		/* Clients keep the loop alive, not their dead-peer timers. */
