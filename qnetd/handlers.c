@@ -31,7 +31,12 @@ tls_check(struct client *c, const struct msg *m)
 		send_error(c, m, QN_ERR_TLS_REQUIRED);
 		return -1;
 	}
-	if (q->client_cert_required && c->tls_started && !c->cert_checked) {
+	/*
+	 * INIT is checked every time, not only the first gated message: it
+	 * is what puts the connection into a cluster (D25).
+	 */
+	if (q->client_cert_required && c->tls_started &&
+	    (!c->cert_checked || m->type == QN_MSG_INIT)) {
 		if (!conn_peer_cert_matches(&c->conn, c->cluster_name)) {
 			log_err("Client %s doesn't sent certificate with valid "
 			    "CN. Disconnecting client", c->addr);
@@ -42,6 +47,26 @@ tls_check(struct client *c, const struct msg *m)
 		c->cert_checked = 1;
 	}
 	return 0;
+}
+
+/*
+ * A connection belongs to one cluster for its life (D25): after INIT, or
+ * once TLS has started (the certificate is checked against this name), a
+ * PREINIT may not name another cluster.  3.0.3's qdevice sends PREINIT
+ * once, first; only a client switching clusters sends another.
+ */
+static const char *
+preinit_refusal(const struct client *c, const struct msg *m)
+{
+	int same = c->preinit_done &&
+	    c->cluster_name_len == m->cluster_name_len &&
+	    memcmp(c->cluster_name, m->cluster_name, m->cluster_name_len) == 0;
+
+	if (c->init_done)
+		return "PREINIT after INIT";
+	if (c->tls_started && !same)
+		return "PREINIT names another cluster after STARTTLS";
+	return NULL;
 }
 
 /* TLS check, then INIT required: the common gate of post-INIT messages. */
@@ -115,11 +140,18 @@ static void
 on_preinit(struct client *c, const struct msg *m)
 {
 	struct qnetd *q = c->qnetd;
+	const char *refusal;
 	struct msg r;
 	char *name;
 
 	if (!msg_has(m, QN_OPT_CLUSTER_NAME)) {
 		send_error(c, m, QN_ERR_DOESNT_CONTAIN_REQUIRED_OPTION);
+		return;
+	}
+	if ((refusal = preinit_refusal(c, m)) != NULL) {
+		log_err("Client %s (cluster %s): %s. Disconnecting client",
+		    c->addr, c->cluster_name, refusal);
+		client_schedule_disconnect(c, refusal);
 		return;
 	}
 	if ((name = malloc(m->cluster_name_len + 1)) == NULL) {

@@ -3051,10 +3051,118 @@ START_TEST(tls_good_cert)
 	expect_nlr(&c, seq, QN_LIST_MEMBERSHIP, R0, QN_VOTE_NO_CHANGE);
 	send_vote_info_reply(&c, 1);
 	echo_ok(&c);
-	/* PREINIT is accepted any time, inside TLS too. */
+	/* After INIT no PREINIT, not even with the same name (D25). */
+	deliberate("PREINIT after INIT (D25)");
 	send_preinit(&c, 50, "demo");
-	expect_preinit_reply(&c, 50, QN_TLS_SUPPORTED, 1);
+	if (debian)
+		expect_preinit_reply(&c, 50, QN_TLS_SUPPORTED, 1);
+	else
+		qc_expect_closed(&c, TIMEOUT_MS);
+	qc_close(&c);
+	srv_stop(&s);
+}
+END_TEST
+
+/*
+ * A certificate binds its connection to one cluster (D25).  With demo's
+ * certificate, after an error reply (ECHO before INIT), a refused INIT
+ * (bad heartbeat) or a good INIT, a PREINIT naming cluster "wrong" ends
+ * the connection, and "wrong" gets no node.  3.0.3 let the client in.
+ */
+static void
+cert_switch(int how)
+{
+	struct srv s;
+	struct qc c;
+	struct init_p p;
+	struct buf out;
+
+	SRV_START(&s, "-s", "on");
+	ck_assert_int_eq(tls_start(&c, &s, QN_TLS_SUPPORTED, 1, "demo"), 0);
+	switch (how) {
+	case 0:
+		alive_before_init(&c);
+		break;
+	case 1:
+		p = init_p(++c.seq, 1, QN_ALGO_FFSPLIT);
+		p.hb = 1;
+		send_init(&c, &p);
+		expect_init_reply(&c, p.seq, QN_ERR_INVALID_HEARTBEAT_INTERVAL);
+		break;
+	default:
+		p = init_p(++c.seq, 1, QN_ALGO_FFSPLIT);
+		send_init(&c, &p);
+		expect_init_reply(&c, p.seq, 0);
+		echo_ok(&c);
+		break;
+	}
+	deliberate("a certificate binds its connection (D25)");
+	send_preinit(&c, ++c.seq, "wrong");
+	if (debian) {
+		expect_preinit_reply(&c, c.seq, QN_TLS_SUPPORTED, 1);
+		qc_close(&c);
+		srv_stop(&s);
+		return;
+	}
+	qc_expect_closed(&c, TIMEOUT_MS);
+	qc_close(&c);
+	/* The server goes on, and cluster "wrong" has nobody. */
+	buf_init(&out);
+	ck_assert_int_eq(ipc_request(&s, "list\n", &out), 0);
+	ck_assert_msg(strstr((char *)out.data, "wrong") == NULL,
+	    "cluster wrong is listed:\n%s", (char *)out.data);
+	buf_free(&out);
+	srv_stop(&s);
+}
+
+START_TEST(tls_cert_switch_after_error)
+{
+	NEED_CERTS("tls_cert_switch_after_error");
+	cert_switch(0);
+}
+END_TEST
+
+START_TEST(tls_cert_switch_after_failed_init)
+{
+	NEED_CERTS("tls_cert_switch_after_failed_init");
+	cert_switch(1);
+}
+END_TEST
+
+START_TEST(tls_cert_switch_after_init)
+{
+	NEED_CERTS("tls_cert_switch_after_init");
+	cert_switch(2);
+}
+END_TEST
+
+/*
+ * Without TLS a PREINIT may rename the connection until INIT, as in
+ * 3.0.3 (nothing binds it); after INIT it ends the connection.
+ */
+START_TEST(plain_preinit_after_init)
+{
+	struct srv s;
+	struct qc c;
+	struct init_p p;
+
+	SRV_START(&s, "-s", "off");
+	qc_connect(&c, &s);
+	send_preinit(&c, 1, "one");
+	expect_preinit_reply(&c, 1, QN_TLS_UNSUPPORTED, 1);
+	send_preinit(&c, 2, "two");
+	expect_preinit_reply(&c, 2, QN_TLS_UNSUPPORTED, 1);
+	p = init_p(3, 1, QN_ALGO_FFSPLIT);
+	send_init(&c, &p);
+	expect_init_reply(&c, 3, 0);
+	c.seq = 3;
 	echo_ok(&c);
+	deliberate("PREINIT after INIT (D25)");
+	send_preinit(&c, 10, "two");
+	if (debian)
+		expect_preinit_reply(&c, 10, QN_TLS_UNSUPPORTED, 1);
+	else
+		qc_expect_closed(&c, TIMEOUT_MS);
 	qc_close(&c);
 	srv_stop(&s);
 }
@@ -4019,6 +4127,10 @@ qnetd_suite(void)
 	tcase_add_checked_fixture(tc, test_setup, kill_servers);
 	tcase_add_test(tc, tls_on_plain);
 	tcase_add_test(tc, tls_good_cert);
+	tcase_add_test(tc, tls_cert_switch_after_error);
+	tcase_add_test(tc, tls_cert_switch_after_failed_init);
+	tcase_add_test(tc, tls_cert_switch_after_init);
+	tcase_add_test(tc, plain_preinit_after_init);
 	tcase_add_test(tc, tls_required);
 	tcase_add_test(tc, tls_no_cert);
 	tcase_add_test(tc, tls_other_ca);
