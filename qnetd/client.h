@@ -15,6 +15,7 @@
 
 struct qnetd;
 struct cluster;
+struct gate_held;
 
 #define CLIENT_ADDR_LEN		64
 #define DECISION_REASON_LEN	160
@@ -50,6 +51,7 @@ struct client {
 	uint8_t last_vote;		/* enum qn_vote, in any reply */
 	uint8_t last_ack_nack;		/* last ACK or NACK */
 	char reason[DECISION_REASON_LEN];	/* why last_ack_nack */
+	struct gate_held *held;		/* an ACK the gate holds back (gate.c) */
 
 	/* Membership of the cluster, ascending node id. */
 	struct cluster *cluster;
@@ -93,6 +95,7 @@ struct client {
 	unsigned init_had_msgs:1;	/* INIT carried supported messages */
 	unsigned init_had_opts:1;	/* INIT carried supported options */
 	unsigned closing:1;
+	unsigned closed_by_peer:1;	/* EOF: its qdevice closed the connection */
 	unsigned rate_paused:1;		/* out of message tokens */
 	unsigned hs_waiting:1;		/* on q->hs_wait */
 	unsigned hs_slot:1;		/* its handshake counts in q->handshakes */

@@ -28,6 +28,10 @@ struct cluster {
 	uint8_t algo_state;
 	struct node_list prev_quorate;	/* keep-active-partition memory */
 	char ack_reason[DECISION_REASON_LEN];	/* for ACKs sent after the NACKs */
+
+	/* decide.c: whose membership list is being decided, and the list. */
+	const struct client *deciding;
+	const struct node_list *deciding_members;
 };
 
 struct cluster_table {

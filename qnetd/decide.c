@@ -110,8 +110,11 @@ decide_node_list(struct client *c, const struct node_list_update *u,
 		    &u->nodes, d);
 		break;
 	case QN_LIST_MEMBERSHIP:
+		c->cluster->deciding = c;
+		c->cluster->deciding_members = &u->nodes;
 		e = a->membership_list(c, &u->ring_id, &u->nodes,
 		    u->heuristics, d);
+		c->cluster->deciding = NULL;
 		break;
 	default:
 		e = a->quorum_list(c, u->quorate, &u->nodes, d);
@@ -166,4 +169,14 @@ decide_record_vote(struct client *c, uint8_t vote, const char *reason)
 		memcpy(c->reason, reason, n);
 		c->reason[n] = '\0';
 	}
+}
+
+const struct node_list *
+decide_partition(const struct client *c)
+{
+	const struct cluster *cl = c->cluster;
+
+	if (cl != NULL && cl->deciding == c)
+		return cl->deciding_members;
+	return &c->membership;
 }

@@ -52,4 +52,10 @@ enum qn_err decide_vote_info_reply(struct client *c, uint32_t seq);
 /* Record a vote sent in a reply (and its reason, when ACK or NACK). */
 void	decide_record_vote(struct client *c, uint8_t vote, const char *reason);
 
+/*
+ * The membership c's partition has for the ACK gate: while c's membership
+ * list is being decided, the new one (not yet stored), else the stored one.
+ */
+const struct node_list *decide_partition(const struct client *c);
+
 #endif

@@ -41,6 +41,10 @@ qnetd_defaults(struct qnetd *q)
 	 * all in after 39 s with 8, 52 s with 16, 55 s with 64 (1,252
 	 * handshakes wasted on clients that gave up) and 79 s with 2. */
 	s->max_tls_handshakes = 16;
+	/* Two heartbeats for a qdevice to notice its arbiter is gone, plus
+	 * quorum.device.timeout (1.25 heartbeats) should it hang, plus a
+	 * quarter for scheduling: see gate.h. */
+	s->ack_grace_coefficient = 3.5;
 	q->port = QN_DEFAULT_PORT;
 	q->tls_mode = QN_TLS_SUPPORTED;
 	q->client_cert_required = 1;

@@ -76,6 +76,8 @@ static const struct setting qnetd_settings[] = {
 	    OFF(max_client_message_rate), 0, 1000000 },
 	{ "max_tls_handshakes", SETTING_INT, OFF(max_tls_handshakes), 0,
 	    LLONG_MAX },
+	{ "ack_grace_coefficient", SETTING_REAL, OFF(ack_grace_coefficient),
+	    0, 1000 },
 	{ NULL, 0, 0, 0, 0 }
 };
 

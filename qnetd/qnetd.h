@@ -11,6 +11,7 @@
 #include "cluster.h"
 #include "conn.h"
 #include "daemon.h"
+#include "gate.h"
 #include "ipc.h"
 
 struct client;
@@ -38,6 +39,7 @@ struct qnetd_settings {
 	long long max_client_send_bytes;	/* send queue, in bytes */
 	long long max_client_message_rate;	/* messages per second */
 	long long max_tls_handshakes;		/* in progress at once */
+	double ack_grace_coefficient;		/* gate.h; 0 = off */
 };
 
 /* The limits whose log lines are rate-limited (server.c, limit_log). */
@@ -137,6 +139,8 @@ struct qnetd {
 	int listen_addr_gone;
 
 	struct cluster_table clusters;
+	struct gate gate;		/* ACKs that must wait (gate.h) */
+	uv_timer_t gate_timer;
 	struct client *clients;		/* every TCP client, INIT or not */
 	size_t client_count;
 	struct client *doomed;		/* disconnects waiting for the reaper */

@@ -13,6 +13,7 @@
 #include "msg.h"
 
 struct decision;
+struct qnetd;
 
 /* SERVER_ERROR, echoing the request's seq when it had one (req may be NULL). */
 int	send_error(struct client *c, const struct msg *req, uint8_t code);
@@ -26,5 +27,13 @@ int	send_vote_reply(struct client *c, struct msg *m,
 /* Log an ACK or NACK sent to c: one INFO line per decision. */
 void	log_vote(const struct client *c, const char *how, uint8_t vote,
 	    const struct qn_ring_id *ring, const char *reason);
+
+/*
+ * The ACK gate's part in the server (gate.h): start it with the server;
+ * a client leaving its cluster (before decide_leave) tells it.
+ */
+#define GATE_SWEEP_MS	60000
+void	gate_start(struct qnetd *q);
+void	gate_client_leaves(struct client *c);
 
 #endif

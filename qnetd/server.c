@@ -24,6 +24,7 @@
 #include "log.h"
 #include "net.h"
 #include "qnetd.h"
+#include "send.h"
 #include "server.h"
 
 /* Before INIT the dead-peer timeout uses 3.0.3's fixed 120 s heartbeat. */
@@ -90,6 +91,7 @@ on_conn_error(struct conn *conn, enum conn_error e)
 
 	switch (e) {
 	case CONN_EOF:
+		c->closed_by_peer = 1;
 		client_schedule_disconnect(c, "connection closed by peer");
 		break;
 	case CONN_TLS:
@@ -800,6 +802,8 @@ reap(uv_idle_t *idle)
 	/* Leaving may doom more clients (a VOTE_INFO that can't be queued). */
 	while ((c = q->doomed) != NULL) {
 		q->doomed = c->reap_next;
+		if (c->init_done && !q->stopping)
+			gate_client_leaves(c);
 		if (c->init_done)
 			decide_leave(&q->clusters, c, q->stopping);
 		unlink_client(q, c);
@@ -1254,6 +1258,7 @@ server_init(struct qnetd *q)
 	}
 	q->peers.seed = uv_hrtime() ^ ((uint64_t)getpid() << 32);
 	q->listen_watch_fd = -1;
+	gate_start(q);
 	q->server_ready = 1;
 }
 
@@ -1318,6 +1323,7 @@ server_stop(struct qnetd *q)
 		uv_timer_stop(&q->listen_retry);
 		uv_timer_stop(&q->throttle_timer);
 		uv_timer_stop(&q->hs_timer);
+		uv_timer_stop(&q->gate_timer);
 		/* Accepted, never served: not clients yet, nothing to say. */
 		uv_check_stop(&q->admit_check);
 		for (size_t i = 0; i < q->accepted.n; i++)
@@ -1336,6 +1342,7 @@ void
 server_free(struct qnetd *q)
 {
 	peer_table_free(&q->peers);
+	gate_free(&q->gate);
 	free(q->accepted.v);
 	memset(&q->accepted, 0, sizeof(q->accepted));
 }

@@ -1,0 +1,83 @@
+/*
+ * The ACK gate: no ACK that could overlap a vote this qnetd can't see
+ * (D24).  A node outside the partition about to be ACKed may still be
+ * casting an ACK: one an earlier arbiter gave it (this qnetd was restarted,
+ * or took over the address), or one we gave it before its connection was
+ * lost.  corosync counts such a vote until the node's qdevice notices that
+ * its arbiter is gone (two heartbeats) and, if that qdevice hangs, for
+ * quorum.device.timeout after its last poll.  So before an ACK goes out,
+ * every configured node outside the partition must be connected and told
+ * NACK by us, or that time must have passed: since our start, or since the
+ * node left us holding our ACK.  ACKs that must wait are held here and sent
+ * once the gate opens; what a reply would have carried becomes
+ * WAIT_FOR_REPLY.
+ *
+ * The gate owns what survives a cluster's last client (who left holding
+ * an ACK, until when) and the held ACKs.  It keeps no clock: callers pass
+ * loop time in ms.
+ */
+#ifndef QNETD_GATE_H
+#define QNETD_GATE_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/queue.h>
+
+#include "client.h"
+#include "nodelist.h"
+#include "proto.h"
+
+struct gate_rec;
+struct gate_held;
+
+struct gate {
+	double coefficient;	/* grace = coefficient x heartbeat; 0 = off */
+	uint64_t start;		/* loop time this qnetd started serving */
+	void *names;		/* tsearch tree of gate_rec by cluster name */
+	TAILQ_HEAD(, gate_rec) recs;	/* the same records, for sweeping */
+	size_t nrecs;
+	TAILQ_HEAD(, gate_held) held;	/* ACKs waiting for the gate */
+};
+
+void	gate_init(struct gate *g, double coefficient, uint64_t start);
+void	gate_free(struct gate *g);
+
+/*
+ * c leaves its cluster (still linked to it).  If it may hold our ACK,
+ * remember until when.  closed_by_peer: its qdevice closed the
+ * connection, so it can only be counting a vote its process cast before
+ * ending (quorum.device.timeout), not one it still casts.
+ */
+void	gate_client_left(struct gate *g, struct client *c, int closed_by_peer,
+	    uint64_t now);
+
+/*
+ * May c's partition (members, c included) be ACKed now?  1 if so.  If not,
+ * *retry is the loop time at which it may be (0: only when another client
+ * is told NACK or leaves) and why says what it waits for.
+ */
+int	gate_allows(struct gate *g, const struct client *c,
+	    const struct node_list *members, uint64_t now, uint64_t *retry,
+	    char *why, size_t whylen);
+
+/* Hold the VOTE_INFO(ACK) seq/ring/reason for c; -1 if out of memory. */
+int	gate_hold(struct gate *g, struct client *c, uint32_t seq,
+	    const struct qn_ring_id *ring, const char *reason, uint64_t now);
+/* Drop c's held ACK, if any (another vote superseded it, or c left). */
+void	gate_cancel(struct gate *g, struct client *c);
+int	gate_has_held(const struct gate *g);
+
+/*
+ * Re-check every held ACK; call send for those the gate now lets through
+ * (waited: ms held).  Returns the earliest loop time worth re-checking
+ * at, 0 for none.
+ */
+typedef void gate_send_fn(struct client *c, uint32_t seq,
+	    const struct qn_ring_id *ring, const char *reason, uint64_t waited);
+uint64_t gate_retry(struct gate *g, const struct node_list *(*members)(
+	    const struct client *), gate_send_fn *send, uint64_t now);
+
+/* Forget records that expired (bounded memory). */
+void	gate_sweep(struct gate *g, uint64_t now);
+
+#endif
