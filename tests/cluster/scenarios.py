@@ -13,8 +13,8 @@ import signal
 import subprocess
 import sys
 
-from lab import (FAILURE_REPORTS, FLAVOURS, Lab, Skip, binaries, holds, leftovers,
-                 leftovers_of_pid, missing_binaries, wait_until)
+from lab import (FAILURE_REPORTS, FLAVOURS, Lab, Skip, SplitBrainWatch, binaries, holds,
+                 leftovers, leftovers_of_pid, missing_binaries, wait_until)
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 TESTS = []          # (name, callable)
@@ -158,6 +158,40 @@ def qnetd_unreachable_then_split(**fl):
         lab.expect_states({1: dict(members=[1], quorate=False, qdevice_vote=False),
                            2: dict(members=[2], quorate=False, qdevice_vote=False)})
         never_quorate(lab, [1, 2], duration=5)   # no split brain, neither side wins later
+
+
+@scenario(params={f"{n}nodes,qdevice={qd}": dict(nodes=n, qdevice_flavour=qd)
+                  for n in (2, 4) for qd in FLAVOURS})
+def arbiter_restart_no_split_brain(nodes, qdevice_flavour, **fl):
+    """D24: the partition holding the vote loses its path to the arbiter, the
+    arbiter is killed and restarted at once, and the other nodes come back split
+    from the holders and reach the new arbiter.  The holders keep casting the old
+    ACK until their echoes go unanswered; the new arbiter must not hand out an
+    ACK that overlaps it.  Quorum is sampled on every node throughout."""
+    holders = [2] if nodes == 2 else [3, 4]
+    others = [i for i in range(1, nodes + 1) if i not in holders]
+    with Lab(nodes=nodes, algorithm="ffsplit", tie_breaker="lowest", kap="on",
+             qnetd_flavour="ours", qdevice_flavour=qdevice_flavour) as lab:
+        for i in others:
+            lab.stop_node(i)
+        lab.expect_all(holders, members=holders, quorate=True, qdevice_vote=True)
+        lab.partition(others, holders)
+        with SplitBrainWatch(lab) as watch:
+            lab.cut_qnetd(nodes=holders)
+            lab.stop_qnetd(signal.SIGKILL)
+            lab.start_qnetd()
+            for i in others:
+                lab.start_corosync(i)
+            lab.expect_all(others, members=others, stable=0)
+            for i in others:
+                lab.start_qdevice(i)
+            # The new partition gets the vote once the old ACK can't count.
+            lab.expect_all(others, members=others, quorate=True, qdevice_vote=True,
+                           timeout=90)
+            lab.expect_all(holders, quorate=False, qdevice_vote=False)
+        assert watch.rounds > 20, watch.rounds
+        log = lab.qnetd_log()
+        assert "ACK held back" in log, log[-2000:]
 
 
 # ---------------------------------------------------------------------------
