@@ -115,7 +115,7 @@ configs_agree(const struct view *v)
 
 	cluster_for_each(v->cl, c) {
 		l = config_of(v, c);
-		if (!node_list_subset(first, l) || !node_list_subset(l, first))
+		if (!node_list_same_set(first, l))
 			return 0;
 	}
 	return 1;
@@ -123,7 +123,9 @@ configs_agree(const struct view *v)
 
 /*
  * Stability test, part 2: every connected client that X lists as a member
- * is in X's ring and lists at least X's members.
+ * is in X's ring and lists at least X's members.  The connected clients
+ * are looked up in X's list rather than X's nodes among the clients: a
+ * cluster has far fewer clients than a large list has nodes.
  */
 static int
 memberships_agree(const struct view *v)
@@ -133,9 +135,8 @@ memberships_agree(const struct view *v)
 
 	cluster_for_each(v->cl, x) {
 		m = membership_of(v, x);
-		for (size_t i = 0; i < m->count; i++) {
-			y = cluster_client(v->cl, m->nodes[i].node_id);
-			if (y == NULL || y == x)
+		cluster_for_each(v->cl, y) {
+			if (y == x || !node_list_has(m, y->node_id))
 				continue;
 			if (!qn_ring_id_eq(ring_of(v, x), ring_of(v, y)) ||
 			    !node_list_subset(m, membership_of(v, y)))
@@ -200,10 +201,7 @@ partition_of(const struct view *v, const struct client *leader,
 		p->active++;
 		p->score += 1 + heuristics_weight(heuristics_of(v, q));
 	}
-	for (size_t i = 0; i < p->members->count; i++)
-		if (node_list_has(&v->cl->prev_quorate,
-		    p->members->nodes[i].node_id))
-			p->held_vote = 1;
+	p->held_vote = node_list_intersects(p->members, &v->cl->prev_quorate);
 }
 
 /* Keep-active-partition applies only if every client asked for it. */
