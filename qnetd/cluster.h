@@ -10,6 +10,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "budget.h"
 #include "client.h"		/* DECISION_REASON_LEN */
 #include "nodelist.h"
 
@@ -28,6 +29,8 @@ struct cluster {
 	uint8_t algo_state;
 	struct node_list prev_quorate;	/* keep-active-partition memory */
 	char ack_reason[DECISION_REASON_LEN];	/* for ACKs sent after the NACKs */
+
+	struct cluster_budget budget;	/* max_cluster_cpu_per_second */
 };
 
 struct cluster_table {

@@ -76,6 +76,8 @@ static const struct setting qnetd_settings[] = {
 	    OFF(max_client_message_rate), 0, 1000000 },
 	{ "max_tls_handshakes", SETTING_INT, OFF(max_tls_handshakes), 0,
 	    LLONG_MAX },
+	{ "max_cluster_cpu_per_second", SETTING_INT,
+	    OFF(max_cluster_cpu_per_second), 0, 1000 },
 	{ NULL, 0, 0, 0, 0 }
 };
 
