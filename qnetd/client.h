@@ -63,6 +63,8 @@ struct client {
 	uint32_t vote_info_seq;		/* ffsplit VOTE_INFO counter */
 	uint32_t timer_vote_info_seq;	/* lms timer VOTE_INFO counter */
 	uv_timer_t algo_timer;
+	/* ffsplit: scratch of one stability test (lowest client listed). */
+	const struct client *ffsplit_leader;
 
 	uv_timer_t dpd_timer;		/* dead-peer check, or INIT deadline */
 	uint64_t dpd_ms;		/* dead-peer timeout, 0 = not running */

@@ -122,6 +122,9 @@ cluster_release(struct cluster_table *t, struct cluster *cl)
 	else
 		t->last = cl->prev;
 	t->count--;
+	/* Off the budget's list of paused clusters with its memory. */
+	if (cl->budget.paused)
+		LIST_REMOVE(cl, budget.link);
 	node_list_free(&cl->prev_quorate);
 	free(cl->name);
 	free(cl);

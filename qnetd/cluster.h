@@ -10,6 +10,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "budget.h"
 #include "client.h"		/* DECISION_REASON_LEN */
 #include "nodelist.h"
 
@@ -32,6 +33,7 @@ struct cluster {
 	/* decide.c: whose membership list is being decided, and the list. */
 	const struct client *deciding;
 	const struct node_list *deciding_members;
+	struct cluster_budget budget;	/* max_cluster_cpu_per_second */
 };
 
 struct cluster_table {

@@ -100,24 +100,28 @@ decide_node_list(struct client *c, const struct node_list_update *u,
 
 	if (u->type > QN_LIST_QUORUM)
 		return QN_ERR_ERROR_DECODING_MSG;
-	/* Copy first: once the algorithm has acted the list must be kept. */
+	/*
+	 * Copy first: once the algorithm has acted the list must be kept.
+	 * The algorithm sees the copy, whose sorted ids make its
+	 * comparisons linear (nodelist.h).
+	 */
 	if (node_list_set(&copy, u->nodes.nodes, u->nodes.count) != 0)
 		return QN_ERR_INTERNAL_ERROR;
 	switch (u->type) {
 	case QN_LIST_INITIAL_CONFIG:
 	case QN_LIST_CHANGED_CONFIG:
 		e = a->config_list(c, u->type == QN_LIST_INITIAL_CONFIG,
-		    &u->nodes, d);
+		    &copy, d);
 		break;
 	case QN_LIST_MEMBERSHIP:
 		c->cluster->deciding = c;
-		c->cluster->deciding_members = &u->nodes;
-		e = a->membership_list(c, &u->ring_id, &u->nodes,
+		c->cluster->deciding_members = &copy;
+		e = a->membership_list(c, &u->ring_id, &copy,
 		    u->heuristics, d);
 		c->cluster->deciding = NULL;
 		break;
 	default:
-		e = a->quorum_list(c, u->quorate, &u->nodes, d);
+		e = a->quorum_list(c, u->quorate, &copy, d);
 		break;
 	}
 	if (e != QN_ERR_NONE) {

@@ -390,7 +390,7 @@ on_node_list(struct client *c, const struct msg *m)
 		return;
 	u = (struct node_list_update){
 		.type = m->node_list_type,
-		.nodes = { m->nodes, m->node_count },
+		.nodes = { .nodes = m->nodes, .count = m->node_count },
 		.ring_id = m->ring_id,
 		.heuristics = msg_has(m, QN_OPT_HEURISTICS) ?
 		    m->heuristics : QN_HEUR_UNDEFINED,

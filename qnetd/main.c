@@ -78,6 +78,8 @@ static const struct setting qnetd_settings[] = {
 	    LLONG_MAX },
 	{ "ack_grace_coefficient", SETTING_REAL, OFF(ack_grace_coefficient),
 	    0, 1000 },
+	{ "max_cluster_cpu_per_second", SETTING_INT,
+	    OFF(max_cluster_cpu_per_second), 0, 1000 },
 	{ NULL, 0, 0, 0, 0 }
 };
 

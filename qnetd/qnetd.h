@@ -8,6 +8,7 @@
 #include <sys/socket.h>
 #include <uv.h>
 
+#include "budget.h"
 #include "cluster.h"
 #include "conn.h"
 #include "daemon.h"
@@ -40,6 +41,7 @@ struct qnetd_settings {
 	long long max_client_message_rate;	/* messages per second */
 	long long max_tls_handshakes;		/* in progress at once */
 	double ack_grace_coefficient;		/* gate.h; 0 = off */
+	long long max_cluster_cpu_per_second;	/* ms, budget.c */
 };
 
 /* The limits whose log lines are rate-limited (server.c, limit_log). */
@@ -54,6 +56,7 @@ enum qnetd_limit {
 	LIMIT_MESSAGE_RATE,
 	LIMIT_TLS_HANDSHAKES,
 	LIMIT_ACCEPT,		/* accept() failed: out of descriptors, memory */
+	LIMIT_CLUSTER_CPU,
 	LIMIT_COUNT
 };
 
@@ -125,6 +128,7 @@ struct qnetd {
 	uv_idle_t reaper;		/* runs deferred disconnects */
 	uv_timer_t listen_retry;	/* accept paused: out of descriptors */
 	uv_timer_t throttle_timer;	/* resumes rate-limited clients */
+	struct budget budget;		/* clusters over their CPU budget */
 	struct client *throttled;	/* clients whose reading is paused */
 	struct client_queue hs_wait;	/* STARTTLS received, no slot yet */
 	struct client_queue hs_active;	/* holding a slot, oldest first */

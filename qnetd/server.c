@@ -72,6 +72,7 @@ on_conn_message(struct conn *conn, enum reader_status st, const uint8_t *data,
     size_t len)
 {
 	struct client *c = conn->owner;
+	uint64_t started = uv_hrtime();
 
 	if (c->closing)
 		return;
@@ -79,6 +80,7 @@ on_conn_message(struct conn *conn, enum reader_status st, const uint8_t *data,
 	if (c->hs_slot && c->conn.handshake_done)
 		hs_release(c);
 	handle_message(c, st, data, len);
+	budget_charge(c, started);
 	if (!c->closing)
 		rate_charge(c);
 	accept_between(c->qnetd);
@@ -130,6 +132,7 @@ static const char *const limit_names[LIMIT_COUNT] = {
 	[LIMIT_SEND_BUFFERS] = "max_client_send_buffers",
 	[LIMIT_SEND_BYTES] = "max_client_send_bytes",
 	[LIMIT_MESSAGE_RATE] = "max_client_message_rate",
+	[LIMIT_CLUSTER_CPU] = "max_cluster_cpu_per_second",
 	[LIMIT_TLS_HANDSHAKES] = "max_tls_handshakes",
 	[LIMIT_ACCEPT] = "accept",
 };
@@ -290,11 +293,13 @@ peer_table_free(struct peer_table *t)
 	memset(t, 0, sizeof(*t));
 }
 
-/* Reading is paused for the rate limit or a TLS handshake slot. */
-static void
+/* Reading is paused for the rate limit, a TLS handshake slot or the
+ * cluster's CPU budget. */
+void
 client_read_pause_update(struct client *c)
 {
-	conn_pause_reading(&c->conn, c->rate_paused || c->hs_waiting);
+	conn_pause_reading(&c->conn, c->rate_paused || c->hs_waiting ||
+	    budget_holds(c));
 }
 
 /* ------------------------------------------------------------------ */
@@ -581,6 +586,11 @@ client_starttls(struct client *c)
 static void
 dpd_expire(struct client *c)
 {
+	/* Its messages may be waiting unread: a new full timeout. */
+	if (budget_holds(c)) {
+		client_dpd_set(c, c->dpd_ms);
+		return;
+	}
 	log_warn("Client %s doesn't sent any message during %" PRIu64
 	    "ms. Disconnecting", c->addr, c->dpd_ms);
 	client_schedule_disconnect(c, "dead peer");
@@ -1243,6 +1253,7 @@ server_init(struct qnetd *q)
 	uv_timer_init(q->loop, &q->listen_retry);
 	q->throttle_timer.data = q;
 	uv_timer_init(q->loop, &q->throttle_timer);
+	budget_init(q);
 	q->hs_timer.data = q;
 	uv_timer_init(q->loop, &q->hs_timer);
 	TAILQ_INIT(&q->hs_wait);
@@ -1322,6 +1333,7 @@ server_stop(struct qnetd *q)
 	if (q->server_ready) {
 		uv_timer_stop(&q->listen_retry);
 		uv_timer_stop(&q->throttle_timer);
+		budget_stop(q);
 		uv_timer_stop(&q->hs_timer);
 		uv_timer_stop(&q->gate_timer);
 		/* Accepted, never served: not clients yet, nothing to say. */

@@ -115,7 +115,7 @@ configs_agree(const struct view *v)
 
 	cluster_for_each(v->cl, c) {
 		l = config_of(v, c);
-		if (!node_list_subset(first, l) || !node_list_subset(l, first))
+		if (!node_list_same_set(first, l))
 			return 0;
 	}
 	return 1;
@@ -123,24 +123,68 @@ configs_agree(const struct view *v)
 
 /*
  * Stability test, part 2: every connected client that X lists as a member
- * is in X's ring and lists at least X's members.
+ * is in X's ring and lists at least X's members.  Read literally that is
+ * a containment test for every pair of clients.
  */
 static int
-memberships_agree(const struct view *v)
+memberships_contain(const struct view *v)
 {
 	const struct client *x, *y;
 	const struct node_list *m;
 
 	cluster_for_each(v->cl, x) {
 		m = membership_of(v, x);
-		for (size_t i = 0; i < m->count; i++) {
-			y = cluster_client(v->cl, m->nodes[i].node_id);
-			if (y == NULL || y == x)
+		cluster_for_each(v->cl, y) {
+			if (y == x || !node_list_has(m, y->node_id))
 				continue;
 			if (!qn_ring_id_eq(ring_of(v, x), ring_of(v, y)) ||
 			    !node_list_subset(m, membership_of(v, y)))
 				return 0;
 		}
+	}
+	return 1;
+}
+
+/*
+ * The same test in time linear in the lists.  A membership list holds its
+ * own node (ffsplit_membership_list), so when X lists Y and X's list is in
+ * Y's, Y lists X too and Y's list must be in X's: the lists are equal.
+ * The test is then that every client's list equals, with the same ring,
+ * that of its leader (the lowest connected client it lists), and that
+ * every connected client it lists has the same leader.  One comparison of
+ * whole lists per client instead of one per pair.
+ */
+static int
+memberships_agree(const struct view *v)
+{
+	struct client *x, *y;
+	const struct node_list *m;
+	const struct client *l;
+
+	cluster_for_each(v->cl, x) {
+		m = membership_of(v, x);
+		x->ffsplit_leader = NULL;
+		if (m->count == 0)
+			continue;
+		/* (Never so; but then only the literal test is right.) */
+		if (!node_list_has(m, x->node_id))
+			return memberships_contain(v);
+		cluster_for_each(v->cl, y)
+			if (node_list_has(m, y->node_id))
+				break;
+		x->ffsplit_leader = y;
+	}
+	cluster_for_each(v->cl, x) {
+		if ((l = x->ffsplit_leader) == NULL)
+			continue;
+		m = membership_of(v, x);
+		if (l != x && (!qn_ring_id_eq(ring_of(v, x), ring_of(v, l)) ||
+		    !node_list_same_set(m, membership_of(v, l))))
+			return 0;
+		cluster_for_each(v->cl, y)
+			if (y != x && y->ffsplit_leader != l &&
+			    node_list_has(m, y->node_id))
+				return 0;
 	}
 	return 1;
 }
@@ -200,10 +244,7 @@ partition_of(const struct view *v, const struct client *leader,
 		p->active++;
 		p->score += 1 + heuristics_weight(heuristics_of(v, q));
 	}
-	for (size_t i = 0; i < p->members->count; i++)
-		if (node_list_has(&v->cl->prev_quorate,
-		    p->members->nodes[i].node_id))
-			p->held_vote = 1;
+	p->held_vote = node_list_intersects(p->members, &v->cl->prev_quorate);
 }
 
 /* Keep-active-partition applies only if every client asked for it. */

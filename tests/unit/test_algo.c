@@ -208,7 +208,8 @@ h_node_list(struct qnetd *w, struct h_client *hc,
 	struct decision d;
 
 	memset(&d, 0x5a, sizeof(d));	/* the algorithm must fill it */
-	u->nodes = (struct node_list){ nodes, parse_ids(ids, nodes, 64) };
+	u->nodes = (struct node_list){ .nodes = nodes,
+	    .count = parse_ids(ids, nodes, 64) };
 	return h_reply(w, hc, decide_node_list(&hc->c, u, &d), &d);
 }
 
@@ -443,7 +444,7 @@ START_TEST(node_lists_are_stored_after_the_algorithm)
 	struct qn_node n[2] = { { .node_id = 1 }, { .node_id = 2 } };
 	struct decision d;
 
-	u.nodes = (struct node_list){ n, 2 };
+	u.nodes = (struct node_list){ .nodes = n, .count = 2 };
 	ck_assert_int_eq(decide_node_list(c, &u, &d), QN_ERR_NONE);
 	ck_assert(c->has_config && c->has_config_version);
 	ck_assert_uint_eq(c->config_version, 7);
