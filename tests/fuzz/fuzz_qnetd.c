@@ -17,7 +17,8 @@
  * each record the loop runs until nothing more happens, and every client's
  * replies are read and checked: each must be a whole, decodable
  * server-to-client message carrying the options the qdevice requires
- * (PROTOCOL.md §5.1), no larger than max_client_send_size.
+ * (PROTOCOL.md §5.1), no larger than max_client_send_size; and every
+ * client in a cluster is in the one its PREINIT named (D25).
  *
  * Events (op >= 0xa0; the low two bits pick the client):
  *	0xa0-0xbf  close the client's end (the qdevice goes away)
@@ -267,6 +268,27 @@ busy(struct harness *h)
 }
 
 /* Run the loop until the server has nothing left to do. */
+/*
+ * A connection belongs to one cluster for its life (D25): a client in a
+ * cluster is in the one its PREINIT named, whatever PREINIT, STARTTLS and
+ * INIT order the input tried.
+ */
+static void
+check_binding(const struct harness *h)
+{
+	for (const struct client *c = h->q.clients; c != NULL;
+	    c = c->all_next) {
+		if (!c->init_done || c->closing)
+			continue;
+		if (c->cluster == NULL ||
+		    c->cluster->name_len != c->cluster_name_len ||
+		    memcmp(c->cluster->name, c->cluster_name,
+		    c->cluster_name_len) != 0)
+			fail("a client votes in a cluster its PREINIT no longer "
+			    "names");
+	}
+}
+
 static void
 pump(struct harness *h)
 {
@@ -276,8 +298,10 @@ pump(struct harness *h)
 		uv_run(&h->loop, UV_RUN_NOWAIT);
 		for (int k = 0; k < SLOTS; k++)
 			got |= drain(h, &h->s[k]);
-		if (!got && !busy(h))
+		if (!got && !busy(h)) {
+			check_binding(h);
 			return;
+		}
 	}
 	fail("the loop does not settle (livelock?)");
 }
