@@ -76,6 +76,8 @@ static const struct setting qnetd_settings[] = {
 	    OFF(max_client_message_rate), 0, 1000000 },
 	{ "max_tls_handshakes", SETTING_INT, OFF(max_tls_handshakes), 0,
 	    LLONG_MAX },
+	{ "tls_handshake_stall_timeout", SETTING_INT,
+	    OFF(tls_handshake_stall_timeout), 0, MAX_TIMER_MS },
 	{ NULL, 0, 0, 0, 0 }
 };
 

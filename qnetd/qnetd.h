@@ -11,6 +11,7 @@
 #include "cluster.h"
 #include "conn.h"
 #include "daemon.h"
+#include "handshake.h"
 #include "ipc.h"
 
 struct client;
@@ -38,6 +39,7 @@ struct qnetd_settings {
 	long long max_client_send_bytes;	/* send queue, in bytes */
 	long long max_client_message_rate;	/* messages per second */
 	long long max_tls_handshakes;		/* in progress at once */
+	long long tls_handshake_stall_timeout;	/* ms until a slot is lost */
 };
 
 /* The limits whose log lines are rate-limited (server.c, limit_log). */
@@ -124,10 +126,7 @@ struct qnetd {
 	uv_timer_t listen_retry;	/* accept paused: out of descriptors */
 	uv_timer_t throttle_timer;	/* resumes rate-limited clients */
 	struct client *throttled;	/* clients whose reading is paused */
-	struct client_queue hs_wait;	/* STARTTLS received, no slot yet */
-	struct client_queue hs_active;	/* holding a slot, oldest first */
-	size_t handshakes;		/* TLS handshakes holding a slot */
-	uv_timer_t hs_timer;		/* frees slots held too long */
+	struct hs_admission hs;		/* TLS handshakes (handshake.c) */
 	struct peer_table peers;
 	struct log_limit limit_log[LIMIT_COUNT];
 	int listen_watch_fd;		/* netlink: the listen address's fate */

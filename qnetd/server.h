@@ -28,6 +28,9 @@ void	client_schedule_disconnect(struct client *c, const char *why);
  */
 void	client_starttls(struct client *c);
 
+/* Pause or resume reading as the rate limit and the handshake slots say. */
+void	client_read_pause_update(struct client *c);
+
 /* The dead-peer timeout (ms) and its restart on every complete message. */
 void	client_dpd_set(struct client *c, uint64_t ms);
 void	client_dpd_stop(struct client *c);
