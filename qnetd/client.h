@@ -10,6 +10,7 @@
 #include <uv.h>
 
 #include "conn.h"
+#include "handshake.h"
 #include "nodelist.h"
 #include "proto.h"
 
@@ -81,9 +82,7 @@ struct client {
 	int64_t rate_tokens;
 	uint64_t rate_stamp;			/* loop time of the last refill */
 	struct client *thr_next, **thr_pprev;	/* on q->throttled */
-	/* On q->hs_wait (hs_waiting) or q->hs_active (hs_slot). */
-	TAILQ_ENTRY(client) hs_link;
-	uint64_t hs_started;			/* loop time it got its slot */
+	struct hs_client hs;			/* its TLS handshake's turn */
 	uint8_t holds;				/* what still needs its memory */
 
 	unsigned preinit_done:1;
@@ -99,8 +98,6 @@ struct client {
 	unsigned closing:1;
 	unsigned closed_by_peer:1;	/* EOF: its qdevice closed the connection */
 	unsigned rate_paused:1;		/* out of message tokens */
-	unsigned hs_waiting:1;		/* on q->hs_wait */
-	unsigned hs_slot:1;		/* its handshake counts in q->handshakes */
 };
 
 #endif

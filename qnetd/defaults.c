@@ -36,7 +36,7 @@ qnetd_defaults(struct qnetd *q)
 	/* A qdevice sends a handful per membership change and one per HB. */
 	s->max_client_message_rate = 200;
 	/* Enough to keep a CPU busy across network round trips; more only
-	 * makes every handshake slower (server.c, client_starttls): 3,000
+	 * makes every handshake slower (handshake.c): 3,000
 	 * TLS clients with 8 s connect timers on a busy 2-CPU machine were
 	 * all in after 39 s with 8, 52 s with 16, 55 s with 64 (1,252
 	 * handshakes wasted on clients that gave up) and 79 s with 2. */
@@ -49,6 +49,11 @@ qnetd_defaults(struct qnetd *q)
 	 * 20 clients 0.2 ms, so a cluster needs thousands a second to get
 	 * there, and the others keep at least the other half. */
 	s->max_cluster_cpu_per_second = 500;
+	/* A qdevice answers our part of the handshake within a round trip
+	 * and milliseconds of CPU; a host that stalls the handshakes it
+	 * starts holds each slot this long, so 16 slots serve 32 of them a
+	 * second and still have room for the others (handshake.c). */
+	s->tls_handshake_stall_timeout = 500;
 	q->port = QN_DEFAULT_PORT;
 	q->tls_mode = QN_TLS_SUPPORTED;
 	q->client_cert_required = 1;

@@ -80,6 +80,8 @@ static const struct setting qnetd_settings[] = {
 	    0, 1000 },
 	{ "max_cluster_cpu_per_second", SETTING_INT,
 	    OFF(max_cluster_cpu_per_second), 0, 1000 },
+	{ "tls_handshake_stall_timeout", SETTING_INT,
+	    OFF(tls_handshake_stall_timeout), 0, MAX_TIMER_MS },
 	{ NULL, 0, 0, 0, 0 }
 };
 

@@ -13,6 +13,7 @@
 #include "conn.h"
 #include "daemon.h"
 #include "gate.h"
+#include "handshake.h"
 #include "ipc.h"
 
 struct client;
@@ -42,6 +43,7 @@ struct qnetd_settings {
 	long long max_tls_handshakes;		/* in progress at once */
 	double ack_grace_coefficient;		/* gate.h; 0 = off */
 	long long max_cluster_cpu_per_second;	/* ms, budget.c */
+	long long tls_handshake_stall_timeout;	/* ms until a slot is lost */
 };
 
 /* The limits whose log lines are rate-limited (server.c, limit_log). */
@@ -130,10 +132,7 @@ struct qnetd {
 	uv_timer_t throttle_timer;	/* resumes rate-limited clients */
 	struct budget budget;		/* clusters over their CPU budget */
 	struct client *throttled;	/* clients whose reading is paused */
-	struct client_queue hs_wait;	/* STARTTLS received, no slot yet */
-	struct client_queue hs_active;	/* holding a slot, oldest first */
-	size_t handshakes;		/* TLS handshakes holding a slot */
-	uv_timer_t hs_timer;		/* frees slots held too long */
+	struct hs_admission hs;		/* TLS handshakes (handshake.c) */
 	struct peer_table peers;
 	struct log_limit limit_log[LIMIT_COUNT];
 	int listen_watch_fd;		/* netlink: the listen address's fate */

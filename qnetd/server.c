@@ -13,14 +13,13 @@
 #include <unistd.h>
 #include <arpa/inet.h>
 #include <netinet/in.h>
-#include <netinet/tcp.h>
-#include <sys/ioctl.h>
 #include <linux/netlink.h>
 #include <linux/rtnetlink.h>
 #include <sys/socket.h>
 
 #include "decide.h"
 #include "handlers.h"
+#include "handshake.h"
 #include "log.h"
 #include "net.h"
 #include "qnetd.h"
@@ -52,8 +51,6 @@
 /* How often rate-limited clients get their tokens. */
 #define THROTTLE_TICK_MS	100
 #define TOKEN			1000	/* one message, in rate_tokens */
-/* A TLS handshake holds its max_tls_handshakes slot at most this long. */
-#define HS_SLOT_MS		2000
 
 /* What keeps a client's memory alive after the disconnect began. */
 enum {
@@ -64,7 +61,6 @@ enum {
 };
 
 static void rate_charge(struct client *c);
-static void hs_release(struct client *c);
 static void accept_between(struct qnetd *q);
 
 static void
@@ -76,9 +72,7 @@ on_conn_message(struct conn *conn, enum reader_status st, const uint8_t *data,
 
 	if (c->closing)
 		return;
-	/* The first message through TLS: the handshake is over. */
-	if (c->hs_slot && c->conn.handshake_done)
-		hs_release(c);
+	hs_message(c);
 	handle_message(c, st, data, len);
 	budget_charge(c, started);
 	if (!c->closing)
@@ -171,6 +165,7 @@ struct peer {
 	struct peer *next;
 	uint8_t ip[16];		/* IPv4 as ::ffff:a.b.c.d, like a dual socket */
 	size_t count;
+	struct hs_source hs;	/* its clients waiting for a TLS handshake */
 };
 
 #define PEER_MIN_BUCKETS	64
@@ -298,7 +293,7 @@ peer_table_free(struct peer_table *t)
 void
 client_read_pause_update(struct client *c)
 {
-	conn_pause_reading(&c->conn, c->rate_paused || c->hs_waiting ||
+	conn_pause_reading(&c->conn, c->rate_paused || hs_waiting(c) ||
 	    budget_holds(c));
 }
 
@@ -390,181 +385,12 @@ throttle_tick(uv_timer_t *t)
 }
 
 /* ------------------------------------------------------------------ */
-/* TLS handshakes: a bounded number at a time, the others wait in order */
-
-/*
- * A handshake costs the server milliseconds of CPU.  In a reconnect storm
- * of thousands of TLS clients, doing them all at once makes each take as
- * long as all of them together: past the clients' 8 s connect timer none
- * completes, they all retry, and the server works on for nothing.  With
- * max_tls_handshakes at a time, each finishes quickly; the others wait,
- * reading paused (their ClientHello stays in the kernel, costing nothing).
- */
-
-static void
-hs_wait_remove(struct qnetd *q, struct client *c)
-{
-	if (!c->hs_waiting)
-		return;
-	TAILQ_REMOVE(&q->hs_wait, c, hs_link);
-	c->hs_waiting = 0;
-}
-
-static void
-hs_wait_append(struct qnetd *q, struct client *c)
-{
-	TAILQ_INSERT_TAIL(&q->hs_wait, c, hs_link);
-	c->hs_waiting = 1;
-}
-
-/* Give the slot back; the handshake itself goes on if it still runs. */
-static void
-hs_slot_free(struct client *c)
-{
-	struct qnetd *q = c->qnetd;
-
-	if (!c->hs_slot)
-		return;
-	TAILQ_REMOVE(&q->hs_active, c, hs_link);
-	c->hs_slot = 0;
-	q->handshakes--;
-}
-
-static void hs_admit(struct qnetd *q);
-
-/*
- * Is the peer stalling its handshake: nothing unread, and nothing came
- * for HS_SLOT_MS?  (When we are the slow ones, under a storm, its data
- * waits for us: then it keeps its slot, or slots would multiply.)
- */
-static int
-peer_stalls(const struct client *c)
-{
-	struct tcp_info ti;
-	socklen_t len = sizeof(ti);
-	int unread = 0;
-
-	if (c->conn.fd < 0 || ioctl(c->conn.fd, FIONREAD, &unread) != 0 ||
-	    unread > 0 ||
-	    getsockopt(c->conn.fd, IPPROTO_TCP, TCP_INFO, &ti, &len) != 0)
-		return 0;
-	return ti.tcpi_last_data_recv >= HS_SLOT_MS;
-}
-
-/*
- * A client that sends STARTTLS and then nothing costs no CPU, but it
- * holds a slot: once it has stalled for HS_SLOT_MS it holds it no more,
- * so a few stalled clients can't stop everybody's TLS.  Slots are taken
- * in time order, so only the oldest are looked at; one still busy goes
- * to the back, to be looked at again later.
- */
-static void
-hs_tick(uv_timer_t *t)
-{
-	struct qnetd *q = t->data;
-	uint64_t now = uv_now(q->loop);
-	struct client *c, *last = TAILQ_LAST(&q->hs_active, client_queue);
-
-	while ((c = TAILQ_FIRST(&q->hs_active)) != NULL &&
-	    now - c->hs_started >= HS_SLOT_MS) {
-		if (peer_stalls(c)) {
-			hs_slot_free(c);
-		} else {
-			TAILQ_REMOVE(&q->hs_active, c, hs_link);
-			c->hs_started = now;
-			TAILQ_INSERT_TAIL(&q->hs_active, c, hs_link);
-		}
-		if (c == last)
-			break;
-	}
-	if (TAILQ_EMPTY(&q->hs_active))
-		uv_timer_stop(t);
-	hs_admit(q);
-}
-
-/*
- * Did the peer give up while it waited (its connect timer)?  Its FIN is
- * behind the ClientHello we have not read, so ask TCP, and spare the
- * handshake: that is the point of waiting.
- */
-static int
-peer_gone(const struct client *c)
-{
-	struct tcp_info ti;
-	socklen_t len = sizeof(ti);
-
-	if (getsockopt(c->conn.fd, IPPROTO_TCP, TCP_INFO, &ti, &len) != 0)
-		return 0;
-	return ti.tcpi_state != TCP_ESTABLISHED;
-}
-
-static void
-hs_start(struct client *c)
-{
-	struct qnetd *q = c->qnetd;
-
-	if (conn_starttls_server(&c->conn, q->tls) != 0) {
-		client_schedule_disconnect(c, "can't start TLS");
-		return;
-	}
-	c->hs_slot = 1;
-	c->hs_started = uv_now(q->loop);
-	TAILQ_INSERT_TAIL(&q->hs_active, c, hs_link);
-	q->handshakes++;
-	if (q->server_ready && !uv_is_active((uv_handle_t *)&q->hs_timer))
-		uv_timer_start(&q->hs_timer, hs_tick, HS_SLOT_MS / 4,
-		    HS_SLOT_MS / 4);
-	client_read_pause_update(c);
-}
-
-static void
-hs_admit(struct qnetd *q)
-{
-	struct client *c;
-
-	/*
-	 * Newest first: under overload the clients that waited longest are
-	 * about to give up (their connect timer), and a handshake begun for
-	 * them is wasted; the newest have the most time left.  The oldest
-	 * wait until the storm is over, or go and come back as newest.
-	 */
-	while (!q->stopping && (c = TAILQ_LAST(&q->hs_wait, client_queue)) != NULL &&
-	    (q->set.max_tls_handshakes == 0 ||
-	    (long long)q->handshakes < q->set.max_tls_handshakes)) {
-		hs_wait_remove(q, c);
-		if (peer_gone(c))
-			client_schedule_disconnect(c, "gone while waiting for "
-			    "its TLS handshake");
-		else
-			hs_start(c);
-	}
-}
-
-/* The handshake is over (done, failed or the client left). */
-static void
-hs_release(struct client *c)
-{
-	if (!c->hs_slot)
-		return;
-	hs_slot_free(c);
-	hs_admit(c->qnetd);
-}
+/* TLS handshakes (handshake.c), taken in turns by source address */
 
 void
 client_starttls(struct client *c)
 {
-	struct qnetd *q = c->qnetd;
-	long long max = q->set.max_tls_handshakes;
-
-	/* (Without server_init() nobody would start it later.) */
-	if (max == 0 || !q->server_ready || (long long)q->handshakes < max) {
-		hs_start(c);
-		return;
-	}
-	limit_log(q, LIMIT_TLS_HANDSHAKES, c->addr, max, "its handshake waits "
-	    "for one in progress to finish");
-	hs_wait_append(q, c);
-	client_read_pause_update(c);
+	hs_starttls(c, c->peer != NULL ? &c->peer->hs : NULL);
 }
 
 /* ------------------------------------------------------------------ */
@@ -832,12 +658,7 @@ client_schedule_disconnect(struct client *c, const char *why)
 	c->closing = 1;
 	/* The descriptor closes now: the limits count it no more. */
 	q->client_count--;
-	if (c->peer != NULL) {
-		peer_put(&q->peers, c->peer);
-		c->peer = NULL;
-	}
 	throttle_remove(c);
-	hs_wait_remove(q, c);
 	if (c->init_done)
 		log_info("Client %s (cluster %s, node %" PRIu32 ") "
 		    "disconnected: %s", c->addr, c->cluster->name, c->node_id,
@@ -849,7 +670,12 @@ client_schedule_disconnect(struct client *c, const char *why)
 	uv_close((uv_handle_t *)&c->algo_timer, algo_closed);
 	conn_close(&c->conn);
 	/* After the close: the next handshake may start at once. */
-	hs_release(c);
+	hs_forget(c);
+	/* Not before: its address's waiting clients live in the peer. */
+	if (c->peer != NULL) {
+		peer_put(&q->peers, c->peer);
+		c->peer = NULL;
+	}
 	c->holds |= HOLD_REAPER;
 	c->reap_next = q->doomed;
 	q->doomed = c;
@@ -1254,10 +1080,7 @@ server_init(struct qnetd *q)
 	q->throttle_timer.data = q;
 	uv_timer_init(q->loop, &q->throttle_timer);
 	budget_init(q);
-	q->hs_timer.data = q;
-	uv_timer_init(q->loop, &q->hs_timer);
-	TAILQ_INIT(&q->hs_wait);
-	TAILQ_INIT(&q->hs_active);
+	hs_init(q);
 	q->admit_check.data = q;
 	uv_check_init(q->loop, &q->admit_check);
 	for (int i = 0; i < DPD_LISTS; i++) {
@@ -1334,7 +1157,7 @@ server_stop(struct qnetd *q)
 		uv_timer_stop(&q->listen_retry);
 		uv_timer_stop(&q->throttle_timer);
 		budget_stop(q);
-		uv_timer_stop(&q->hs_timer);
+		hs_stop(q);
 		uv_timer_stop(&q->gate_timer);
 		/* Accepted, never served: not clients yet, nothing to say. */
 		uv_check_stop(&q->admit_check);

@@ -330,6 +330,7 @@ srv_rss_kb(const struct srv *s)
 
 struct qc {
 	int fd;
+	SSL *ssl;		/* after STARTTLS and qc_tls_connect() */
 	struct reader rd;
 	uint32_t seq;
 };
@@ -377,10 +378,24 @@ qc_connect(struct qc *c, const struct srv *s)
 static void
 qc_close(struct qc *c)
 {
+	SSL_free(c->ssl);
+	c->ssl = NULL;
 	if (c->fd >= 0)
 		close(c->fd);
 	c->fd = -1;
 	reader_free(&c->rd);
+}
+
+/* Wait until OpenSSL can go on after error e (of SSL_read or SSL_write). */
+static int
+qc_tls_wait(struct qc *c, int e, int ms)
+{
+	struct pollfd p = { .fd = c->fd,
+	    .events = e == SSL_ERROR_WANT_WRITE ? POLLOUT : POLLIN };
+
+	if (e != SSL_ERROR_WANT_READ && e != SSL_ERROR_WANT_WRITE)
+		return -1;
+	return ms > 0 && poll(&p, 1, ms) > 0 ? 0 : -1;
 }
 
 static void
@@ -388,6 +403,17 @@ qc_write(struct qc *c, const void *p, size_t len)
 {
 	const uint8_t *b = p;
 
+	while (c->ssl != NULL && len > 0) {
+		int n = SSL_write(c->ssl, b, (int)len);
+
+		if (n <= 0) {
+			ck_assert_msg(qc_tls_wait(c, SSL_get_error(c->ssl, n),
+			    TIMEOUT_MS) == 0, "SSL_write failed");
+			continue;
+		}
+		b += n;
+		len -= (size_t)n;
+	}
 	while (len > 0) {
 		ssize_t n = send(c->fd, b, len, MSG_NOSIGNAL);
 
@@ -428,11 +454,26 @@ qc_recv(struct qc *c, struct msg *m, int ms)
 		ssize_t n;
 		int left = (int)(deadline - now_ms());
 
-		if (left <= 0 || poll(&p, 1, left) <= 0)
-			return -1;
-		n = read(c->fd, dst, want);
-		if (n <= 0)
-			return -2;
+		if (c->ssl != NULL) {
+			int r = SSL_read(c->ssl, dst, (int)want);
+			int e = r > 0 ? SSL_ERROR_NONE : SSL_get_error(c->ssl, r);
+
+			if (e != SSL_ERROR_NONE && e != SSL_ERROR_WANT_READ &&
+			    e != SSL_ERROR_WANT_WRITE)
+				return -2;
+			if (e != SSL_ERROR_NONE) {
+				if (qc_tls_wait(c, e, left) != 0)
+					return -1;
+				continue;
+			}
+			n = r;
+		} else {
+			if (left <= 0 || poll(&p, 1, left) <= 0)
+				return -1;
+			n = read(c->fd, dst, want);
+			if (n <= 0)
+				return -2;
+		}
 		st = reader_commit(&c->rd, (size_t)n);
 		if (st == READER_MORE)
 			continue;
@@ -1243,38 +1284,48 @@ START_TEST(t_gone_mid_tls)
 }
 END_TEST
 
+/* An OpenSSL handshake on fd (made non-blocking) within ms: its SSL or NULL. */
+static SSL *
+tls_connect_within(SSL_CTX *ctx, int fd, int ms)
+{
+	int64_t deadline = now_ms() + ms;
+	SSL *ssl = SSL_new(ctx);
+	int r;
+
+	fcntl(fd, F_SETFL, O_NONBLOCK);
+	SSL_set_fd(ssl, fd);
+	while (now_ms() < deadline) {
+		struct pollfd p = { .fd = fd, .events = POLLIN };
+
+		if ((r = SSL_connect(ssl)) == 1)
+			return ssl;
+		if (SSL_get_error(ssl, r) != SSL_ERROR_WANT_READ)
+			break;
+		poll(&p, 1, 50);
+	}
+	SSL_free(ssl);
+	return NULL;
+}
+
 /* Does an OpenSSL handshake on fd finish within ms? */
 static int
 tls_handshake_within(SSL_CTX *ctx, int fd, int ms)
 {
-	int64_t deadline = now_ms() + ms;
-	SSL *ssl = SSL_new(ctx);
-	int r, done = 0;
+	SSL *ssl = tls_connect_within(ctx, fd, ms);
 
-	fcntl(fd, F_SETFL, O_NONBLOCK);
-	SSL_set_fd(ssl, fd);
-	while (!done && now_ms() < deadline) {
-		struct pollfd p = { .fd = fd, .events = POLLIN };
-
-		if ((r = SSL_connect(ssl)) == 1)
-			done = 1;
-		else if (SSL_get_error(ssl, r) != SSL_ERROR_WANT_READ)
-			break;
-		else
-			poll(&p, 1, 50);
-	}
 	SSL_free(ssl);
-	return done;
+	return ssl != NULL;
 }
 
 /*
  * max_tls_handshakes=1: while one handshake is in progress (a client that
  * sent STARTTLS and stalls), the next waits; it proceeds once the first
- * is over.  A client that gives up while waiting costs no handshake.
+ * is over, or has stalled for tls_handshake_stall_timeout.  A client that
+ * gives up while waiting costs no handshake.
  */
 START_TEST(t_tls_handshake_slots)
 {
-	char settings[PATH_MAX + 64];
+	char settings[PATH_MAX + 96];
 	struct qc staller, waiter, quitter;
 	SSL_CTX *ctx;
 	struct srv s;
@@ -1284,7 +1335,7 @@ START_TEST(t_tls_handshake_slots)
 		return;
 	}
 	snprintf(settings, sizeof(settings), "nss_db_dir=%s,"
-	    "max_tls_handshakes=1", nss_dir);
+	    "max_tls_handshakes=1,tls_handshake_stall_timeout=2000", nss_dir);
 	srv_prepare(&s);
 	SRV_START(&s, "-s", "on", "-c", "off", "-S", settings);
 	ctx = SSL_CTX_new(TLS_client_method());
@@ -1330,6 +1381,183 @@ START_TEST(t_tls_handshake_slots)
 	SSL_CTX_free(ctx);
 	assert_serving(&s, "after");
 	srv_stop(&s);
+}
+END_TEST
+
+/* A ClientHello as OpenSSL sends it: into out, and its length. */
+static size_t
+client_hello(uint8_t *out, size_t cap)
+{
+	SSL_CTX *ctx = SSL_CTX_new(TLS_client_method());
+	BIO *from = BIO_new(BIO_s_mem()), *to = BIO_new(BIO_s_mem());
+	SSL *ssl;
+	int n;
+
+	ck_assert_ptr_nonnull(ctx);
+	ssl = SSL_new(ctx);
+	SSL_set_bio(ssl, from, to);
+	ck_assert_int_le(SSL_connect(ssl), 0);
+	n = BIO_read(to, out, (int)cap);
+	ck_assert_int_gt(n, 0);
+	SSL_free(ssl);
+	SSL_CTX_free(ctx);
+	return (size_t)n;
+}
+
+/*
+ * The attack of issue 10 (item 3), in a child process until it is killed:
+ * per_second connections from the addresses srcs in turn, each sending
+ * PREINIT, STARTTLS and a ClientHello at once and then nothing, reading
+ * nothing.  Its connections end with it.
+ */
+static pid_t
+stall_attack(const struct srv *s, const char *const *srcs, size_t nsrcs,
+    int per_second)
+{
+	uint8_t hello[4096];
+	size_t hello_len = client_hello(hello, sizeof(hello));
+	struct buf b;
+	struct msg m;
+	pid_t pid;
+
+	buf_init(&b);
+	msg_init(&m, QN_MSG_PREINIT);
+	m.seq = 1;
+	m.cluster_name = "attack";
+	m.cluster_name_len = strlen(m.cluster_name);
+	m.has = QN_BIT(QN_OPT_SEQ) | QN_BIT(QN_OPT_CLUSTER_NAME);
+	ck_assert_int_eq(msg_encode(&m, &b, SIZE_MAX), 0);
+	msg_init(&m, QN_MSG_STARTTLS);
+	m.seq = 2;
+	m.has = QN_BIT(QN_OPT_SEQ);
+	ck_assert_int_eq(msg_encode(&m, &b, SIZE_MAX), 0);
+	buf_put(&b, hello, hello_len);
+	ck_assert(!b.failed);
+	pid = fork();
+	ck_assert_int_ge(pid, 0);
+	if (pid == 0) {
+		int64_t next = now_ms();
+
+		prctl(PR_SET_PDEATHSIG, SIGKILL);
+		for (size_t i = 0;; i++) {
+			struct sockaddr_in to = { .sin_family = AF_INET,
+			    .sin_port = htons((uint16_t)s->port),
+			    .sin_addr.s_addr = htonl(INADDR_LOOPBACK) };
+			struct sockaddr_in from = { .sin_family = AF_INET };
+			int fd = socket(AF_INET, SOCK_STREAM, 0);
+
+			inet_pton(AF_INET, srcs[i % nsrcs], &from.sin_addr);
+			if (fd >= 0 && bind(fd, (struct sockaddr *)&from,
+			    sizeof(from)) == 0 && connect(fd,
+			    (struct sockaddr *)&to, sizeof(to)) == 0)
+				(void)send(fd, b.data, b.len, MSG_NOSIGNAL);
+			next += 1000 / per_second;
+			if (next > now_ms())
+				sleep_ms((int)(next - now_ms()));
+		}
+	}
+	buf_free(&b);
+	return pid;
+}
+
+/*
+ * A well-behaved TLS client from 127.0.0.1: PREINIT, STARTTLS, handshake,
+ * INIT and its node lists.  Milliseconds from its connect to its ACK, or
+ * -1 when that did not come within ms.
+ */
+static int64_t
+tls_client_vote_within(const struct srv *s, SSL_CTX *ctx, int ms)
+{
+	int64_t t0 = now_ms(), deadline = t0 + ms;
+	struct qc c;
+	struct msg m, r;
+	int got_vote = 0;
+
+	ck_assert_int_eq(qc_connect_from(&c, s, "127.0.0.1", 0), 0);
+	qc_preinit(&c, "good");
+	qc_starttls(&c);
+	c.ssl = tls_connect_within(ctx, c.fd, (int)(deadline - now_ms()));
+	if (c.ssl != NULL) {
+		init_msg(&m, &c, 1, QN_ALGO_FFSPLIT, 8000);
+		qc_send(&c, &m);
+		if (qc_recv(&c, &r, (int)(deadline - now_ms())) == 0) {
+			ck_assert_int_eq(r.type, QN_MSG_INIT_REPLY);
+			ck_assert_int_eq(r.reply_error_code, 0);
+			msg_free(&r);
+			send_node_lists(&c, 1);
+		}
+	}
+	while (c.ssl != NULL && !got_vote &&
+	    qc_recv(&c, &r, (int)(deadline - now_ms())) == 0) {
+		got_vote = (r.type == QN_MSG_NODE_LIST_REPLY ||
+		    r.type == QN_MSG_VOTE_INFO) && r.vote == QN_VOTE_ACK;
+		msg_free(&r);
+	}
+	qc_close(&c);
+	return got_vote ? now_ms() - t0 : -1;
+}
+
+/*
+ * Handshake slots can't be starved (issue 10, item 3): with
+ * max_tls_handshakes 16, 25 connections a second that send a ClientHello
+ * and stall, from one address and then spread over eight.  Good TLS
+ * clients that come one after the other once the attack is under way
+ * (so at any moment of it, and after a qdevice's 8 s connect timeout has
+ * passed since it began) each get their vote within those 8 s.
+ */
+#define GOOD_CLIENTS	5
+
+START_TEST(t_tls_handshake_starvation)
+{
+	static const char *const one[] = { "127.0.0.2" };
+	static const char *const eight[] = { "127.0.0.2", "127.0.0.3",
+	    "127.0.0.4", "127.0.0.5", "127.0.0.6", "127.0.0.7", "127.0.0.8",
+	    "127.0.0.9" };
+	static const struct {
+		const char *const *srcs;
+		size_t n;
+	} attacks[] = { { one, ARRAY_LEN(one) }, { eight, ARRAY_LEN(eight) } };
+	char settings[PATH_MAX + 64];
+	SSL_CTX *ctx;
+
+	if (!have_nss) {
+		printf("note: no NSS certutil: handshake starvation test "
+		    "skipped\n");
+		return;
+	}
+	snprintf(settings, sizeof(settings), "nss_db_dir=%s,"
+	    "max_tls_handshakes=16", nss_dir);
+	ctx = SSL_CTX_new(TLS_client_method());
+	ck_assert_ptr_nonnull(ctx);
+	SSL_CTX_set_verify(ctx, SSL_VERIFY_NONE, NULL);
+	for (size_t i = 0; i < ARRAY_LEN(attacks); i++) {
+		struct srv s;
+		int64_t t = -1, worst = 0;
+		pid_t pid;
+
+		srv_prepare(&s);
+		SRV_START(&s, "-s", "on", "-c", "off", "-S", settings);
+		pid = stall_attack(&s, attacks[i].srcs, attacks[i].n, 25);
+		/* Every slot taken, the queue growing. */
+		sleep_ms(3000);
+		for (int k = 0; k < GOOD_CLIENTS; k++) {
+			if ((t = tls_client_vote_within(&s, ctx, 8000)) < 0)
+				break;
+			worst = t > worst ? t : worst;
+			sleep_ms(150);
+		}
+		kill(pid, SIGKILL);
+		waitpid(pid, NULL, 0);
+		ck_assert_msg(t >= 0, "a good TLS client got no vote within "
+		    "8 s while %zu address(es) stalled TLS handshakes",
+		    attacks[i].n);
+		printf("note: under attack from %zu address(es), %d good TLS "
+		    "clients voted, the slowest after %" PRId64 " ms\n",
+		    attacks[i].n, GOOD_CLIENTS, worst);
+		assert_serving(&s, "after");
+		srv_stop(&s);
+	}
+	SSL_CTX_free(ctx);
 }
 END_TEST
 
@@ -1583,6 +1811,7 @@ limits_suite(void)
 	tcase_add_test(t, t_gone_mid_message);
 	tcase_add_test(t, t_gone_mid_tls);
 	tcase_add_test(t, t_tls_handshake_slots);
+	tcase_add_test(t, t_tls_handshake_starvation);
 	tcase_add_test(t, t_log_disk_full);
 	suite_add_tcase(s, t);
 
