@@ -76,6 +76,8 @@ static const struct setting qnetd_settings[] = {
 	    OFF(max_client_message_rate), 0, 1000000 },
 	{ "max_tls_handshakes", SETTING_INT, OFF(max_tls_handshakes), 0,
 	    LLONG_MAX },
+	{ "ipc_idle_timeout", SETTING_INT, OFF(ipc.idle_timeout), 0,
+	    IPC_IDLE_TIMEOUT_MAX },
 	{ NULL, 0, 0, 0, 0 }
 };
 
