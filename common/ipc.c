@@ -12,6 +12,8 @@
 
 /* Retry of an accept that found no memory. */
 #define ACCEPT_RETRY_MS	1000
+/* Idle clients dropped are logged once per interval, with a count. */
+#define IDLE_LOG_INTERVAL_MS	10000
 
 struct ipc_conn {
 	uv_pipe_t pipe;
@@ -151,6 +153,25 @@ read_cb(uv_stream_t *st, ssize_t n, const uv_buf_t *ub)
  * and ipc_max_clients of them would lock the tools out.
  */
 static void
+idle_log(struct ipc_server *s, uint64_t now)
+{
+	char more[64] = "";
+
+	if (now < s->idle_log_next) {
+		s->idle_log_suppressed++;
+		return;
+	}
+	s->idle_log_next = now + IDLE_LOG_INTERVAL_MS;
+	if (s->idle_log_suppressed != 0)
+		snprintf(more, sizeof(more), " (%lu more since the last report)",
+		    s->idle_log_suppressed);
+	s->idle_log_suppressed = 0;
+	log_warn("Limit ipc_idle_timeout = %llu reached by a local socket "
+	    "client: disconnecting it%s", (unsigned long long)s->idle_timeout,
+	    more);
+}
+
+static void
 idle_sweep(uv_timer_t *t)
 {
 	struct ipc_server *s = t->data;
@@ -158,8 +179,7 @@ idle_sweep(uv_timer_t *t)
 	struct ipc_conn *ic;
 
 	while ((ic = TAILQ_FIRST(&s->conns)) != NULL && ic->deadline <= now) {
-		log_debug("Local socket client idle for %llu ms, disconnecting",
-		    (unsigned long long)s->idle_timeout);
+		idle_log(s, now);
 		conn_close(ic);
 	}
 	if (s->accept_waiting && s->open)
@@ -225,6 +245,8 @@ ipc_server_start(struct ipc_server *s, uv_loop_t *loop, const char *path,
 	s->loop = loop;
 	s->clients = 0;
 	s->accept_waiting = 0;
+	s->idle_log_next = 0;
+	s->idle_log_suppressed = 0;
 	TAILQ_INIT(&s->conns);
 	/* libuv would bind a truncated path: another file than asked for. */
 	if (strlen(path) >= sizeof(sun.sun_path)) {
@@ -374,12 +396,14 @@ ipc_call(const char *path, const char *request, struct buf *reply)
 		return IPC_CALL_NO_CONNECT;
 	}
 	/*
-	 * A failed send may still have an answer to read: the daemon says
-	 * "Command too long" and closes before it has read everything.
+	 * The daemon may answer before it has read everything ("Command too
+	 * long") and close: our send then fails, and the read returns the
+	 * answer and then a reset.  The answer is what counts.
 	 */
 	sent = send_line(fd, request);
 	saved = errno;
-	if (read_all(fd, reply) != 0) {
+	if (read_all(fd, reply) != 0 &&
+	    (reply->len == 0 || errno != ECONNRESET)) {
 		saved = errno;
 		r = IPC_CALL_LOST;
 	} else if (reply->len == 0) {

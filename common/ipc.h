@@ -47,6 +47,8 @@ struct ipc_server {
 	struct ipc_conn_queue conns;	/* oldest (first to time out) first */
 	uv_timer_t idle_timer;
 	int accept_waiting;	/* a connection waits for a free slot */
+	uint64_t idle_log_next;	/* loop time the next drop may be logged */
+	unsigned long idle_log_suppressed;
 	enum ipc_result (*handler)(void *arg, char *line, struct buf *out);
 	void	(*on_shutdown)(void *arg);
 	void	*arg;
