@@ -147,11 +147,6 @@ read_cb(uv_stream_t *st, ssize_t n, const uv_buf_t *ub)
 	answer(ic, (char *)ic->in.data);
 }
 
-/*
- * Every client must send its command and take the answer within
- * idle_timeout: one that connects and waits would hold its slot for ever,
- * and ipc_max_clients of them would lock the tools out.
- */
 static void
 idle_log(struct ipc_server *s, uint64_t now)
 {
@@ -171,6 +166,12 @@ idle_log(struct ipc_server *s, uint64_t now)
 	    more);
 }
 
+/*
+ * Every client must send its command and take the answer within
+ * idle_timeout: one that connects and waits would hold its slot for ever,
+ * and ipc_max_clients of them would lock the tools out.  The timer also
+ * retries an accept that found no memory.
+ */
 static void
 idle_sweep(uv_timer_t *t)
 {
@@ -178,7 +179,8 @@ idle_sweep(uv_timer_t *t)
 	uint64_t now = uv_now(s->loop);
 	struct ipc_conn *ic;
 
-	while ((ic = TAILQ_FIRST(&s->conns)) != NULL && ic->deadline <= now) {
+	while (s->idle_timeout != 0 && (ic = TAILQ_FIRST(&s->conns)) != NULL &&
+	    ic->deadline <= now) {
 		idle_log(s, now);
 		conn_close(ic);
 	}
@@ -192,8 +194,9 @@ idle_sweep(uv_timer_t *t)
 /*
  * Take the connection libuv holds for us.  At ipc_max_clients it is left
  * there: libuv stops listening until uv_accept(), so the tool waits in
- * connect/read for a free slot (at most idle_timeout) instead of being
- * closed on, which it saw as a reset or died of as SIGPIPE.
+ * connect/read for a free slot (idle ones are freed after idle_timeout)
+ * instead of being closed on, which it saw as a reset or died of as
+ * SIGPIPE.
  */
 static void
 accept_one(struct ipc_server *s)
