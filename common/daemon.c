@@ -89,6 +89,7 @@ daemon_ipc_start(struct ipc_server *s, uv_loop_t *loop, const char *path,
 	s->max_clients = (size_t)set->max_clients;
 	s->max_receive = (size_t)set->max_receive_size;
 	s->max_send = (size_t)set->max_send_size;
+	s->idle_timeout = (uint64_t)set->idle_timeout;
 	if (ipc_server_start(s, loop, path, (int)set->backlog) == 0)
 		return 0;
 	log_crit("Can't create local socket %s: %s", path, strerror(errno));

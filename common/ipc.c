@@ -1,4 +1,5 @@
 #include <errno.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -9,25 +10,48 @@
 #include "ipc.h"
 #include "log.h"
 
+/* Retry of an accept that found no memory. */
+#define ACCEPT_RETRY_MS	1000
+/* Idle clients dropped are logged once per interval, with a count. */
+#define IDLE_LOG_INTERVAL_MS	10000
+
 struct ipc_conn {
 	uv_pipe_t pipe;
 	uv_write_t wr;
 	struct ipc_server *srv;
+	TAILQ_ENTRY(ipc_conn) link;	/* srv->conns until it is closing */
+	uint64_t deadline;		/* loop time it is dropped at */
 	struct buf in;
 	struct buf out;
 	int shutdown_after;
 	int answered;
 };
 
+static void accept_one(struct ipc_server *s);
+
 static void
 conn_closed(uv_handle_t *h)
 {
 	struct ipc_conn *ic = h->data;
+	struct ipc_server *s = ic->srv;
 
-	ic->srv->clients--;
+	s->clients--;
 	buf_free(&ic->in);
 	buf_free(&ic->out);
 	free(ic);
+	/* A slot is free: the connection that waited for one gets it. */
+	if (s->accept_waiting && s->open)
+		accept_one(s);
+}
+
+/* Close once, whoever asks first (answer, error, timeout, stop). */
+static void
+conn_close(struct ipc_conn *ic)
+{
+	if (uv_is_closing((uv_handle_t *)&ic->pipe))
+		return;
+	TAILQ_REMOVE(&ic->srv->conns, ic, link);
+	uv_close((uv_handle_t *)&ic->pipe, conn_closed);
 }
 
 static void
@@ -37,9 +61,27 @@ written(uv_write_t *wr, int status)
 	struct ipc_server *s = ic->srv;
 	int shutdown = ic->shutdown_after && status == 0;
 
-	uv_close((uv_handle_t *)&ic->pipe, conn_closed);
+	conn_close(ic);
 	if (shutdown && s->on_shutdown != NULL)
 		s->on_shutdown(s->arg);
+}
+
+/* Queue ic->out, then close. */
+static void
+send_out(struct ipc_conn *ic)
+{
+	uv_buf_t ub;
+
+	ic->answered = 1;
+	uv_read_stop((uv_stream_t *)&ic->pipe);
+	if (ic->out.failed) {
+		conn_close(ic);
+		return;
+	}
+	ub = uv_buf_init((char *)ic->out.data, (unsigned)ic->out.len);
+	ic->wr.data = ic;
+	if (uv_write(&ic->wr, (uv_stream_t *)&ic->pipe, &ub, 1, written) != 0)
+		conn_close(ic);
 }
 
 static void
@@ -48,7 +90,6 @@ answer(struct ipc_conn *ic, char *line)
 	struct ipc_server *s = ic->srv;
 	struct buf payload;
 	enum ipc_result r;
-	uv_buf_t ub;
 
 	buf_init(&payload);
 	r = s->handler(s->arg, line, &payload);
@@ -63,16 +104,7 @@ answer(struct ipc_conn *ic, char *line)
 		buf_put_u8(&ic->out, '\n');
 	buf_free(&payload);
 	ic->shutdown_after = r == IPC_OK_SHUTDOWN;
-	ic->answered = 1;
-	uv_read_stop((uv_stream_t *)&ic->pipe);
-	if (ic->out.failed) {
-		uv_close((uv_handle_t *)&ic->pipe, conn_closed);
-		return;
-	}
-	ub = uv_buf_init((char *)ic->out.data, (unsigned)ic->out.len);
-	ic->wr.data = ic;
-	if (uv_write(&ic->wr, (uv_stream_t *)&ic->pipe, &ub, 1, written) != 0)
-		uv_close((uv_handle_t *)&ic->pipe, conn_closed);
+	send_out(ic);
 }
 
 static void
@@ -99,7 +131,7 @@ read_cb(uv_stream_t *st, ssize_t n, const uv_buf_t *ub)
 	if (ic->answered)
 		return;
 	if (n < 0) {
-		uv_close((uv_handle_t *)&ic->pipe, conn_closed);
+		conn_close(ic);
 		return;
 	}
 	ic->in.len += (size_t)n;
@@ -107,15 +139,8 @@ read_cb(uv_stream_t *st, ssize_t n, const uv_buf_t *ub)
 	if (nl == NULL && ic->in.len < ic->srv->max_receive)
 		return;
 	if (nl == NULL) {
-		struct buf *o = &ic->out;
-
-		buf_printf(o, "Error\nCommand too long\n");
-		ic->answered = 1;
-		uv_read_stop(st);
-		ic->wr.data = ic;
-		uv_buf_t wb = uv_buf_init((char *)o->data, (unsigned)o->len);
-		if (o->failed || uv_write(&ic->wr, st, &wb, 1, written) != 0)
-			uv_close((uv_handle_t *)&ic->pipe, conn_closed);
+		buf_printf(&ic->out, "Error\nCommand too long\n");
+		send_out(ic);
 		return;
 	}
 	*nl = '\0';
@@ -123,26 +148,93 @@ read_cb(uv_stream_t *st, ssize_t n, const uv_buf_t *ub)
 }
 
 static void
-accept_cb(uv_stream_t *server, int status)
+idle_log(struct ipc_server *s, uint64_t now)
 {
-	struct ipc_server *s = server->data;
+	char more[64] = "";
+
+	if (now < s->idle_log_next) {
+		s->idle_log_suppressed++;
+		return;
+	}
+	s->idle_log_next = now + IDLE_LOG_INTERVAL_MS;
+	if (s->idle_log_suppressed != 0)
+		snprintf(more, sizeof(more), " (%lu more since the last report)",
+		    s->idle_log_suppressed);
+	s->idle_log_suppressed = 0;
+	log_warn("Limit ipc_idle_timeout = %llu reached by a local socket "
+	    "client: disconnecting it%s", (unsigned long long)s->idle_timeout,
+	    more);
+}
+
+/*
+ * Every client must send its command and take the answer within
+ * idle_timeout: one that connects and waits would hold its slot for ever,
+ * and ipc_max_clients of them would lock the tools out.  The timer also
+ * retries an accept that found no memory.
+ */
+static void
+idle_sweep(uv_timer_t *t)
+{
+	struct ipc_server *s = t->data;
+	uint64_t now = uv_now(s->loop);
 	struct ipc_conn *ic;
 
-	if (status != 0 || (ic = calloc(1, sizeof(*ic))) == NULL)
+	while (s->idle_timeout != 0 && (ic = TAILQ_FIRST(&s->conns)) != NULL &&
+	    ic->deadline <= now) {
+		idle_log(s, now);
+		conn_close(ic);
+	}
+	if (s->accept_waiting && s->open)
+		accept_one(s);
+	if ((ic = TAILQ_FIRST(&s->conns)) != NULL && s->idle_timeout != 0)
+		uv_timer_start(&s->idle_timer, idle_sweep, ic->deadline - now,
+		    0);
+}
+
+/*
+ * Take the connection libuv holds for us.  At ipc_max_clients it is left
+ * there: libuv stops listening until uv_accept(), so the tool waits in
+ * connect/read for a free slot (idle ones are freed after idle_timeout)
+ * instead of being closed on, which it saw as a reset or died of as
+ * SIGPIPE.
+ */
+static void
+accept_one(struct ipc_server *s)
+{
+	struct ipc_conn *ic;
+
+	if (s->max_clients && s->clients >= s->max_clients) {
+		s->accept_waiting = 1;
 		return;
+	}
+	if ((ic = calloc(1, sizeof(*ic))) == NULL) {
+		s->accept_waiting = 1;
+		if (!uv_is_active((uv_handle_t *)&s->idle_timer))
+			uv_timer_start(&s->idle_timer, idle_sweep,
+			    ACCEPT_RETRY_MS, 0);
+		return;
+	}
+	s->accept_waiting = 0;
 	ic->srv = s;
 	buf_init(&ic->in);
 	buf_init(&ic->out);
 	uv_pipe_init(s->loop, &ic->pipe, 0);
 	ic->pipe.data = ic;
+	ic->deadline = uv_now(s->loop) + s->idle_timeout;
+	TAILQ_INSERT_TAIL(&s->conns, ic, link);
 	s->clients++;
-	if (uv_accept(server, (uv_stream_t *)&ic->pipe) != 0 ||
-	    (s->max_clients && s->clients > s->max_clients)) {
-		uv_close((uv_handle_t *)&ic->pipe, conn_closed);
-		return;
-	}
-	if (uv_read_start((uv_stream_t *)&ic->pipe, alloc_cb, read_cb) != 0)
-		uv_close((uv_handle_t *)&ic->pipe, conn_closed);
+	if (s->idle_timeout != 0 && !uv_is_active((uv_handle_t *)&s->idle_timer))
+		uv_timer_start(&s->idle_timer, idle_sweep, s->idle_timeout, 0);
+	if (uv_accept((uv_stream_t *)&s->pipe, (uv_stream_t *)&ic->pipe) != 0 ||
+	    uv_read_start((uv_stream_t *)&ic->pipe, alloc_cb, read_cb) != 0)
+		conn_close(ic);
+}
+
+static void
+accept_cb(uv_stream_t *server, int status)
+{
+	if (status == 0)
+		accept_one(server->data);
 }
 
 int
@@ -155,6 +247,10 @@ ipc_server_start(struct ipc_server *s, uv_loop_t *loop, const char *path,
 
 	s->loop = loop;
 	s->clients = 0;
+	s->accept_waiting = 0;
+	s->idle_log_next = 0;
+	s->idle_log_suppressed = 0;
+	TAILQ_INIT(&s->conns);
 	/* libuv would bind a truncated path: another file than asked for. */
 	if (strlen(path) >= sizeof(sun.sun_path)) {
 		errno = ENAMETOOLONG;
@@ -166,6 +262,8 @@ ipc_server_start(struct ipc_server *s, uv_loop_t *loop, const char *path,
 	}
 	uv_pipe_init(loop, &s->pipe, 0);
 	s->pipe.data = s;
+	uv_timer_init(loop, &s->idle_timer);
+	s->idle_timer.data = s;
 	s->open = 1;
 	(void)unlink(path);
 	if ((rc = uv_pipe_bind(&s->pipe, path)) != 0 ||
@@ -183,6 +281,9 @@ ipc_server_stop(struct ipc_server *s)
 	if (!s->open)
 		return;
 	s->open = 0;
+	while (!TAILQ_EMPTY(&s->conns))
+		conn_close(TAILQ_FIRST(&s->conns));
+	uv_close((uv_handle_t *)&s->idle_timer, NULL);
 	uv_close((uv_handle_t *)&s->pipe, NULL);
 	(void)unlink(s->path);
 	free(s->path);
@@ -220,46 +321,100 @@ ipc_split(char *line, char **words, int max, int quoting)
 	return n;
 }
 
-int
-ipc_call(const char *path, const char *request, struct buf *reply)
+/* The whole request and its newline; -1 with errno. */
+static int
+send_line(int fd, const char *request)
 {
-	struct sockaddr_un sun = { .sun_family = AF_UNIX };
-	size_t len = strlen(request);
-	int fd, saved;
+	size_t len = strlen(request), off = 0;
+	char *line = malloc(len + 1);
 	ssize_t n;
 
-	if (strlen(path) >= sizeof(sun.sun_path)) {
-		errno = ENAMETOOLONG;
+	if (line == NULL) {
+		errno = ENOMEM;
 		return -1;
 	}
-	strcpy(sun.sun_path, path);
-	if ((fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0)) == -1)
-		return -1;
-	if (connect(fd, (struct sockaddr *)&sun, sizeof(sun)) == -1)
-		goto fail;
-	if (write(fd, request, len) != (ssize_t)len || write(fd, "\n", 1) != 1)
-		goto fail;
+	memcpy(line, request, len);
+	line[len++] = '\n';
+	while (off < len) {
+		/* MSG_NOSIGNAL: a daemon that closes must not kill the tool. */
+		n = send(fd, line + off, len - off, MSG_NOSIGNAL);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0) {
+			int saved = errno;
+
+			free(line);
+			errno = saved;
+			return -1;
+		}
+		off += (size_t)n;
+	}
+	free(line);
+	return 0;
+}
+
+/* Everything until the daemon closes; -1 with errno. */
+static int
+read_all(int fd, struct buf *reply)
+{
+	ssize_t n;
+
 	for (;;) {
 		if (buf_reserve(reply, 4096) != 0) {
 			errno = ENOMEM;
-			goto fail;
+			return -1;
 		}
 		n = read(fd, reply->data + reply->len, reply->cap - reply->len);
 		if (n < 0 && errno == EINTR)
 			continue;
 		if (n < 0)
-			goto fail;
+			return -1;
 		if (n == 0)
-			break;
+			return 0;
 		reply->len += (size_t)n;
 	}
-	close(fd);
-	return 0;
-fail:
+}
+
+enum ipc_call_result
+ipc_call(const char *path, const char *request, struct buf *reply)
+{
+	struct sockaddr_un sun = { .sun_family = AF_UNIX };
+	enum ipc_call_result r = IPC_CALL_OK;
+	int fd, saved, sent;
+
+	/* The daemon would take the first line for the whole request. */
+	if (strchr(request, '\n') != NULL)
+		return IPC_CALL_BAD_REQUEST;
+	if (strlen(path) >= sizeof(sun.sun_path)) {
+		errno = ENAMETOOLONG;
+		return IPC_CALL_NO_CONNECT;
+	}
+	strcpy(sun.sun_path, path);
+	if ((fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0)) == -1)
+		return IPC_CALL_NO_CONNECT;
+	if (connect(fd, (struct sockaddr *)&sun, sizeof(sun)) == -1) {
+		saved = errno;
+		close(fd);
+		errno = saved;
+		return IPC_CALL_NO_CONNECT;
+	}
+	/*
+	 * The daemon may answer before it has read everything ("Command too
+	 * long") and close: our send then fails, and the read returns the
+	 * answer and then a reset.  The answer is what counts.
+	 */
+	sent = send_line(fd, request);
 	saved = errno;
+	if (read_all(fd, reply) != 0 &&
+	    (reply->len == 0 || errno != ECONNRESET)) {
+		saved = errno;
+		r = IPC_CALL_LOST;
+	} else if (reply->len == 0) {
+		r = sent != 0 ? IPC_CALL_LOST : IPC_CALL_NO_ANSWER;
+	}
 	close(fd);
 	errno = saved;
-	return -1;
+	return r;
 }
 
 int
@@ -286,8 +441,10 @@ ipc_tool_call(const char *prog, const char *path, struct buf *req,
     const char *target)
 {
 	struct buf reply;
-	int rc;
+	int rc = 3;
 
+	/* Belt and braces: ipc_call() doesn't raise it, nothing else may. */
+	signal(SIGPIPE, SIG_IGN);
 	buf_put_u8(req, '\0');
 	if (req->failed) {
 		fprintf(stderr, "%s: out of memory\n", prog);
@@ -295,12 +452,27 @@ ipc_tool_call(const char *prog, const char *path, struct buf *req,
 		return 2;
 	}
 	buf_init(&reply);
-	if (ipc_call(path, (const char *)req->data, &reply) != 0) {
+	switch (ipc_call(path, (const char *)req->data, &reply)) {
+	case IPC_CALL_OK:
+		rc = ipc_print_answer(&reply);
+		break;
+	case IPC_CALL_NO_CONNECT:
 		fprintf(stderr, "%s: Can't connect to %s: %s\n", prog, target,
 		    strerror(errno));
-		rc = 3;
-	} else {
-		rc = ipc_print_answer(&reply);
+		break;
+	case IPC_CALL_LOST:
+		fprintf(stderr, "%s: Connection to %s lost: %s\n", prog,
+		    target, strerror(errno));
+		break;
+	case IPC_CALL_NO_ANSWER:
+		fprintf(stderr, "%s: No answer from %s: it closed the "
+		    "connection\n", prog, target);
+		break;
+	case IPC_CALL_BAD_REQUEST:
+		fprintf(stderr, "%s: Can't send a command containing a "
+		    "newline\n", prog);
+		rc = 1;
+		break;
 	}
 	buf_free(&reply);
 	buf_free(req);

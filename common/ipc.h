@@ -7,6 +7,8 @@
 #define QN_IPC_H
 
 #include <stddef.h>
+#include <stdint.h>
+#include <sys/queue.h>
 #include <uv.h>
 
 #include "buf.h"
@@ -17,13 +19,21 @@ enum ipc_result {
 	IPC_OK_SHUTDOWN		/* answer OK, then on_shutdown */
 };
 
+/* ipc_idle_timeout (not in 3.0.3): its default and largest value, in ms. */
+#define IPC_IDLE_TIMEOUT_DEFAULT	5000
+#define IPC_IDLE_TIMEOUT_MAX		18000000
+
 /* The local socket's -S settings, which both daemons have. */
 struct ipc_settings {
 	long long backlog;		/* local_socket_backlog */
 	long long max_clients;		/* ipc_max_clients, 0 = unlimited */
 	long long max_receive_size;	/* ipc_max_receive_size */
 	long long max_send_size;	/* ipc_max_send_size */
+	long long idle_timeout;		/* ipc_idle_timeout (ms), 0 = none */
 };
+
+struct ipc_conn;
+TAILQ_HEAD(ipc_conn_queue, ipc_conn);
 
 struct ipc_server {
 	uv_loop_t *loop;
@@ -32,7 +42,13 @@ struct ipc_server {
 	size_t max_clients;	/* 0 = unlimited */
 	size_t max_receive;
 	size_t max_send;
+	uint64_t idle_timeout;	/* ms a client may hold a slot, 0 = ever */
 	size_t clients;
+	struct ipc_conn_queue conns;	/* oldest (first to time out) first */
+	uv_timer_t idle_timer;
+	int accept_waiting;	/* a connection waits for a free slot */
+	uint64_t idle_log_next;	/* loop time the next drop may be logged */
+	unsigned long idle_log_suppressed;
 	enum ipc_result (*handler)(void *arg, char *line, struct buf *out);
 	void	(*on_shutdown)(void *arg);
 	void	*arg;
@@ -42,7 +58,7 @@ struct ipc_server {
 /* Bind (replacing a stale socket file) and listen; -1 with errno. */
 int	ipc_server_start(struct ipc_server *s, uv_loop_t *loop,
 	    const char *path, int backlog);
-/* Stop accepting and remove the socket file. */
+/* Stop accepting, drop the clients and remove the socket file. */
 void	ipc_server_stop(struct ipc_server *s);
 
 /*
@@ -51,12 +67,20 @@ void	ipc_server_stop(struct ipc_server *s);
  */
 int	ipc_split(char *line, char **words, int max, int quoting);
 
+enum ipc_call_result {
+	IPC_CALL_OK,
+	IPC_CALL_NO_CONNECT,	/* errno says why */
+	IPC_CALL_LOST,		/* connected, then a send/receive error: errno */
+	IPC_CALL_NO_ANSWER,	/* the daemon closed without answering */
+	IPC_CALL_BAD_REQUEST	/* the request contains a newline */
+};
+
 /*
  * Tool side: send request (a line without the newline) and read the whole
- * answer into reply.  Returns 0, or -1 with errno when the socket cannot be
- * reached.
+ * answer into reply.  Never raises SIGPIPE.
  */
-int	ipc_call(const char *path, const char *request, struct buf *reply);
+enum ipc_call_result ipc_call(const char *path, const char *request,
+	    struct buf *reply);
 
 /*
  * Print an answer the way the 3.0.3 tools do and return their exit code:
@@ -67,7 +91,9 @@ int	ipc_print_answer(const struct buf *reply);
 /*
  * A tool's whole exchange: send the request built in req (freed here),
  * print the answer and return the tool's exit code; 3 with "<prog>: Can't
- * connect to <target>: <error>" when the socket cannot be reached.
+ * connect to <target>: <error>" when the socket cannot be reached, and 3
+ * with a message saying so when the exchange breaks off.  SIGPIPE is
+ * ignored from here on.
  */
 int	ipc_tool_call(const char *prog, const char *path, struct buf *req,
 	    const char *target);

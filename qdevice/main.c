@@ -38,6 +38,9 @@ static const struct setting qdevice_settings[] = {
 	    LLONG_MAX },
 	{ "ipc_max_send_size", SETTING_INT, OFF(ipc.max_send_size), 1024,
 	    LLONG_MAX },
+	/* Ours: a client that holds its slot without a command is dropped. */
+	{ "ipc_idle_timeout", SETTING_INT, OFF(ipc.idle_timeout), 0,
+	    IPC_IDLE_TIMEOUT_MAX },
 	{ "master_wins", SETTING_STR, OFF(master_wins), 0, 0 },
 	{ "heuristics_ipc_max_send_buffers", SETTING_INT,
 	    OFF(heuristics_ipc_max_send_buffers), 10, LLONG_MAX },
@@ -97,6 +100,7 @@ defaults(struct qdevice *q)
 	s->ipc.max_clients = 10;
 	s->ipc.max_receive_size = 4096;
 	s->ipc.max_send_size = 65536;
+	s->ipc.idle_timeout = IPC_IDLE_TIMEOUT_DEFAULT;
 	s->heuristics_ipc_max_send_buffers = 128;
 	s->heuristics_ipc_max_send_receive_size = 4096;
 	s->heuristics_min_timeout = 1000;

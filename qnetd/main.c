@@ -82,6 +82,8 @@ static const struct setting qnetd_settings[] = {
 	    OFF(max_cluster_cpu_per_second), 0, 1000 },
 	{ "tls_handshake_stall_timeout", SETTING_INT,
 	    OFF(tls_handshake_stall_timeout), 0, MAX_TIMER_MS },
+	{ "ipc_idle_timeout", SETTING_INT, OFF(ipc.idle_timeout), 0,
+	    IPC_IDLE_TIMEOUT_MAX },
 	{ NULL, 0, 0, 0, 0 }
 };
 

@@ -135,23 +135,19 @@ static const char *const limit_names[LIMIT_COUNT] = {
  * A connect flood must not become a log flood: each limit logs one line per
  * LIMIT_LOG_INTERVAL_MS and says how many it left out since the last one.
  */
-void
-limit_log(struct qnetd *q, enum qnetd_limit l, const char *addr,
-    long long value, const char *fmt, ...)
+static void
+limit_vlog(struct qnetd *q, struct log_limit *ll, enum qnetd_limit l,
+    const char *addr, long long value, const char *fmt, va_list ap)
 {
-	struct log_limit *ll = &q->limit_log[l];
 	uint64_t now = uv_now(q->loop);
 	char what[160], more[64] = "";
-	va_list ap;
 
 	if (now < ll->next) {
 		ll->suppressed++;
 		return;
 	}
 	ll->next = now + LIMIT_LOG_INTERVAL_MS;
-	va_start(ap, fmt);
 	vsnprintf(what, sizeof(what), fmt, ap);
-	va_end(ap);
 	if (ll->suppressed != 0)
 		snprintf(more, sizeof(more), " (%lu more since the last report)",
 		    ll->suppressed);
@@ -160,13 +156,40 @@ limit_log(struct qnetd *q, enum qnetd_limit l, const char *addr,
 	    value, addr, what, more);
 }
 
+void
+limit_log(struct qnetd *q, enum qnetd_limit l, const char *addr,
+    long long value, const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	limit_vlog(q, &q->limit_log[l], l, addr, value, fmt, ap);
+	va_end(ap);
+}
+
 /* One source address: how many of our connections come from it. */
 struct peer {
 	struct peer *next;
 	uint8_t ip[16];		/* IPv4 as ::ffff:a.b.c.d, like a dual socket */
 	size_t count;
 	struct hs_source hs;	/* its clients waiting for a TLS handshake */
+	/*
+	 * max_clients_per_address refusals are logged per address: one busy
+	 * address (a NAT gateway) must not hide another from the log.
+	 */
+	struct log_limit refused_log;
 };
+
+static void
+peer_limit_log(struct qnetd *q, struct peer *p, const char *addr,
+    long long value, const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	limit_vlog(q, &p->refused_log, LIMIT_PER_ADDRESS, addr, value, fmt, ap);
+	va_end(ap);
+}
 
 #define PEER_MIN_BUCKETS	64
 
@@ -795,7 +818,7 @@ admit(struct qnetd *q, int fd, const struct sockaddr_storage *ss)
 		p = peer_find(&q->peers, ip);
 		if (q->set.max_clients_per_address != 0 && p != NULL &&
 		    (long long)p->count >= q->set.max_clients_per_address) {
-			limit_log(q, LIMIT_PER_ADDRESS, addr,
+			peer_limit_log(q, p, addr,
 			    q->set.max_clients_per_address, "too many "
 			    "connections from its address, not accepting");
 			close(fd);

@@ -7,6 +7,7 @@
 #include <getopt.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 
 #include "buf.h"
 #include "ipc.h"
@@ -81,6 +82,13 @@ main(int argc, char **argv)
 	}
 	if (op == OP_NONE) {
 		usage();
+		return 1;
+	}
+
+	/* The request is one line: a newline would cut it in two. */
+	if (op == OP_LIST && cluster != NULL && strchr(cluster, '\n') != NULL) {
+		fprintf(stderr, "%s: Cluster name must not contain a newline\n",
+		    PROG);
 		return 1;
 	}
 

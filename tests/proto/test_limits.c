@@ -85,6 +85,7 @@ struct srv {
 	char lock[PATH_MAX + 32];
 	char log[PATH_MAX + 32];
 	int stderr_full;	/* stderr is /dev/full (a full disk) */
+	int no_debug;		/* log at the default level: no -d */
 	rlim_t nofile;		/* the daemon's hard open files limit, 0: ours */
 };
 
@@ -157,7 +158,8 @@ srv_spawn(struct srv *s, const char *const *args)
 	    "lock_file=%s,local_socket_file=%s", s->lock, s->sock);
 	argv[n++] = qnetd_bin;
 	argv[n++] = "-f";
-	argv[n++] = "-d";
+	if (!s->no_debug)
+		argv[n++] = "-d";
 	argv[n++] = "-l";
 	argv[n++] = "127.0.0.1";
 	argv[n++] = "-p";
@@ -864,6 +866,89 @@ START_TEST(t_max_clients_per_address)
 	qc_close(&x);
 	qc_close(&a[1]);
 	qc_close(&other);
+	srv_stop(&s);
+}
+END_TEST
+
+/*
+ * Fill one source address up to the default max_clients_per_address
+ * (1024); the last one's PREINIT round trip shows that all were admitted
+ * (they are admitted in the order they connect).
+ */
+static void
+fill_address(struct qc *c, const struct srv *s, const char *src, int n)
+{
+	for (int i = 0; i < n; i++)
+		ck_assert_int_eq(qc_connect_from(&c[i], s, src, 0), 0);
+	qc_preinit(&c[n - 1], "x");
+}
+
+/* Does a new connection from src get closed at once? */
+static int
+refused_from(const struct srv *s, const char *src)
+{
+	struct qc x;
+	int refused;
+
+	ck_assert_int_eq(qc_connect_from(&x, s, src, 0), 0);
+	refused = qc_wait_closed(&x, TIMEOUT_MS) >= 0;
+	qc_close(&x);
+	return refused;
+}
+
+/*
+ * The default 1024 per address refuses the 1,025th client behind one NAT
+ * gateway.  It is logged at the default level once per address and
+ * interval, however often that address retries, and a second address at
+ * its limit within the same interval gets its own line.
+ */
+START_TEST(t_per_address_default)
+{
+	enum { PER_ADDRESS = 1024 };
+	struct rlimit rl;
+	struct qc *a = calloc(PER_ADDRESS, sizeof(*a));
+	struct qc *b = calloc(PER_ADDRESS, sizeof(*b));
+	struct qc other;
+	struct srv s;
+
+	ck_assert_ptr_nonnull(a);
+	ck_assert_ptr_nonnull(b);
+	ck_assert_int_eq(getrlimit(RLIMIT_NOFILE, &rl), 0);
+	if (rl.rlim_max != RLIM_INFINITY && rl.rlim_max < 2 * PER_ADDRESS + 64)
+		ck_abort_msg("open files hard limit %llu too low for this "
+		    "test", (unsigned long long)rl.rlim_max);
+	rl.rlim_cur = rl.rlim_max;
+	ck_assert_int_eq(setrlimit(RLIMIT_NOFILE, &rl), 0);
+
+	srv_prepare(&s);
+	s.no_debug = 1;
+	/* No INIT in this test: nothing may be dropped for that meanwhile. */
+	SRV_START(&s, "-s", "off", "-S", "init_timeout=0");
+	fill_address(a, &s, "127.0.0.1", PER_ADDRESS);
+	for (int i = 0; i < 20; i++)
+		ck_assert_msg(refused_from(&s, "127.0.0.1"),
+		    "connection %d over the limit was accepted", 1025 + i);
+	ASSERT_LOG(&s, "Limit max_clients_per_address = 1024 reached by "
+	    "client 127.0.0.1:");
+	ck_assert_int_eq(log_count(&s, "reached by client 127.0.0.1:"), 1);
+
+	/* Another address connects, and has its own limit and log line. */
+	ck_assert_int_eq(qc_connect_from(&other, &s, "127.0.0.3", 0), 0);
+	qc_preinit(&other, "x");
+	fill_address(b, &s, "127.0.0.2", PER_ADDRESS);
+	ck_assert(refused_from(&s, "127.0.0.2"));
+	ASSERT_LOG(&s, "Limit max_clients_per_address = 1024 reached by "
+	    "client 127.0.0.2:");
+	ck_assert_int_eq(log_count(&s, "reached by client 127.0.0.2:"), 1);
+	ck_assert_int_eq(log_count(&s, "reached by client 127.0.0.1:"), 1);
+
+	for (int i = 0; i < PER_ADDRESS; i++) {
+		qc_close(&a[i]);
+		qc_close(&b[i]);
+	}
+	qc_close(&other);
+	free(a);
+	free(b);
 	srv_stop(&s);
 }
 END_TEST
@@ -1794,6 +1879,7 @@ limits_suite(void)
 	tcase_set_timeout(t, TEST_TIMEOUT);
 	tcase_add_test(t, t_max_clients);
 	tcase_add_test(t, t_max_clients_per_address);
+	tcase_add_test(t, t_per_address_default);
 	tcase_add_test(t, t_max_clusters);
 	tcase_add_test(t, t_open_files_limit);
 	suite_add_tcase(s, t);
