@@ -214,6 +214,10 @@ gate_client_leaves(struct client *c)
 	struct qnetd *q = c->qnetd;
 	uint64_t now = uv_now(q->loop);
 
+	if (q->stopping) {
+		gate_cancel(&q->gate, c);	/* nothing is decided any more */
+		return;
+	}
 	gate_client_left(&q->gate, c, c->closed_by_peer, now);
 	if (gate_has_held(&q->gate))
 		gate_arm(q, now);

@@ -135,6 +135,10 @@ static const char *const limit_names[LIMIT_COUNT] = {
  * A connect flood must not become a log flood: each limit logs one line per
  * LIMIT_LOG_INTERVAL_MS and says how many it left out since the last one.
  */
+static void limit_vlog(struct qnetd *q, struct log_limit *ll,
+    enum qnetd_limit l, const char *addr, long long value, const char *fmt,
+    va_list ap) __attribute__((format(printf, 6, 0)));
+
 static void
 limit_vlog(struct qnetd *q, struct log_limit *ll, enum qnetd_limit l,
     const char *addr, long long value, const char *fmt, va_list ap)
@@ -179,6 +183,9 @@ struct peer {
 	 */
 	struct log_limit refused_log;
 };
+
+static void peer_limit_log(struct qnetd *q, struct peer *p, const char *addr,
+    long long value, const char *fmt, ...) __attribute__((format(printf, 5, 6)));
 
 static void
 peer_limit_log(struct qnetd *q, struct peer *p, const char *addr,
@@ -661,7 +668,7 @@ reap(uv_idle_t *idle)
 	/* Leaving may doom more clients (a VOTE_INFO that can't be queued). */
 	while ((c = q->doomed) != NULL) {
 		q->doomed = c->reap_next;
-		if (c->init_done && !q->stopping)
+		if (c->init_done)
 			gate_client_leaves(c);
 		if (c->init_done)
 			decide_leave(&q->clusters, c, q->stopping);

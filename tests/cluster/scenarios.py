@@ -127,8 +127,12 @@ def ffsplit_nodeid_tiebreaker_isolated(**fl):
         expect_whole(lab, total_votes=3)
 
         lab.set_port(lab.node(2), up=False)
-        # qnetd decides only after dropping node 2's dead connection (DPD, 1.5 x HB).
-        expect_split(lab, winners=[1], losers=[2], winner_votes=2)
+        # qnetd decides only after dropping node 2's dead connection (DPD, 1.5 x HB),
+        # and node 1's ACK waits until node 2 can't be casting its ACK any more
+        # (ack_grace_coefficient, 3.5 x HB).
+        wants = {1: dict(members=[1], quorate=True, qdevice_vote=True, total_votes=2),
+                 2: dict(quorate=False, qdevice_vote=False)}
+        lab.expect_states(wants, timeout=90)
         wait_until(lambda: qnetd_nodes(lab) == [1], 30, what="qnetd dropped node 2")
 
 
