@@ -42,7 +42,7 @@ struct ipc_server {
 	size_t max_clients;	/* 0 = unlimited */
 	size_t max_receive;
 	size_t max_send;
-	uint64_t idle_timeout;	/* ms a client may hold a slot, 0 = ever */
+	uint64_t idle_timeout;	/* ms a client may hold a slot, 0 = no limit */
 	size_t clients;
 	struct ipc_conn_queue conns;	/* oldest (first to time out) first */
 	uv_timer_t idle_timer;

@@ -111,13 +111,39 @@ ipc_connect(const char *path)
 	return fd;
 }
 
+/*
+ * Does the daemon answer a status command?  Reading its answer to the end
+ * also means that it has let this connection go: idle clients that come
+ * next find all ipc_max_clients slots free.
+ */
+static int
+srv_answers(const struct srv *s)
+{
+	char buf[4096];
+	size_t got = 0;
+	ssize_t n;
+	int fd = ipc_connect(s->sock);
+
+	if (fd < 0)
+		return 0;
+	if (send(fd, "status\n", 7, MSG_NOSIGNAL) != 7) {
+		close(fd);
+		return 0;
+	}
+	while ((n = read(fd, buf + got, sizeof(buf) - got)) > 0 &&
+	    (got += (size_t)n) < sizeof(buf))
+		;
+	close(fd);
+	return got >= 3 && memcmp(buf, "OK\n", 3) == 0;
+}
+
 /* Start qnetd with extra -S settings (or NULL) and wait for its socket. */
 static void
 srv_start(struct srv *s, const char *extra)
 {
 	char port[16], settings[3 * PATH_MAX];
 	int64_t deadline = now_ms() + 10000;
-	int fd, status;
+	int status;
 
 	memset(s, 0, sizeof(*s));
 	scratch_dir(s->dir, sizeof(s->dir));
@@ -142,10 +168,8 @@ srv_start(struct srv *s, const char *extra)
 	while (now_ms() < deadline) {
 		ck_assert_msg(waitpid(s->pid, &status, WNOHANG) == 0,
 		    "qnetd exited at start (log: %s)", s->log);
-		if ((fd = ipc_connect(s->sock)) >= 0) {
-			close(fd);
+		if (srv_answers(s))
 			return;
-		}
 		sleep_ms(5);
 	}
 	ck_abort_msg("qnetd does not serve its local socket");
@@ -299,6 +323,25 @@ START_TEST(t_idle_clients_room)
 	for (int i = 0; i < IDLE_CLIENTS; i++)
 		close(idle[i]);
 	srv_stop(&s);
+}
+END_TEST
+
+/*
+ * Stopped while idle clients hold every slot and more wait: it exits 0
+ * (under the sanitizers: nothing leaked).
+ */
+START_TEST(t_stop_with_idle_clients)
+{
+	int idle[IDLE_CLIENTS];
+	struct srv s;
+
+	srv_start(&s, NULL);
+	for (int i = 0; i < IDLE_CLIENTS; i++)
+		ck_assert_int_ge(idle[i] = ipc_connect(s.sock), 0);
+	sleep_ms(200);
+	srv_stop(&s);
+	for (int i = 0; i < IDLE_CLIENTS; i++)
+		close(idle[i]);
 }
 END_TEST
 
@@ -481,6 +524,7 @@ ipc_suite(void)
 	tcase_set_timeout(t, TEST_TIMEOUT);
 	tcase_add_test(t, t_idle_clients);
 	tcase_add_test(t, t_idle_clients_room);
+	tcase_add_test(t, t_stop_with_idle_clients);
 	suite_add_tcase(s, t);
 
 	t = tcase_create("tool errors");
