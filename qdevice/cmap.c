@@ -1,5 +1,5 @@
 /*
- * cmap: the qdevice's view of corosync.conf.  Reads values for config.c
+ * cmap: the qdevice's view of corosync.conf.  Reads values for conf*.c
  * through struct kv and tracks the keys that may change at runtime
  * (BEHAVIOUR.md §3.4): the node list, logging and heuristics.  During a
  * configuration reload every event is ignored; when the reload ends all
