@@ -83,14 +83,8 @@ send_error(struct client *c, const struct msg *req, uint8_t code)
 }
 
 /* ------------------------------------------------------------------ */
-/* The decision core's services (core.h) */
-
-static struct client *
-client_ctx(void *ctx, struct member *m)
-{
-	(void)ctx;
-	return client_of(m);
-}
+/* The decision core's services (core.h): votes leave as messages, the
+ * algorithm's and the ACK gate's timers are libuv timers. */
 
 static int
 svc_send_vote_info(void *ctx, struct member *m, uint32_t seq, uint8_t vote,
@@ -98,6 +92,7 @@ svc_send_vote_info(void *ctx, struct member *m, uint32_t seq, uint8_t vote,
 {
 	struct msg msg;
 
+	(void)ctx;
 	(void)reason;
 	msg_init(&msg, QN_MSG_VOTE_INFO);
 	msg.seq = seq;
@@ -105,7 +100,7 @@ svc_send_vote_info(void *ctx, struct member *m, uint32_t seq, uint8_t vote,
 	msg.ring_id = *ring;
 	msg.has = QN_BIT(QN_OPT_SEQ) | QN_BIT(QN_OPT_VOTE) |
 	    QN_BIT(QN_OPT_RING_ID);
-	return send_msg(client_ctx(ctx, m), &msg);
+	return send_msg(client_of(m), &msg);
 }
 
 static int
@@ -114,11 +109,12 @@ svc_send_reply(void *ctx, struct member *m, void *reply, uint8_t vote,
 {
 	struct msg *msg = reply;
 
+	(void)ctx;
 	(void)reason;
 	msg->vote = vote;
 	msg->ring_id = *ring;
 	msg->has |= QN_BIT(QN_OPT_VOTE) | QN_BIT(QN_OPT_RING_ID);
-	return send_msg(client_ctx(ctx, m), msg);
+	return send_msg(client_of(m), msg);
 }
 
 static void
@@ -133,8 +129,9 @@ algo_timer_fired(uv_timer_t *t)
 static void
 svc_timer_start(void *ctx, struct member *m, uint32_t ms)
 {
-	struct client *c = client_ctx(ctx, m);
+	struct client *c = client_of(m);
 
+	(void)ctx;
 	c->algo_timer.data = c;
 	/*
 	 * lms waits heartbeat / 4 ms, 0 for a heartbeat under 4 ms (with
@@ -150,7 +147,8 @@ svc_timer_start(void *ctx, struct member *m, uint32_t ms)
 static void
 svc_timer_stop(void *ctx, struct member *m)
 {
-	uv_timer_stop(&client_ctx(ctx, m)->algo_timer);
+	(void)ctx;
+	uv_timer_stop(&client_of(m)->algo_timer);
 }
 
 static uint64_t
@@ -188,7 +186,8 @@ svc_gate_timer(void *ctx, uint64_t at)
 static void
 svc_drop(void *ctx, struct member *m, const char *why)
 {
-	client_schedule_disconnect(client_ctx(ctx, m), why);
+	(void)ctx;
+	client_schedule_disconnect(client_of(m), why);
 }
 
 void
