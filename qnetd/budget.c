@@ -24,20 +24,20 @@ budget_stop(struct qnetd *q)
 int
 budget_holds(const struct client *c)
 {
-	return c->cluster != NULL && c->cluster->budget.paused;
+	return c->m.cluster != NULL && c->m.cluster->budget.paused;
 }
 
 static void
 cluster_pause(struct cluster *cl, int paused)
 {
-	struct client *c;
+	struct member *m;
 
 	cl->budget.paused = paused;
-	cluster_for_each(cl, c) {
+	cluster_for_each(cl, m) {
 		/* What it sent meanwhile is unread: its silence is ours. */
 		if (!paused)
-			client_dpd_rearm(c);
-		client_read_pause_update(c);
+			client_dpd_rearm(client_of(m));
+		client_read_pause_update(client_of(m));
 	}
 }
 
@@ -57,7 +57,7 @@ void
 budget_charge(struct client *c, uint64_t started_ns)
 {
 	struct qnetd *q = c->qnetd;
-	struct cluster *cl = c->cluster;
+	struct cluster *cl = c->m.cluster;
 	long long max_ms = q->set.max_cluster_cpu_per_second;
 	uint64_t now, second;
 

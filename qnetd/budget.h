@@ -19,14 +19,6 @@ struct client;
 struct cluster;
 struct qnetd;
 
-/* A cluster's account, in struct cluster. */
-struct cluster_budget {
-	uint64_t second;		/* the second of loop time used_ns is for */
-	uint64_t used_ns;
-	LIST_ENTRY(cluster) link;	/* on the paused list, while paused */
-	int paused;
-};
-
 /* The server's, in struct qnetd. */
 struct budget {
 	uv_timer_t timer;		/* resumes the paused at the next second */

@@ -1,7 +1,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "client.h"
 #include "cluster.h"
 
 #define INITIAL_BUCKETS	64
@@ -23,6 +22,7 @@ int
 cluster_table_init(struct cluster_table *t)
 {
 	memset(t, 0, sizeof(*t));
+	TAILQ_INIT(&t->order);
 	t->buckets = calloc(INITIAL_BUCKETS, sizeof(*t->buckets));
 	if (t->buckets == NULL)
 		return -1;
@@ -55,10 +55,11 @@ grow(struct cluster_table *t)
 {
 	size_t n = t->nbuckets * 2;
 	struct cluster **b = calloc(n, sizeof(*b));
+	struct cluster *cl;
 
 	if (b == NULL)
 		return;
-	for (struct cluster *cl = t->first; cl != NULL; cl = cl->next) {
+	TAILQ_FOREACH(cl, &t->order, order) {
 		size_t i = hash_name(cl->name, cl->name_len) & (n - 1);
 
 		cl->hash_next = b[i];
@@ -86,18 +87,14 @@ cluster_get(struct cluster_table *t, const char *name, size_t len)
 	memcpy(cl->name, name, len);
 	cl->name[len] = '\0';
 	cl->name_len = len;
+	TAILQ_INIT(&cl->members);
 
 	if (t->count >= t->nbuckets)
 		grow(t);
 	i = hash_name(name, len) & (t->nbuckets - 1);
 	cl->hash_next = t->buckets[i];
 	t->buckets[i] = cl;
-	cl->prev = t->last;
-	if (t->last != NULL)
-		t->last->next = cl;
-	else
-		t->first = cl;
-	t->last = cl;
+	TAILQ_INSERT_TAIL(&t->order, cl, order);
 	t->count++;
 	return cl;
 }
@@ -107,20 +104,13 @@ cluster_release(struct cluster_table *t, struct cluster *cl)
 {
 	struct cluster **pp;
 
-	if (cl->clients != NULL)
+	if (!TAILQ_EMPTY(&cl->members))
 		return;
 	pp = &t->buckets[hash_name(cl->name, cl->name_len) & (t->nbuckets - 1)];
 	while (*pp != cl)
 		pp = &(*pp)->hash_next;
 	*pp = cl->hash_next;
-	if (cl->prev != NULL)
-		cl->prev->next = cl->next;
-	else
-		t->first = cl->next;
-	if (cl->next != NULL)
-		cl->next->prev = cl->prev;
-	else
-		t->last = cl->prev;
+	TAILQ_REMOVE(&t->order, cl, order);
 	t->count--;
 	/* Off the budget's list of paused clusters with its memory. */
 	if (cl->budget.paused)
@@ -131,39 +121,35 @@ cluster_release(struct cluster_table *t, struct cluster *cl)
 }
 
 void
-cluster_add_client(struct cluster *cl, struct client *c)
+cluster_add_member(struct cluster *cl, struct member *m)
 {
-	struct client **pp = &cl->clients;
+	struct member *o;
 
-	while (*pp != NULL && (*pp)->node_id < c->node_id)
-		pp = &(*pp)->cluster_next;
-	c->cluster_next = *pp;
-	*pp = c;
-	c->cluster = cl;
+	cluster_for_each(cl, o)
+		if (o->node_id >= m->node_id)
+			break;
+	if (o != NULL)
+		TAILQ_INSERT_BEFORE(o, m, cluster_link);
+	else
+		TAILQ_INSERT_TAIL(&cl->members, m, cluster_link);
+	m->cluster = cl;
 	cl->client_count++;
 }
 
 void
-cluster_remove_client(struct cluster *cl, struct client *c)
+cluster_remove_member(struct cluster *cl, struct member *m)
 {
-	struct client **pp = &cl->clients;
-
-	while (*pp != NULL && *pp != c)
-		pp = &(*pp)->cluster_next;
-	if (*pp == NULL)
-		return;
-	*pp = c->cluster_next;
-	c->cluster_next = NULL;
+	TAILQ_REMOVE(&cl->members, m, cluster_link);
 	cl->client_count--;
 }
 
-struct client *
-cluster_client(const struct cluster *cl, uint32_t node_id)
+struct member *
+cluster_member(const struct cluster *cl, uint32_t node_id)
 {
-	struct client *c;
+	struct member *m;
 
-	cluster_for_each(cl, c)
-		if (c->node_id == node_id)
-			return c;
+	cluster_for_each(cl, m)
+		if (m->node_id == node_id)
+			return m;
 	return NULL;
 }

@@ -1,7 +1,7 @@
 /*
  * Clusters: created when the first client of a cluster name completes INIT,
- * freed with its last client.  A cluster is identified by the exact bytes of
- * its name; its clients are kept in ascending node id, the order every
+ * freed with its last member.  A cluster is identified by the exact bytes of
+ * its name; its members are kept in ascending node id, the order every
  * algorithm iterates them in.
  */
 #ifndef QNETD_CLUSTER_H
@@ -9,21 +9,29 @@
 
 #include <stddef.h>
 #include <stdint.h>
+#include <sys/queue.h>
 
-#include "budget.h"
-#include "client.h"		/* DECISION_REASON_LEN */
+#include "member.h"
 #include "nodelist.h"
 
-struct client;
+/* max_cluster_cpu_per_second: a cluster's account, kept by budget.c. */
+struct cluster_budget {
+	uint64_t second;		/* the second of loop time used_ns is for */
+	uint64_t used_ns;
+	LIST_ENTRY(cluster) link;	/* on the paused list, while paused */
+	int paused;
+};
+
+TAILQ_HEAD(member_list, member);
 
 struct cluster {
 	char *name;			/* NUL-terminated copy */
 	size_t name_len;
-	struct client *clients;		/* ascending node id */
+	struct member_list members;	/* ascending node id */
 	size_t client_count;
 
 	struct cluster *hash_next;
-	struct cluster *prev, *next;	/* creation order, for listing */
+	TAILQ_ENTRY(cluster) order;	/* creation order, for listing */
 
 	/* Algorithm state (ffsplit). */
 	uint8_t algo_state;
@@ -31,7 +39,7 @@ struct cluster {
 	char ack_reason[DECISION_REASON_LEN];	/* for ACKs sent after the NACKs */
 
 	/* decide.c: whose membership list is being decided, and the list. */
-	const struct client *deciding;
+	const struct member *deciding;
 	const struct node_list *deciding_members;
 	struct cluster_budget budget;	/* max_cluster_cpu_per_second */
 };
@@ -40,7 +48,7 @@ struct cluster_table {
 	struct cluster **buckets;
 	size_t nbuckets;		/* power of two */
 	size_t count;
-	struct cluster *first, *last;	/* creation order */
+	TAILQ_HEAD(, cluster) order;	/* creation order */
 };
 
 int	cluster_table_init(struct cluster_table *t);
@@ -55,11 +63,16 @@ struct cluster *cluster_get(struct cluster_table *t, const char *name,
 /* Free the cluster when it has no client left. */
 void	cluster_release(struct cluster_table *t, struct cluster *cl);
 
-void	cluster_add_client(struct cluster *cl, struct client *c);
-void	cluster_remove_client(struct cluster *cl, struct client *c);
-struct client *cluster_client(const struct cluster *cl, uint32_t node_id);
+void	cluster_add_member(struct cluster *cl, struct member *m);
+void	cluster_remove_member(struct cluster *cl, struct member *m);
+struct member *cluster_member(const struct cluster *cl, uint32_t node_id);
 
-#define cluster_for_each(cl, c) \
-	for ((c) = (cl)->clients; (c) != NULL; (c) = (c)->cluster_next)
+/* Members in ascending node id. */
+#define cluster_first(cl)	TAILQ_FIRST(&(cl)->members)
+#define cluster_next(m)		TAILQ_NEXT((m), cluster_link)
+#define cluster_for_each(cl, m) \
+	TAILQ_FOREACH((m), &(cl)->members, cluster_link)
+/* Clusters in creation order. */
+#define cluster_table_for_each(t, cl)	TAILQ_FOREACH((cl), &(t)->order, order)
 
 #endif

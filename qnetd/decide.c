@@ -1,10 +1,45 @@
+#include <stdlib.h>
 #include <string.h>
 
 #include "decide.h"
+#include "gate.h"
+#include "vote.h"
+
+int
+decide_core_init(struct decide_core *core)
+{
+	memset(core, 0, sizeof(*core));
+	gate_init(&core->gate, 0, 0);
+	return cluster_table_init(&core->clusters);
+}
+
+void
+decide_core_start(struct decide_core *core,
+    const struct decide_services *svc, double ack_grace_coefficient)
+{
+	core->svc = *svc;
+	gate_init(&core->gate, ack_grace_coefficient, svc->now(svc->ctx));
+}
+
+void
+decide_core_free(struct decide_core *core)
+{
+	gate_free(&core->gate);
+	cluster_table_free(&core->clusters);
+}
+
+void
+member_free(struct member *m)
+{
+	free(m->cluster_name);
+	node_list_free(&m->config);
+	node_list_free(&m->membership);
+	node_list_free(&m->quorum);
+}
 
 /* How an INIT conflicts with a client already in the cluster, if at all. */
 static enum qn_err
-join_conflict(const struct client *o, const struct client *c)
+join_conflict(const struct member *o, const struct member *c)
 {
 	if (!qn_tie_breaker_eq(&o->tie_breaker, &c->tie_breaker))
 		return QN_ERR_TIE_BREAKER_DIFFERS_FROM_OTHER_NODES;
@@ -17,11 +52,12 @@ join_conflict(const struct client *o, const struct client *c)
 
 /* INIT steps 10-12 (PROTOCOL.md §7.4). */
 enum qn_err
-decide_join(struct cluster_table *t, struct client *c)
+decide_join(struct decide_core *core, struct member *c)
 {
+	struct cluster_table *t = &core->clusters;
 	const struct algo *a = algo_get(c->algorithm);
 	struct cluster *cl;
-	struct client *o;
+	struct member *o;
 	enum qn_err e;
 
 	if (a == NULL)
@@ -34,9 +70,10 @@ decide_join(struct cluster_table *t, struct client *c)
 				return e;
 	if ((cl = cluster_get(t, c->cluster_name, c->cluster_name_len)) == NULL)
 		return QN_ERR_INTERNAL_ERROR;
-	cluster_add_client(cl, c);
+	c->core = core;
+	cluster_add_member(cl, c);
 	if ((e = a->client_init(c)) != QN_ERR_NONE) {
-		cluster_remove_client(cl, c);
+		cluster_remove_member(cl, c);
 		c->cluster = NULL;
 		cluster_release(t, cl);
 		return e;
@@ -45,23 +82,24 @@ decide_join(struct cluster_table *t, struct client *c)
 }
 
 void
-decide_leave(struct cluster_table *t, struct client *c, int server_going_down)
+decide_leave(struct member *c, int server_going_down, int closed_by_peer)
 {
 	struct cluster *cl = c->cluster;
 
 	if (cl == NULL)		/* never joined */
 		return;
+	vote_member_leaves(c, server_going_down, closed_by_peer);
 	algo_timer_stop(c);
 	/* Out before the algorithm re-decides, so it counts nowhere (D2). */
-	cluster_remove_client(cl, c);
+	cluster_remove_member(cl, c);
 	algo_get(c->algorithm)->disconnect(c, server_going_down);
 	c->cluster = NULL;
-	cluster_release(t, cl);
+	cluster_release(&c->core->clusters, cl);
 }
 
 /* What a NODE_LIST leaves behind once the algorithm accepted it (§2.1). */
 static void
-store_node_list(struct client *c, const struct node_list_update *u,
+store_node_list(struct member *c, const struct node_list_update *u,
     struct node_list *copy)
 {
 	struct node_list *dst;
@@ -91,7 +129,7 @@ store_node_list(struct client *c, const struct node_list_update *u,
 }
 
 enum qn_err
-decide_node_list(struct client *c, const struct node_list_update *u,
+decide_node_list(struct member *c, const struct node_list_update *u,
     struct decision *d)
 {
 	const struct algo *a = algo_get(c->algorithm);
@@ -133,7 +171,7 @@ decide_node_list(struct client *c, const struct node_list_update *u,
 }
 
 enum qn_err
-decide_heuristics_change(struct client *c, uint8_t heuristics,
+decide_heuristics_change(struct member *c, uint8_t heuristics,
     struct decision *d)
 {
 	enum qn_err e;
@@ -147,40 +185,36 @@ decide_heuristics_change(struct client *c, uint8_t heuristics,
 }
 
 enum qn_err
-decide_ask_for_vote(struct client *c, struct decision *d)
+decide_ask_for_vote(struct member *c, struct decision *d)
 {
 	return algo_get(c->algorithm)->ask_for_vote(c, d);
 }
 
 enum qn_err
-decide_vote_info_reply(struct client *c, uint32_t seq)
+decide_vote_info_reply(struct member *c, uint32_t seq)
 {
 	const struct algo *a = algo_get(c->algorithm);
 
 	return a->vote_info_reply ? a->vote_info_reply(c, seq) : QN_ERR_NONE;
 }
 
-void
-decide_record_vote(struct client *c, uint8_t vote, const char *reason)
+int
+decide_reply(struct member *c, const struct decision *d, void *reply)
 {
-	size_t n;
-
-	c->last_vote = vote;
-	if (vote_is_decision(vote)) {
-		c->last_ack_nack = vote;
-		/* Only the text: a storm records thousands of them. */
-		n = strnlen(reason, sizeof(c->reason) - 1);
-		memcpy(c->reason, reason, n);
-		c->reason[n] = '\0';
-	}
+	return vote_reply(c, reply, d->vote, d->reason);
 }
 
-const struct node_list *
-decide_partition(const struct client *c)
+void
+decide_timer(struct member *c)
 {
-	const struct cluster *cl = c->cluster;
+	const struct algo *a = algo_get(c->algorithm);
 
-	if (cl != NULL && cl->deciding == c)
-		return cl->deciding_members;
-	return &c->membership;
+	if (a != NULL && a->timer != NULL)
+		a->timer(c);
+}
+
+void
+decide_gate_fired(struct decide_core *core)
+{
+	vote_gate_fired(core);
 }

@@ -1,8 +1,10 @@
 /*
- * What a client's decision-relevant messages do to qnetd's state: run the
- * cluster's algorithm on the new values, then store them (BEHAVIOUR.md
- * §2.1: the algorithm sees the previous state plus the new values).  The
- * message handlers and the algorithm tests both go through here.
+ * The decision core's entry points: what a member's decision-relevant
+ * messages do to qnetd's state.  Run the cluster's algorithm on the new
+ * values, then store them (BEHAVIOUR.md §2.1: the algorithm sees the
+ * previous state plus the new values).  The message handlers and the
+ * algorithm tests both go through here; votes leave through the services
+ * table the core was started with (core.h).
  */
 #ifndef QNETD_DECIDE_H
 #define QNETD_DECIDE_H
@@ -11,7 +13,19 @@
 
 #include "algo/algo.h"
 #include "cluster.h"
-#include "client.h"
+#include "core.h"
+#include "member.h"
+
+/* The cluster table; the ACK gate off until decide_core_start. */
+int	decide_core_init(struct decide_core *core);
+/*
+ * Serve with svc (copied), the ACK gate's coefficient (gate.h; 0 = off)
+ * and svc's time as the moment this qnetd started serving.
+ */
+void	decide_core_start(struct decide_core *core,
+	    const struct decide_services *svc, double ack_grace_coefficient);
+/* Every member must have left. */
+void	decide_core_free(struct decide_core *core);
 
 struct node_list_update {
 	uint8_t type;			/* enum qn_list_type */
@@ -24,38 +38,41 @@ struct node_list_update {
 };
 
 /*
- * Put an INIT-validated client into its cluster (created if needed) and run
+ * Put an INIT-validated member into its cluster (created if needed) and run
  * the algorithm's client_init.  Returns QN_ERR_NONE or the INIT_REPLY error.
  */
-enum qn_err decide_join(struct cluster_table *t, struct client *c);
+enum qn_err decide_join(struct decide_core *core, struct member *m);
 
 /*
- * Take the client out of its cluster (stopping its algorithm timer) and let
- * the algorithm re-decide for the others.  Does nothing for a client that
- * never joined.
+ * Take the member out of its cluster (telling the ACK gate, stopping its
+ * algorithm timer) and let the algorithm re-decide for the others.  Does
+ * nothing for a member that never joined.  closed_by_peer: its qdevice
+ * closed the connection (gate.h).
  */
-void	decide_leave(struct cluster_table *t, struct client *c,
-	    int server_going_down);
+void	decide_leave(struct member *m, int server_going_down,
+	    int closed_by_peer);
 
 /*
- * The decide_* handlers leave recording the reply's vote to the caller
- * (decide_record_vote once the reply is queued); VOTE_INFOs pushed on the
- * way are recorded by algo_send_vote_info.
+ * The decide_* handlers leave the reply to the caller: decide_reply once
+ * it is built; VOTE_INFOs pushed on the way went out already.
  */
-enum qn_err decide_node_list(struct client *c,
+enum qn_err decide_node_list(struct member *m,
 	    const struct node_list_update *u, struct decision *d);
-enum qn_err decide_heuristics_change(struct client *c, uint8_t heuristics,
+enum qn_err decide_heuristics_change(struct member *m, uint8_t heuristics,
 	    struct decision *d);
-enum qn_err decide_ask_for_vote(struct client *c, struct decision *d);
-enum qn_err decide_vote_info_reply(struct client *c, uint32_t seq);
-
-/* Record a vote sent in a reply (and its reason, when ACK or NACK). */
-void	decide_record_vote(struct client *c, uint8_t vote, const char *reason);
+enum qn_err decide_ask_for_vote(struct member *m, struct decision *d);
+enum qn_err decide_vote_info_reply(struct member *m, uint32_t seq);
 
 /*
- * The membership c's partition has for the ACK gate: while c's membership
- * list is being decided, the new one (not yet stored), else the stored one.
+ * Send reply (the caller's message, handed to the table's send_reply)
+ * carrying d's vote past the ACK gate, and record it.  0, or -1 when it
+ * could not be queued.
  */
-const struct node_list *decide_partition(const struct client *c);
+int	decide_reply(struct member *m, const struct decision *d, void *reply);
+
+/* The algorithm timer (the table's timer_start) fired. */
+void	decide_timer(struct member *m);
+/* The gate's timer (the table's gate_timer) fired. */
+void	decide_gate_fired(struct decide_core *core);
 
 #endif

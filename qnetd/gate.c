@@ -25,7 +25,7 @@ struct gate_rec {
 };
 
 struct gate_held {
-	struct client *c;
+	struct member *m;
 	uint32_t seq;
 	struct qn_ring_id ring;
 	uint64_t since;
@@ -82,7 +82,7 @@ gate_free(struct gate *g)
 	while ((r = TAILQ_FIRST(&g->recs)) != NULL)
 		rec_free(g, r);
 	while ((h = TAILQ_FIRST(&g->held)) != NULL)
-		gate_cancel(g, h->c);
+		gate_cancel(g, h->m);
 }
 
 void
@@ -179,7 +179,7 @@ rec_note(struct gate_rec *r, uint32_t node_id, uint64_t until)
 }
 
 void
-gate_client_left(struct gate *g, struct client *c, int closed_by_peer,
+gate_client_left(struct gate *g, struct member *c, int closed_by_peer,
     uint64_t now)
 {
 	struct gate_rec *r;
@@ -206,10 +206,10 @@ gate_client_left(struct gate *g, struct client *c, int closed_by_peer,
 
 /* The configured nodes as c (or, without a list of its own, its cluster) knows them. */
 static void
-config_of(const struct client *c, const struct node_list **lists,
+config_of(const struct member *c, const struct node_list **lists,
     size_t *n, size_t max)
 {
-	const struct client *o;
+	const struct member *o;
 
 	*n = 0;
 	if (c->has_config) {
@@ -240,10 +240,10 @@ block(struct verdict *v, uint64_t until, const char *why)
 
 /* Judge one configured node outside the partition. */
 static void
-judge(struct verdict *v, const struct client *c, const struct gate_rec *r,
+judge(struct verdict *v, const struct member *c, const struct gate_rec *r,
     uint32_t n)
 {
-	const struct client *o = cluster_client(c->cluster, n);
+	const struct member *o = cluster_member(c->cluster, n);
 	uint64_t until = rec_until(r, n);
 	char why[DECISION_REASON_LEN];
 
@@ -266,7 +266,7 @@ judge(struct verdict *v, const struct client *c, const struct gate_rec *r,
 }
 
 int
-gate_allows(struct gate *g, const struct client *c,
+gate_allows(struct gate *g, const struct member *c,
     const struct node_list *members, uint64_t now, uint64_t *retry,
     char *why, size_t whylen)
 {
@@ -308,7 +308,7 @@ gate_allows(struct gate *g, const struct client *c,
 }
 
 int
-gate_hold(struct gate *g, struct client *c, uint32_t seq,
+gate_hold(struct gate *g, struct member *c, uint32_t seq,
     const struct qn_ring_id *ring, const char *reason, uint64_t now)
 {
 	struct gate_held *h = c->held;
@@ -316,7 +316,7 @@ gate_hold(struct gate *g, struct client *c, uint32_t seq,
 	if (h == NULL) {
 		if ((h = calloc(1, sizeof(*h))) == NULL)
 			return -1;
-		h->c = c;
+		h->m = c;
 		h->since = now;
 		TAILQ_INSERT_TAIL(&g->held, h, link);
 		c->held = h;
@@ -328,7 +328,7 @@ gate_hold(struct gate *g, struct client *c, uint32_t seq,
 }
 
 void
-gate_cancel(struct gate *g, struct client *c)
+gate_cancel(struct gate *g, struct member *c)
 {
 	struct gate_held *h = c->held;
 
@@ -347,7 +347,7 @@ gate_has_held(const struct gate *g)
 
 uint64_t
 gate_retry(struct gate *g, const struct node_list *(*members)(
-    const struct client *), gate_send_fn *send, uint64_t now)
+    const struct member *), gate_send_fn *send, uint64_t now)
 {
 	struct gate_held *h, *next;
 	uint64_t earliest = 0, retry;
@@ -357,7 +357,7 @@ gate_retry(struct gate *g, const struct node_list *(*members)(
 		struct gate_held copy = *h;
 
 		next = TAILQ_NEXT(h, link);
-		if (!gate_allows(g, h->c, members(h->c), now, &retry, why,
+		if (!gate_allows(g, h->m, members(h->m), now, &retry, why,
 		    sizeof(why))) {
 			/* Waiting for a NACK elsewhere: look again anyway. */
 			if (retry == 0)
@@ -366,8 +366,8 @@ gate_retry(struct gate *g, const struct node_list *(*members)(
 				earliest = retry;
 			continue;
 		}
-		gate_cancel(g, h->c);
-		send(copy.c, copy.seq, &copy.ring, copy.reason,
+		gate_cancel(g, h->m);
+		send(copy.m, copy.seq, &copy.ring, copy.reason,
 		    now - copy.since);
 	}
 	return earliest;

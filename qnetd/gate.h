@@ -23,7 +23,7 @@
 #include <stdint.h>
 #include <sys/queue.h>
 
-#include "client.h"
+#include "member.h"
 #include "nodelist.h"
 #include "proto.h"
 
@@ -48,7 +48,7 @@ void	gate_free(struct gate *g);
  * connection, so it can only be counting a vote its process cast before
  * ending (quorum.device.timeout), not one it still casts.
  */
-void	gate_client_left(struct gate *g, struct client *c, int closed_by_peer,
+void	gate_client_left(struct gate *g, struct member *c, int closed_by_peer,
 	    uint64_t now);
 
 /*
@@ -56,15 +56,15 @@ void	gate_client_left(struct gate *g, struct client *c, int closed_by_peer,
  * *retry is the loop time at which it may be (0: only when another client
  * is told NACK or leaves) and why says what it waits for.
  */
-int	gate_allows(struct gate *g, const struct client *c,
+int	gate_allows(struct gate *g, const struct member *c,
 	    const struct node_list *members, uint64_t now, uint64_t *retry,
 	    char *why, size_t whylen);
 
 /* Hold the VOTE_INFO(ACK) seq/ring/reason for c; -1 if out of memory. */
-int	gate_hold(struct gate *g, struct client *c, uint32_t seq,
+int	gate_hold(struct gate *g, struct member *c, uint32_t seq,
 	    const struct qn_ring_id *ring, const char *reason, uint64_t now);
 /* Drop c's held ACK, if any (another vote superseded it, or c left). */
-void	gate_cancel(struct gate *g, struct client *c);
+void	gate_cancel(struct gate *g, struct member *c);
 int	gate_has_held(const struct gate *g);
 
 /*
@@ -72,10 +72,10 @@ int	gate_has_held(const struct gate *g);
  * (waited: ms held).  Returns the earliest loop time worth re-checking
  * at, 0 for none.
  */
-typedef void gate_send_fn(struct client *c, uint32_t seq,
+typedef void gate_send_fn(struct member *c, uint32_t seq,
 	    const struct qn_ring_id *ring, const char *reason, uint64_t waited);
 uint64_t gate_retry(struct gate *g, const struct node_list *(*members)(
-	    const struct client *), gate_send_fn *send, uint64_t now);
+	    const struct member *), gate_send_fn *send, uint64_t now);
 
 /* Forget records that expired (bounded memory). */
 void	gate_sweep(struct gate *g, uint64_t now);

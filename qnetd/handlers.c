@@ -37,7 +37,7 @@ tls_check(struct client *c, const struct msg *m)
 	 */
 	if (q->client_cert_required && c->tls_started &&
 	    (!c->cert_checked || m->type == QN_MSG_INIT)) {
-		if (!conn_peer_cert_matches(&c->conn, c->cluster_name)) {
+		if (!conn_peer_cert_matches(&c->conn, c->m.cluster_name)) {
 			log_err("Client %s doesn't sent certificate with valid "
 			    "CN. Disconnecting client", c->addr);
 			client_schedule_disconnect(c, "certificate does not "
@@ -59,8 +59,8 @@ static const char *
 preinit_refusal(const struct client *c, const struct msg *m)
 {
 	int same = c->preinit_done &&
-	    c->cluster_name_len == m->cluster_name_len &&
-	    memcmp(c->cluster_name, m->cluster_name, m->cluster_name_len) == 0;
+	    c->m.cluster_name_len == m->cluster_name_len &&
+	    memcmp(c->m.cluster_name, m->cluster_name, m->cluster_name_len) == 0;
 
 	if (c->init_done)
 		return "PREINIT after INIT";
@@ -115,7 +115,7 @@ answer(struct client *c, const struct msg *m, uint8_t e, struct msg *r,
 	if (e != QN_ERR_NONE)
 		send_error(c, m, e);
 	else
-		send_vote_reply(c, r, d);
+		decide_reply(&c->m, d, r);
 }
 
 /* Dead-peer timeout for a heartbeat, 0 when it exceeds the timer limit. */
@@ -150,7 +150,7 @@ on_preinit(struct client *c, const struct msg *m)
 	}
 	if ((refusal = preinit_refusal(c, m)) != NULL) {
 		log_err("Client %s (cluster %s): %s. Disconnecting client",
-		    c->addr, c->cluster_name, refusal);
+		    c->addr, c->m.cluster_name, refusal);
 		client_schedule_disconnect(c, refusal);
 		return;
 	}
@@ -160,9 +160,9 @@ on_preinit(struct client *c, const struct msg *m)
 	}
 	memcpy(name, m->cluster_name, m->cluster_name_len);
 	name[m->cluster_name_len] = '\0';
-	free(c->cluster_name);
-	c->cluster_name = name;
-	c->cluster_name_len = m->cluster_name_len;
+	free(c->m.cluster_name);
+	c->m.cluster_name = name;
+	c->m.cluster_name_len = m->cluster_name_len;
 	c->preinit_done = 1;
 
 	reply_init(&r, m, QN_MSG_PREINIT_REPLY);
@@ -225,9 +225,9 @@ init_error(struct client *c, const struct msg *m)
 static uint8_t
 reinit_error(const struct client *c, const struct msg *m)
 {
-	if (!qn_tie_breaker_eq(&c->tie_breaker, &m->tie_breaker))
+	if (!qn_tie_breaker_eq(&c->m.tie_breaker, &m->tie_breaker))
 		return QN_ERR_TIE_BREAKER_DIFFERS_FROM_OTHER_NODES;
-	if (c->algorithm != m->algorithm)
+	if (c->m.algorithm != m->algorithm)
 		return QN_ERR_ALGORITHM_DIFFERS_FROM_OTHER_NODES;
 	return QN_ERR_DUPLICATE_NODE_ID;
 }
@@ -237,7 +237,7 @@ set_dpd(struct client *c, uint32_t hb)
 {
 	struct qnetd *q = c->qnetd;
 
-	c->heartbeat_interval = hb;
+	c->m.heartbeat_interval = hb;
 	/* Replaces the INIT deadline too. */
 	if (q->set.dpd_enabled)
 		client_dpd_set(c, dpd_timeout(q, hb));
@@ -255,12 +255,12 @@ cluster_limit_error(struct client *c)
 	struct qnetd *q = c->qnetd;
 	long long max = q->set.max_clusters;
 
-	if (max == 0 || (long long)q->clusters.count < max ||
-	    cluster_find(&q->clusters, c->cluster_name,
-	    c->cluster_name_len) != NULL)
+	if (max == 0 || (long long)q->core.clusters.count < max ||
+	    cluster_find(&q->core.clusters, c->m.cluster_name,
+	    c->m.cluster_name_len) != NULL)
 		return QN_ERR_NONE;
 	limit_log(q, LIMIT_MAX_CLUSTERS, c->addr, max, "INIT of new cluster "
-	    "%s refused", c->cluster_name);
+	    "%s refused", c->m.cluster_name);
 	return QN_ERR_INTERNAL_ERROR;
 }
 
@@ -279,16 +279,16 @@ on_init(struct client *c, const struct msg *m)
 	if (e == QN_ERR_NONE && !c->init_done)
 		e = cluster_limit_error(c);
 	if (e == QN_ERR_NONE) {
-		c->node_id = m->node_id;
-		c->ring_id = m->ring_id;
-		c->tie_breaker = m->tie_breaker;
-		c->algorithm = (uint8_t)m->algorithm;
-		c->kap = (uint8_t)q->set.keep_active_partition_tie_breaker;
-		e = decide_join(&q->clusters, c);
+		c->m.node_id = m->node_id;
+		c->m.ring_id = m->ring_id;
+		c->m.tie_breaker = m->tie_breaker;
+		c->m.algorithm = (uint8_t)m->algorithm;
+		c->m.kap = (uint8_t)q->set.keep_active_partition_tie_breaker;
+		e = decide_join(&q->core, &c->m);
 		if (e != QN_ERR_NONE) {
 			/* A refused INIT leaves nothing behind (D23). */
-			c->node_id = 0;
-			memset(&c->ring_id, 0, sizeof(c->ring_id));
+			c->m.node_id = 0;
+			memset(&c->m.ring_id, 0, sizeof(c->m.ring_id));
 		}
 	}
 	if (e == QN_ERR_NONE) {
@@ -297,8 +297,8 @@ on_init(struct client *c, const struct msg *m)
 		c->init_had_opts = msg_has(m, QN_OPT_SUPPORTED_OPTIONS);
 		set_dpd(c, m->heartbeat_interval);
 		log_info("Client %s joined cluster %s as node %" PRIu32
-		    " (%s, TLS %s)", c->addr, c->cluster->name, c->node_id,
-		    algo_name(c->algorithm), c->tls_started ? "on" : "off");
+		    " (%s, TLS %s)", c->addr, c->m.cluster->name, c->m.node_id,
+		    algo_name(c->m.algorithm), c->tls_started ? "on" : "off");
 	} else {
 		log_err("Client %s refused at INIT: error %u", c->addr, e);
 	}
@@ -339,15 +339,15 @@ on_set_option(struct client *c, const struct msg *m)
 		set_dpd(c, m->heartbeat_interval);
 	}
 	if (msg_has(m, QN_OPT_KAP_TIE_BREAKER))
-		c->kap = m->kap_tie_breaker;
+		c->m.kap = m->kap_tie_breaker;
 
 	reply_init(&r, m, QN_MSG_SET_OPTION_REPLY);
 	if (msg_has(m, QN_OPT_HEARTBEAT_INTERVAL)) {
-		r.heartbeat_interval = c->heartbeat_interval;
+		r.heartbeat_interval = c->m.heartbeat_interval;
 		r.has |= QN_BIT(QN_OPT_HEARTBEAT_INTERVAL);
 	}
 	if (msg_has(m, QN_OPT_KAP_TIE_BREAKER)) {
-		r.kap_tie_breaker = c->kap;
+		r.kap_tie_breaker = c->m.kap;
 		r.has |= QN_BIT(QN_OPT_KAP_TIE_BREAKER);
 	}
 	send_msg(c, &r);
@@ -399,11 +399,11 @@ on_node_list(struct client *c, const struct msg *m)
 		.config_version = m->config_version,
 	};
 	log_debug("Client %s (node %" PRIu32 ") sent node list type %u with "
-	    "%zu nodes", c->addr, c->node_id, u.type, m->node_count);
+	    "%zu nodes", c->addr, c->m.node_id, u.type, m->node_count);
 	reply_init(&r, m, QN_MSG_NODE_LIST_REPLY);
 	r.node_list_type = m->node_list_type;
 	r.has |= QN_BIT(QN_OPT_NODE_LIST_TYPE);
-	answer(c, m, decide_node_list(c, &u, &d), &r, &d);
+	answer(c, m, decide_node_list(&c->m, &u, &d), &r, &d);
 }
 
 static void
@@ -415,7 +415,7 @@ on_ask_for_vote(struct client *c, const struct msg *m)
 	if (accept_msg(c, m, msg_has(m, QN_OPT_SEQ)) != 0)
 		return;
 	reply_init(&r, m, QN_MSG_ASK_FOR_VOTE_REPLY);
-	answer(c, m, decide_ask_for_vote(c, &d), &r, &d);
+	answer(c, m, decide_ask_for_vote(&c->m, &d), &r, &d);
 }
 
 static void
@@ -425,7 +425,7 @@ on_vote_info_reply(struct client *c, const struct msg *m)
 
 	if (accept_msg(c, m, msg_has(m, QN_OPT_SEQ)) != 0)
 		return;
-	if ((e = decide_vote_info_reply(c, m->seq)) != QN_ERR_NONE)
+	if ((e = decide_vote_info_reply(&c->m, m->seq)) != QN_ERR_NONE)
 		send_error(c, m, e);
 }
 
@@ -441,7 +441,7 @@ on_heuristics_change(struct client *c, const struct msg *m)
 	reply_init(&r, m, QN_MSG_HEURISTICS_CHANGE_REPLY);
 	r.heuristics = m->heuristics;
 	r.has |= QN_BIT(QN_OPT_HEURISTICS);
-	answer(c, m, decide_heuristics_change(c, m->heuristics, &d), &r, &d);
+	answer(c, m, decide_heuristics_change(&c->m, m->heuristics, &d), &r, &d);
 }
 
 static void

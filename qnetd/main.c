@@ -18,6 +18,7 @@
 #include <systemd/sd-daemon.h>
 
 #include "daemon.h"
+#include "decide.h"
 #include "log.h"
 #include "names.h"
 #include "qnetd.h"
@@ -346,7 +347,7 @@ main(int argc, char **argv)
 	uv_loop_init(&loop);
 	q.loop = &loop;
 	if (conn_ctx_init(&q.conn_ctx, &loop) != 0 ||
-	    cluster_table_init(&q.clusters) != 0) {
+	    decide_core_init(&q.core) != 0) {
 		log_crit("Out of memory");
 		goto out;
 	}
@@ -362,7 +363,7 @@ main(int argc, char **argv)
 	daemon_loop_drain(&loop);
 	uv_loop_close(&loop);
 	server_free(&q);
-	cluster_table_free(&q.clusters);
+	decide_core_free(&q.core);
 	if (q.tls != NULL)
 		tls_server_free(q.tls);
 	tls_shutdown();

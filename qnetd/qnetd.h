@@ -9,10 +9,9 @@
 #include <uv.h>
 
 #include "budget.h"
-#include "cluster.h"
 #include "conn.h"
+#include "core.h"
 #include "daemon.h"
-#include "gate.h"
 #include "handshake.h"
 #include "ipc.h"
 
@@ -141,9 +140,8 @@ struct qnetd {
 	uint8_t listen_watch_addr[16];	/* the address listened on */
 	int listen_addr_gone;
 
-	struct cluster_table clusters;
-	struct gate gate;		/* ACKs that must wait (gate.h) */
-	uv_timer_t gate_timer;
+	struct decide_core core;	/* clusters, the ACK gate (decide.h) */
+	uv_timer_t gate_timer;		/* the core's gate timer (send.c) */
 	struct client *clients;		/* every TCP client, INIT or not */
 	size_t client_count;
 	struct client *doomed;		/* disconnects waiting for the reaper */

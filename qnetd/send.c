@@ -2,28 +2,11 @@
 #include <stdio.h>
 #include <string.h>
 
-#include "algo/algo.h"
 #include "decide.h"
-#include "gate.h"
 #include "log.h"
-#include "names.h"
 #include "qnetd.h"
 #include "send.h"
 #include "server.h"
-
-void
-log_vote(const struct client *c, const char *how, uint8_t vote,
-    const struct qn_ring_id *ring, const char *reason)
-{
-	const char *cluster = c->cluster ? c->cluster->name : c->cluster_name;
-	int decision = vote == QN_VOTE_ACK || vote == QN_VOTE_NACK;
-
-	qb_log(decision ? LOG_INFO : LOG_DEBUG,
-	    "cluster %s node %" PRIu32 " ring %" PRIx32 ".%" PRIx64
-	    ": %s %s%s%s", cluster ? cluster : "?", c->node_id,
-	    ring->node_id, ring->seq, how, vote_name(vote),
-	    decision && reason[0] ? ": " : "", decision ? reason : "");
-}
 
 /*
  * A message that can't be queued ends the client (PROTOCOL.md §7.7).  A
@@ -100,184 +83,55 @@ send_error(struct client *c, const struct msg *req, uint8_t code)
 }
 
 /* ------------------------------------------------------------------ */
-/* The ACK gate (gate.h) on the way out */
+/* The decision core's services (core.h): votes leave as messages, the
+ * algorithm's and the ACK gate's timers are libuv timers. */
 
-static void gate_fired(uv_timer_t *t);
-
-/* Look at the held ACKs again at loop time at (0: never mind). */
-static void
-gate_arm(struct qnetd *q, uint64_t at)
-{
-	uint64_t now = uv_now(q->loop);
-	uint64_t in = at > now ? at - now : 0;
-
-	if (at == 0 || !q->server_ready)
-		return;
-	if (uv_is_active((uv_handle_t *)&q->gate_timer) &&
-	    uv_timer_get_due_in(&q->gate_timer) <= in)
-		return;
-	uv_timer_start(&q->gate_timer, gate_fired, in, 0);
-}
-
-/* A NACK was sent: a held ACK may pass now. */
-static void
-gate_vote_sent(struct client *c, uint8_t vote)
-{
-	struct qnetd *q = c->qnetd;
-
-	if (vote == QN_VOTE_NACK && gate_has_held(&q->gate))
-		gate_arm(q, uv_now(q->loop));
-}
-
-/*
- * Does an ACK to c pass the gate?  If not it is held (VOTE_INFO seq and
- * ring, sent when the gate opens) and logged with why.
- */
 static int
-gate_passes(struct client *c, uint32_t seq, const struct qn_ring_id *ring,
-    const char *reason)
-{
-	struct qnetd *q = c->qnetd;
-	uint64_t now = uv_now(q->loop), retry;
-	char why[DECISION_REASON_LEN];
-
-	if (gate_allows(&q->gate, c, decide_partition(c), now, &retry, why,
-	    sizeof(why)))
-		return 1;
-	if (gate_hold(&q->gate, c, seq, ring, reason, now) != 0) {
-		client_schedule_disconnect(c, "out of memory");
-		return 0;
-	}
-	log_info("cluster %s node %" PRIu32 " ring %" PRIx32 ".%" PRIx64
-	    ": ACK held back: %s", c->cluster->name, c->node_id,
-	    ring->node_id, ring->seq, why);
-	gate_arm(q, retry != 0 ? retry : now + 1000);
-	return 0;
-}
-
-static void
-push_vote_info(struct client *c, uint32_t seq, uint8_t vote,
+svc_send_vote_info(void *ctx, struct member *m, uint32_t seq, uint8_t vote,
     const struct qn_ring_id *ring, const char *reason)
 {
-	struct msg m;
+	struct msg msg;
 
-	msg_init(&m, QN_MSG_VOTE_INFO);
-	m.seq = seq;
-	m.vote = vote;
-	m.ring_id = *ring;
-	m.has = QN_BIT(QN_OPT_SEQ) | QN_BIT(QN_OPT_VOTE) | QN_BIT(QN_OPT_RING_ID);
-	if (send_msg(c, &m) != 0)
-		return;
-	decide_record_vote(c, vote, reason);
-	log_vote(c, "pushed", vote, ring, reason);
+	(void)ctx;
+	(void)reason;
+	msg_init(&msg, QN_MSG_VOTE_INFO);
+	msg.seq = seq;
+	msg.vote = vote;
+	msg.ring_id = *ring;
+	msg.has = QN_BIT(QN_OPT_SEQ) | QN_BIT(QN_OPT_VOTE) |
+	    QN_BIT(QN_OPT_RING_ID);
+	return send_msg(client_of(m), &msg);
 }
 
-/* The gate let a held ACK through. */
-static void
-gate_release(struct client *c, uint32_t seq, const struct qn_ring_id *ring,
-    const char *reason, uint64_t waited)
-{
-	char r[DECISION_REASON_LEN];
-
-	if (c->closing)
-		return;
-	snprintf(r, sizeof(r), "%s (held back %.1f s until no other vote "
-	    "could count)", reason, (double)waited / 1000);
-	push_vote_info(c, seq, QN_VOTE_ACK, ring, r);
-}
-
-static void
-gate_fired(uv_timer_t *t)
-{
-	struct qnetd *q = t->data;
-	uint64_t now = uv_now(q->loop);
-	uint64_t next = gate_retry(&q->gate, decide_partition, gate_release,
-	    now);
-
-	gate_sweep(&q->gate, now);
-	if (next == 0 && q->gate.nrecs > 0)
-		next = now + GATE_SWEEP_MS;
-	gate_arm(q, next);
-}
-
-void
-gate_start(struct qnetd *q)
-{
-	gate_init(&q->gate, q->set.ack_grace_coefficient, uv_now(q->loop));
-	uv_timer_init(q->loop, &q->gate_timer);
-	q->gate_timer.data = q;
-}
-
-void
-gate_client_leaves(struct client *c)
-{
-	struct qnetd *q = c->qnetd;
-	uint64_t now = uv_now(q->loop);
-
-	if (q->stopping) {
-		gate_cancel(&q->gate, c);	/* nothing is decided any more */
-		return;
-	}
-	gate_client_left(&q->gate, c, c->closed_by_peer, now);
-	if (gate_has_held(&q->gate))
-		gate_arm(q, now);
-	else if (q->gate.nrecs > 0)
-		gate_arm(q, now + GATE_SWEEP_MS);
-}
-
-int
-send_vote_reply(struct client *c, struct msg *m, const struct decision *d)
-{
-	uint8_t vote = d->vote;
-	const char *reason = d->reason;
-
-	if (vote != QN_VOTE_NO_CHANGE)
-		gate_cancel(&c->qnetd->gate, c);
-	/*
-	 * A held ACK comes later by VOTE_INFO, numbered as lms numbers its
-	 * timer's (ffsplit never replies ACK); meanwhile wait for it.
-	 */
-	if (vote == QN_VOTE_ACK && !gate_passes(c, c->timer_vote_info_seq + 1,
-	    &c->ring_id, reason)) {
-		c->timer_vote_info_seq++;
-		vote = QN_VOTE_WAIT_FOR_REPLY;
-		reason = "";
-	}
-	m->vote = vote;
-	m->ring_id = c->ring_id;
-	m->has |= QN_BIT(QN_OPT_VOTE) | QN_BIT(QN_OPT_RING_ID);
-	if (send_msg(c, m) != 0)
-		return -1;
-	decide_record_vote(c, vote, reason);
-	log_vote(c, "replied", vote, &c->ring_id, reason);
-	gate_vote_sent(c, vote);
-	return 0;
-}
-
-void
-algo_send_vote_info(struct client *c, uint32_t seq, uint8_t vote,
+static int
+svc_send_reply(void *ctx, struct member *m, void *reply, uint8_t vote,
     const struct qn_ring_id *ring, const char *reason)
 {
-	gate_cancel(&c->qnetd->gate, c);
-	if (vote == QN_VOTE_ACK && !gate_passes(c, seq, ring, reason))
-		return;
-	push_vote_info(c, seq, vote, ring, reason);
-	gate_vote_sent(c, vote);
+	struct msg *msg = reply;
+
+	(void)ctx;
+	(void)reason;
+	msg->vote = vote;
+	msg->ring_id = *ring;
+	msg->has |= QN_BIT(QN_OPT_VOTE) | QN_BIT(QN_OPT_RING_ID);
+	return send_msg(client_of(m), msg);
 }
 
 static void
 algo_timer_fired(uv_timer_t *t)
 {
 	struct client *c = t->data;
-	const struct algo *a = algo_get(c->algorithm);
 
-	if (!c->closing && a != NULL && a->timer != NULL)
-		a->timer(c);
+	if (!c->closing)
+		decide_timer(&c->m);
 }
 
-void
-algo_timer_start(struct client *c, uint32_t ms)
+static void
+svc_timer_start(void *ctx, struct member *m, uint32_t ms)
 {
+	struct client *c = client_of(m);
+
+	(void)ctx;
 	c->algo_timer.data = c;
 	/*
 	 * lms waits heartbeat / 4 ms, 0 for a heartbeat under 4 ms (with
@@ -290,8 +144,67 @@ algo_timer_start(struct client *c, uint32_t ms)
 	uv_timer_start(&c->algo_timer, algo_timer_fired, ms, 0);
 }
 
-void
-algo_timer_stop(struct client *c)
+static void
+svc_timer_stop(void *ctx, struct member *m)
 {
-	uv_timer_stop(&c->algo_timer);
+	(void)ctx;
+	uv_timer_stop(&client_of(m)->algo_timer);
+}
+
+static uint64_t
+svc_now(void *ctx)
+{
+	struct qnetd *q = ctx;
+
+	return uv_now(q->loop);
+}
+
+static void
+gate_fired(uv_timer_t *t)
+{
+	struct qnetd *q = t->data;
+
+	decide_gate_fired(&q->core);
+}
+
+/* Look at the held ACKs again at loop time at. */
+static void
+svc_gate_timer(void *ctx, uint64_t at)
+{
+	struct qnetd *q = ctx;
+	uint64_t now = uv_now(q->loop);
+	uint64_t in = at > now ? at - now : 0;
+
+	if (!q->server_ready)
+		return;
+	if (uv_is_active((uv_handle_t *)&q->gate_timer) &&
+	    uv_timer_get_due_in(&q->gate_timer) <= in)
+		return;
+	uv_timer_start(&q->gate_timer, gate_fired, in, 0);
+}
+
+static void
+svc_drop(void *ctx, struct member *m, const char *why)
+{
+	(void)ctx;
+	client_schedule_disconnect(client_of(m), why);
+}
+
+void
+gate_start(struct qnetd *q)
+{
+	const struct decide_services svc = {
+		.ctx = q,
+		.send_vote_info = svc_send_vote_info,
+		.send_reply = svc_send_reply,
+		.timer_start = svc_timer_start,
+		.timer_stop = svc_timer_stop,
+		.now = svc_now,
+		.gate_timer = svc_gate_timer,
+		.drop = svc_drop,
+	};
+
+	uv_timer_init(q->loop, &q->gate_timer);
+	q->gate_timer.data = q;
+	decide_core_start(&q->core, &svc, q->set.ack_grace_coefficient);
 }

@@ -629,10 +629,7 @@ release(struct client *c, int hold)
 	c->holds &= ~hold;
 	if (c->holds != 0)
 		return;
-	free(c->cluster_name);
-	node_list_free(&c->config);
-	node_list_free(&c->membership);
-	node_list_free(&c->quorum);
+	member_free(&c->m);
 	free(c);
 }
 
@@ -669,9 +666,7 @@ reap(uv_idle_t *idle)
 	while ((c = q->doomed) != NULL) {
 		q->doomed = c->reap_next;
 		if (c->init_done)
-			gate_client_leaves(c);
-		if (c->init_done)
-			decide_leave(&q->clusters, c, q->stopping);
+			decide_leave(&c->m, q->stopping, c->closed_by_peer);
 		unlink_client(q, c);
 		release(c, HOLD_REAPER);
 	}
@@ -691,7 +686,7 @@ client_schedule_disconnect(struct client *c, const char *why)
 	throttle_remove(c);
 	if (c->init_done)
 		log_info("Client %s (cluster %s, node %" PRIu32 ") "
-		    "disconnected: %s", c->addr, c->cluster->name, c->node_id,
+		    "disconnected: %s", c->addr, c->m.cluster->name, c->m.node_id,
 		    why);
 	else
 		log_debug("Client %s disconnected: %s", c->addr, why);
@@ -1207,7 +1202,6 @@ void
 server_free(struct qnetd *q)
 {
 	peer_table_free(&q->peers);
-	gate_free(&q->gate);
 	free(q->accepted.v);
 	memset(&q->accepted, 0, sizeof(q->accepted));
 }

@@ -36,7 +36,7 @@ status_text(const struct qnetd *q, int verbose, struct buf *o)
 	    q->tls_mode != QN_TLS_UNSUPPORTED && q->client_cert_required ?
 	    " (client certificate required)" : "");
 	buf_printf(o, "Connected clients:\t\t%zu\n", q->client_count);
-	buf_printf(o, "Connected clusters:\t\t%zu\n", q->clusters.count);
+	buf_printf(o, "Connected clusters:\t\t%zu\n", q->core.clusters.count);
 	if (!verbose)
 		return;
 	if (q->max_clients != 0)
@@ -60,10 +60,10 @@ node_ids_text(struct buf *o, const struct node_list *l, int with_dc)
 static int
 cluster_kap(const struct cluster *cl)
 {
-	const struct client *c;
+	const struct member *m;
 
-	cluster_for_each(cl, c)
-		if (c->algorithm != QN_ALGO_FFSPLIT || !c->kap)
+	cluster_for_each(cl, m)
+		if (m->algorithm != QN_ALGO_FFSPLIT || !m->kap)
 			return 0;
 	return 1;
 }
@@ -71,42 +71,42 @@ cluster_kap(const struct cluster *cl)
 static void
 client_text(const struct client *c, int verbose, struct buf *o)
 {
-	buf_printf(o, "    Node ID %" PRIu32 ":\n", c->node_id);
+	buf_printf(o, "    Node ID %" PRIu32 ":\n", c->m.node_id);
 	buf_printf(o, "        Client address:\t\t%s\n", c->addr);
 	if (verbose)
 		buf_printf(o, "        HB interval:\t\t%" PRIu32 "ms\n",
-		    c->heartbeat_interval);
-	if (c->has_config_version)
+		    c->m.heartbeat_interval);
+	if (c->m.has_config_version)
 		buf_printf(o, "        Configuration version:\t%" PRIu64 "\n",
-		    c->config_version);
-	if (c->config.count > 0) {
+		    c->m.config_version);
+	if (c->m.config.count > 0) {
 		buf_printf(o, "        Configured node list:\t");
-		node_ids_text(o, &c->config, 1);
+		node_ids_text(o, &c->m.config, 1);
 	}
 	if (verbose)
 		buf_printf(o, "        Ring ID:\t\t%" PRIx32 ".%" PRIx64 "\n",
-		    c->ring_id.node_id, c->ring_id.seq);
-	if (c->membership.count > 0) {
+		    c->m.ring_id.node_id, c->m.ring_id.seq);
+	if (c->m.membership.count > 0) {
 		buf_printf(o, "        Membership node list:\t");
-		node_ids_text(o, &c->membership, 0);
+		node_ids_text(o, &c->m.membership, 0);
 	}
-	if (c->heur_latest != QN_HEUR_UNDEFINED || verbose) {
+	if (c->m.heur_latest != QN_HEUR_UNDEFINED || verbose) {
 		buf_printf(o, "        Heuristics:\t\t%s",
-		    heuristics_name(c->heur_latest));
+		    heuristics_name(c->m.heur_latest));
 		if (verbose)
 			buf_printf(o, " (membership: %s, regular: %s)",
-			    heuristics_name(c->heur_membership),
-			    heuristics_name(c->heur_regular));
+			    heuristics_name(c->m.heur_membership),
+			    heuristics_name(c->m.heur_regular));
 		buf_put_u8(o, '\n');
 	}
 	if (verbose)
 		buf_printf(o, "        TLS active:\t\t%s%s\n",
 		    c->tls_started ? "Yes" : "No",
 		    c->cert_checked ? " (client certificate verified)" : "");
-	if (c->last_vote != QN_VOTE_UNDEFINED) {
-		buf_printf(o, "        Vote:\t\t\t%s", vote_name(c->last_vote));
-		if (c->last_ack_nack != QN_VOTE_UNDEFINED)
-			buf_printf(o, " (%s)", vote_name(c->last_ack_nack));
+	if (c->m.last_vote != QN_VOTE_UNDEFINED) {
+		buf_printf(o, "        Vote:\t\t\t%s", vote_name(c->m.last_vote));
+		if (c->m.last_ack_nack != QN_VOTE_UNDEFINED)
+			buf_printf(o, " (%s)", vote_name(c->m.last_ack_nack));
 		buf_put_u8(o, '\n');
 	}
 }
@@ -115,22 +115,21 @@ static void
 list_text(const struct qnetd *q, const struct list_opts *lo, struct buf *o)
 {
 	const struct cluster *cl;
-	const struct client *c;
+	const struct member *m;
 	char tb[64];
 
-	for (cl = q->clusters.first; cl != NULL; cl = cl->next) {
+	cluster_table_for_each(&q->core.clusters, cl) {
 		if (lo->cluster != NULL && strcmp(lo->cluster, cl->name) != 0)
 			continue;
-		if (cl->clients == NULL)
+		if ((m = cluster_first(cl)) == NULL)
 			continue;
-		c = cl->clients;
-		tie_breaker_text(&c->tie_breaker, tb, sizeof(tb));
+		tie_breaker_text(&m->tie_breaker, tb, sizeof(tb));
 		buf_printf(o, "Cluster \"%s\":\n", cl->name);
-		buf_printf(o, "    Algorithm:\t\t%s%s\n", algo_name(c->algorithm),
+		buf_printf(o, "    Algorithm:\t\t%s%s\n", algo_name(m->algorithm),
 		    cluster_kap(cl) ? " (KAP Tie-breaker)" : "");
 		buf_printf(o, "    Tie-breaker:\t%s\n", tb);
-		cluster_for_each(cl, c)
-			client_text(c, lo->verbose, o);
+		cluster_for_each(cl, m)
+			client_text(client_of(m), lo->verbose, o);
 	}
 }
 
@@ -159,7 +158,7 @@ status_json(const struct qnetd *q, struct buf *o)
 	json_key(o, &f, "connected_clients");
 	buf_printf(o, "%zu", q->client_count);
 	json_key(o, &f, "connected_clusters");
-	buf_printf(o, "%zu", q->clusters.count);
+	buf_printf(o, "%zu", q->core.clusters.count);
 	json_key(o, &f, "max_clients");
 	buf_printf(o, "%lld", q->max_clients);
 	json_key(o, &f, "max_send_size");
@@ -215,42 +214,42 @@ client_json(const struct client *c, struct buf *o)
 
 	buf_put_u8(o, '{');
 	json_key(o, &f, "node_id");
-	buf_printf(o, "%" PRIu32, c->node_id);
+	buf_printf(o, "%" PRIu32, c->m.node_id);
 	json_key(o, &f, "address");
 	json_str(o, c->addr, strlen(c->addr));
 	json_key(o, &f, "heartbeat_interval_ms");
-	buf_printf(o, "%" PRIu32, c->heartbeat_interval);
+	buf_printf(o, "%" PRIu32, c->m.heartbeat_interval);
 	json_key(o, &f, "tls");
 	buf_printf(o, "{\"active\":%s,\"client_certificate_verified\":%s}",
 	    c->tls_started ? "true" : "false",
 	    c->cert_checked ? "true" : "false");
 	json_key(o, &f, "config_version");
-	if (c->has_config_version)
-		buf_printf(o, "%" PRIu64, c->config_version);
+	if (c->m.has_config_version)
+		buf_printf(o, "%" PRIu64, c->m.config_version);
 	else
 		buf_printf(o, "null");
 	json_key(o, &f, "config_node_list");
-	nodes_json(o, &c->config, 1);
+	nodes_json(o, &c->m.config, 1);
 	json_key(o, &f, "ring_id");
-	ring_json(o, &c->ring_id);
+	ring_json(o, &c->m.ring_id);
 	json_key(o, &f, "membership_node_list");
-	nodes_json(o, &c->membership, 0);
+	nodes_json(o, &c->m.membership, 0);
 	json_key(o, &f, "quorate");
-	buf_printf(o, "%s", !c->has_quorum ? "null" :
-	    c->quorate ? "true" : "false");
+	buf_printf(o, "%s", !c->m.has_quorum ? "null" :
+	    c->m.quorate ? "true" : "false");
 	json_key(o, &f, "quorum_node_list");
-	nodes_json(o, &c->quorum, 2);
+	nodes_json(o, &c->m.quorum, 2);
 	json_key(o, &f, "heuristics");
 	buf_printf(o, "{\"latest\":\"%s\",\"membership\":\"%s\","
-	    "\"regular\":\"%s\"}", heuristics_id(c->heur_latest),
-	    heuristics_id(c->heur_membership), heuristics_id(c->heur_regular));
+	    "\"regular\":\"%s\"}", heuristics_id(c->m.heur_latest),
+	    heuristics_id(c->m.heur_membership), heuristics_id(c->m.heur_regular));
 	json_key(o, &f, "vote");
-	vote_json(o, c->last_vote);
+	vote_json(o, c->m.last_vote);
 	json_key(o, &f, "last_ack_nack");
-	vote_json(o, c->last_ack_nack);
+	vote_json(o, c->m.last_ack_nack);
 	json_key(o, &f, "reason");
-	if (c->last_ack_nack != QN_VOTE_UNDEFINED)
-		json_str(o, c->reason, strlen(c->reason));
+	if (c->m.last_ack_nack != QN_VOTE_UNDEFINED)
+		json_str(o, c->m.reason, strlen(c->m.reason));
 	else
 		buf_printf(o, "null");
 	buf_put_u8(o, '}');
@@ -259,26 +258,26 @@ client_json(const struct client *c, struct buf *o)
 static void
 cluster_json(const struct cluster *cl, struct buf *o)
 {
-	const struct client *c = cl->clients;
+	const struct member *m = cluster_first(cl);
 	int f = 1, first = 1;
 
 	buf_put_u8(o, '{');
 	json_key(o, &f, "name");
 	json_str(o, cl->name, cl->name_len);
 	json_key(o, &f, "algorithm");
-	buf_printf(o, "\"%s\"", algo_id(c->algorithm));
+	buf_printf(o, "\"%s\"", algo_id(m->algorithm));
 	json_key(o, &f, "tie_breaker");
-	buf_printf(o, "{\"mode\":\"%s\"", tb_mode_id(c->tie_breaker.mode));
-	if (c->tie_breaker.mode == QN_TB_NODE_ID)
-		buf_printf(o, ",\"node_id\":%" PRIu32, c->tie_breaker.node_id);
+	buf_printf(o, "{\"mode\":\"%s\"", tb_mode_id(m->tie_breaker.mode));
+	if (m->tie_breaker.mode == QN_TB_NODE_ID)
+		buf_printf(o, ",\"node_id\":%" PRIu32, m->tie_breaker.node_id);
 	buf_put_u8(o, '}');
 	json_key(o, &f, "keep_active_partition_tie_breaker");
 	buf_printf(o, "%s", cluster_kap(cl) ? "true" : "false");
 	json_key(o, &f, "clients");
 	buf_put_u8(o, '[');
-	cluster_for_each(cl, c) {
+	cluster_for_each(cl, m) {
 		json_sep(o, &first);
-		client_json(c, o);
+		client_json(client_of(m), o);
 	}
 	buf_printf(o, "]}");
 }
@@ -290,9 +289,9 @@ list_json(const struct qnetd *q, const struct list_opts *lo, struct buf *o)
 	int first = 1;
 
 	buf_printf(o, "{\"version\":%d,\"clusters\":[", JSON_VERSION);
-	for (cl = q->clusters.first; cl != NULL; cl = cl->next) {
+	cluster_table_for_each(&q->core.clusters, cl) {
 		if ((lo->cluster != NULL && strcmp(lo->cluster, cl->name) != 0) ||
-		    cl->clients == NULL)
+		    TAILQ_EMPTY(&cl->members))
 			continue;
 		json_sep(o, &first);
 		cluster_json(cl, o);

@@ -23,7 +23,7 @@ heuristics_rank(uint8_t h)
 }
 
 static void
-compare_heuristics(uint8_t mine, const struct client *other,
+compare_heuristics(uint8_t mine, const struct member *other,
     struct decision *d)
 {
 	uint8_t theirs = other->heur_latest;
@@ -40,22 +40,22 @@ compare_heuristics(uint8_t mine, const struct client *other,
 
 /* Rule 5: the tie-breaker among the connected clients. */
 static void
-break_tie(const struct client *c, struct decision *d)
+break_tie(const struct member *c, struct decision *d)
 {
 	const struct cluster *cl = c->cluster;
-	const struct client *q, *winner = NULL;
+	const struct member *q, *winner = NULL;
 	uint32_t target = c->tie_breaker.node_id;
 
 	switch (c->tie_breaker.mode) {
 	case QN_TB_LOWEST:
-		winner = cl->clients;
+		winner = cluster_first(cl);
 		break;
 	case QN_TB_HIGHEST:
 		cluster_for_each(cl, q)
 			winner = q;
 		break;
 	default:
-		winner = cluster_client(cl, target);
+		winner = cluster_member(cl, target);
 		break;
 	}
 	if (winner == NULL) {
@@ -70,11 +70,11 @@ break_tie(const struct client *c, struct decision *d)
 
 /* Rules 1-5 for c in ring with the given number of members. */
 static void
-judge(struct client *c, const struct qn_ring_id *ring, size_t members,
+judge(struct member *c, const struct qn_ring_id *ring, size_t members,
     uint8_t heuristics, struct decision *d)
 {
 	const struct cluster *cl = c->cluster;
-	const struct client *holder, *q, *other = NULL;
+	const struct member *holder, *q, *other = NULL;
 
 	if (c->algo_result == 0 &&
 	    (holder = ack_holder_outside(cl, ring)) != NULL) {
@@ -104,14 +104,14 @@ judge(struct client *c, const struct qn_ring_id *ring, size_t members,
 }
 
 static enum qn_err
-twonode_client_init(struct client *c)
+twonode_client_init(struct member *c)
 {
 	c->algo_result = 0;
 	return QN_ERR_NONE;
 }
 
 static enum qn_err
-twonode_config_list(struct client *c, int initial,
+twonode_config_list(struct member *c, int initial,
     const struct node_list *nodes, struct decision *d)
 {
 	(void)initial;
@@ -126,7 +126,7 @@ twonode_config_list(struct client *c, int initial,
 }
 
 static enum qn_err
-twonode_membership_list(struct client *c, const struct qn_ring_id *ring,
+twonode_membership_list(struct member *c, const struct qn_ring_id *ring,
     const struct node_list *nodes, uint8_t heuristics, struct decision *d)
 {
 	judge(c, ring, nodes->count, heuristics, d);
@@ -134,7 +134,7 @@ twonode_membership_list(struct client *c, const struct qn_ring_id *ring,
 }
 
 static enum qn_err
-twonode_quorum_list(struct client *c, int quorate,
+twonode_quorum_list(struct member *c, int quorate,
     const struct node_list *nodes, struct decision *d)
 {
 	(void)c;
@@ -145,7 +145,7 @@ twonode_quorum_list(struct client *c, int quorate,
 }
 
 static enum qn_err
-twonode_ask_for_vote(struct client *c, struct decision *d)
+twonode_ask_for_vote(struct member *c, struct decision *d)
 {
 	if (c->algo_result == 0)
 		decision_vote(d, QN_VOTE_ASK_LATER);
@@ -155,9 +155,9 @@ twonode_ask_for_vote(struct client *c, struct decision *d)
 }
 
 static void
-twonode_disconnect(struct client *c, int server_going_down)
+twonode_disconnect(struct member *c, int server_going_down)
 {
-	struct client *o;
+	struct member *o;
 	struct decision d;
 	uint8_t had;
 

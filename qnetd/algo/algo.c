@@ -108,10 +108,10 @@ ring_str(char *buf, size_t len, const struct qn_ring_id *r)
 	return buf;
 }
 
-const struct client *
+const struct member *
 ack_holder_outside(const struct cluster *cl, const struct qn_ring_id *ring)
 {
-	const struct client *c;
+	const struct member *c;
 
 	cluster_for_each(cl, c)
 		if (!qn_ring_id_eq(&c->ring_id, ring) &&
@@ -121,13 +121,13 @@ ack_holder_outside(const struct cluster *cl, const struct qn_ring_id *ring)
 }
 
 uint8_t
-vote_in_force(const struct client *c)
+vote_in_force(const struct member *c)
 {
 	return c->algo_result != 0 ? c->algo_result : c->last_ack_nack;
 }
 
 enum qn_err
-algo_heuristics_not_supported(struct client *c, uint8_t heuristics,
+algo_heuristics_not_supported(struct member *c, uint8_t heuristics,
     struct decision *d)
 {
 	log_info("%s: heuristics change of node %" PRIu32 " to %s is not "

@@ -16,8 +16,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "client.h"
 #include "cluster.h"
+#include "member.h"
 #include "proto.h"
 
 struct decision {
@@ -30,32 +30,32 @@ struct algo {
 	const char *name;	/* as corosync-qnetd-tool prints it */
 
 	/* After a successful INIT; the client is already in its cluster. */
-	enum qn_err (*client_init)(struct client *c);
-	enum qn_err (*config_list)(struct client *c, int initial,
+	enum qn_err (*client_init)(struct member *c);
+	enum qn_err (*config_list)(struct member *c, int initial,
 	    const struct node_list *nodes, struct decision *d);
-	enum qn_err (*membership_list)(struct client *c,
+	enum qn_err (*membership_list)(struct member *c,
 	    const struct qn_ring_id *ring, const struct node_list *nodes,
 	    uint8_t heuristics, struct decision *d);
-	enum qn_err (*quorum_list)(struct client *c, int quorate,
+	enum qn_err (*quorum_list)(struct member *c, int quorate,
 	    const struct node_list *nodes, struct decision *d);
-	enum qn_err (*ask_for_vote)(struct client *c, struct decision *d);
+	enum qn_err (*ask_for_vote)(struct member *c, struct decision *d);
 	/* NULL when the algorithm needs no acknowledgement of its pushes. */
-	enum qn_err (*vote_info_reply)(struct client *c, uint32_t seq);
-	enum qn_err (*heuristics_change)(struct client *c, uint8_t heuristics,
+	enum qn_err (*vote_info_reply)(struct member *c, uint32_t seq);
+	enum qn_err (*heuristics_change)(struct member *c, uint8_t heuristics,
 	    struct decision *d);
 	/* The algorithm timer (algo_timer_start) fired; NULL if never started. */
-	void	(*timer)(struct client *c);
+	void	(*timer)(struct member *c);
 	/*
 	 * The client left.  It is already unlinked from c->cluster (which
 	 * may now be empty); with server_going_down nothing is re-decided.
 	 */
-	void	(*disconnect)(struct client *c, int server_going_down);
+	void	(*disconnect)(struct member *c, int server_going_down);
 };
 
 const struct algo *algo_get(uint8_t id);
 
 /* lms and 2nodelms: heuristics count only in later decisions (3.0.3). */
-enum qn_err algo_heuristics_not_supported(struct client *c, uint8_t heuristics,
+enum qn_err algo_heuristics_not_supported(struct member *c, uint8_t heuristics,
 	    struct decision *d);
 
 /* Helpers every algorithm shares. */
@@ -78,21 +78,23 @@ const char *ring_str(char *buf, size_t len, const struct qn_ring_id *r);
  * on now: its last stored result, or, for a refused newcomer (nothing
  * stored), the NACK it was told.
  */
-const struct client *ack_holder_outside(const struct cluster *cl,
+const struct member *ack_holder_outside(const struct cluster *cl,
 	    const struct qn_ring_id *ring);
-uint8_t	vote_in_force(const struct client *c);
+uint8_t	vote_in_force(const struct member *c);
 
 /*
- * Services qnetd provides to the algorithms (qnetd/client.c; the unit tests
- * provide recording versions).
+ * What the algorithms ask of the outside (qnetd/vote.c, through the
+ * services table of the member's core, core.h).
  *
- * algo_send_vote_info() queues VOTE_INFO{seq, vote, ring} to c and records
- * the vote and reason; on failure c is scheduled for disconnect.
+ * algo_send_vote_info() sends VOTE_INFO{seq, vote, ring} to c past the ACK
+ * gate and records the vote and reason; when it can't be queued c's
+ * connection ends.  algo_timer_start() has the algorithm's timer called
+ * in ms ms.
  */
-void	algo_send_vote_info(struct client *c, uint32_t seq, uint8_t vote,
+void	algo_send_vote_info(struct member *c, uint32_t seq, uint8_t vote,
 	    const struct qn_ring_id *ring, const char *reason);
-void	algo_timer_start(struct client *c, uint32_t ms);
-void	algo_timer_stop(struct client *c);
+void	algo_timer_start(struct member *c, uint32_t ms);
+void	algo_timer_stop(struct member *c);
 
 extern const struct algo algo_test;
 extern const struct algo algo_ffsplit;

@@ -54,7 +54,7 @@ enum client_state {
 /* The cluster as one decision sees it (D1). */
 struct view {
 	struct cluster *cl;
-	const struct client *trigger;	/* NULL when a client left */
+	const struct member *trigger;	/* NULL when a client left */
 	/* The trigger's values, new or stored. */
 	const struct node_list *config;
 	const struct node_list *membership;
@@ -63,7 +63,7 @@ struct view {
 };
 
 static struct view
-view_for(struct client *trigger)
+view_for(struct member *trigger)
 {
 	return (struct view){
 		.cl = trigger->cluster,
@@ -76,32 +76,32 @@ view_for(struct client *trigger)
 }
 
 static const struct node_list *
-config_of(const struct view *v, const struct client *c)
+config_of(const struct view *v, const struct member *c)
 {
 	return c == v->trigger ? v->config : &c->config;
 }
 
 static const struct node_list *
-membership_of(const struct view *v, const struct client *c)
+membership_of(const struct view *v, const struct member *c)
 {
 	return c == v->trigger ? v->membership : &c->membership;
 }
 
 static const struct qn_ring_id *
-ring_of(const struct view *v, const struct client *c)
+ring_of(const struct view *v, const struct member *c)
 {
 	return c == v->trigger ? v->ring : &c->ring_id;
 }
 
 static uint8_t
-heuristics_of(const struct view *v, const struct client *c)
+heuristics_of(const struct view *v, const struct member *c)
 {
 	return c == v->trigger ? v->heuristics : c->heur_latest;
 }
 
 /* §14.1: only clients that reported both lists take part. */
 static int
-participates(const struct view *v, const struct client *c)
+participates(const struct view *v, const struct member *c)
 {
 	return c == v->trigger || (c->has_config && c->has_membership);
 }
@@ -110,8 +110,8 @@ participates(const struct view *v, const struct client *c)
 static int
 configs_agree(const struct view *v)
 {
-	const struct node_list *first = config_of(v, v->cl->clients), *l;
-	const struct client *c;
+	const struct node_list *first = config_of(v, cluster_first(v->cl)), *l;
+	const struct member *c;
 
 	cluster_for_each(v->cl, c) {
 		l = config_of(v, c);
@@ -129,7 +129,7 @@ configs_agree(const struct view *v)
 static int
 memberships_contain(const struct view *v)
 {
-	const struct client *x, *y;
+	const struct member *x, *y;
 	const struct node_list *m;
 
 	cluster_for_each(v->cl, x) {
@@ -157,9 +157,9 @@ memberships_contain(const struct view *v)
 static int
 memberships_agree(const struct view *v)
 {
-	struct client *x, *y;
+	struct member *x, *y;
 	const struct node_list *m;
-	const struct client *l;
+	const struct member *l;
 
 	cluster_for_each(v->cl, x) {
 		m = membership_of(v, x);
@@ -196,7 +196,7 @@ membership_is_stable(const struct view *v)
 }
 
 struct partition {
-	const struct client *leader;	/* lowest participating member */
+	const struct member *leader;	/* lowest participating member */
 	const struct node_list *members;
 	size_t configured;		/* configured nodes (= votes) */
 	int active;			/* participating clients in it */
@@ -209,12 +209,12 @@ struct partition {
  * stable membership the participants listed in P's membership have P's list.
  */
 static int
-leads_partition(const struct view *v, const struct client *p)
+leads_partition(const struct view *v, const struct member *p)
 {
 	const struct node_list *m = membership_of(v, p);
-	const struct client *q;
+	const struct member *q;
 
-	for (q = v->cl->clients; q != p; q = q->cluster_next)
+	for (q = cluster_first(v->cl); q != p; q = cluster_next(q))
 		if (participates(v, q) && node_list_has(m, q->node_id))
 			return 0;
 	return 1;
@@ -227,10 +227,10 @@ heuristics_weight(uint8_t h)
 }
 
 static void
-partition_of(const struct view *v, const struct client *leader,
+partition_of(const struct view *v, const struct member *leader,
     struct partition *p)
 {
-	const struct client *q;
+	const struct member *q;
 
 	*p = (struct partition){
 		.leader = leader,
@@ -251,7 +251,7 @@ partition_of(const struct view *v, const struct client *leader,
 static int
 kap_enabled(const struct cluster *cl)
 {
-	const struct client *c;
+	const struct member *c;
 
 	cluster_for_each(cl, c)
 		if (!c->kap)
@@ -335,7 +335,7 @@ struct selection {
 static void
 select_partition(const struct view *v, struct selection *s)
 {
-	const struct client *c;
+	const struct member *c;
 	struct partition p;
 	enum rule r;
 	int wins;
@@ -413,10 +413,10 @@ describe_winner(const struct view *v, const struct selection *s,
 	}
 }
 
-static const struct client *
+static const struct member *
 first_participant(const struct view *v)
 {
-	const struct client *c;
+	const struct member *c;
 
 	cluster_for_each(v->cl, c)
 		if (participates(v, c))
@@ -427,7 +427,7 @@ first_participant(const struct view *v)
 /* The ACK reason goes to the cluster: ACKs may be sent only later. */
 static void
 explain(const struct view *v, const struct selection *s,
-    const struct client *first, char *nack, size_t len)
+    const struct member *first, char *nack, size_t len)
 {
 	static const char prefix[] = "not in the winning partition; ";
 	struct cluster *cl = v->cl;
@@ -473,7 +473,7 @@ remember_quorate_partition(struct cluster *cl, const struct node_list *winner)
 static void
 mark_clients(const struct view *v, const struct node_list *winner)
 {
-	struct client *c;
+	struct member *c;
 
 	cluster_for_each(v->cl, c)
 		if (participates(v, c))
@@ -487,7 +487,7 @@ static int
 send_votes(const struct view *v, uint8_t vote, const char *reason)
 {
 	uint8_t mark = vote == QN_VOTE_ACK ? MUST_GET_ACK : MUST_GET_NACK;
-	struct client *c;
+	struct member *c;
 	int n = 0;
 
 	cluster_for_each(v->cl, c) {
@@ -511,7 +511,7 @@ send_acks(const struct view *v)
 static int
 any_client_in(const struct cluster *cl, uint8_t state)
 {
-	const struct client *c;
+	const struct member *c;
 
 	cluster_for_each(cl, c)
 		if (c->algo_state == state)
@@ -526,7 +526,7 @@ any_client_in(const struct cluster *cl, uint8_t state)
 static void
 decide(const struct view *v, struct decision *d)
 {
-	const struct client *first = first_participant(v);
+	const struct member *first = first_participant(v);
 	const struct node_list *winner;
 	char nack[DECISION_REASON_LEN];
 	struct selection s;
@@ -553,14 +553,14 @@ decide(const struct view *v, struct decision *d)
 }
 
 static enum qn_err
-ffsplit_client_init(struct client *c)
+ffsplit_client_init(struct member *c)
 {
 	c->algo_state = IDLE;
 	return QN_ERR_NONE;
 }
 
 static enum qn_err
-ffsplit_config_list(struct client *c, int initial,
+ffsplit_config_list(struct member *c, int initial,
     const struct node_list *nodes, struct decision *d)
 {
 	struct view v;
@@ -578,7 +578,7 @@ ffsplit_config_list(struct client *c, int initial,
 }
 
 static enum qn_err
-ffsplit_membership_list(struct client *c, const struct qn_ring_id *ring,
+ffsplit_membership_list(struct member *c, const struct qn_ring_id *ring,
     const struct node_list *nodes, uint8_t heuristics, struct decision *d)
 {
 	struct view v;
@@ -598,7 +598,7 @@ ffsplit_membership_list(struct client *c, const struct qn_ring_id *ring,
 }
 
 static enum qn_err
-ffsplit_quorum_list(struct client *c, int quorate,
+ffsplit_quorum_list(struct member *c, int quorate,
     const struct node_list *nodes, struct decision *d)
 {
 	(void)c;
@@ -609,7 +609,7 @@ ffsplit_quorum_list(struct client *c, int quorate,
 }
 
 static enum qn_err
-ffsplit_ask_for_vote(struct client *c, struct decision *d)
+ffsplit_ask_for_vote(struct member *c, struct decision *d)
 {
 	(void)c;
 	(void)d;
@@ -617,7 +617,7 @@ ffsplit_ask_for_vote(struct client *c, struct decision *d)
 }
 
 static enum qn_err
-ffsplit_vote_info_reply(struct client *c, uint32_t seq)
+ffsplit_vote_info_reply(struct member *c, uint32_t seq)
 {
 	struct view v = { .cl = c->cluster };
 
@@ -639,7 +639,7 @@ ffsplit_vote_info_reply(struct client *c, uint32_t seq)
 }
 
 static enum qn_err
-ffsplit_heuristics_change(struct client *c, uint8_t heuristics,
+ffsplit_heuristics_change(struct member *c, uint8_t heuristics,
     struct decision *d)
 {
 	struct view v;
@@ -655,7 +655,7 @@ ffsplit_heuristics_change(struct client *c, uint8_t heuristics,
 }
 
 static void
-ffsplit_disconnect(struct client *c, int server_going_down)
+ffsplit_disconnect(struct member *c, int server_going_down)
 {
 	struct view v = { .cl = c->cluster };
 

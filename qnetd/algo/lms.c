@@ -61,11 +61,11 @@ heuristics_weight(uint8_t h)
 }
 
 static int
-first_in_ring(const struct cluster *cl, const struct client *c)
+first_in_ring(const struct cluster *cl, const struct member *c)
 {
-	const struct client *p;
+	const struct member *p;
 
-	for (p = cl->clients; p != c; p = p->cluster_next)
+	for (p = cluster_first(cl); p != c; p = cluster_next(p))
 		if (qn_ring_id_eq(&p->ring_id, &c->ring_id))
 			return 0;
 	return 1;
@@ -75,7 +75,7 @@ first_in_ring(const struct cluster *cl, const struct client *c)
 static void
 count_partitions(const struct cluster *cl, struct partitions *p)
 {
-	const struct client *c, *o;
+	const struct member *c, *o;
 
 	*p = (struct partitions){ 0 };
 	cluster_for_each(cl, c) {
@@ -83,7 +83,7 @@ count_partitions(const struct cluster *cl, struct partitions *p)
 
 		if (c->ring_id.seq == 0 || !first_in_ring(cl, c))
 			continue;
-		for (o = c; o != NULL; o = o->cluster_next) {
+		for (o = c; o != NULL; o = cluster_next(o)) {
 			if (!qn_ring_id_eq(&o->ring_id, &c->ring_id))
 				continue;
 			nodes++;
@@ -101,9 +101,9 @@ count_partitions(const struct cluster *cl, struct partitions *p)
  * stored membership list, already reports ring.
  */
 static int
-rings_agree(const struct client *c, const struct qn_ring_id *ring)
+rings_agree(const struct member *c, const struct qn_ring_id *ring)
 {
-	const struct client *o;
+	const struct member *o;
 
 	cluster_for_each(c->cluster, o) {
 		if (o == c)
@@ -119,7 +119,7 @@ rings_agree(const struct client *c, const struct qn_ring_id *ring)
 static int
 partition_score(const struct cluster *cl, const struct qn_ring_id *ring)
 {
-	const struct client *o;
+	const struct member *o;
 	int score = 0;
 
 	cluster_for_each(cl, o)
@@ -130,7 +130,7 @@ partition_score(const struct cluster *cl, const struct qn_ring_id *ring)
 
 /* A client of one of the partitions that tie for the best score. */
 static int
-in_tie(const struct client *q, int top)
+in_tie(const struct member *q, int top)
 {
 	return q->ring_id.seq != 0 &&
 	    partition_score(q->cluster, &q->ring_id) == top;
@@ -142,10 +142,10 @@ in_tie(const struct client *q, int top)
  * that ties for the best score can win it).  *node is that node.
  */
 static const struct qn_ring_id *
-tie_breaker_ring(const struct client *c, int top, uint32_t *node)
+tie_breaker_ring(const struct member *c, int top, uint32_t *node)
 {
 	const struct cluster *cl = c->cluster;
-	const struct client *q, *t = NULL;
+	const struct member *q, *t = NULL;
 
 	*node = c->tie_breaker.node_id;
 	cluster_for_each(cl, q) {
@@ -164,7 +164,7 @@ tie_breaker_ring(const struct client *c, int top, uint32_t *node)
 			 * when the node does not run qdevice. */
 			if (q->node_id == *node)
 				return &q->ring_id;
-			if (t == NULL && cluster_client(cl, *node) == NULL &&
+			if (t == NULL && cluster_member(cl, *node) == NULL &&
 			    node_list_has(&q->membership, *node))
 				t = q;
 			break;
@@ -178,7 +178,7 @@ tie_breaker_ring(const struct client *c, int top, uint32_t *node)
 }
 
 static void
-break_tie(const struct client *c, const struct qn_ring_id *ring,
+break_tie(const struct member *c, const struct qn_ring_id *ring,
     const struct partitions *p, struct decision *d)
 {
 	const struct qn_ring_id *winner;
@@ -201,7 +201,7 @@ break_tie(const struct client *c, const struct qn_ring_id *ring,
 }
 
 static void
-wait_for_rings(struct client *c, struct decision *d)
+wait_for_rings(struct member *c, struct decision *d)
 {
 	algo_timer_start(c, c->heartbeat_interval / 4);
 	c->algo_result = QN_VOTE_WAIT_FOR_REPLY;
@@ -210,9 +210,9 @@ wait_for_rings(struct client *c, struct decision *d)
 
 /* evaluate(client, R) of BEHAVIOUR.md §2.3. */
 static void
-evaluate(struct client *c, const struct qn_ring_id *ring, struct decision *d)
+evaluate(struct member *c, const struct qn_ring_id *ring, struct decision *d)
 {
-	const struct client *holder;
+	const struct member *holder;
 	struct partitions p;
 	char r[RING_STR_LEN];
 
@@ -255,21 +255,21 @@ evaluate(struct client *c, const struct qn_ring_id *ring, struct decision *d)
 }
 
 static void
-push(struct client *c, const struct decision *d)
+push(struct member *c, const struct decision *d)
 {
 	algo_send_vote_info(c, ++c->timer_vote_info_seq, d->vote, &c->ring_id,
 	    d->reason);
 }
 
 static enum qn_err
-lms_client_init(struct client *c)
+lms_client_init(struct member *c)
 {
 	c->algo_result = 0;
 	return QN_ERR_NONE;
 }
 
 static enum qn_err
-lms_config_list(struct client *c, int initial, const struct node_list *nodes,
+lms_config_list(struct member *c, int initial, const struct node_list *nodes,
     struct decision *d)
 {
 	(void)c;
@@ -280,7 +280,7 @@ lms_config_list(struct client *c, int initial, const struct node_list *nodes,
 }
 
 static enum qn_err
-lms_membership_list(struct client *c, const struct qn_ring_id *ring,
+lms_membership_list(struct member *c, const struct qn_ring_id *ring,
     const struct node_list *nodes, uint8_t heuristics, struct decision *d)
 {
 	(void)nodes;
@@ -290,7 +290,7 @@ lms_membership_list(struct client *c, const struct qn_ring_id *ring,
 }
 
 static enum qn_err
-lms_quorum_list(struct client *c, int quorate, const struct node_list *nodes,
+lms_quorum_list(struct member *c, int quorate, const struct node_list *nodes,
     struct decision *d)
 {
 	(void)quorate;
@@ -300,14 +300,14 @@ lms_quorum_list(struct client *c, int quorate, const struct node_list *nodes,
 }
 
 static enum qn_err
-lms_ask_for_vote(struct client *c, struct decision *d)
+lms_ask_for_vote(struct member *c, struct decision *d)
 {
 	evaluate(c, &c->ring_id, d);
 	return QN_ERR_NONE;
 }
 
 static void
-lms_timer(struct client *c)
+lms_timer(struct member *c)
 {
 	struct decision d;
 
@@ -317,9 +317,9 @@ lms_timer(struct client *c)
 }
 
 static void
-lms_disconnect(struct client *c, int server_going_down)
+lms_disconnect(struct member *c, int server_going_down)
 {
-	struct client *o;
+	struct member *o;
 	struct decision d;
 	uint8_t had;
 

@@ -9,7 +9,7 @@
 #include "log.h"
 
 static enum qn_err
-test_client_init(struct client *c)
+test_client_init(struct member *c)
 {
 	log_warn("algo-test: node %" PRIu32 " of cluster %s uses the test "
 	    "algorithm, which can make several partitions quorate",
@@ -18,7 +18,7 @@ test_client_init(struct client *c)
 }
 
 static enum qn_err
-test_config_list(struct client *c, int initial, const struct node_list *nodes,
+test_config_list(struct member *c, int initial, const struct node_list *nodes,
     struct decision *d)
 {
 	log_info("algo-test: node %" PRIu32 " sent %s config list with %zu "
@@ -29,7 +29,7 @@ test_config_list(struct client *c, int initial, const struct node_list *nodes,
 }
 
 static enum qn_err
-test_membership_list(struct client *c, const struct qn_ring_id *ring,
+test_membership_list(struct member *c, const struct qn_ring_id *ring,
     const struct node_list *nodes, uint8_t heuristics, struct decision *d)
 {
 	char r[RING_STR_LEN];
@@ -42,7 +42,7 @@ test_membership_list(struct client *c, const struct qn_ring_id *ring,
 }
 
 static enum qn_err
-test_quorum_list(struct client *c, int quorate, const struct node_list *nodes,
+test_quorum_list(struct member *c, int quorate, const struct node_list *nodes,
     struct decision *d)
 {
 	log_info("algo-test: node %" PRIu32 " sent quorum list with %zu nodes, "
@@ -52,7 +52,7 @@ test_quorum_list(struct client *c, int quorate, const struct node_list *nodes,
 }
 
 static enum qn_err
-test_ask_for_vote(struct client *c, struct decision *d)
+test_ask_for_vote(struct member *c, struct decision *d)
 {
 	log_info("algo-test: node %" PRIu32 " asked for a vote", c->node_id);
 	decision_set(d, QN_VOTE_ACK, "test: every partition gets the vote");
@@ -60,7 +60,7 @@ test_ask_for_vote(struct client *c, struct decision *d)
 }
 
 static enum qn_err
-test_vote_info_reply(struct client *c, uint32_t seq)
+test_vote_info_reply(struct member *c, uint32_t seq)
 {
 	log_info("algo-test: node %" PRIu32 " answered vote info %" PRIu32,
 	    c->node_id, seq);
@@ -68,7 +68,7 @@ test_vote_info_reply(struct client *c, uint32_t seq)
 }
 
 static enum qn_err
-test_heuristics_change(struct client *c, uint8_t heuristics,
+test_heuristics_change(struct member *c, uint8_t heuristics,
     struct decision *d)
 {
 	log_info("algo-test: node %" PRIu32 " changed heuristics to %u",
@@ -78,7 +78,7 @@ test_heuristics_change(struct client *c, uint8_t heuristics,
 }
 
 static void
-test_disconnect(struct client *c, int server_going_down)
+test_disconnect(struct member *c, int server_going_down)
 {
 	log_info("algo-test: node %" PRIu32 " left%s", c->node_id,
 	    server_going_down ? " (server going down)" : "");

@@ -45,6 +45,7 @@
 #include <sys/ioctl.h>
 #include <sys/socket.h>
 
+#include "decide.h"
 #include "log.h"
 #include "msg.h"
 #include "qnetd.h"
@@ -280,10 +281,10 @@ check_binding(const struct harness *h)
 	    c = c->all_next) {
 		if (!c->init_done || c->closing)
 			continue;
-		if (c->cluster == NULL ||
-		    c->cluster->name_len != c->cluster_name_len ||
-		    memcmp(c->cluster->name, c->cluster_name,
-		    c->cluster_name_len) != 0)
+		if (c->m.cluster == NULL ||
+		    c->m.cluster->name_len != c->m.cluster_name_len ||
+		    memcmp(c->m.cluster->name, c->m.cluster_name,
+		    c->m.cluster_name_len) != 0)
 			fail("a client votes in a cluster its PREINIT no longer "
 			    "names");
 	}
@@ -455,7 +456,7 @@ setup(struct harness *h, uint8_t cfg, uint8_t cfg2)
 		fail("uv_loop_init");
 	q->loop = &h->loop;
 	if (conn_ctx_init(&q->conn_ctx, &h->loop) != 0 ||
-	    cluster_table_init(&q->clusters) != 0)
+	    decide_core_init(&q->core) != 0)
 		fail("out of memory");
 	/* server_start() without the listening socket. */
 	server_init(q);
@@ -483,7 +484,7 @@ teardown(struct harness *h, int shutdown)
 		advance(h);
 	if (q->clients != NULL || q->client_count != 0 || q->doomed != NULL)
 		fail("a client outlived its connection");
-	if (q->clusters.count != 0)
+	if (q->core.clusters.count != 0)
 		fail("a cluster outlived its clients");
 
 	/* main()'s cleanup. */
@@ -493,7 +494,7 @@ teardown(struct harness *h, int shutdown)
 	if (uv_loop_close(&h->loop) != 0)
 		fail("handles left open on the loop");
 	server_free(q);
-	cluster_table_free(&q->clusters);
+	decide_core_free(&q->core);
 }
 
 int

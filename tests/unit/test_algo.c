@@ -3,20 +3,22 @@
  * admission (errors 15/16/17), what decide_* stores, the test algorithm and
  * clients that leave before reporting any list (PROTOCOL.md §14.1).
  */
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "test_algo.h"
 
-/* Services qnetd provides to the algorithms, recording. */
+/* The services table (core.h), recording. */
 
-void
-algo_send_vote_info(struct client *c, uint32_t seq, uint8_t vote,
+static int
+h_send_vote_info(void *ctx, struct member *c, uint32_t seq, uint8_t vote,
     const struct qn_ring_id *ring, const char *reason)
 {
 	struct h_client *hc = (struct h_client *)c;
-	struct qnetd *w = c->qnetd;
+	struct qnetd *w = ctx;
 	struct h_event *e;
+
 	ck_assert_uint_lt(w->nev, H_MAX_EVENTS);
 	ck_assert(!hc->gone);
 	e = &w->ev[w->nev++];
@@ -29,22 +31,66 @@ algo_send_vote_info(struct client *c, uint32_t seq, uint8_t vote,
 	/* The qdevice ignores a vote for a ring it did not send last. */
 	if (qn_ring_id_eq(ring, &hc->sent_ring))
 		hc->vote = vote;
-	decide_record_vote(c, vote, reason);
+	return 0;
 }
 
-void
-algo_timer_start(struct client *c, uint32_t ms)
+/* The reply to a message (h_reply's), queued after the algorithm. */
+static int
+h_send_reply(void *ctx, struct member *c, void *reply, uint8_t vote,
+    const struct qn_ring_id *ring, const char *reason)
+{
+	struct h_client *hc = (struct h_client *)c;
+	struct qnetd *w = ctx;
+	struct h_event *ev;
+
+	ck_assert_ptr_eq(reply, hc);
+	ck_assert_uint_lt(w->nev, H_MAX_EVENTS);
+	ev = &w->ev[w->nev++];
+	*ev = (struct h_event){ .kind = H_REPLY, .node = c->node_id,
+	    .vote = vote, .ring = *ring };
+	snprintf(ev->reason, sizeof(ev->reason), "%s", reason);
+	if (vote != QN_VOTE_NO_CHANGE && qn_ring_id_eq(ring, &hc->sent_ring))
+		hc->vote = vote;
+	return 0;
+}
+
+static void
+h_timer_start(void *ctx, struct member *c, uint32_t ms)
 {
 	struct h_client *hc = (struct h_client *)c;
 
+	(void)ctx;
 	hc->timer_armed = 1;
 	hc->timer_ms = ms;
 }
 
-void
-algo_timer_stop(struct client *c)
+static void
+h_timer_stop(void *ctx, struct member *c)
 {
+	(void)ctx;
 	((struct h_client *)c)->timer_armed = 0;
+}
+
+static uint64_t
+h_now(void *ctx)
+{
+	(void)ctx;
+	return 0;
+}
+
+/* The ACK gate is off (coefficient 0): it never holds an ACK. */
+static void
+h_gate_timer(void *ctx, uint64_t at)
+{
+	(void)ctx;
+	ck_abort_msg("gate timer armed for %llu", (unsigned long long)at);
+}
+
+static void
+h_drop(void *ctx, struct member *c, const char *why)
+{
+	(void)ctx;
+	ck_abort_msg("node %u dropped: %s", c->node_id, why);
 }
 
 /* The harness. */
@@ -53,19 +99,27 @@ struct qnetd *
 h_world(void)
 {
 	struct qnetd *w = calloc(1, sizeof(*w));
+	const struct decide_services svc = {
+		.ctx = w,
+		.send_vote_info = h_send_vote_info,
+		.send_reply = h_send_reply,
+		.timer_start = h_timer_start,
+		.timer_stop = h_timer_stop,
+		.now = h_now,
+		.gate_timer = h_gate_timer,
+		.drop = h_drop,
+	};
 
 	ck_assert_ptr_nonnull(w);
-	ck_assert_int_eq(cluster_table_init(&w->clusters), 0);
+	ck_assert_int_eq(decide_core_init(&w->core), 0);
+	decide_core_start(&w->core, &svc, 0);
 	return w;
 }
 
 static void
 h_free_client(struct h_client *hc)
 {
-	node_list_free(&hc->c.config);
-	node_list_free(&hc->c.membership);
-	node_list_free(&hc->c.quorum);
-	free(hc->c.cluster_name);
+	member_free(&hc->c);
 	free(hc);
 }
 
@@ -74,11 +128,11 @@ h_world_free(struct qnetd *w)
 {
 	for (size_t i = 0; i < w->nclients; i++) {
 		if (!w->clients[i]->gone)
-			decide_leave(&w->clusters, &w->clients[i]->c, 1);
+			decide_leave(&w->clients[i]->c, 1, 0);
 		h_free_client(w->clients[i]);
 	}
-	ck_assert_uint_eq(w->clusters.count, 0);
-	cluster_table_free(&w->clusters);
+	ck_assert_uint_eq(w->core.clusters.count, 0);
+	decide_core_free(&w->core);
 	free(w);
 }
 
@@ -97,10 +151,8 @@ h_new(struct qnetd *w, const char *cluster, uint32_t node, uint8_t algo,
 	ck_assert_ptr_nonnull(hc);
 	ck_assert_uint_lt(w->nclients, H_MAX_CLIENTS);
 	w->clients[w->nclients++] = hc;
-	hc->c.qnetd = w;
 	hc->c.cluster_name = strdup(cluster);
 	hc->c.cluster_name_len = strlen(cluster);
-	hc->c.preinit_done = 1;
 	hc->c.node_id = node;
 	hc->c.algorithm = algo;
 	hc->c.tie_breaker = (struct qn_tie_breaker){ tb_mode, tb_node };
@@ -115,11 +167,9 @@ h_new(struct qnetd *w, const char *cluster, uint32_t node, uint8_t algo,
 int
 h_join(struct qnetd *w, struct h_client *hc)
 {
-	int e = decide_join(&w->clusters, &hc->c);
+	int e = decide_join(&w->core, &hc->c);
 
-	if (e == QN_ERR_NONE)
-		hc->c.init_done = 1;
-	else
+	if (e != QN_ERR_NONE)
 		ck_assert_ptr_null(hc->c.cluster);
 	return e;
 }
@@ -142,7 +192,7 @@ h_leave(struct qnetd *w, struct h_client *hc, int server_going_down)
 	for (size_t i = 0; i < w->nev; i++)
 		if (w->ev[i].node == hc->c.node_id)
 			w->ev[i].answered = 1;
-	decide_leave(&w->clusters, &hc->c, server_going_down);
+	decide_leave(&hc->c, server_going_down, 0);
 	ck_assert_ptr_null(hc->c.cluster);
 	hc->gone = 1;
 }
@@ -179,24 +229,18 @@ static int
 h_reply(struct qnetd *w, struct h_client *hc, enum qn_err e,
     const struct decision *d)
 {
-	struct h_event *ev;
+	size_t nev = w->nev;
 
 	if (e != QN_ERR_NONE)
 		return H_ERR(e);
-	ck_assert_uint_lt(w->nev, H_MAX_EVENTS);
-	ev = &w->ev[w->nev++];
-	*ev = (struct h_event){ .kind = H_REPLY, .node = hc->c.node_id,
-	    .vote = d->vote, .ring = hc->c.ring_id };
-	memcpy(ev->reason, d->reason, sizeof(ev->reason));
 	ck_assert_msg(d->vote >= QN_VOTE_ACK && d->vote <= QN_VOTE_NO_CHANGE,
 	    "reply vote %u", d->vote);
 	if (vote_is_decision(d->vote))
 		ck_assert_msg(d->reason[0] != '\0', "%s without a reason",
 		    d->vote == QN_VOTE_ACK ? "ACK" : "NACK");
-	if (d->vote != QN_VOTE_NO_CHANGE &&
-	    qn_ring_id_eq(&hc->c.ring_id, &hc->sent_ring))
-		hc->vote = d->vote;
-	decide_record_vote(&hc->c, d->vote, d->reason);
+	ck_assert_int_eq(decide_reply(&hc->c, d, hc), 0);
+	ck_assert_uint_eq(w->nev, nev + 1);
+	ck_assert_int_eq(w->ev[nev].vote, d->vote);
 	return d->vote;
 }
 
@@ -311,7 +355,7 @@ h_fire_timers(struct qnetd *w)
 		if (next != NULL) {
 			ck_assert_int_lt(fired, 100);
 			next->timer_armed = 0;
-			algo_get(next->c.algorithm)->timer(&next->c);
+			decide_timer(&next->c);
 			fired++;
 			any = 1;
 		}
@@ -374,7 +418,7 @@ START_TEST(join_errors_and_precedence)
 	};
 
 	h_connect(w, "c", 1, FF, LOW, 0, r);
-	cl = cluster_find(&w->clusters, "c", 1);
+	cl = cluster_find(&w->core.clusters, "c", 1);
 	ck_assert_ptr_nonnull(cl);
 	for (size_t i = 0; i < sizeof(tries) / sizeof(tries[0]); i++) {
 		struct h_client *hc = h_new(w, "c", tries[i].node,
@@ -388,7 +432,7 @@ START_TEST(join_errors_and_precedence)
 
 	/* Another cluster name is another cluster. */
 	h_connect(w, "d", 1, QN_ALGO_LMS, HIGH, 0, r);
-	ck_assert_uint_eq(w->clusters.count, 2);
+	ck_assert_uint_eq(w->core.clusters.count, 2);
 	h_world_free(w);
 }
 END_TEST
@@ -409,8 +453,9 @@ START_TEST(join_first_hit_in_node_order)
 	hc = h_new(w, "c", 3, FF, NODE, 3, r);
 	ck_assert_int_eq(h_join(w, hc), QN_ERR_NONE);
 	/* Kept in ascending node id. */
-	ck_assert_uint_eq(hc->c.cluster->clients->node_id, 2);
-	ck_assert_uint_eq(hc->c.cluster->clients->cluster_next->node_id, 3);
+	ck_assert_uint_eq(cluster_first(hc->c.cluster)->node_id, 2);
+	ck_assert_uint_eq(cluster_next(cluster_first(hc->c.cluster))->node_id,
+	    3);
 	h_world_free(w);
 }
 END_TEST
@@ -423,12 +468,12 @@ START_TEST(leave_frees_cluster_and_ignores_unjoined)
 	a = h_connect(w, "c", 1, FF, LOW, 0, h_ring(1, 1));
 	b = h_connect(w, "c", 2, FF, LOW, 0, h_ring(1, 1));
 	stranger = h_new(w, "c", 3, FF, LOW, 0, h_ring(1, 1));
-	decide_leave(&w->clusters, &stranger->c, 0);
-	ck_assert_uint_eq(w->clusters.count, 1);
+	decide_leave(&stranger->c, 0, 0);
+	ck_assert_uint_eq(w->core.clusters.count, 1);
 	h_leave(w, a, 0);
-	ck_assert_uint_eq(w->clusters.count, 1);
+	ck_assert_uint_eq(w->core.clusters.count, 1);
 	h_leave(w, b, 0);
-	ck_assert_uint_eq(w->clusters.count, 0);
+	ck_assert_uint_eq(w->core.clusters.count, 0);
 	h_world_free(w);
 }
 END_TEST
@@ -438,7 +483,7 @@ START_TEST(node_lists_are_stored_after_the_algorithm)
 {
 	struct qnetd *w = h_world();
 	struct h_client *a = h_connect(w, "c", 1, FF, LOW, 0, h_ring(1, 1));
-	struct client *c = &a->c;
+	struct member *c = &a->c;
 	struct node_list_update u = { .type = QN_LIST_INITIAL_CONFIG,
 	    .has_config_version = 1, .config_version = 7 };
 	struct qn_node n[2] = { { .node_id = 1 }, { .node_id = 2 } };
@@ -536,7 +581,7 @@ START_TEST(leave_before_any_list)
 	h_leave(w, a, 0);
 	h_leave(w, b, 0);
 	ck_assert_uint_eq(w->nev, 0);
-	ck_assert_uint_eq(w->clusters.count, 0);
+	ck_assert_uint_eq(w->core.clusters.count, 0);
 
 	/* Also with one client that has stored its lists. */
 	a = h_connect(w, "c", 1, algo, LOW, 0, h_ring(1, 1));
@@ -548,7 +593,7 @@ START_TEST(leave_before_any_list)
 	for (size_t i = 0; i < w->nev; i++)
 		ck_assert_uint_ne(w->ev[i].node, 1);
 	h_leave(w, b, 0);
-	ck_assert_uint_eq(w->clusters.count, 0);
+	ck_assert_uint_eq(w->core.clusters.count, 0);
 	h_world_free(w);
 }
 END_TEST

@@ -1,7 +1,8 @@
 /*
  * Harness for the decision algorithm tests: drives decide_* the way qnetd's
  * message handlers do and plays the qdevices, recording every VOTE_INFO and
- * reply in order.  The world is the struct qnetd the clients point to.
+ * reply in order.  The world is the decision core and a recording services
+ * table (core.h) in place of the server.
  */
 #ifndef TEST_ALGO_H
 #define TEST_ALGO_H
@@ -31,7 +32,7 @@ struct h_event {
 
 /* A connected qdevice as the tests see it. */
 struct h_client {
-	struct client c;		/* first: the algorithms get &c */
+	struct member c;		/* first: the services get &c */
 	struct qn_ring_id sent_ring;	/* INIT's, then membership's */
 	uint8_t vote;			/* the vote the qdevice acts on */
 	int timer_armed;
@@ -40,7 +41,7 @@ struct h_client {
 };
 
 struct qnetd {
-	struct cluster_table clusters;
+	struct decide_core core;
 	struct h_event ev[H_MAX_EVENTS];
 	size_t nev;
 	struct h_client *clients[H_MAX_CLIENTS];

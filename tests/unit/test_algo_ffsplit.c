@@ -95,7 +95,7 @@ static const char *
 decision_reason(struct qnetd *w, const char *ack)
 {
 	for (size_t i = 0; i < w->nclients; i++) {
-		struct client *c = &w->clients[i]->c;
+		struct member *c = &w->clients[i]->c;
 
 		if (ack[0] == '\0' || h_in_ids(ack, c->node_id))
 			return c->reason;
