@@ -12,6 +12,7 @@
 
 #include "budget.h"
 #include "client.h"		/* DECISION_REASON_LEN */
+#include "htab.h"
 #include "nodelist.h"
 
 struct client;
@@ -22,7 +23,7 @@ struct cluster {
 	struct client *clients;		/* ascending node id */
 	size_t client_count;
 
-	struct cluster *hash_next;
+	struct htab_entry by_name;	/* in the table, keyed by name */
 	struct cluster *prev, *next;	/* creation order, for listing */
 
 	/* Algorithm state (ffsplit). */
@@ -37,8 +38,7 @@ struct cluster {
 };
 
 struct cluster_table {
-	struct cluster **buckets;
-	size_t nbuckets;		/* power of two */
+	struct htab by_name;		/* seeded: clients choose the names */
 	size_t count;
 	struct cluster *first, *last;	/* creation order */
 };
