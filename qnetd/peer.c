@@ -65,12 +65,11 @@ peer_find(const struct peer_table *t, const uint8_t ip[16])
 	return e != NULL ? htab_item(e, struct peer, by_ip) : NULL;
 }
 
-/* Count one more connection from ip; NULL when memory ran out. */
+/* Count one more connection from ip (p: its peer, if any); NULL when
+ * memory ran out. */
 static struct peer *
-peer_get(struct peer_table *t, const uint8_t ip[16])
+peer_get(struct peer_table *t, const uint8_t ip[16], struct peer *p)
 {
-	struct peer *p = peer_find(t, ip);
-
 	if (p == NULL) {
 		if ((p = calloc(1, sizeof(*p))) == NULL)
 			return NULL;
@@ -130,7 +129,7 @@ peer_admit(struct qnetd *q, const struct sockaddr_storage *ss,
 		    "address, not accepting");
 		return -1;
 	}
-	if ((*peer = peer_get(&q->peers, ip)) == NULL) {
+	if ((*peer = peer_get(&q->peers, ip, p)) == NULL) {
 		log_err("Can't allocate client %s", addr);
 		return -1;
 	}
