@@ -30,18 +30,18 @@ struct client {
 	uv_timer_t dpd_timer;		/* dead-peer check, or INIT deadline */
 	uint64_t dpd_ms;		/* dead-peer timeout, 0 = not running */
 	uint64_t dpd_last;		/* loop time of the last message */
-	/* On a dead-peer list (server.c), oldest message first; or NULL. */
+	/* On a dead-peer list (dpd.c), oldest message first; or NULL. */
 	struct dpd_list *dpd_list;
 	TAILQ_ENTRY(client) dpd_link;
 
-	struct client *all_prev, *all_next;	/* every client of the server */
-	struct client *reap_next;		/* waiting to be taken out */
+	TAILQ_ENTRY(client) all_link;		/* every client of the server */
+	SLIST_ENTRY(client) reap_link;		/* waiting to be taken out */
 	struct peer *peer;			/* its source address's count */
 
 	/* max_client_message_rate: a token bucket in 1/1000 messages. */
 	int64_t rate_tokens;
 	uint64_t rate_stamp;			/* loop time of the last refill */
-	struct client *thr_next, **thr_pprev;	/* on q->throttled */
+	LIST_ENTRY(client) thr_link;		/* on the throttled (rate.c) */
 	struct hs_client hs;			/* its TLS handshake's turn */
 	uint8_t holds;				/* what still needs its memory */
 

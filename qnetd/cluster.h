@@ -12,6 +12,7 @@
 #include <sys/queue.h>
 
 #include "member.h"
+#include "htab.h"
 #include "nodelist.h"
 
 /* max_cluster_cpu_per_second: a cluster's account, kept by budget.c. */
@@ -30,7 +31,7 @@ struct cluster {
 	struct member_list members;	/* ascending node id */
 	size_t client_count;
 
-	struct cluster *hash_next;
+	struct htab_entry by_name;	/* in the table, keyed by name */
 	TAILQ_ENTRY(cluster) order;	/* creation order, for listing */
 
 	/* Algorithm state (ffsplit). */
@@ -45,8 +46,7 @@ struct cluster {
 };
 
 struct cluster_table {
-	struct cluster **buckets;
-	size_t nbuckets;		/* power of two */
+	struct htab by_name;		/* seeded: clients choose the names */
 	size_t count;
 	TAILQ_HEAD(, cluster) order;	/* creation order */
 };

@@ -58,5 +58,4 @@ qnetd_defaults(struct qnetd *q)
 	q->port = QN_DEFAULT_PORT;
 	q->tls_mode = QN_TLS_SUPPORTED;
 	q->client_cert_required = 1;
-	q->listen_fd = -1;
 }

@@ -1,19 +1,54 @@
-/* Accepting clients and ending them. */
+/*
+ * The life of a client: set up on an accepted connection, its events
+ * dispatched to the handlers, ended by a deferred disconnect.  Also the
+ * server's start and stop, which start and stop the mechanisms it is made
+ * of (listen.h, peer.h, rate.h, dpd.h, handshake.h, budget.h).
+ */
 #ifndef QNETD_SERVER_H
 #define QNETD_SERVER_H
 
-#include <stdint.h>
+#include <stddef.h>
+#include <sys/queue.h>
+#include <uv.h>
 
 #include "client.h"
-#include "qnetd.h"
+#include "dpd.h"
+#include "limitlog.h"
 
 struct qnetd;
+
+/* The server's, in struct qnetd. */
+struct server {
+	TAILQ_HEAD(, client) clients;	/* every TCP client, INIT or not */
+	size_t count;			/* ... not closing */
+	SLIST_HEAD(, client) doomed;	/* disconnects waiting for the reaper */
+	uv_idle_t reaper;		/* runs deferred disconnects */
+};
+
+/*
+ * The server's handles (reaper, timers), without listening: enough for
+ * server_add_client() (the fuzzer).  server_start() calls it and listens.
+ */
+void	server_init(struct qnetd *q);
+int	server_start(struct qnetd *q);
+/* Drop every client with "server going down": no re-decisions. */
+void	server_stop(struct qnetd *q);
+/* After the loop ended: what the server still holds. */
+void	server_free(struct qnetd *q);
 
 /*
  * Serve a connected, non-blocking socket as a new client (accept uses it;
  * so does the fuzzer, with one end of a socketpair).  Closes fd on failure.
  */
 void	server_add_client(struct qnetd *q, int fd, const char *addr);
+
+/* Connected clients (closing ones no more). */
+size_t	server_client_count(const struct qnetd *q);
+/* Every client not yet taken out, newest first; and the next one. */
+struct client *server_first_client(const struct qnetd *q);
+struct client *server_next_client(const struct client *c);
+/* Disconnects are waiting to be completed. */
+int	server_reaping(const struct qnetd *q);
 
 /*
  * Disconnect silently: I/O stops now, the algorithm re-decides for the rest
@@ -31,19 +66,5 @@ void	client_starttls(struct client *c);
 /* Pause or resume reading as the client's rate, handshake slot and
  * cluster budget (budget.c) say. */
 void	client_read_pause_update(struct client *c);
-
-/* The dead-peer timeout (ms) and its restart on every complete message. */
-void	client_dpd_set(struct client *c, uint64_t ms);
-void	client_dpd_stop(struct client *c);
-void	client_dpd_rearm(struct client *c);
-
-/*
- * Log that a limit (with its value) was reached by the client at addr: a
- * warning naming the limit, at most one per limit every 10 s, with the
- * number of events left out since the previous one.
- */
-void	limit_log(struct qnetd *q, enum qnetd_limit l, const char *addr,
-	    long long value, const char *fmt, ...)
-	    __attribute__((format(printf, 5, 6)));
 
 #endif

@@ -35,7 +35,7 @@ status_text(const struct qnetd *q, int verbose, struct buf *o)
 	buf_printf(o, "TLS:\t\t\t\t%s%s\n", tls_name((uint8_t)q->tls_mode),
 	    q->tls_mode != QN_TLS_UNSUPPORTED && q->client_cert_required ?
 	    " (client certificate required)" : "");
-	buf_printf(o, "Connected clients:\t\t%zu\n", q->client_count);
+	buf_printf(o, "Connected clients:\t\t%zu\n", server_client_count(q));
 	buf_printf(o, "Connected clusters:\t\t%zu\n", q->core.clusters.count);
 	if (!verbose)
 		return;
@@ -156,7 +156,7 @@ status_json(const struct qnetd *q, struct buf *o)
 	json_key(o, &f, "client_certificate_required");
 	buf_printf(o, "%s", q->client_cert_required ? "true" : "false");
 	json_key(o, &f, "connected_clients");
-	buf_printf(o, "%zu", q->client_count);
+	buf_printf(o, "%zu", server_client_count(q));
 	json_key(o, &f, "connected_clusters");
 	buf_printf(o, "%zu", q->core.clusters.count);
 	json_key(o, &f, "max_clients");

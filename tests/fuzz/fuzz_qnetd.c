@@ -253,9 +253,10 @@ busy(struct harness *h)
 	struct qnetd *q = &h->q;
 
 	if (uv_is_active((uv_handle_t *)&q->conn_ctx.idle) ||
-	    uv_is_active((uv_handle_t *)&q->reaper))
+	    server_reaping(q))
 		return 1;
-	for (struct client *c = q->clients; c != NULL; c = c->all_next) {
+	for (struct client *c = server_first_client(q); c != NULL;
+	    c = server_next_client(c)) {
 		int avail = 0;
 
 		/* (A throttled client's data waits for the timer.) */
@@ -277,8 +278,8 @@ busy(struct harness *h)
 static void
 check_binding(const struct harness *h)
 {
-	for (const struct client *c = h->q.clients; c != NULL;
-	    c = c->all_next) {
+	for (const struct client *c = server_first_client(&h->q); c != NULL;
+	    c = server_next_client(c)) {
 		if (!c->init_done || c->closing)
 			continue;
 		if (c->m.cluster == NULL ||
@@ -338,7 +339,8 @@ advance(struct harness *h)
 	if (d.next == UINT64_MAX)
 		return;
 	/* The loop's clock can't be moved: move the rate limiter's stamps. */
-	for (struct client *c = h->q.clients; c != NULL; c = c->all_next) {
+	for (struct client *c = server_first_client(&h->q); c != NULL;
+	    c = server_next_client(c)) {
 		c->rate_stamp = c->rate_stamp > d.next ?
 		    c->rate_stamp - d.next : 0;
 		/* Likewise the lazy dead-peer timer's last message. */
@@ -480,9 +482,10 @@ teardown(struct harness *h, int shutdown)
 	pump(h);
 	/* A throttled client reads its EOF when the rate limiter's tick
 	 * resumes it (or a dead-peer timer ends it). */
-	for (int i = 0; i < 64 && q->clients != NULL; i++)
+	for (int i = 0; i < 64 && server_first_client(q) != NULL; i++)
 		advance(h);
-	if (q->clients != NULL || q->client_count != 0 || q->doomed != NULL)
+	if (server_first_client(q) != NULL || server_client_count(q) != 0 ||
+	    server_reaping(q))
 		fail("a client outlived its connection");
 	if (q->core.clusters.count != 0)
 		fail("a cluster outlived its clients");
