@@ -34,10 +34,12 @@ cluster_pause(struct cluster *cl, int paused)
 
 	cl->budget.paused = paused;
 	cluster_for_each(cl, m) {
+		struct client *c = client_of(m);
+
 		/* What it sent meanwhile is unread: its silence is ours. */
 		if (!paused)
-			client_dpd_rearm(client_of(m));
-		client_read_pause_update(client_of(m));
+			client_dpd_rearm(c);
+		c->qnetd->up->read_pause_update(c);
 	}
 }
 
@@ -73,7 +75,7 @@ budget_charge(struct client *c, uint64_t started_ns)
 	cl->budget.used_ns += uv_hrtime() - started_ns;
 	if (cl->budget.paused) {
 		/* It joined a paused cluster: it waits with the others. */
-		client_read_pause_update(c);
+		c->qnetd->up->read_pause_update(c);
 		return;
 	}
 	if (cl->budget.used_ns <= (uint64_t)max_ms * NS_PER_MS)

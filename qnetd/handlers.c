@@ -40,7 +40,7 @@ tls_check(struct client *c, const struct msg *m)
 		if (!conn_peer_cert_matches(&c->conn, c->m.cluster_name)) {
 			log_err("Client %s doesn't sent certificate with valid "
 			    "CN. Disconnecting client", c->addr);
-			client_schedule_disconnect(c, "certificate does not "
+			c->qnetd->up->disconnect(c, "certificate does not "
 			    "match the cluster name");
 			return -1;
 		}
@@ -151,7 +151,7 @@ on_preinit(struct client *c, const struct msg *m)
 	if ((refusal = preinit_refusal(c, m)) != NULL) {
 		log_err("Client %s (cluster %s): %s. Disconnecting client",
 		    c->addr, c->m.cluster_name, refusal);
-		client_schedule_disconnect(c, refusal);
+		c->qnetd->up->disconnect(c, refusal);
 		return;
 	}
 	if ((name = malloc(m->cluster_name_len + 1)) == NULL) {
@@ -183,13 +183,13 @@ on_starttls(struct client *c, const struct msg *m)
 		return;
 	}
 	if (q->tls == NULL || c->tls_started) {
-		client_schedule_disconnect(c, "can't start TLS");
+		c->qnetd->up->disconnect(c, "can't start TLS");
 		return;
 	}
 	c->tls_started = 1;
 	c->cert_checked = 0;
 	/* Now, or once fewer handshakes are in progress. */
-	client_starttls(c);
+	c->qnetd->up->starttls(c);
 }
 
 /* INIT validation with the precedence of PROTOCOL.md §7.4. */
@@ -363,7 +363,7 @@ on_echo_request(struct client *c, const struct msg *m, const uint8_t *data,
 	if (gate(c, m) != 0)
 		return;
 	if (len > sizeof(small) && (copy = malloc(len)) == NULL) {
-		client_schedule_disconnect(c, "out of memory");
+		c->qnetd->up->disconnect(c, "out of memory");
 		return;
 	}
 	memcpy(copy, data, len);

@@ -229,12 +229,12 @@ start(struct client *c, int slot)
 	struct qnetd *q = c->qnetd;
 
 	if (conn_starttls_server(&c->conn, q->tls) != 0) {
-		client_schedule_disconnect(c, "can't start TLS");
+		c->qnetd->up->disconnect(c, "can't start TLS");
 		return;
 	}
 	if (slot)
 		slot_take(q, c);
-	client_read_pause_update(c);
+	c->qnetd->up->read_pause_update(c);
 }
 
 static int
@@ -253,7 +253,7 @@ admit(struct qnetd *q)
 	while (!q->stopping && slot_free_now(q) &&
 	    (c = next_waiting(&q->hs)) != NULL) {
 		if (peer_gone(c))
-			client_schedule_disconnect(c, "gone while waiting for "
+			c->qnetd->up->disconnect(c, "gone while waiting for "
 			    "its TLS handshake");
 		else
 			start(c, 1);
@@ -279,7 +279,7 @@ hs_starttls(struct client *c, struct hs_source *src)
 	limit_log(q, LIMIT_TLS_HANDSHAKES, c->addr, max, "its handshake waits "
 	    "for one in progress to finish");
 	enqueue(hs, c, src != NULL ? src : &hs->unknown);
-	client_read_pause_update(c);
+	c->qnetd->up->read_pause_update(c);
 }
 
 void

@@ -83,10 +83,34 @@ struct qnetd {
 	struct budget budget;		/* clusters over their CPU budget */
 	struct hs_admission hs;		/* TLS handshakes (handshake.c) */
 
+	/*
+	 * What the modules below the server (handlers, send, handshake,
+	 * budget) ask of it: filled in by server_init(), so that calls go
+	 * one way, down, and these come back up through the table.
+	 */
+	const struct client_upcalls *up;
+
 	struct decide_core core;	/* clusters, the ACK gate (decide.h) */
 	uv_timer_t gate_timer;		/* the core's gate timer (send.c) */
 	int stopping;
 	int server_ready;		/* server_init() was called */
+};
+
+struct client_upcalls {
+	/*
+	 * Disconnect silently: I/O stops now, the algorithm re-decides for
+	 * the rest of the cluster once the current event is done.  Safe from
+	 * within any handler or algorithm callback, and more than once.
+	 */
+	void	(*disconnect)(struct client *c, const char *why);
+	/*
+	 * Start the TLS handshake of a client that sent STARTTLS, or queue
+	 * it (reading paused) while max_tls_handshakes are in progress.
+	 */
+	void	(*starttls)(struct client *c);
+	/* Pause or resume reading as the client's rate, handshake slot and
+	 * cluster budget (budget.c) say. */
+	void	(*read_pause_update)(struct client *c);
 };
 
 /* qnetd/defaults.c: zero *q, then the defaults the command line changes. */

@@ -23,22 +23,22 @@ send_failed(struct client *c)
 		limit_log(q, LIMIT_SEND_BUFFERS, c->addr,
 		    q->set.max_client_send_buffers, "send queue full (the "
 		    "client does not read), disconnecting");
-		client_schedule_disconnect(c, "send queue full");
+		c->qnetd->up->disconnect(c, "send queue full");
 		break;
 	case CONN_SEND_QUEUE_BYTES:
 		limit_log(q, LIMIT_SEND_BYTES, c->addr,
 		    q->set.max_client_send_bytes, "send queue full (the client "
 		    "does not read), disconnecting");
-		client_schedule_disconnect(c, "send queue full");
+		c->qnetd->up->disconnect(c, "send queue full");
 		break;
 	case CONN_SEND_TOO_LARGE:
 		log_err("Client %s: reply larger than max_client_send_size "
 		    "(%lld), disconnecting", c->addr,
 		    q->set.max_client_send_size);
-		client_schedule_disconnect(c, "reply too large");
+		c->qnetd->up->disconnect(c, "reply too large");
 		break;
 	default:
-		client_schedule_disconnect(c, "can't queue a message");
+		c->qnetd->up->disconnect(c, "can't queue a message");
 		break;
 	}
 }
@@ -186,8 +186,10 @@ svc_gate_timer(void *ctx, uint64_t at)
 static void
 svc_drop(void *ctx, struct member *m, const char *why)
 {
+	struct client *c = client_of(m);
+
 	(void)ctx;
-	client_schedule_disconnect(client_of(m), why);
+	c->qnetd->up->disconnect(c, why);
 }
 
 void

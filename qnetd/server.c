@@ -29,6 +29,8 @@ enum {
 	HOLD_REAPER = 8		/* not yet taken out of its cluster */
 };
 
+static void client_schedule_disconnect(struct client *c, const char *why);
+
 static void
 on_conn_message(struct conn *conn, enum reader_status st, const uint8_t *data,
     size_t len)
@@ -82,7 +84,7 @@ static const struct conn_cb client_cb = {
 
 /* Reading is paused for the rate limit, a TLS handshake slot or the
  * cluster's CPU budget. */
-void
+static void
 client_read_pause_update(struct client *c)
 {
 	conn_pause_reading(&c->conn, c->rate_paused || hs_waiting(c) ||
@@ -90,7 +92,7 @@ client_read_pause_update(struct client *c)
 }
 
 /* TLS handshakes (handshake.c) are taken in turns by source address. */
-void
+static void
 client_starttls(struct client *c)
 {
 	hs_starttls(c, c->peer != NULL ? peer_hs(c->peer) : NULL);
@@ -179,7 +181,7 @@ reap(uv_idle_t *idle)
 	uv_idle_stop(idle);
 }
 
-void
+static void
 client_schedule_disconnect(struct client *c, const char *why)
 {
 	struct qnetd *q = c->qnetd;
@@ -331,6 +333,12 @@ static const struct listen_ops listen_ops = {
 	.clients = server_client_count,
 };
 
+static const struct client_upcalls client_upcalls = {
+	.disconnect = client_schedule_disconnect,
+	.starttls = client_starttls,
+	.read_pause_update = client_read_pause_update,
+};
+
 void
 server_init(struct qnetd *q)
 {
@@ -338,6 +346,7 @@ server_init(struct qnetd *q)
 
 	if (q->server_ready)
 		return;
+	q->up = &client_upcalls;
 	TAILQ_INIT(&s->clients);
 	SLIST_INIT(&s->doomed);
 	s->reaper.data = q;

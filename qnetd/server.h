@@ -50,21 +50,4 @@ struct client *server_next_client(const struct client *c);
 /* Disconnects are waiting to be completed. */
 int	server_reaping(const struct qnetd *q);
 
-/*
- * Disconnect silently: I/O stops now, the algorithm re-decides for the rest
- * of the cluster once the current event is done.  Safe from within any
- * handler or algorithm callback, and more than once.
- */
-void	client_schedule_disconnect(struct client *c, const char *why);
-
-/*
- * Start the TLS handshake of a client that sent STARTTLS, or queue it
- * (reading paused) while max_tls_handshakes are in progress.
- */
-void	client_starttls(struct client *c);
-
-/* Pause or resume reading as the client's rate, handshake slot and
- * cluster budget (budget.c) say. */
-void	client_read_pause_update(struct client *c);
-
 #endif
