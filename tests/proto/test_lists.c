@@ -7,42 +7,23 @@
  * answered, keep their connections (no dead-peer loss while their reading
  * was paused) and end with the vote for their full membership.
  *
- * Each test starts its own daemon (-f -d -s off, 127.0.0.1, a free port,
- * lock file and IPC socket in a scratch directory), killed with the test
- * (PR_SET_PDEATHSIG) and asserted to exit 0 on SIGTERM.
- *
- * Environment: QNETD_BIN (default: ../../qnetd/corosync-qnetd relative to
- * this binary), QNETD_TEST_KEEP=1 keeps the scratch directory.
+ * Each test starts its own daemon (harness.h; -f -d -s off, 127.0.0.1, a
+ * free port, lock file and IPC socket in a scratch directory), killed with
+ * the test and asserted to exit 0 on SIGTERM.
  */
 #define _GNU_SOURCE
-#include <check.h>
 #include <errno.h>
 #include <fcntl.h>
-#include <ftw.h>
 #include <inttypes.h>
-#include <limits.h>
-#include <netinet/in.h>
-#include <netinet/tcp.h>
-#include <arpa/inet.h>
 #include <poll.h>
-#include <signal.h>
 #include <stdio.h>
-#include <stdlib.h>
 #include <string.h>
-#include <sys/prctl.h>
 #include <sys/socket.h>
-#include <sys/stat.h>
-#include <sys/wait.h>
-#include <time.h>
 #include <unistd.h>
 
-#include "proto.h"
-#include "buf.h"
-#include "msg.h"
-#include "reader.h"
+#include "harness.h"
 
-#define ARRAY_LEN(a)	(sizeof(a) / sizeof((a)[0]))
-#define TEST_TIMEOUT	240	/* seconds: the sanitizer build is slow */
+#define LISTS_TIMEOUT	240	/* seconds: the sanitizer build is slow */
 #define FLOOD_CLIENTS	20
 #define LIST_NODES	2700	/* 12 bytes each: 32,412-byte messages */
 #define RING_CHANGES	5
@@ -56,167 +37,15 @@
 #define DECIDED_MS	2000	/* the deadline for the other cluster */
 #define FLOOD_DONE_MS	120000	/* every flood list answered */
 
-static const char *qnetd_bin;
-static char bin_buf[PATH_MAX];
-static char base_dir[256];
-
-static int64_t
-now_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
-/* ------------------------------------------------------------------ */
-/* The daemon */
-
-struct srv {
-	pid_t pid;
-	int port;
-	char dir[PATH_MAX];
-	char log[PATH_MAX + 32];
-	char settings[3 * PATH_MAX];
-};
-
-static int
-free_port(void)
-{
-	struct sockaddr_in a = { .sin_family = AF_INET };
-	socklen_t len = sizeof(a);
-	int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0), port;
-
-	ck_assert_int_ge(fd, 0);
-	a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-	ck_assert_int_eq(bind(fd, (struct sockaddr *)&a, sizeof(a)), 0);
-	ck_assert_int_eq(getsockname(fd, (struct sockaddr *)&a, &len), 0);
-	port = ntohs(a.sin_port);
-	close(fd);
-	return port;
-}
-
-static void
-print_log(const struct srv *s)
-{
-	FILE *f = fopen(s->log, "r");
-	char line[1024];
-
-	if (f == NULL)
-		return;
-	while (fgets(line, sizeof(line), f) != NULL)
-		printf("qnetd: %s", line);
-	fclose(f);
-	fflush(stdout);
-}
-
-static int
-connect_to(int port)
-{
-	struct sockaddr_in a = { .sin_family = AF_INET,
-	    .sin_port = htons((uint16_t)port) };
-	int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0), one = 1;
-
-	ck_assert_int_ge(fd, 0);
-	setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
-	a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-	if (connect(fd, (struct sockaddr *)&a, sizeof(a)) != 0) {
-		close(fd);
-		return -1;
-	}
-	return fd;
-}
-
 /* Start with extra -S settings (NULL: none) and wait until it listens. */
 static void
-srv_start(struct srv *s, const char *extra)
+lists_srv_start(struct srv *s, const char *extra)
 {
-	int64_t deadline = now_ms() + 10000;
-	char port[16];
-	int fd, status;
-
-	memset(s, 0, sizeof(*s));
-	snprintf(s->dir, sizeof(s->dir), "%s/srvXXXXXX", base_dir);
-	ck_assert_ptr_nonnull(mkdtemp(s->dir));
-	snprintf(s->log, sizeof(s->log), "%s/qnetd.log", s->dir);
-	snprintf(s->settings, sizeof(s->settings), "lock_file=%s/qnetd.pid,"
-	    "local_socket_file=%s/qnetd.sock%s%s", s->dir, s->dir,
-	    extra ? "," : "", extra ? extra : "");
-	s->port = free_port();
-	snprintf(port, sizeof(port), "%d", s->port);
-	s->pid = fork();
-	ck_assert_int_ge(s->pid, 0);
-	if (s->pid == 0) {
-		fd = open(s->log, O_WRONLY | O_CREAT | O_APPEND, 0644);
-		prctl(PR_SET_PDEATHSIG, SIGKILL);
-		dup2(fd, 1);
-		dup2(fd, 2);
-		execl(qnetd_bin, qnetd_bin, "-f", "-d", "-s", "off", "-l",
-		    "127.0.0.1", "-p", port, "-S", s->settings, (char *)NULL);
-		_exit(127);
-	}
-	while (now_ms() < deadline) {
-		if (waitpid(s->pid, &status, WNOHANG) == s->pid) {
-			print_log(s);
-			ck_abort_msg("qnetd exited at start (log above)");
-		}
-		if ((fd = connect_to(s->port)) >= 0) {
-			close(fd);
-			return;
-		}
-		usleep(5000);
-	}
-	print_log(s);
-	ck_abort_msg("qnetd does not listen (log above)");
-}
-
-/* SIGTERM: it must exit 0 (a sanitizer report at exit would not). */
-static void
-srv_stop(struct srv *s)
-{
-	int status;
-
-	kill(s->pid, SIGTERM);
-	ck_assert_int_eq(waitpid(s->pid, &status, 0), s->pid);
-	if (!WIFEXITED(status) || WEXITSTATUS(status) != 0)
-		print_log(s);
-	ck_assert_msg(WIFEXITED(status) && WEXITSTATUS(status) == 0,
-	    "qnetd exit status %d", status);
-}
-
-/* The daemon's user + system CPU time so far, in ms. */
-static int64_t
-srv_cpu_ms(const struct srv *s)
-{
-	char path[64], buf[1024], *p;
-	unsigned long long ut = 0, st = 0;
-	FILE *f;
-
-	snprintf(path, sizeof(path), "/proc/%d/stat", (int)s->pid);
-	ck_assert_ptr_nonnull(f = fopen(path, "r"));
-	ck_assert_ptr_nonnull(fgets(buf, sizeof(buf), f));
-	fclose(f);
-	/* Fields 14 and 15, counted after the command's closing ')'. */
-	ck_assert_ptr_nonnull(p = strrchr(buf, ')'));
-	ck_assert_int_eq(sscanf(p + 2, "%*c %*d %*d %*d %*d %*d %*u %*u %*u "
-	    "%*u %*u %llu %llu", &ut, &st), 2);
-	return (int64_t)((ut + st) * 1000 / (unsigned long long)
-	    sysconf(_SC_CLK_TCK));
-}
-
-static int
-log_has(const struct srv *s, const char *needle)
-{
-	FILE *f = fopen(s->log, "r");
-	char line[2048];
-	int found = 0;
-
-	if (f == NULL)
-		return 0;
-	while (!found && fgets(line, sizeof(line), f) != NULL)
-		found = strstr(line, needle) != NULL;
-	fclose(f);
-	return found;
+	srv_prepare(s);
+	if (extra != NULL)
+		SRV_LAUNCH(s, "-s", "off", "-S", extra);
+	else
+		SRV_LAUNCH(s, "-s", "off");
 }
 
 /* ------------------------------------------------------------------ */
@@ -252,8 +81,7 @@ cli_open(struct cli *c, const struct srv *s, const char *cluster,
 	struct msg m;
 
 	memset(c, 0, sizeof(*c));
-	ck_assert_int_ge(c->fd = connect_to(s->port), 0);
-	fcntl(c->fd, F_SETFL, O_NONBLOCK);
+	ck_assert_int_ge(c->fd = tcp_connect(s, NULL, 0), 0);
 	c->node_id = node_id;
 	c->seq = 1;
 	c->next_echo = now_ms() + heartbeat;
@@ -436,7 +264,7 @@ flood_with_other_cluster(const char *extra, int64_t watch_ms)
 
 	for (size_t i = 0; i < LIST_NODES; i++)
 		nodes[i] = (struct qn_node){ .node_id = (uint32_t)i + 1 };
-	srv_start(&s, extra);
+	lists_srv_start(&s, extra);
 	for (size_t i = 0; i < FLOOD_CLIENTS; i++) {
 		cli_open(&v[i], &s, "big", (uint32_t)i + 1, HEARTBEAT_MS);
 		put_list(&v[i], 0, nodes, LIST_NODES);
@@ -499,17 +327,17 @@ flood_with_other_cluster(const char *extra, int64_t watch_ms)
 	} else {
 		/* Slowed down, not stopped. */
 		ck_assert_int_gt(answered, 0);
-		if (!log_has(&s, "Limit max_cluster_cpu_per_second = "))
+		if (log_count(&s, "Limit max_cluster_cpu_per_second = ") == 0)
 			print_log(&s);
-		ck_assert_msg(log_has(&s, "Limit max_cluster_cpu_per_second "
-		    "= "), "the budget was never reached");
+		ck_assert_msg(log_count(&s, "Limit max_cluster_cpu_per_second "
+		    "= ") > 0, "the budget was never reached");
 	}
 	for (size_t i = 0; i <= FLOOD_CLIENTS; i++) {
 		ck_assert(!v[i].closed);
 		cli_close(&v[i]);
 	}
-	ck_assert_int_eq(log_has(&s, "doesn't sent any message"), 0);
-	srv_stop(&s);
+	ck_assert_int_eq(log_count(&s, "doesn't sent any message"), 0);
+	srv_term(&s);
 }
 
 /* The defaults: every list answered, the last ring decided. */
@@ -530,65 +358,13 @@ START_TEST(t_big_lists_budget)
 }
 END_TEST
 
-/* ------------------------------------------------------------------ */
-/* Set-up */
-
-static int
-rm_entry(const char *path, const struct stat *sb, int flag, struct FTW *ftw)
-{
-	(void)sb;
-	(void)flag;
-	(void)ftw;
-	remove(path);
-	return 0;
-}
-
-static void
-find_bin(const char *argv0)
-{
-	const char *env = getenv("QNETD_BIN");
-	char *slash;
-
-	if (env != NULL) {
-		qnetd_bin = env;
-		return;
-	}
-	if (realpath(argv0, bin_buf) == NULL)
-		snprintf(bin_buf, sizeof(bin_buf), "%s", argv0);
-	if ((slash = strrchr(bin_buf, '/')) != NULL)
-		*slash = '\0';
-	strncat(bin_buf, "/../../qnetd/corosync-qnetd",
-	    sizeof(bin_buf) - strlen(bin_buf) - 1);
-	qnetd_bin = bin_buf;
-}
-
 int
-main(int argc, char **argv)
+main(void)
 {
 	Suite *s = suite_create("qnetd node lists at the size limit");
-	TCase *t = tcase_create("floods");
-	SRunner *sr;
-	int failed;
+	TCase *t = harness_tcase(s, "floods", LISTS_TIMEOUT);
 
-	(void)argc;
-	signal(SIGPIPE, SIG_IGN);
-	find_bin(argv[0]);
-	snprintf(base_dir, sizeof(base_dir), "/tmp/qnetd-lists.XXXXXX");
-	if (mkdtemp(base_dir) == NULL) {
-		perror("mkdtemp");
-		return 1;
-	}
-	tcase_set_timeout(t, TEST_TIMEOUT);
 	tcase_add_test(t, t_big_lists_defaults);
 	tcase_add_test(t, t_big_lists_budget);
-	suite_add_tcase(s, t);
-	sr = srunner_create(s);
-	srunner_run_all(sr, CK_NORMAL);
-	failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	if (failed != 0 || getenv("QNETD_TEST_KEEP") != NULL)
-		printf("scratch directory kept: %s\n", base_dir);
-	else
-		nftw(base_dir, rm_entry, 16, FTW_DEPTH | FTW_PHYS);
-	return failed == 0 ? 0 : 1;
+	return harness_run(s, 0);
 }
