@@ -36,10 +36,7 @@ gate_join(struct qc *c, const struct srv *s, uint32_t node, uint16_t algo)
 static void
 gate_quiet_until(struct qc *c, int64_t until)
 {
-	/* 3.0.3 has no gate: the ACK comes at once (D24). */
-	deliberate("ACKs held while an earlier one may count (D24)");
-	if (debian)
-		return;
+
 	while (now_ms() < until) {
 		echo_ok(c);
 		sleep_ms(200);
@@ -57,6 +54,13 @@ START_TEST(gate_restart_alone)
 	struct qc c;
 	uint32_t seq;
 	int64_t t0 = now_ms();
+
+	/* 3.0.3 has no gate: it ACKs at once, in its own order (D24). */
+	if (debian) {
+		deliberate("ACKs held while an earlier one may count (D24): "
+		    "not run");
+		return;
+	}
 
 	keep_gate = 1;
 	SRV_START(&s, "-s", "off");
@@ -81,6 +85,13 @@ START_TEST(gate_restart_alone_lms)
 	struct qc c;
 	uint32_t seq;
 	int64_t t0 = now_ms();
+
+	/* 3.0.3 has no gate: it ACKs at once, in its own order (D24). */
+	if (debian) {
+		deliberate("ACKs held while an earlier one may count (D24): "
+		    "not run");
+		return;
+	}
 
 	keep_gate = 1;
 	SRV_START(&s, "-s", "off");
@@ -154,6 +165,13 @@ START_TEST(gate_holder_leaves)
 	struct qc c[2];
 	uint32_t seq;
 	int64_t t_left;
+
+	/* 3.0.3 has no gate: it ACKs at once, in its own order (D24). */
+	if (debian) {
+		deliberate("ACKs held while an earlier one may count (D24): "
+		    "not run");
+		return;
+	}
 
 	keep_gate = 1;
 	SRV_START(&s, "-s", "off");
