@@ -109,6 +109,14 @@ request_shutdown(struct qdevice *q)
 	net_disconnect(q->net, DISC_LOCAL_SOCKET_CLOSED);
 }
 
+static enum ipc_result
+on_ipc_command(void *arg, char *line, struct buf *out)
+{
+	struct qdevice *q = arg;
+
+	return status_command(&q->status, line, out);
+}
+
 static void
 on_ipc_shutdown(void *arg)
 {
@@ -349,8 +357,8 @@ start(struct qdevice *q)
 	log_debug("Initializing local socket");
 	q->status = (struct qd_status){ &q->cfg, q->net, q->vq, q->heur,
 	    &q->ev };
-	q->ipc = (struct ipc_server){ .handler = status_command,
-	    .on_shutdown = on_ipc_shutdown, .arg = &q->status };
+	q->ipc = (struct ipc_server){ .handler = on_ipc_command,
+	    .on_shutdown = on_ipc_shutdown, .arg = q };
 	if (daemon_ipc_start(&q->ipc, q->loop, s->local_socket_file,
 	    &s->ipc) != 0)
 		return -1;

@@ -13,7 +13,7 @@
 #include "net.h"
 #include "vq.h"
 
-/* What the status shows; status_command's arg. */
+/* What the status shows. */
 struct qd_status {
 	const struct qdevice_config *cfg;
 	const struct qd_net *net;
@@ -22,6 +22,7 @@ struct qd_status {
 	const struct qd_events *ev;	/* phase */
 };
 
+/* One command line of a local-socket client (arg: struct qd_status). */
 enum ipc_result status_command(void *arg, char *line, struct buf *out);
 
 #endif
