@@ -148,7 +148,8 @@ net_text(const struct qd_status *q, int verbose, struct buf *o)
 	}
 	if (!verbose || !connected(q))
 		return;
-	buf_printf(o, "TLS active:\t\t%s%s\n", net_tls_active(q->net) ? "Yes" : "No",
+	buf_printf(o, "TLS active:\t\t%s%s\n",
+	    net_tls_active(q->net) ? "Yes" : "No",
 	    client_cert_sent(q) ? " (client certificate sent)" : "");
 	time_text(net_connected_since(q->net), t, sizeof(t));
 	buf_printf(o, "Connected since:\t%s\n", t);
