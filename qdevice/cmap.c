@@ -3,7 +3,7 @@
  * through struct kv and tracks the keys that may change at runtime
  * (BEHAVIOUR.md §3.4): the node list, logging and heuristics.  During a
  * configuration reload every event is ignored; when the reload ends all
- * three are re-read once.  Changes seen during one dispatch are handled
+ * three are reported once.  Changes seen during one dispatch are reported
  * together after it, so a reload of twenty node keys costs one re-read.
  */
 #include "config.h"
@@ -12,10 +12,26 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <corosync/cmap.h>
+
+#include "cmap.h"
+#include "cs.h"
 #include "log.h"
-#include "qdevice.h"
 
 #define RELOAD_KEY	"config.totemconfig_reload_in_progress"
+
+struct qd_cmap {
+	cmap_handle_t handle;
+	int initialized;
+	struct kv kv;			/* conf.c reads through this */
+	struct qd_cs_poll cs;
+	const struct qd_events *ev;
+	cmap_track_handle_t track[4];
+	size_t tracks;
+	int reload_in_progress;
+	/* CMAP_CHANGED_* seen during one dispatch, reported after it. */
+	unsigned changed;
+};
 
 /* ------------------------------------------------------------------ */
 /* struct kv over cmap */
@@ -23,7 +39,7 @@
 static int
 kv_get(void *arg, const char *key, struct kv_value *v)
 {
-	struct qdevice *q = arg;
+	struct qd_cmap *c = arg;
 	cmap_value_types_t type;
 	union {
 		int8_t i8; uint8_t u8; int16_t i16; uint16_t u16;
@@ -33,13 +49,13 @@ kv_get(void *arg, const char *key, struct kv_value *v)
 	cs_error_t e;
 
 	memset(v, 0, sizeof(*v));
-	e = cmap_get(q->cmap.handle, key, NULL, &len, &type);
+	e = cmap_get(c->handle, key, NULL, &len, &type);
 	if (e == CS_ERR_NOT_EXIST)
 		return 1;
 	if (e != CS_OK)
 		return -1;
 	if (type == CMAP_VALUETYPE_STRING) {
-		e = cmap_get_string(q->cmap.handle, key, &v->str);
+		e = cmap_get_string(c->handle, key, &v->str);
 		if (e == CS_ERR_NOT_EXIST)
 			return 1;
 		if (e != CS_OK)
@@ -51,7 +67,7 @@ kv_get(void *arg, const char *key, struct kv_value *v)
 		return -1;		/* binary, float: nothing we read */
 	len = sizeof(n);
 	memset(&n, 0, sizeof(n));
-	e = cmap_get(q->cmap.handle, key, &n, &len, &type);
+	e = cmap_get(c->handle, key, &n, &len, &type);
 	if (e != CS_OK)
 		return e == CS_ERR_NOT_EXIST ? 1 : -1;
 	switch (type) {
@@ -73,7 +89,7 @@ static int
 kv_each(void *arg, const char *prefix, int (*fn)(void *, const char *),
     void *ctx)
 {
-	struct qdevice *q = arg;
+	struct qd_cmap *c = arg;
 	char key[CMAP_KEYNAME_MAXLEN + 1];
 	cmap_iter_handle_t it;
 	cmap_value_types_t type;
@@ -81,23 +97,35 @@ kv_each(void *arg, const char *prefix, int (*fn)(void *, const char *),
 	cs_error_t e;
 	int rc = 0;
 
-	if (cmap_iter_init(q->cmap.handle, prefix, &it) != CS_OK)
+	if (cmap_iter_init(c->handle, prefix, &it) != CS_OK)
 		return -1;
-	while ((e = cmap_iter_next(q->cmap.handle, it, key, &len, &type)) ==
+	while ((e = cmap_iter_next(c->handle, it, key, &len, &type)) ==
 	    CS_OK) {
 		if (fn(ctx, key) != 0)
 			break;
 	}
 	if (e != CS_OK && e != CS_ERR_NO_SECTIONS)
 		rc = -1;
-	cmap_iter_finalize(q->cmap.handle, it);
+	cmap_iter_finalize(c->handle, it);
 	return rc;
 }
 
 const struct kv *
-qd_cmap_kv(struct qdevice *q)
+qd_cmap_kv(struct qd_cmap *c)
 {
-	return &q->cmap.kv;
+	return &c->kv;
+}
+
+struct qd_cmap *
+qd_cmap_new(void)
+{
+	return calloc(1, sizeof(struct qd_cmap));
+}
+
+void
+qd_cmap_free(struct qd_cmap *c)
+{
+	free(c);
 }
 
 /* ------------------------------------------------------------------ */
@@ -110,58 +138,17 @@ do_cmap_initialize(void *arg)
 }
 
 int
-qd_cmap_init(struct qdevice *q, cs_error_t *e)
+qd_cmap_init(struct qd_cmap *c, long long tries, cs_error_t *e)
 {
-	if (qd_cs_retry(q, do_cmap_initialize, &q->cmap.handle, e) != 0)
+	if (qd_cs_retry(tries, do_cmap_initialize, &c->handle, e) != 0)
 		return -1;
-	q->cmap.initialized = 1;
-	q->cmap.kv = (struct kv){ kv_get, kv_each, q };
+	c->initialized = 1;
+	c->kv = (struct kv){ kv_get, kv_each, c };
 	return 0;
 }
 
 /* ------------------------------------------------------------------ */
 /* Tracking */
-
-static void
-process_changes(struct qdevice *q)
-{
-	struct qd_cmap *c = &q->cmap;
-	char err[CONFIG_ERR_LEN];
-
-	if (c->logging_changed) {
-		c->logging_changed = 0;
-		qdevice_apply_debug(q);
-	}
-	if (c->nodelist_changed) {
-		struct nodelist nl;
-
-		c->nodelist_changed = 0;
-		log_debug("Node list configuration possibly changed");
-		if (config_read_nodelist(qd_cmap_kv(q), &nl, err,
-		    sizeof(err)) != 0) {
-			log_err("Can't read node list: %s", err);
-			net_disconnect(q, DISC_CANT_ALLOCATE_MSG_BUFFER);
-		} else {
-			net_nodelist_changed(q, &nl);
-		}
-	}
-	if (c->heuristics_changed) {
-		struct heur_config h;
-
-		c->heuristics_changed = 0;
-		log_debug("Heuristics configuration possibly changed");
-		if (config_read_heuristics(qd_cmap_kv(q), &q->limits,
-		    q->cfg.timeout, q->cfg.sync_timeout, &h, err,
-		    sizeof(err)) != 0) {
-			/* 3.0.3 ends the daemon here too (D14). */
-			log_crit("Invalid heuristics configuration: %s", err);
-			qdevice_exit(q, 1);
-			return;
-		}
-		if (qd_heur_configure(q, &h) != 0)
-			qdevice_exit(q, 1);
-	}
-}
 
 static int
 has_prefix(const char *s, const char *prefix)
@@ -174,8 +161,7 @@ notify(cmap_handle_t h, cmap_track_handle_t th, int32_t event,
     const char *key, struct cmap_notify_value nv,
     struct cmap_notify_value ov, void *user_data)
 {
-	struct qdevice *q = user_data;
-	struct qd_cmap *c = &q->cmap;
+	struct qd_cmap *c = user_data;
 
 	(void)h;
 	(void)th;
@@ -190,35 +176,39 @@ notify(cmap_handle_t h, cmap_track_handle_t th, int32_t event,
 		} else if (c->reload_in_progress) {
 			/* The reload is over: look at everything once. */
 			c->reload_in_progress = 0;
-			c->nodelist_changed = 1;
-			c->logging_changed = 1;
-			c->heuristics_changed = 1;
+			c->changed |= CMAP_CHANGED_NODELIST |
+			    CMAP_CHANGED_LOGGING | CMAP_CHANGED_HEURISTICS;
 		}
 		return;
 	}
 	if (c->reload_in_progress)
 		return;
 	if (has_prefix(key, "nodelist."))
-		c->nodelist_changed = 1;
+		c->changed |= CMAP_CHANGED_NODELIST;
 	else if (has_prefix(key, "logging."))
-		c->logging_changed = 1;
+		c->changed |= CMAP_CHANGED_LOGGING;
 	else if (has_prefix(key, "quorum.device.heuristics."))
-		c->heuristics_changed = 1;
+		c->changed |= CMAP_CHANGED_HEURISTICS;
 }
 
 /* Changes seen during one dispatch are handled together after it. */
 static cs_error_t
-dispatch(struct qdevice *q)
+dispatch(void *arg)
 {
-	cs_error_t e = cmap_dispatch(q->cmap.handle, CS_DISPATCH_ALL);
+	struct qd_cmap *c = arg;
+	cs_error_t e = cmap_dispatch(c->handle, CS_DISPATCH_ALL);
+	unsigned what = c->changed;
 
-	if (e == CS_OK || e == CS_ERR_TRY_AGAIN)
-		process_changes(q);
+	if (e == CS_OK || e == CS_ERR_TRY_AGAIN) {
+		c->changed = 0;
+		if (what != 0)
+			c->ev->config_changed(c->ev->arg, what);
+	}
 	return e;
 }
 
 int
-qd_cmap_track(struct qdevice *q)
+qd_cmap_track(struct qd_cmap *c, uv_loop_t *loop, const struct qd_events *ev)
 {
 	static const struct { const char *key; int32_t type; } keys[] = {
 		{ RELOAD_KEY, CMAP_TRACK_ADD | CMAP_TRACK_MODIFY },
@@ -229,27 +219,24 @@ qd_cmap_track(struct qdevice *q)
 		{ "quorum.device.heuristics.", CMAP_TRACK_ADD |
 		    CMAP_TRACK_DELETE | CMAP_TRACK_MODIFY | CMAP_TRACK_PREFIX },
 	};
-	struct qd_cmap *c = &q->cmap;
-
+	c->ev = ev;
 	log_debug("Initializing cmap tracking");
 	for (size_t i = 0; i < sizeof(keys) / sizeof(keys[0]); i++) {
 		if (cmap_track_add(c->handle, keys[i].key, keys[i].type, notify,
-		    q, &c->track[c->tracks]) != CS_OK) {
+		    c, &c->track[c->tracks]) != CS_OK) {
 			log_crit("Can't initialize cmap tracking of %s",
 			    keys[i].key);
 			return -1;
 		}
 		c->tracks++;
 	}
-	return qd_cs_poll_start(q, &c->cs, "cmap",
-	    cmap_fd_get(c->handle, &c->cs.fd), dispatch);
+	return qd_cs_poll_start(loop, &c->cs, "cmap",
+	    cmap_fd_get(c->handle, &c->cs.fd), dispatch, c, ev);
 }
 
 void
-qd_cmap_untrack(struct qdevice *q)
+qd_cmap_untrack(struct qd_cmap *c)
 {
-	struct qd_cmap *c = &q->cmap;
-
 	if (c->tracks > 0)
 		log_debug("Removing cmap tracking");
 	while (c->tracks > 0)
@@ -261,21 +248,21 @@ qd_cmap_untrack(struct qdevice *q)
  * dispatched between a node-list and the following quorum notification.
  */
 void
-qd_cmap_pause(struct qdevice *q, int paused)
+qd_cmap_pause(struct qd_cmap *c, int paused)
 {
-	qd_cs_poll_pause(&q->cmap.cs, paused);
+	qd_cs_poll_pause(&c->cs, paused);
 }
 
 void
-qd_cmap_close(struct qdevice *q)
+qd_cmap_close(struct qd_cmap *c)
 {
-	qd_cs_poll_close(&q->cmap.cs);
+	qd_cs_poll_close(&c->cs);
 }
 
 void
-qd_cmap_finalize(struct qdevice *q)
+qd_cmap_finalize(struct qd_cmap *c)
 {
-	if (q->cmap.initialized)
-		cmap_finalize(q->cmap.handle);
-	q->cmap.initialized = 0;
+	if (c->initialized)
+		cmap_finalize(c->handle);
+	c->initialized = 0;
 }

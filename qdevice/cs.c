@@ -1,22 +1,21 @@
 /*
- * What cmap.c and votequorum.c do alike with a corosync client library:
- * retry its calls while corosync starts, and watch its descriptor on the
- * loop, dropping the qnetd connection when a dispatch fails.
+ * Retries of corosync calls during start-up, and the descriptor watch of
+ * a corosync client library (cs.h).
  */
 #include "config.h"
 
 #include <unistd.h>
 
+#include "cs.h"
 #include "log.h"
-#include "qdevice.h"
 
 int
-qd_cs_retry(const struct qdevice *q, cs_error_t (*call)(void *), void *arg,
+qd_cs_retry(long long tries, cs_error_t (*call)(void *), void *arg,
     cs_error_t *res)
 {
 	for (long long i = 0; ; i++) {
 		*res = call(arg);
-		if (*res != CS_ERR_TRY_AGAIN || i + 1 >= q->set.max_cs_try_again)
+		if (*res != CS_ERR_TRY_AGAIN || i + 1 >= tries)
 			break;
 		/* Only before the loop runs: corosync is still starting. */
 		sleep(1);
@@ -28,32 +27,33 @@ static void
 on_readable(uv_poll_t *h, int status, int events)
 {
 	struct qd_cs_poll *p = h->data;
-	struct qdevice *q = p->q;
 	cs_error_t e;
 
 	(void)events;
-	if (q->phase == PHASE_EXITING)
+	if (qd_phase(p->ev) == PHASE_EXITING)
 		return;
-	e = status < 0 ? CS_ERR_LIBRARY : p->dispatch(q);
+	e = status < 0 ? CS_ERR_LIBRARY : p->dispatch(p->arg);
 	if (e == CS_OK || e == CS_ERR_TRY_AGAIN)
 		return;
 	log_err("%s dispatch returned error %s", p->lib, cs_strerror(e));
 	qd_cs_poll_pause(p, 1);
-	net_disconnect(q, DISC_COROSYNC_CONNECTION_CLOSED);
+	p->ev->disconnect(p->ev->arg, DISC_COROSYNC_CONNECTION_CLOSED);
 }
 
 int
-qd_cs_poll_start(struct qdevice *q, struct qd_cs_poll *p, const char *lib,
-    cs_error_t fd_get, cs_error_t (*dispatch)(struct qdevice *))
+qd_cs_poll_start(uv_loop_t *loop, struct qd_cs_poll *p, const char *lib,
+    cs_error_t fd_get, cs_error_t (*dispatch)(void *), void *arg,
+    const struct qd_events *ev)
 {
-	if (fd_get != CS_OK || uv_poll_init(q->loop, &p->poll, p->fd) != 0) {
+	if (fd_get != CS_OK || uv_poll_init(loop, &p->poll, p->fd) != 0) {
 		log_crit("Can't get %s file descriptor", lib);
 		return -1;
 	}
 	p->poll.data = p;
-	p->q = q;
 	p->lib = lib;
 	p->dispatch = dispatch;
+	p->arg = arg;
+	p->ev = ev;
 	p->polling = 0;
 	qd_cs_poll_pause(p, 0);
 	return 0;

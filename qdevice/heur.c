@@ -11,9 +11,24 @@
 #include <inttypes.h>
 #include <stdlib.h>
 
+#include "heur.h"
 #include "log.h"
 #include "names.h"
-#include "qdevice.h"
+
+struct qd_heur {
+	struct heuristics *worker;
+	const struct qd_events *ev;
+	struct heur_config cfg;
+	int configured;
+	uint32_t pending_seq;		/* 0: no run outstanding */
+	unsigned pending_for;		/* HEUR_FOR_* */
+	uint32_t pending_timeout;
+	uv_timer_t regular_timer;
+	struct qd_heur_results res;
+};
+
+static void	run(struct qd_heur *h, unsigned purpose, uint32_t timeout);
+static void	schedule_regular(struct qd_heur *h);
 
 static uint8_t
 to_wire(enum heur_result r)
@@ -29,24 +44,23 @@ to_wire(enum heur_result r)
 }
 
 static void
-worker_gone(struct qdevice *q)
+worker_gone(struct qd_heur *h)
 {
 	log_err("Heuristics worker died");
-	net_disconnect(q, DISC_HEURISTICS_WORKER_CLOSED);
+	h->ev->disconnect(h->ev->arg, DISC_HEURISTICS_WORKER_CLOSED);
 }
 
 static void
 on_result(void *arg, uint32_t seq, enum heur_result r)
 {
-	struct qdevice *q = arg;
-	struct qd_heur *h = &q->heur;
+	struct qd_heur *h = arg;
 	unsigned purposes;
-	uint8_t v;
+	uint8_t v, prev;
 
-	if (q->phase == PHASE_EXITING)
+	if (qd_phase(h->ev) == PHASE_EXITING)
 		return;
 	if (seq == 0 || !heuristics_alive(h->worker)) {
-		worker_gone(q);
+		worker_gone(h);
 		return;
 	}
 	if (seq != h->pending_seq) {
@@ -62,39 +76,38 @@ on_result(void *arg, uint32_t seq, enum heur_result r)
 	    heuristics_name(v));
 
 	if (purposes & HEUR_FOR_MEMBERSHIP)
-		h->membership = v;
+		h->res.membership = v;
 	if (purposes & HEUR_FOR_CONNECT)
-		h->connect = v;
+		h->res.connect = v;
 	if (purposes & HEUR_FOR_REGULAR)
-		h->regular = v;
+		h->res.regular = v;
 	/* The model compares with the previous latest result. */
-	net_heur_result(q, purposes, v);
-	h->latest = v;
+	prev = h->res.latest;
+	h->ev->heur_result(h->ev->arg, purposes, prev, v);
+	h->res.latest = v;
 
 	if (purposes & (HEUR_FOR_MEMBERSHIP | HEUR_FOR_REGULAR))
-		qd_heur_schedule_regular(q);
-	if ((purposes & HEUR_FOR_MEMBERSHIP) &&
-	    q->phase == PHASE_WAIT_HEURISTICS)
-		qdevice_startup_heuristics(q);
+		schedule_regular(h);
+	if (purposes & HEUR_FOR_MEMBERSHIP)
+		h->ev->heur_membership_done(h->ev->arg);
 }
 
 int
-qd_heur_start(struct qdevice *q, const struct heur_settings *hs)
+qd_heur_start(struct qd_heur *h, uv_loop_t *loop,
+    const struct heur_settings *hs, const struct qd_events *ev)
 {
-	struct qd_heur *h = &q->heur;
-
-	h->worker = heuristics_start(q->loop, hs, on_result, q);
+	h->ev = ev;
+	h->worker = heuristics_start(loop, hs, on_result, h);
 	if (h->worker == NULL)
 		return -1;
-	uv_timer_init(q->loop, &h->regular_timer);
-	h->regular_timer.data = q;
+	uv_timer_init(loop, &h->regular_timer);
+	h->regular_timer.data = h;
 	return 0;
 }
 
-void
-qd_heur_run(struct qdevice *q, unsigned purpose, uint32_t timeout)
+static void
+run(struct qd_heur *h, unsigned purpose, uint32_t timeout)
 {
-	struct qd_heur *h = &q->heur;
 	uint32_t seq;
 
 	if (h->pending_seq != 0)
@@ -102,7 +115,7 @@ qd_heur_run(struct qdevice *q, unsigned purpose, uint32_t timeout)
 		    h->pending_seq);
 	seq = heuristics_run(h->worker, timeout);
 	if (seq == 0) {
-		worker_gone(q);
+		worker_gone(h);
 		return;
 	}
 	h->pending_seq = seq;
@@ -112,28 +125,31 @@ qd_heur_run(struct qdevice *q, unsigned purpose, uint32_t timeout)
 	    "ms", seq, timeout);
 }
 
+void
+qd_heur_run(struct qd_heur *h, unsigned purpose, int sync)
+{
+	run(h, purpose, sync ? h->cfg.sync_timeout : h->cfg.timeout);
+}
+
 static void
 regular_tick(uv_timer_t *t)
 {
-	struct qdevice *q = t->data;
-	struct qd_heur *h = &q->heur;
+	struct qd_heur *h = t->data;
 
-	if (q->phase == PHASE_EXITING || h->cfg.mode != HEUR_MODE_ON)
+	if (qd_phase(h->ev) == PHASE_EXITING || h->cfg.mode != HEUR_MODE_ON)
 		return;
 	if (h->pending_seq != 0) {
 		/* Another run is on: try again one interval later. */
-		qd_heur_schedule_regular(q);
+		schedule_regular(h);
 		return;
 	}
 	log_debug("Executing regular heuristics");
-	qd_heur_run(q, HEUR_FOR_REGULAR, h->cfg.timeout);
+	run(h, HEUR_FOR_REGULAR, h->cfg.timeout);
 }
 
-void
-qd_heur_schedule_regular(struct qdevice *q)
+static void
+schedule_regular(struct qd_heur *h)
 {
-	struct qd_heur *h = &q->heur;
-
 	if (h->cfg.mode != HEUR_MODE_ON) {
 		log_debug("Not scheduling heuristics timer because mode is not "
 		    "enabled");
@@ -146,20 +162,44 @@ qd_heur_schedule_regular(struct qdevice *q)
 }
 
 void
-qd_heur_stop_regular(struct qdevice *q)
+qd_heur_stop_regular(struct qd_heur *h)
 {
-	uv_timer_stop(&q->heur.regular_timer);
+	uv_timer_stop(&h->regular_timer);
 }
 
 int
-qd_heur_enabled(const struct qdevice *q)
+qd_heur_enabled(const struct qd_heur *h)
 {
-	return q->heur.cfg.mode != HEUR_MODE_OFF;
+	return h->cfg.mode != HEUR_MODE_OFF;
+}
+
+enum heur_mode
+qd_heur_mode(const struct qd_heur *h)
+{
+	return h->cfg.mode;
+}
+
+uint32_t
+qd_heur_sync_timeout(const struct qd_heur *h)
+{
+	return h->cfg.sync_timeout;
+}
+
+int
+qd_heur_pending(const struct qd_heur *h)
+{
+	return h->pending_seq != 0;
+}
+
+const struct qd_heur_results *
+qd_heur_results(const struct qd_heur *h)
+{
+	return &h->res;
 }
 
 /* With mode off the worker gets no commands and answers "Disabled". */
 static int
-send_execs(struct qdevice *q, const struct heur_config *c)
+send_execs(struct qd_heur *h, const struct heur_config *c)
 {
 	struct heur_exec *e = NULL;
 	size_t n = c->mode == HEUR_MODE_OFF ? 0 : c->exec_count;
@@ -171,7 +211,7 @@ send_execs(struct qdevice *q, const struct heur_config *c)
 		e[i].name = c->execs[i].name;
 		e[i].command = c->execs[i].command;
 	}
-	rc = heuristics_set_execs(q->heur.worker, e, n);
+	rc = heuristics_set_execs(h->worker, e, n);
 	free(e);
 	return rc;
 }
@@ -192,9 +232,8 @@ same_effective_execs(const struct heur_config *a, const struct heur_config *b)
  * call gives the worker its commands.
  */
 int
-qd_heur_configure(struct qdevice *q, struct heur_config *cfg)
+qd_heur_configure(struct qd_heur *h, struct heur_config *cfg)
 {
-	struct qd_heur *h = &q->heur;
 	int first = !h->configured;
 	int was_enabled = h->cfg.mode != HEUR_MODE_OFF;
 	int execs_changed = first || !same_effective_execs(&h->cfg, cfg);
@@ -208,32 +247,30 @@ qd_heur_configure(struct qdevice *q, struct heur_config *cfg)
 
 	if (execs_changed) {
 		log_debug("Sending heuristics exec list to the worker");
-		if (send_execs(q, &h->cfg) != 0) {
-			worker_gone(q);
+		if (send_execs(h, &h->cfg) != 0) {
+			worker_gone(h);
 			return -1;
 		}
 		/* A run waiting for its result restarts with the new list. */
 		if (h->pending_seq != 0)
-			qd_heur_run(q, 0, h->pending_timeout);
+			run(h, 0, h->pending_timeout);
 	}
 	if (first)
 		return 0;
 	if (mode_changed || interval_changed) {
-		if (h->pending_seq == 0 && q->phase == PHASE_RUNNING)
-			qd_heur_schedule_regular(q);
+		if (h->pending_seq == 0 && qd_phase(h->ev) == PHASE_RUNNING)
+			schedule_regular(h);
 		else if (h->cfg.mode != HEUR_MODE_ON)
-			qd_heur_stop_regular(q);
+			qd_heur_stop_regular(h);
 	}
 	if (!was_enabled && h->cfg.mode != HEUR_MODE_OFF)
-		net_heuristics_enabled(q);
+		h->ev->heur_enabled(h->ev->arg);
 	return 0;
 }
 
 void
-qd_heur_close(struct qdevice *q)
+qd_heur_close(struct qd_heur *h)
 {
-	struct qd_heur *h = &q->heur;
-
 	if (h->regular_timer.data != NULL &&
 	    !uv_is_closing((uv_handle_t *)&h->regular_timer))
 		uv_close((uv_handle_t *)&h->regular_timer, NULL);
@@ -241,12 +278,24 @@ qd_heur_close(struct qdevice *q)
 
 /* Close the worker's command pipe: it kills its children and exits. */
 void
-qd_heur_finish(struct qdevice *q)
+qd_heur_finish(struct qd_heur *h)
 {
-	if (q->heur.worker != NULL) {
+	if (h->worker != NULL) {
 		log_debug("Destroying heuristics");
-		heuristics_stop(q->heur.worker);
+		heuristics_stop(h->worker);
 	}
-	q->heur.worker = NULL;
-	heur_config_free(&q->heur.cfg);
+	h->worker = NULL;
+	heur_config_free(&h->cfg);
+}
+
+struct qd_heur *
+qd_heur_new(void)
+{
+	return calloc(1, sizeof(struct qd_heur));
+}
+
+void
+qd_heur_free(struct qd_heur *h)
+{
+	free(h);
 }

@@ -11,7 +11,6 @@
 /* <>: not qdevice/config.h, the daemon's configuration module */
 #include <config.h>
 
-#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <inttypes.h>
@@ -20,189 +19,12 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
 #include <syslog.h>
 #include <unistd.h>
 
 #include "heuristics.h"
 #include "heuristics_ipc.h"
 #include "heuristics_worker.h"
-
-/* ------------------------------------------------------------------ */
-/* Command splitting */
-
-static int
-is_blank(char c)
-{
-	return c == ' ' || c == '\t';
-}
-
-/*
- * Copy one word starting at *pp (not a blank) to out, unquoted and
- * unescaped; leave *pp after it.  -1 on an unterminated quote or a
- * backslash at the very end.
- */
-static int
-split_word(const char **pp, char *out)
-{
-	const char *p = *pp;
-	int quoted = 0;
-
-	for (; *p != '\0' && (quoted || !is_blank(*p)); p++) {
-		if (*p == '"') {
-			quoted = !quoted;
-			continue;
-		}
-		if (*p == '\\') {
-			if (p[1] == '\0')
-				return -1;
-			/* In quotes only \\ and \" escape; \x stays \x. */
-			if (!quoted || p[1] == '\\' || p[1] == '"')
-				p++;
-		}
-		*out++ = *p;
-	}
-	if (quoted)
-		return -1;
-	*out = '\0';
-	*pp = p;
-	return 0;
-}
-
-void
-heuristics_free_argv(char **argv)
-{
-	if (argv == NULL)
-		return;
-	for (char **a = argv; *a != NULL; a++)
-		free(*a);
-	free(argv);
-}
-
-int
-heuristics_split(const char *command, char ***argvp)
-{
-	size_t len = strlen(command);
-	/* A word takes at least two bytes with its separator ("" too). */
-	char **argv = calloc(len / 2 + 2, sizeof(*argv));
-	char *word = malloc(len + 1);
-	const char *p = command;
-	int n = 0, err = ENOMEM;
-
-	*argvp = NULL;
-	if (argv == NULL || word == NULL)
-		goto fail;
-	for (;;) {
-		while (is_blank(*p))
-			p++;
-		if (*p == '\0')
-			break;
-		if (split_word(&p, word) != 0) {
-			err = EINVAL;
-			goto fail;
-		}
-		argv[n] = strdup(word);
-		if (argv[n] == NULL)
-			goto fail;
-		n++;
-	}
-	free(word);
-	*argvp = argv;
-	return n;
-fail:
-	free(word);
-	heuristics_free_argv(argv);
-	errno = err;
-	return -1;
-}
-
-/* ------------------------------------------------------------------ */
-/* Inherited descriptors */
-
-struct fd_id {
-	int fd;
-	dev_t dev;
-	ino_t ino;
-};
-
-struct fd_snapshot {
-	size_t n;
-	struct fd_id ids[];
-};
-
-static struct fd_snapshot *
-snapshot_add(struct fd_snapshot *snap, size_t *cap, int fd,
-    const struct stat *st)
-{
-	if (snap->n == *cap) {
-		struct fd_snapshot *bigger;
-
-		*cap *= 2;
-		bigger = realloc(snap, sizeof(*snap) + *cap * sizeof(snap->ids[0]));
-		if (bigger == NULL) {
-			free(snap);
-			return NULL;
-		}
-		snap = bigger;
-	}
-	snap->ids[snap->n++] = (struct fd_id){ fd, st->st_dev, st->st_ino };
-	return snap;
-}
-
-struct fd_snapshot *
-fd_snapshot_take(void)
-{
-	size_t cap = 16;
-	struct fd_snapshot *snap;
-	struct dirent *de;
-	struct stat st;
-	uint32_t fd;
-	DIR *d;
-
-	snap = malloc(sizeof(*snap) + cap * sizeof(snap->ids[0]));
-	d = opendir("/proc/self/fd");
-	if (snap == NULL || d == NULL) {
-		free(snap);
-		if (d != NULL)
-			closedir(d);
-		return NULL;
-	}
-	snap->n = 0;
-	while (snap != NULL && (de = readdir(d)) != NULL) {
-		if (parse_u32(de->d_name, NULL, &fd) != 0 || fd > INT32_MAX ||
-		    (int)fd == dirfd(d) || fstat((int)fd, &st) != 0)
-			continue;
-		snap = snapshot_add(snap, &cap, (int)fd, &st);
-	}
-	closedir(d);
-	return snap;
-}
-
-void
-fd_snapshot_free(struct fd_snapshot *snap)
-{
-	free(snap);
-}
-
-/*
- * Close what the daemon had open (its loop, sockets, its ends of our
- * pipes), but not stdio, our pipes, or what fork handlers made since.
- */
-static void
-close_inherited(const struct fd_snapshot *snap, int keep1, int keep2)
-{
-	struct stat st;
-
-	for (size_t i = 0; i < snap->n; i++) {
-		const struct fd_id *id = &snap->ids[i];
-
-		if (id->fd <= STDERR_FILENO || id->fd == keep1 ||
-		    id->fd == keep2 || fstat(id->fd, &st) != 0)
-			continue;
-		if (st.st_dev == id->dev && st.st_ino == id->ino)
-			close(id->fd);
-	}
-}
 
 /* ------------------------------------------------------------------ */
 /* The worker's state */
@@ -814,7 +636,7 @@ heur_worker_main(int cmd_fd, int out_fd, const struct heur_settings *s,
 	/* syslog's socket is among what gets closed below. */
 	closelog();
 	if (snap != NULL)
-		close_inherited(snap, cmd_fd, out_fd);
+		fd_snapshot_close(snap, cmd_fd, out_fd);
 	fd_snapshot_free(snap);
 	w.devnull = open("/dev/null", O_RDWR | O_CLOEXEC);
 	if (w.devnull < 0 || uv_loop_init(&w.loop) != 0) {

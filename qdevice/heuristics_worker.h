@@ -16,6 +16,11 @@ struct fd_snapshot;
 
 struct fd_snapshot *fd_snapshot_take(void);
 void	fd_snapshot_free(struct fd_snapshot *snap);
+/*
+ * Close what the daemon had open (its loop, sockets, its ends of our
+ * pipes), but not stdio, keep1, keep2, or what fork handlers made since.
+ */
+void	fd_snapshot_close(const struct fd_snapshot *snap, int keep1, int keep2);
 
 /* Runs in the freshly forked child; takes snap over; never returns. */
 void	heur_worker_main(int cmd_fd, int out_fd,

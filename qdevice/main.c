@@ -1,12 +1,10 @@
 /*
- * corosync-qdevice: the quorum device daemon of one cluster node.  Command
- * line, start-up order and shutdown are those of 3.0.3 (BEHAVIOUR.md §3.1,
- * §5.1); everything after start-up runs on one libuv loop.
+ * corosync-qdevice: the quorum device daemon of one cluster node.  This
+ * file reads the command line and the -S settings as 3.0.3 does
+ * (BEHAVIOUR.md §5.1, §5.2); start.c runs the daemon.
  */
 #include "config.h"
 
-#include <errno.h>
-#include <fcntl.h>
 #include <limits.h>
 #include <signal.h>
 #include <stdio.h>
@@ -14,12 +12,11 @@
 #include <string.h>
 #include <strings.h>
 #include <unistd.h>
-#include <systemd/sd-daemon.h>
 
 #include "daemon.h"
-#include "log.h"
-#include "qdevice.h"
+#include "qd_settings.h"
 #include "settings.h"
+#include "start.h"
 
 #define RUNDIR	LOCALSTATEDIR "/run/corosync-qdevice"
 #define OFF(f)	offsetof(struct qdevice_settings, f)
@@ -90,11 +87,9 @@ static const struct setting qdevice_settings[] = {
 };
 
 static void
-defaults(struct qdevice *q)
+defaults(struct qdevice_settings *s)
 {
-	struct qdevice_settings *s = &q->set;
-
-	memset(q, 0, sizeof(*q));
+	memset(s, 0, sizeof(*s));
 	s->ipc.backlog = 10;
 	s->max_cs_try_again = 10;
 	s->ipc.max_clients = 10;
@@ -137,25 +132,6 @@ static const struct setting_default string_defaults[] = {
 };
 
 static void
-limits_from_settings(struct qdevice *q)
-{
-	const struct qdevice_settings *s = &q->set;
-	struct config_limits *l = &q->limits;
-
-	config_limits_default(l);
-	l->heartbeat_min = (uint32_t)s->net_heartbeat_interval_min;
-	l->heartbeat_max = (uint32_t)s->net_heartbeat_interval_max;
-	l->connect_timeout_min = (uint32_t)s->net_min_connect_timeout;
-	l->connect_timeout_max = (uint32_t)s->net_max_connect_timeout;
-	l->heuristics_timeout_min = (uint32_t)s->heuristics_min_timeout;
-	l->heuristics_timeout_max = (uint32_t)s->heuristics_max_timeout;
-	l->heuristics_interval_min = (uint32_t)s->heuristics_min_interval;
-	l->heuristics_interval_max = (uint32_t)s->heuristics_max_interval;
-	l->heuristics_max_execs = (uint32_t)s->heuristics_max_execs;
-	l->test_algorithm_enabled = s->net_test_algorithm_enabled;
-}
-
-static void
 usage(void)
 {
 	printf("usage: %s [-dfh] [-S option=value[,option2=value2,...]]\n",
@@ -183,7 +159,7 @@ parse_master_wins(const char *v, enum master_wins *m)
  * first bad item is the one reported, as 3.0.3 does.
  */
 static void
-parse_advanced(struct qdevice *q, const char *arg)
+parse_advanced(struct qdevice_settings *s, const char *arg)
 {
 	char *copy, *item, *save = NULL;
 
@@ -195,10 +171,10 @@ parse_advanced(struct qdevice *q, const char *arg)
 
 		if (item[0] == '=')
 			break;		/* an empty name ends the list */
-		daemon_setting(PROG, qdevice_settings, &q->set, item);
+		daemon_setting(PROG, qdevice_settings, s, item);
 		if (eq != NULL && (size_t)(eq - item) == strlen("master_wins") &&
 		    strncasecmp(item, "master_wins", (size_t)(eq - item)) == 0 &&
-		    parse_master_wins(eq + 1, &q->set.master_wins_mode) != 0)
+		    parse_master_wins(eq + 1, &s->master_wins_mode) != 0)
 			die("Invalid value '%s' for option '%.*s'", eq + 1,
 			    (int)(eq - item), item);
 	}
@@ -206,20 +182,21 @@ parse_advanced(struct qdevice *q, const char *arg)
 }
 
 static void
-parse_args(struct qdevice *q, int argc, char **argv)
+parse_args(struct qdevice_settings *s, int *foreground, int *debug, int argc,
+    char **argv)
 {
 	int ch;
 
 	while ((ch = getopt(argc, argv, "dfhS:")) != -1) {
 		switch (ch) {
 		case 'd':
-			q->debug++;
+			(*debug)++;
 			break;
 		case 'f':
-			q->foreground = 1;
+			*foreground = 1;
 			break;
 		case 'S':
-			parse_advanced(q, optarg);
+			parse_advanced(s, optarg);
 			break;
 		default:	/* -h too: 3.0.3 exits 1 */
 			usage();
@@ -228,285 +205,19 @@ parse_args(struct qdevice *q, int argc, char **argv)
 	}
 }
 
-/* -d forces debug; otherwise corosync.conf's logging.debug decides. */
-void
-qdevice_apply_debug(struct qdevice *q)
-{
-	char err[CONFIG_ERR_LEN];
-	int d = q->config_debug;
-	int rc = config_read_debug(qd_cmap_kv(q), &d, err, sizeof(err));
-
-	if (rc < 0)
-		log_warn("%s; keeping the previous debug setting", err);
-	else if (rc == 0)
-		q->config_debug = d;
-	else
-		q->config_debug = 0;
-	log_set_debug(q->debug > 0 || q->config_debug);
-}
-
-void
-qdevice_exit(struct qdevice *q, int status)
-{
-	if (q->phase == PHASE_EXITING)
-		return;
-	q->phase = PHASE_EXITING;
-	q->exit_status = status;
-	uv_stop(q->loop);
-}
-
-/* ------------------------------------------------------------------ */
-/* Shutdown requests */
-
-static void
-request_shutdown(struct qdevice *q)
-{
-	if (q->phase == PHASE_EXITING)
-		return;
-	if (q->ipc.open) {
-		ipc_server_stop(&q->ipc);
-		log_debug("Listening socket is closed");
-	}
-	net_disconnect(q, DISC_LOCAL_SOCKET_CLOSED);
-}
-
-static void
-on_ipc_shutdown(void *arg)
-{
-	log_debug("IPC client requested shutdown");
-	request_shutdown(arg);
-}
-
-static void
-on_signal(uv_signal_t *s, int signum)
-{
-	log_debug("Received signal %d: shutting down", signum);
-	request_shutdown(s->data);
-}
-
-/* ------------------------------------------------------------------ */
-/* Start-up steps 14-17: waits that run on the loop. */
-
-static void
-startup_timeout(uv_timer_t *t)
-{
-	struct qdevice *q = t->data;
-
-	if (q->phase == PHASE_WAIT_RING_ID)
-		log_crit("Can't get initial votequorum membership information");
-	else if (q->phase == PHASE_WAIT_HEURISTICS)
-		log_crit("Can't get initial heuristics result in time");
-	qdevice_exit(q, 1);
-}
-
-/* The first node-list notification arrived. */
-void
-qdevice_startup_ring_id(struct qdevice *q)
-{
-	uint64_t wait = 2 * (uint64_t)q->heur.cfg.sync_timeout;
-
-	daemon_signals_start(&q->signals, q->loop, on_signal, q);
-	q->phase = PHASE_WAIT_HEURISTICS;
-	if (q->heur.pending_seq == 0) {
-		qdevice_startup_heuristics(q);
-		return;
-	}
-	log_debug("Waiting for initial heuristics exec result");
-	uv_timer_start(&q->startup_timer, startup_timeout, wait, 0);
-}
-
-/* The first membership heuristics result arrived: serve. */
-void
-qdevice_startup_heuristics(struct qdevice *q)
-{
-	uv_timer_stop(&q->startup_timer);
-	q->phase = PHASE_RUNNING;
-	log_debug("Qdevice ready to provide service");
-	sd_notify(0, "READY=1");
-	log_debug("Running QDevice main loop");
-	net_start(q);
-}
-
-/* ------------------------------------------------------------------ */
-
-static int
-read_config(struct qdevice *q)
-{
-	char err[CONFIG_ERR_LEN];
-	struct heur_config h;
-
-	log_debug("Configuring qdevice");
-	if (config_read(qd_cmap_kv(q), &q->limits, &q->cfg, err,
-	    sizeof(err)) != 0) {
-		log_crit("Invalid configuration: %s", err);
-		return -1;
-	}
-	if (config_read_heuristics(qd_cmap_kv(q), &q->limits, q->cfg.timeout,
-	    q->cfg.sync_timeout, &h, err, sizeof(err)) != 0) {
-		log_crit("Invalid heuristics configuration: %s", err);
-		return -1;
-	}
-	if (qd_heur_configure(q, &h) != 0) {
-		heur_config_free(&h);
-		return -1;
-	}
-	return 0;
-}
-
-static int
-read_nodelist(struct qdevice *q)
-{
-	char err[CONFIG_ERR_LEN];
-
-	log_debug("Getting configuration node list");
-	if (config_read_nodelist(qd_cmap_kv(q), &q->nodes, err,
-	    sizeof(err)) != 0) {
-		log_crit("Can't read configuration node list: %s", err);
-		return -1;
-	}
-	if (q->nodes.count == 0) {
-		log_crit("Configuration node list is empty (nodelist.node.*): "
-		    "the qdevice needs the nodes of the cluster");
-		return -1;
-	}
-	return 0;
-}
-
-/* Steps 7-13 of BEHAVIOUR.md §3.1; 0 when the loop may run. */
-static int
-start(struct qdevice *q)
-{
-	if (daemon_lock(q->set.lock_file) != 0 || qd_vq_init(q) != 0)
-		return -1;
-
-	log_debug("Initializing local socket");
-	q->ipc = (struct ipc_server){ .handler = status_command,
-	    .on_shutdown = on_ipc_shutdown, .arg = q };
-	if (daemon_ipc_start(&q->ipc, q->loop, q->set.local_socket_file,
-	    &q->set.ipc) != 0)
-		return -1;
-
-	if (read_config(q) != 0 || qd_vq_master_wins(q) != 0 ||
-	    read_nodelist(q) != 0)
-		return -1;
-	log_debug("Initializing qdevice model");
-	if (net_init(q) != 0)
-		return -1;
-	if (qd_cmap_track(q) != 0)
-		return -1;
-	log_debug("Registering main poll loop callbacks");
-	if (qd_vq_start(q) != 0)
-		return -1;
-
-	log_debug("Waiting for ring id");
-	q->phase = PHASE_WAIT_RING_ID;
-	uv_timer_start(&q->startup_timer, startup_timeout,
-	    (uint64_t)q->set.max_cs_try_again * 1000, 0);
-	return 0;
-}
-
-/* Orderly teardown; the device is unregistered only after a shutdown. */
-static void
-teardown(struct qdevice *q)
-{
-	q->phase = PHASE_EXITING;
-	qd_cmap_untrack(q);
-	log_debug("Destroying qdevice model");
-	net_close(q);
-	if (q->ipc.open) {
-		log_debug("Destroying qdevice ipc");
-		ipc_server_stop(&q->ipc);
-	}
-	qd_vq_close(q);
-	qd_cmap_close(q);
-	qd_heur_close(q);
-	qd_heur_finish(q);
-	daemon_loop_drain(q->loop);
-	net_finish(q);
-	log_debug("Destroying votequorum and cmap");
-	qd_vq_finalize(q);
-	qd_cmap_finalize(q);
-}
-
 int
 main(int argc, char **argv)
 {
-	struct qdevice q;
-	struct heur_settings hs;
-	uv_loop_t loop;
-	char err[CONFIG_ERR_LEN];
-	cs_error_t e;
-	int cfg_debug = 0;
+	struct qdevice_settings set;
+	int foreground = 0, debug = 0, status;
 
-	defaults(&q);
-	q.exit_status = EXIT_FAILURE;
-	parse_args(&q, argc, argv);
-	if (settings_defaults(&q.set, string_defaults,
+	defaults(&set);
+	parse_args(&set, &foreground, &debug, argc, argv);
+	if (settings_defaults(&set, string_defaults,
 	    sizeof(string_defaults) / sizeof(string_defaults[0])) != 0)
 		die("Out of memory");
-	limits_from_settings(&q);
 	signal(SIGPIPE, SIG_IGN);
-
-	uv_loop_init(&loop);
-	q.loop = &loop;
-	uv_timer_init(&loop, &q.startup_timer);
-	q.startup_timer.data = &q;
-
-	/*
-	 * libqb drops what is logged before it is initialised, and the
-	 * worker's start-up is worth seeing: open the log first, with
-	 * corosync.conf's debug setting applied once cmap is up.
-	 */
-	daemon_log_open(PROG, q.foreground, q.debug);
-
-	/* Before corosync: the commands inherit no corosync handles. */
-	hs = (struct heur_settings){
-		.use_execvp = q.set.heuristics_use_execvp,
-		.max_processes = (uint32_t)q.set.heuristics_max_processes,
-		.kill_list_interval =
-		    (uint32_t)q.set.heuristics_kill_list_interval,
-		.ipc_max_size =
-		    (size_t)q.set.heuristics_ipc_max_send_receive_size,
-	};
-	if (qd_heur_start(&q, &hs) != 0) {
-		log_crit("Can't start the heuristics worker");
-		log_close();
-		return EXIT_FAILURE;
-	}
-
-	if (qd_cmap_init(&q, &e) != 0) {
-		log_crit("Failed to initialize the cmap API. Error %s",
-		    cs_strerror(e));
-		if (!q.foreground)	/* syslog only: say it on stderr too */
-			fprintf(stderr, "%s: Failed to initialize the cmap "
-			    "API. Error %s\n", PROG, cs_strerror(e));
-		q.exit_status = EXIT_FAILURE;
-		goto out;
-	}
-
-	/* Logging proper starts now that corosync.conf can be read. */
-	if (config_read_debug(qd_cmap_kv(&q), &cfg_debug, err,
-	    sizeof(err)) == 0)
-		q.config_debug = cfg_debug;
-	log_set_debug(q.debug > 0 || q.config_debug);
-
-	if (!q.foreground) {
-		if (daemonize() != 0) {
-			log_crit("Can't daemonize: %s", strerror(errno));
-			goto out;
-		}
-		uv_loop_fork(&loop);
-	}
-
-	if (start(&q) == 0)
-		uv_run(&loop, UV_RUN_DEFAULT);
-out:
-	teardown(&q);
-	uv_loop_close(&loop);
-	log_debug("Closing log");
-	log_close();
-	config_free(&q.cfg);
-	nodelist_free(&q.nodes);
-	settings_free(qdevice_settings, &q.set);
-	return q.exit_status;
+	status = qdevice_run(&set, foreground, debug);
+	settings_free(qdevice_settings, &set);
+	return status;
 }

@@ -12,28 +12,27 @@
 #include "log.h"
 #include "msg.h"
 #include "names.h"
-#include "qdevice.h"
+#include "net_int.h"
 
 static void
-unexpected(struct qdevice *q, const struct msg *m)
+unexpected(struct qd_net *n, const struct msg *m)
 {
 	log_err("Received unexpected %s message. Disconnecting from server",
 	    msg_type_name(m->type));
-	net_disconnect(q, DISC_UNEXPECTED_MSG);
+	net_disconnect(n, DISC_UNEXPECTED_MSG);
 }
 
 static void
-missing_option(struct qdevice *q, const struct msg *m, const char *what)
+missing_option(struct qd_net *n, const struct msg *m, const char *what)
 {
 	log_err("Received %s message without %s. Disconnecting from server",
 	    msg_type_name(m->type), what);
-	net_disconnect(q, DISC_REQUIRED_OPTION_MISSING);
+	net_disconnect(n, DISC_REQUIRED_OPTION_MISSING);
 }
 
 static void
-send_init(struct qdevice *q)
+send_init(struct qd_net *n)
 {
-	struct qd_net *n = &q->net;
 	struct msg m;
 
 	msg_init(&m, QN_MSG_INIT);
@@ -41,39 +40,38 @@ send_init(struct qdevice *q)
 	    QN_BIT(QN_OPT_SUPPORTED_OPTIONS) | QN_BIT(QN_OPT_NODE_ID) |
 	    QN_BIT(QN_OPT_ALGORITHM) | QN_BIT(QN_OPT_HEARTBEAT_INTERVAL) |
 	    QN_BIT(QN_OPT_TIE_BREAKER);
-	m.seq = net_next_seq(q);
+	m.seq = net_next_seq(n);
 	m.supported_messages = msg_all_messages;
 	m.supported_options = msg_all_options;
-	m.node_id = q->cfg.node_id;
-	m.algorithm = q->cfg.net.algorithm;
-	m.heartbeat_interval = q->cfg.net.heartbeat_interval;
-	m.tie_breaker = q->cfg.net.tie_breaker;
-	net_fill_ring_id(q, &m);
+	m.node_id = n->cfg->node_id;
+	m.algorithm = n->cfg->net.algorithm;
+	m.heartbeat_interval = n->cfg->net.heartbeat_interval;
+	m.tie_breaker = n->cfg->net.tie_breaker;
+	net_fill_ring_id(n, &m);
 	n->init_seq = m.seq;
 	log_debug("Sending init msg to qnetd");
-	if (net_send(q, &m) == 0)
+	if (net_send(n, &m) == 0)
 		n->state = NET_WAITING_INIT_REPLY;
 }
 
 static void
-preinit_reply(struct qdevice *q, const struct msg *m)
+preinit_reply(struct qd_net *n, const struct msg *m)
 {
-	struct qd_net *n = &q->net;
-	uint8_t server, client = q->cfg.net.tls;
+	uint8_t server, client = n->cfg->net.tls;
 	struct msg st;
 
 	log_debug("Received preinit reply msg");
 	if (n->state != NET_WAITING_PREINIT_REPLY) {
-		unexpected(q, m);
+		unexpected(n, m);
 		return;
 	}
 	if (!msg_has(m, QN_OPT_SEQ) || m->seq != n->preinit_seq) {
-		missing_option(q, m, "the right sequence number");
+		missing_option(n, m, "the right sequence number");
 		return;
 	}
 	if (!msg_has(m, QN_OPT_TLS_SUPPORTED) ||
 	    !msg_has(m, QN_OPT_TLS_CLIENT_CERT_REQUIRED)) {
-		missing_option(q, m, "TLS options");
+		missing_option(n, m, "TLS options");
 		return;
 	}
 	server = m->tls_supported;
@@ -81,84 +79,79 @@ preinit_reply(struct qdevice *q, const struct msg *m)
 	    (server == QN_TLS_REQUIRED && client == QN_TLS_UNSUPPORTED)) {
 		log_err("Incompatible tls configuration (server %s, client %s)",
 		    tls_name(server), tls_name(client));
-		net_disconnect(q, DISC_INCOMPATIBLE_TLS);
+		net_disconnect(n, DISC_INCOMPATIBLE_TLS);
 		return;
 	}
 	if (server != QN_TLS_UNSUPPORTED && client != QN_TLS_UNSUPPORTED) {
 		msg_init(&st, QN_MSG_STARTTLS);
 		st.has |= QN_BIT(QN_OPT_SEQ);
-		st.seq = net_next_seq(q);
+		st.seq = net_next_seq(n);
 		log_debug("Sending starttls msg to qnetd");
-		if (net_send(q, &st) != 0)
+		if (net_send(n, &st) != 0)
 			return;
 		/* INIT below is the first message inside TLS. */
-		if (conn_starttls_client(n->conn, n->tls) != 0) {
+		if (net_link_starttls(n) != 0) {
 			log_err("Can't start TLS");
-			net_disconnect(q, DISC_CANT_START_TLS);
+			net_disconnect(n, DISC_CANT_START_TLS);
 			return;
 		}
-		n->tls_active = 1;
 	}
-	send_init(q);
+	send_init(n);
 }
 
 static void
-init_reply(struct qdevice *q, const struct msg *m)
+init_reply(struct qd_net *n, const struct msg *m)
 {
-	struct qd_net *n = &q->net;
-	uint32_t timeout;
-
 	log_debug("Received init reply msg");
 	if (n->state != NET_WAITING_INIT_REPLY || n->init_reply_ok) {
-		unexpected(q, m);
+		unexpected(n, m);
 		return;
 	}
 	if (!msg_has(m, QN_OPT_SEQ) || m->seq != n->init_seq) {
-		missing_option(q, m, "the right sequence number");
+		missing_option(n, m, "the right sequence number");
 		return;
 	}
 	if (!msg_has(m, QN_OPT_REPLY_ERROR_CODE)) {
-		missing_option(q, m, "reply error code");
+		missing_option(n, m, "reply error code");
 		return;
 	}
 	if (m->reply_error_code != QN_ERR_NONE) {
 		log_err("Received init reply message with error code %" PRIu16,
 		    m->reply_error_code);
-		net_disconnect(q, disc_reason_for_init_error(
+		net_disconnect(n, disc_reason_for_init_error(
 		    m->reply_error_code));
 		return;
 	}
 	if (!msg_has(m, QN_OPT_SERVER_MAX_REQUEST_SIZE) ||
 	    !msg_has(m, QN_OPT_SERVER_MAX_REPLY_SIZE)) {
-		missing_option(q, m, "server maximum sizes");
+		missing_option(n, m, "server maximum sizes");
 		return;
 	}
 	if (!msg_has(m, QN_OPT_SUPPORTED_MESSAGES) ||
 	    !msg_has(m, QN_OPT_SUPPORTED_OPTIONS)) {
-		missing_option(q, m, "supported messages and options");
+		missing_option(n, m, "supported messages and options");
 		return;
 	}
 	if (!msg_has(m, QN_OPT_SUPPORTED_ALGORITHMS)) {
-		missing_option(q, m, "supported decision algorithms");
+		missing_option(n, m, "supported decision algorithms");
 		return;
 	}
-	if (m->server_max_request_size < q->set.net_min_msg_send_size ||
-	    m->server_max_reply_size > q->set.net_max_msg_receive_size) {
+	if (m->server_max_request_size < n->set->net_min_msg_send_size ||
+	    m->server_max_reply_size > n->set->net_max_msg_receive_size) {
 		log_err("Incompatible message buffer size: server accepts %"
 		    PRIu32 " bytes (at least %lld needed), sends up to %" PRIu32
 		    " (at most %lld accepted)", m->server_max_request_size,
-		    q->set.net_min_msg_send_size, m->server_max_reply_size,
-		    q->set.net_max_msg_receive_size);
-		net_disconnect(q, DISC_INCOMPATIBLE_MSG_SIZE);
+		    n->set->net_min_msg_send_size, m->server_max_reply_size,
+		    n->set->net_max_msg_receive_size);
+		net_disconnect(n, DISC_INCOMPATIBLE_MSG_SIZE);
 		return;
 	}
-	n->max_receive = m->server_max_reply_size;
-	n->max_send = m->server_max_request_size;
-	conn_set_limits(n->conn, n->max_receive, n->max_send);
-	if (!u16_list_has(&m->supported_algorithms, q->cfg.net.algorithm)) {
+	net_link_set_limits(n, m->server_max_reply_size,
+	    m->server_max_request_size);
+	if (!u16_list_has(&m->supported_algorithms, n->cfg->net.algorithm)) {
 		log_err("Server doesn't support required decision algorithm %s",
-		    algo_name(q->cfg.net.algorithm));
-		net_disconnect(q, DISC_SERVER_DOESNT_SUPPORT_ALGORITHM);
+		    algo_name(n->cfg->net.algorithm));
+		net_disconnect(n, DISC_SERVER_DOESNT_SUPPORT_ALGORITHM);
 		return;
 	}
 	n->server_known = 1;
@@ -166,58 +159,56 @@ init_reply(struct qdevice *q, const struct msg *m)
 	    QN_OPT_HEURISTICS);
 	n->server_kap = u16_list_has(&m->supported_options,
 	    QN_OPT_KAP_TIE_BREAKER);
-	if (qd_heur_enabled(q) && !n->server_heuristics) {
+	if (qd_heur_enabled(n->heur) && !n->server_heuristics) {
 		log_err("Heuristics are enabled but the server doesn't support "
 		    "them");
-		net_disconnect(q, DISC_SERVER_DOESNT_SUPPORT_OPTION);
+		net_disconnect(n, DISC_SERVER_DOESNT_SUPPORT_OPTION);
 		return;
 	}
 
-	uv_timer_stop(&n->connect_timer);
-	net_start_echo(q);
+	net_link_stop_connect_timer(n);
+	net_start_echo(n);
 	n->init_reply_ok = 1;
-	timeout = q->vq.sync_in_progress ? q->heur.cfg.sync_timeout :
-	    q->heur.cfg.timeout;
 	log_debug("Executing after-connect heuristics.");
-	qd_heur_run(q, HEUR_FOR_CONNECT, timeout);
+	qd_heur_run(n->heur, HEUR_FOR_CONNECT,
+	    qd_vq_view(n->vq)->sync_in_progress);
 }
 
 static void
-server_error(struct qdevice *q, const struct msg *m)
+server_error(struct qd_net *n, const struct msg *m)
 {
 	if (!msg_has(m, QN_OPT_REPLY_ERROR_CODE)) {
-		missing_option(q, m, "reply error code");
+		missing_option(n, m, "reply error code");
 		return;
 	}
 	log_err("Received server error %" PRIu16, m->reply_error_code);
-	net_disconnect(q, DISC_SERVER_SENT_ERROR);
+	net_disconnect(n, DISC_SERVER_SENT_ERROR);
 }
 
 static void
-set_option_reply(struct qdevice *q, const struct msg *m)
+set_option_reply(struct qd_net *n, const struct msg *m)
 {
-	if (q->net.state != NET_CONNECTED) {
-		unexpected(q, m);
+	if (n->state != NET_CONNECTED) {
+		unexpected(n, m);
 		return;
 	}
 	log_debug("Received set option reply");
 	if (msg_has(m, QN_OPT_HEARTBEAT_INTERVAL))
-		net_start_echo(q);
+		net_start_echo(n);
 }
 
 static void
-echo_reply(struct qdevice *q, const struct msg *m)
+echo_reply(struct qd_net *n, const struct msg *m)
 {
-	struct qd_net *n = &q->net;
 
 	if (!msg_has(m, QN_OPT_SEQ)) {
-		missing_option(q, m, "sequence number");
+		missing_option(n, m, "sequence number");
 		return;
 	}
 	if (m->seq != n->echo_sent) {
 		log_warn("Received echo reply with seq %" PRIu32 ", expected %"
 		    PRIu32, m->seq, n->echo_sent);
-		net_disconnect(q, DISC_ALGO_ECHO_REPLY_ERROR);
+		net_disconnect(n, DISC_ALGO_ECHO_REPLY_ERROR);
 		return;
 	}
 	n->echo_answered = m->seq;
@@ -229,13 +220,12 @@ echo_reply(struct qdevice *q, const struct msg *m)
  * a vote for the ring id we last sent, or a stale one.
  */
 static void
-vote_message(struct qdevice *q, const struct msg *m)
+vote_message(struct qd_net *n, const struct msg *m)
 {
-	struct qd_net *n = &q->net;
 	uint8_t vote;
 
 	if (n->state != NET_CONNECTED) {
-		unexpected(q, m);
+		unexpected(n, m);
 		return;
 	}
 	if (!msg_has(m, QN_OPT_VOTE) || !msg_has(m, QN_OPT_SEQ) ||
@@ -244,34 +234,51 @@ vote_message(struct qdevice *q, const struct msg *m)
 	    !msg_has(m, QN_OPT_NODE_LIST_TYPE)) ||
 	    (m->type == QN_MSG_HEURISTICS_CHANGE_REPLY &&
 	    !msg_has(m, QN_OPT_HEURISTICS))) {
-		missing_option(q, m, "a required option");
+		missing_option(n, m, "a required option");
 		return;
 	}
 	log_debug("Received %s: seq = %" PRIu32 ", vote = %s, ring id = (%"
 	    PRIx32 ".%" PRIx64 ")", msg_type_name(m->type), m->seq,
 	    vote_name(m->vote), m->ring_id.node_id, m->ring_id.seq);
-	vote = policy_received_vote(q->cfg.net.algorithm, m->vote, &m->ring_id,
+	vote = policy_received_vote(n->cfg->net.algorithm, m->vote, &m->ring_id,
 	    &n->sent_ring_id);
 	if (vote != m->vote)
 		log_debug("Vote is for ring id (%" PRIx32 ".%" PRIx64 "), not "
 		    "the last one sent (%" PRIx32 ".%" PRIx64 "): ignored",
 		    m->ring_id.node_id, m->ring_id.seq,
 		    n->sent_ring_id.node_id, n->sent_ring_id.seq);
-	net_set_vote(q, vote);
+	net_set_vote(n, vote);
 
-	if (m->type == QN_MSG_VOTE_INFO && q->phase != PHASE_EXITING) {
+	if (m->type == QN_MSG_VOTE_INFO && net_phase(n) != PHASE_EXITING) {
 		struct msg r;
 
 		/* Answered even when the vote was stale. */
 		msg_init(&r, QN_MSG_VOTE_INFO_REPLY);
 		r.has |= QN_BIT(QN_OPT_SEQ);
 		r.seq = m->seq;
-		net_send(q, &r);
+		net_send(n, &r);
 	}
 }
 
+/* TCP is up: PREINIT carries the counter as it is (PROTOCOL.md §6). */
 void
-net_msg_received(struct qdevice *q, const uint8_t *data, size_t len)
+net_msg_connected(struct qd_net *n)
+{
+	struct msg m;
+
+	n->state = NET_WAITING_PREINIT_REPLY;
+	msg_init(&m, QN_MSG_PREINIT);
+	m.has |= QN_BIT(QN_OPT_SEQ) | QN_BIT(QN_OPT_CLUSTER_NAME);
+	m.seq = n->seq;
+	m.cluster_name = n->cfg->cluster_name;
+	m.cluster_name_len = strlen(n->cfg->cluster_name);
+	n->preinit_seq = m.seq;
+	log_debug("Sending preinit msg to qnetd");
+	net_send(n, &m);
+}
+
+void
+net_msg_received(struct qd_net *n, const uint8_t *data, size_t len)
 {
 	struct msg m;
 	enum decode_err e;
@@ -280,34 +287,34 @@ net_msg_received(struct qdevice *q, const uint8_t *data, size_t len)
 	if (e != DECODE_OK) {
 		log_err("Can't decode message from qnetd: %s",
 		    decode_err_str(e));
-		net_disconnect(q, DISC_MSG_DECODE_ERROR);
+		net_disconnect(n, DISC_MSG_DECODE_ERROR);
 		msg_free(&m);
 		return;
 	}
 	switch (m.type) {
 	case QN_MSG_PREINIT_REPLY:
-		preinit_reply(q, &m);
+		preinit_reply(n, &m);
 		break;
 	case QN_MSG_INIT_REPLY:
-		init_reply(q, &m);
+		init_reply(n, &m);
 		break;
 	case QN_MSG_SERVER_ERROR:
-		server_error(q, &m);
+		server_error(n, &m);
 		break;
 	case QN_MSG_SET_OPTION_REPLY:
-		set_option_reply(q, &m);
+		set_option_reply(n, &m);
 		break;
 	case QN_MSG_ECHO_REPLY:
-		echo_reply(q, &m);
+		echo_reply(n, &m);
 		break;
 	case QN_MSG_NODE_LIST_REPLY:
 	case QN_MSG_ASK_FOR_VOTE_REPLY:
 	case QN_MSG_VOTE_INFO:
 	case QN_MSG_HEURISTICS_CHANGE_REPLY:
-		vote_message(q, &m);
+		vote_message(n, &m);
 		break;
 	default:
-		unexpected(q, &m);
+		unexpected(n, &m);
 		break;
 	}
 	msg_free(&m);

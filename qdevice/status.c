@@ -11,10 +11,9 @@
 #include <strings.h>
 #include <time.h>
 
-#include "conn.h"
 #include "json.h"
 #include "names.h"
-#include "qdevice.h"
+#include "status.h"
 
 #define JSON_VERSION	1
 #define MAX_WORDS	16
@@ -30,42 +29,42 @@ time_text(time_t t, char *out, size_t len)
 }
 
 static int
-connected(const struct qdevice *q)
+connected(const struct qd_status *q)
 {
-	return q->net.state == NET_CONNECTED && !q->net.disc_pending;
+	return net_connected(q->net);
 }
 
 static int
-client_cert_sent(const struct qdevice *q)
+client_cert_sent(const struct qd_status *q)
 {
-	return connected(q) && q->net.conn != NULL && q->net.tls_active &&
-	    conn_client_cert_sent(q->net.conn);
+	return net_client_cert_sent(q->net);
 }
 
 /* ------------------------------------------------------------------ */
 /* Text */
 
 static void
-generic_text(const struct qdevice *q, int verbose, struct buf *o)
+generic_text(const struct qd_status *q, int verbose, struct buf *o)
 {
-	const struct qd_vq *vq = &q->vq;
+	const struct qd_vq_view *vq = qd_vq_view(q->vq);
+	const struct nodelist *nodes = net_nodes(q->net);
 	char t[32];
 
 	buf_printf(o, "Qdevice information\n");
 	buf_printf(o, "-------------------\n");
 	buf_printf(o, "Model:\t\t\tNet\n");
-	buf_printf(o, "Node ID:\t\t%" PRIu32 "\n", q->cfg.node_id);
+	buf_printf(o, "Node ID:\t\t%" PRIu32 "\n", q->cfg->node_id);
 	if (verbose) {
-		buf_printf(o, "HB interval:\t\t%" PRIu32 "ms\n", q->cfg.timeout);
+		buf_printf(o, "HB interval:\t\t%" PRIu32 "ms\n", q->cfg->timeout);
 		buf_printf(o, "Sync HB interval:\t%" PRIu32 "ms\n",
-		    q->cfg.sync_timeout);
+		    q->cfg->sync_timeout);
 	}
-	if (q->nodes.has_config_version)
+	if (nodes->has_config_version)
 		buf_printf(o, "Configuration version:\t%" PRIu64 "\n",
-		    q->nodes.config_version);
+		    nodes->config_version);
 	buf_printf(o, "Configured node list:\n");
-	for (size_t i = 0; i < q->nodes.count; i++) {
-		const struct qn_node *n = &q->nodes.nodes[i];
+	for (size_t i = 0; i < nodes->count; i++) {
+		const struct qn_node *n = &nodes->nodes[i];
 
 		buf_printf(o, "    %zu\tNode ID = %" PRIu32, i, n->node_id);
 		if (n->dc_id)
@@ -74,7 +73,7 @@ generic_text(const struct qdevice *q, int verbose, struct buf *o)
 	}
 	if (verbose) {
 		buf_printf(o, "Heuristics:\t\t%s\n",
-		    heur_mode_name(q->heur.cfg.mode));
+		    heur_mode_name(qd_heur_mode(q->heur)));
 		buf_printf(o, "Ring ID:\t\t%" PRIx32 ".%" PRIx64 "\n",
 		    vq->ring_id.node_id, vq->ring_id.seq);
 	}
@@ -105,16 +104,16 @@ generic_text(const struct qdevice *q, int verbose, struct buf *o)
 }
 
 static void
-net_text(const struct qdevice *q, int verbose, struct buf *o)
+net_text(const struct qd_status *q, int verbose, struct buf *o)
 {
-	const struct net_config *nc = &q->cfg.net;
-	const struct qd_heur *h = &q->heur;
+	const struct net_config *nc = &q->cfg->net;
+	const struct qd_heur_results *h = qd_heur_results(q->heur);
 	char tb[64], t[32];
 
 	tie_breaker_text(&nc->tie_breaker, tb, sizeof(tb));
 	buf_printf(o, "Qdevice-net information\n");
 	buf_printf(o, "----------------------\n");
-	buf_printf(o, "Cluster name:\t\t%s\n", q->cfg.cluster_name);
+	buf_printf(o, "Cluster name:\t\t%s\n", q->cfg->cluster_name);
 	buf_printf(o, "QNetd host:\t\t%s:%u\n", nc->host, (unsigned)nc->port);
 	if (verbose) {
 		if (nc->force_ip_version != 0)
@@ -131,13 +130,13 @@ net_text(const struct qdevice *q, int verbose, struct buf *o)
 	buf_printf(o, "Algorithm:\t\t%s\n", algo_name(nc->algorithm));
 	buf_printf(o, "Tie-breaker:\t\t%s\n", tb);
 	if (verbose) {
-		buf_printf(o, "KAP Tie-breaker:\t%s\n", net_kap_text(q));
+		buf_printf(o, "KAP Tie-breaker:\t%s\n", net_kap_text(q->net));
 		buf_printf(o, "Poll timer running:\t%s%s\n",
-		    cast_running(&q->net.cast) ? "Yes" : "No",
-		    cast_casting(&q->net.cast) ? " (cast vote)" : "");
+		    qd_vq_cast_running(q->vq) ? "Yes" : "No",
+		    qd_vq_cast_casting(q->vq) ? " (cast vote)" : "");
 	}
-	buf_printf(o, "State:\t\t\t%s\n", net_state_text(q));
-	if (h->cfg.mode != HEUR_MODE_OFF) {
+	buf_printf(o, "State:\t\t\t%s\n", net_state_text(q->net));
+	if (qd_heur_mode(q->heur) != HEUR_MODE_OFF) {
 		buf_printf(o, "Heuristics result:\t%s",
 		    heuristics_name(h->latest));
 		if (verbose)
@@ -149,12 +148,13 @@ net_text(const struct qdevice *q, int verbose, struct buf *o)
 	}
 	if (!verbose || !connected(q))
 		return;
-	buf_printf(o, "TLS active:\t\t%s%s\n", q->net.tls_active ? "Yes" : "No",
+	buf_printf(o, "TLS active:\t\t%s%s\n",
+	    net_tls_active(q->net) ? "Yes" : "No",
 	    client_cert_sent(q) ? " (client certificate sent)" : "");
-	time_text(q->net.connected_since, t, sizeof(t));
+	time_text(net_connected_since(q->net), t, sizeof(t));
 	buf_printf(o, "Connected since:\t%s\n", t);
-	if (q->net.echo_reply_time != 0) {
-		time_text(q->net.echo_reply_time, t, sizeof(t));
+	if (net_echo_reply_time(q->net) != 0) {
+		time_text(net_echo_reply_time(q->net), t, sizeof(t));
 		buf_printf(o, "Echo reply received:\t%s\n", t);
 	}
 }
@@ -182,15 +182,15 @@ json_bool(struct buf *o, int v)
 }
 
 static void
-net_json(const struct qdevice *q, struct buf *o)
+net_json(const struct qd_status *q, struct buf *o)
 {
-	const struct net_config *nc = &q->cfg.net;
-	const struct qd_heur *h = &q->heur;
+	const struct net_config *nc = &q->cfg->net;
+	const struct qd_heur_results *h = qd_heur_results(q->heur);
 	int f = 1;
 
 	buf_put_u8(o, '{');
 	json_key(o, &f, "cluster_name");
-	json_str(o, q->cfg.cluster_name, strlen(q->cfg.cluster_name));
+	json_str(o, q->cfg->cluster_name, strlen(q->cfg->cluster_name));
 	json_key(o, &f, "host");
 	json_str(o, nc->host, strlen(nc->host));
 	json_key(o, &f, "port");
@@ -213,13 +213,13 @@ net_json(const struct qdevice *q, struct buf *o)
 		buf_printf(o, ",\"node_id\":%" PRIu32, nc->tie_breaker.node_id);
 	buf_put_u8(o, '}');
 	json_key(o, &f, "kap_tie_breaker");
-	buf_printf(o, "\"%s\"", net_kap_id(q));
+	buf_printf(o, "\"%s\"", net_kap_id(q->net));
 	json_key(o, &f, "poll_timer_running");
-	json_bool(o, cast_running(&q->net.cast));
+	json_bool(o, qd_vq_cast_running(q->vq));
 	json_key(o, &f, "poll_cast_vote");
-	json_bool(o, cast_casting(&q->net.cast));
+	json_bool(o, qd_vq_cast_casting(q->vq));
 	json_key(o, &f, "state");
-	buf_printf(o, "\"%s\"", net_state_id(q));
+	buf_printf(o, "\"%s\"", net_state_id(q->net));
 	json_key(o, &f, "heuristics");
 	buf_printf(o, "\"%s\"", heuristics_id(h->latest));
 	json_key(o, &f, "heuristics_regular");
@@ -229,20 +229,21 @@ net_json(const struct qdevice *q, struct buf *o)
 	json_key(o, &f, "heuristics_connect");
 	buf_printf(o, "\"%s\"", heuristics_id(h->connect));
 	json_key(o, &f, "tls_active");
-	json_bool(o, connected(q) && q->net.tls_active);
+	json_bool(o, connected(q) && net_tls_active(q->net));
 	json_key(o, &f, "client_cert_sent");
 	json_bool(o, client_cert_sent(q));
 	json_key(o, &f, "connected_since");
-	json_time(o, connected(q) ? q->net.connected_since : 0);
+	json_time(o, connected(q) ? net_connected_since(q->net) : 0);
 	json_key(o, &f, "echo_reply_received");
-	json_time(o, connected(q) ? q->net.echo_reply_time : 0);
+	json_time(o, connected(q) ? net_echo_reply_time(q->net) : 0);
 	buf_put_u8(o, '}');
 }
 
 static void
-status_json(const struct qdevice *q, struct buf *o)
+status_json(const struct qd_status *q, struct buf *o)
 {
-	const struct qd_vq *vq = &q->vq;
+	const struct qd_vq_view *vq = qd_vq_view(q->vq);
+	const struct nodelist *nodes = net_nodes(q->net);
 	int f = 1, first;
 
 	buf_put_u8(o, '{');
@@ -251,25 +252,25 @@ status_json(const struct qdevice *q, struct buf *o)
 	json_key(o, &f, "model");
 	buf_printf(o, "\"net\"");
 	json_key(o, &f, "node_id");
-	buf_printf(o, "%" PRIu32, q->cfg.node_id);
+	buf_printf(o, "%" PRIu32, q->cfg->node_id);
 	json_key(o, &f, "timeout");
-	buf_printf(o, "%" PRIu32, q->cfg.timeout);
+	buf_printf(o, "%" PRIu32, q->cfg->timeout);
 	json_key(o, &f, "sync_timeout");
-	buf_printf(o, "%" PRIu32, q->cfg.sync_timeout);
+	buf_printf(o, "%" PRIu32, q->cfg->sync_timeout);
 	json_key(o, &f, "config_version");
-	if (q->nodes.has_config_version)
-		buf_printf(o, "%" PRIu64, q->nodes.config_version);
+	if (nodes->has_config_version)
+		buf_printf(o, "%" PRIu64, nodes->config_version);
 	else
 		buf_printf(o, "null");
 	json_key(o, &f, "config_node_list");
 	buf_put_u8(o, '[');
-	for (size_t i = 0; i < q->nodes.count; i++)
+	for (size_t i = 0; i < nodes->count; i++)
 		buf_printf(o, "%s{\"node_id\":%" PRIu32 ",\"data_center_id\":%"
-		    PRIu32 "}", i ? "," : "", q->nodes.nodes[i].node_id,
-		    q->nodes.nodes[i].dc_id);
+		    PRIu32 "}", i ? "," : "", nodes->nodes[i].node_id,
+		    nodes->nodes[i].dc_id);
 	buf_put_u8(o, ']');
 	json_key(o, &f, "heuristics_mode");
-	buf_printf(o, "\"%s\"", heur_mode_id(q->heur.cfg.mode));
+	buf_printf(o, "\"%s\"", heur_mode_id(qd_heur_mode(q->heur)));
 	json_key(o, &f, "ring_id");
 	buf_printf(o, "{\"node_id\":%" PRIu32 ",\"seq\":%" PRIu64 ",\"text\":\"%"
 	    PRIx32 ".%" PRIx64 "\"}", vq->ring_id.node_id, vq->ring_id.seq,
@@ -311,7 +312,7 @@ status_json(const struct qdevice *q, struct buf *o)
 enum ipc_result
 status_command(void *arg, char *line, struct buf *out)
 {
-	struct qdevice *q = arg;
+	const struct qd_status *q = arg;
 	char *w[MAX_WORDS];
 	int n = ipc_split(line, w, MAX_WORDS, 0);
 	int verbose = 0, json = 0;
@@ -332,7 +333,7 @@ status_command(void *arg, char *line, struct buf *out)
 		else if (strcasecmp(w[i], "json") == 0)
 			json = 1;
 	}
-	if (q->phase == PHASE_EXITING) {
+	if (qd_phase(q->ev) == PHASE_EXITING) {
 		buf_printf(out, "Can't get QDevice status");
 		return IPC_ERROR;
 	}

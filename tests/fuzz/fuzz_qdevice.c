@@ -1,6 +1,6 @@
 /*
- * libFuzzer target: the qdevice net model (qdevice/net.c, net_msg.c, with
- * cast.c and policy.c) fed arbitrary server replies in whatever state it
+ * libFuzzer target: the qdevice net model (qdevice/net.c, net_link.c,
+ * net_out.c, net_msg.c, with cast.c and policy.c) fed arbitrary server replies in whatever state it
  * is in: waiting for PREINIT_REPLY, INIT_REPLY, connected, after a
  * reconnect.
  *
@@ -8,9 +8,10 @@
  * give it (cluster "demo", node 1, the algorithm from the input), TLS off,
  * the model's real connection code connecting over TCP to a listening
  * socket of the harness, which plays qnetd.  What corosync and the
- * heuristics worker provide is stubbed here: qd_vq_poll() and
- * qd_vq_node_votes() (votequorum), qd_heur_run() and friends (the
- * worker's results come as input events), qdevice_exit() (main.c).
+ * heuristics worker provide is stubbed here: the votequorum adapter
+ * (vq.h: its view, node votes, and the cast vote timer of cast.c with a
+ * stub poll), the heuristics adapter (heur.h: the worker's results come
+ * as input events) and start.c's events table (phase, exit).
  *
  * Input: two configuration bytes (CFG_*, CFG2_*), then records
  *
@@ -53,10 +54,13 @@
 #include <sys/ioctl.h>
 #include <sys/socket.h>
 
+#include "cast.h"
+#include "heur.h"
 #include "log.h"
 #include "msg.h"
-#include "qdevice.h"
+#include "net_int.h"
 #include "reader.h"
+#include "vq.h"
 
 #define MAX_ROUNDS	20000	/* loop iterations for one record */
 #define MAX_PENDING	64	/* requests waiting for a reply */
@@ -94,9 +98,33 @@ struct request {
 	size_t len;
 };
 
+/* The adapters the model talks to, as stubs. */
+struct qd_vq {
+	struct qd_vq_view v;
+	struct cast cast;
+	int cast_up;
+};
+
+struct qd_heur {
+	struct heur_config cfg;
+	uint32_t pending_seq;		/* 0: no run outstanding */
+	unsigned pending_for;		/* HEUR_FOR_* */
+	uint32_t pending_timeout;
+	struct qd_heur_results res;
+};
+
 struct harness {
-	struct qdevice q;
+	struct qd_net *net;
+	struct qd_vq vq;
+	struct qd_heur heur;
+	struct qd_events ev;
+	struct qdevice_settings set;
+	struct qdevice_config conf;	/* corosync.conf */
+	struct nodelist nodes;		/* until the model takes it */
+	enum phase phase;
+	int exit_status;
 	uv_loop_t loop;
+	int loop_up;
 	uint8_t cfg, cfg2;
 
 	/* The server's end of the current connection. */
@@ -125,22 +153,53 @@ fail(const char *what)
 }
 
 /* ------------------------------------------------------------------ */
-/* Stubs: votequorum, the heuristics worker, main.c */
+/* Stubs: votequorum, the heuristics worker, start.c */
 
-int
-qd_vq_poll(struct qdevice *q, int cast_vote)
+static int
+vq_poll(void *arg, int cast_vote)
 {
-	(void)q;
+	(void)arg;
 	(void)cast_vote;
 	h.polls++;
 	return h.cfg & CFG_POLL_FAILS ? -1 : 0;
 }
 
+static void
+ev_exit(void *arg, int status, int unregister)
+{
+	(void)arg;
+	(void)unregister;
+	if (h.phase == PHASE_EXITING)
+		return;
+	h.phase = PHASE_EXITING;
+	h.exit_status = status;
+	uv_stop(&h.loop);
+}
+
+static void
+vq_poll_failed(void *arg)
+{
+	ev_exit(arg, 1, 0);
+}
+
+static enum phase
+ev_phase(void *arg)
+{
+	(void)arg;
+	return h.phase;
+}
+
+const struct qd_vq_view *
+qd_vq_view(const struct qd_vq *vq)
+{
+	return &vq->v;
+}
+
 int
-qd_vq_node_votes(struct qdevice *q, uint32_t node_id, uint32_t *votes,
+qd_vq_node_votes(struct qd_vq *vq, uint32_t node_id, uint32_t *votes,
     uint32_t *qdevice_votes)
 {
-	(void)q;
+	(void)vq;
 	if (node_id > NODES_MAX)
 		return 1;		/* not known to votequorum */
 	*votes = node_id == 3 && (h.cfg2 & CFG2_VOTES_2) ? 2 : 1;
@@ -148,57 +207,65 @@ qd_vq_node_votes(struct qdevice *q, uint32_t node_id, uint32_t *votes,
 	return 0;
 }
 
-void
-qd_heur_run(struct qdevice *q, unsigned purpose, uint32_t timeout)
+int
+qd_vq_cast(struct qd_vq *vq, uint8_t vote)
 {
-	struct qd_heur *hr = &q->heur;
+	return cast_set_vote(&vq->cast, vote);
+}
 
-	hr->pending_seq = ++h.heur_seq;
-	hr->pending_for |= purpose;
-	hr->pending_timeout = timeout;
+uint8_t
+qd_vq_vote(const struct qd_vq *vq)
+{
+	return vq->cast.vote;
 }
 
 void
-qd_heur_stop_regular(struct qdevice *q)
+qd_vq_cast_pause(struct qd_vq *vq, int paused)
 {
-	(void)q;
+	cast_pause(&vq->cast, paused);
+}
+
+void
+qd_heur_run(struct qd_heur *hr, unsigned purpose, int sync)
+{
+	hr->pending_seq = ++h.heur_seq;
+	hr->pending_for |= purpose;
+	hr->pending_timeout = sync ? hr->cfg.sync_timeout : hr->cfg.timeout;
+}
+
+void
+qd_heur_stop_regular(struct qd_heur *hr)
+{
+	(void)hr;
 }
 
 int
-qd_heur_enabled(const struct qdevice *q)
+qd_heur_enabled(const struct qd_heur *hr)
 {
-	return q->heur.cfg.mode != HEUR_MODE_OFF;
-}
-
-void
-qdevice_exit(struct qdevice *q, int status)
-{
-	if (q->phase == PHASE_EXITING)
-		return;
-	q->phase = PHASE_EXITING;
-	q->exit_status = status;
-	uv_stop(q->loop);
+	return hr->cfg.mode != HEUR_MODE_OFF;
 }
 
 /* What heur.c does with the worker's answer. */
 static void
-heur_result(struct qdevice *q, uint8_t v)
+heur_result(uint8_t v)
 {
-	struct qd_heur *hr = &q->heur;
+	struct qd_heur *hr = &h.heur;
 	unsigned purposes = hr->pending_for;
+	uint8_t prev;
 
-	if (hr->pending_seq == 0 || q->phase == PHASE_EXITING)
+	if (hr->pending_seq == 0 || h.phase == PHASE_EXITING)
 		return;
 	hr->pending_seq = 0;
 	hr->pending_for = 0;
 	if (purposes & HEUR_FOR_MEMBERSHIP)
-		hr->membership = v;
+		hr->res.membership = v;
 	if (purposes & HEUR_FOR_CONNECT)
-		hr->connect = v;
+		hr->res.connect = v;
 	if (purposes & HEUR_FOR_REGULAR)
-		hr->regular = v;
-	net_heur_result(q, purposes, v);
-	hr->latest = v;
+		hr->res.regular = v;
+	prev = hr->res.latest;
+	net_heur_result(h.net, purposes, prev, v);
+	hr->res.latest = v;
 }
 
 int LLVMFuzzerInitialize(int *argc, char ***argv);
@@ -529,14 +596,14 @@ vote_info(uint8_t op)
 static int
 busy(void)
 {
-	struct qd_net *n = &h.q.net;
+	struct net_link *l = &h.net->link;
 	int avail = 0;
 
-	if (uv_is_active((uv_handle_t *)&n->conn_ctx.idle) ||
-	    uv_is_active((uv_handle_t *)&n->disconnect_idle))
+	if (uv_is_active((uv_handle_t *)&l->conn_ctx.idle) ||
+	    uv_is_active((uv_handle_t *)&l->disconnect_idle))
 		return 1;
-	if (n->conn != NULL && !n->conn->closing && !n->conn->failed &&
-	    n->conn->fd >= 0 && ioctl(n->conn->fd, FIONREAD, &avail) == 0 &&
+	if (l->conn != NULL && !l->conn->closing && !l->conn->failed &&
+	    l->conn->fd >= 0 && ioctl(l->conn->fd, FIONREAD, &avail) == 0 &&
 	    avail > 0)
 		return 1;
 	return 0;
@@ -546,29 +613,28 @@ busy(void)
 static int
 connecting(void)
 {
-	struct qd_net *n = &h.q.net;
+	struct net_link *l = &h.net->link;
 
-	return n->resolving != NULL ||
-	    (n->conn != NULL && n->conn->connecting && !n->conn->failed);
+	return l->resolving != NULL ||
+	    (l->conn != NULL && l->conn->connecting && !l->conn->failed);
 }
 
 static void
 pump(void)
 {
-	struct qdevice *q = &h.q;
 	int waits = 0;
 
 	for (int i = 0; i < MAX_ROUNDS; i++) {
 		int got;
 
 		uv_run(&h.loop, UV_RUN_NOWAIT);
-		if (q->phase == PHASE_EXITING)
+		if (h.phase == PHASE_EXITING)
 			return;
 		got = server_io();
 		/* With heuristics off the worker answers at once. */
-		if (q->heur.pending_seq != 0 &&
-		    q->heur.cfg.mode == HEUR_MODE_OFF) {
-			heur_result(q, QN_HEUR_UNDEFINED);
+		if (h.heur.pending_seq != 0 &&
+		    h.heur.cfg.mode == HEUR_MODE_OFF) {
+			heur_result(QN_HEUR_UNDEFINED);
 			got = 1;
 		}
 		if (got || busy())
@@ -622,7 +688,7 @@ advance(void)
 static void
 set_members(size_t count)
 {
-	struct qd_vq *vq = &h.q.vq;
+	struct qd_vq_view *vq = &h.vq.v;
 
 	free(vq->members);
 	vq->members = calloc(count, sizeof(*vq->members));
@@ -636,7 +702,7 @@ set_members(size_t count)
 static void
 set_quorum(int quorate)
 {
-	struct qd_vq *vq = &h.q.vq;
+	struct qd_vq_view *vq = &h.vq.v;
 	size_t n = vq->member_count + 1;
 
 	free(vq->quorum_nodes);
@@ -670,8 +736,8 @@ make_nodelist(struct nodelist *nl, size_t count, int version)
 static int
 setup(uint8_t cfg, uint8_t cfg2)
 {
-	struct qdevice *q = &h.q;
-	struct qdevice_config *c = &q->cfg;
+	struct qdevice_config *c = &h.conf;
+	struct qd_heur *hr = &h.heur;
 	static const enum heur_mode modes[4] = { HEUR_MODE_OFF, HEUR_MODE_ON,
 	    HEUR_MODE_SYNC, HEUR_MODE_OFF };
 
@@ -683,11 +749,11 @@ setup(uint8_t cfg, uint8_t cfg2)
 	h.ring_seq = 8;
 
 	/* main.c's defaults, those the model uses. */
-	q->set.net_initial_msg_receive_size = cfg & CFG_SMALL_RECV ? 64 : 32768;
-	q->set.net_initial_msg_send_size = 32768;
-	q->set.net_min_msg_send_size = 32768;
-	q->set.net_max_msg_receive_size = 16777216;
-	q->set.net_max_send_buffers = 10;
+	h.set.net_initial_msg_receive_size = cfg & CFG_SMALL_RECV ? 64 : 32768;
+	h.set.net_initial_msg_send_size = 32768;
+	h.set.net_min_msg_send_size = 32768;
+	h.set.net_max_msg_receive_size = 16777216;
+	h.set.net_max_send_buffers = 10;
 
 	/* corosync.conf: quorum.device.timeout 10000 and what follows. */
 	c->node_id = 1;
@@ -707,25 +773,34 @@ setup(uint8_t cfg, uint8_t cfg2)
 	c->net.heartbeat_interval = 8000;
 	c->net.cast_vote_interval = 5000;
 	c->net.connect_timeout = 8000;
-	q->heur.cfg.mode = modes[(cfg >> CFG_HEUR_SHIFT) & 3];
-	q->heur.cfg.timeout = 5000;
-	q->heur.cfg.sync_timeout = 15000;
-	q->heur.cfg.interval = 30000;
+	hr->cfg.mode = modes[(cfg >> CFG_HEUR_SHIFT) & 3];
+	hr->cfg.timeout = 5000;
+	hr->cfg.sync_timeout = 15000;
+	hr->cfg.interval = 30000;
+	h.ev = (struct qd_events){ .arg = &h, .phase = ev_phase,
+	    .exit = ev_exit };
 	if (c->cluster_name == NULL || c->net.host == NULL ||
-	    make_nodelist(&q->nodes, cfg2 & CFG2_THREE ? 3 : 2, 0) != 0)
+	    make_nodelist(&h.nodes, cfg2 & CFG2_THREE ? 3 : 2, 0) != 0)
 		return -1;
 	set_members(cfg2 & CFG2_THREE ? 3 : 2);
 	set_quorum((cfg & CFG_QUORATE) != 0);
 
 	if (uv_loop_init(&h.loop) != 0)
 		fail("uv_loop_init");
-	q->loop = &h.loop;
-	q->phase = PHASE_RUNNING;
-	if (net_init(q) != 0)
+	h.loop_up = 1;
+	h.phase = PHASE_RUNNING;
+	if ((h.net = net_new()) == NULL)
 		return -1;
+	if (net_init(h.net, &h.loop, &h.set, &h.conf, &h.nodes, &h.vq, hr,
+	    &h.ev) != 0)
+		return -1;
+	/* start.c: the cast vote timer comes with the model. */
+	cast_init(&h.vq.cast, &h.loop, c->net.cast_vote_interval, vq_poll,
+	    vq_poll_failed, &h);
+	h.vq.cast_up = 1;
 	/* The reconnect jitter, reproducible. */
-	q->net.rng = UINT64_C(0x9e3779b97f4a7c15);
-	net_start(q);
+	h.net->rng = UINT64_C(0x9e3779b97f4a7c15);
+	net_start(h.net);
 	pump();
 	return 0;
 }
@@ -741,13 +816,15 @@ close_walk(uv_handle_t *hd, void *arg)
 static void
 teardown(void)
 {
-	struct qdevice *q = &h.q;
 	int fd;
 
-	/* main.c's teardown, without NSS_Shutdown (NSS stays up). */
-	q->phase = PHASE_EXITING;
-	net_close(q);
-	if (q->loop != NULL) {
+	/* start.c's teardown, without NSS_Shutdown (NSS stays up). */
+	h.phase = PHASE_EXITING;
+	if (h.net != NULL)
+		net_close(h.net);
+	if (h.vq.cast_up)
+		cast_close(&h.vq.cast);
+	if (h.loop_up) {
 		uv_walk(&h.loop, close_walk, NULL);
 		uv_run(&h.loop, UV_RUN_DEFAULT);
 		if (uv_loop_close(&h.loop) != 0)
@@ -757,17 +834,18 @@ teardown(void)
 	reader_free(&h.rd);
 	while ((fd = accept4(listen_fd, NULL, NULL, SOCK_CLOEXEC)) >= 0)
 		close(fd);
-	config_free(&q->cfg);
-	heur_config_free(&q->heur.cfg);
-	nodelist_free(&q->nodes);
-	free(q->vq.members);
-	free(q->vq.quorum_nodes);
+	config_free(&h.conf);
+	heur_config_free(&h.heur.cfg);
+	nodelist_free(&h.nodes);
+	net_free(h.net);
+	h.net = NULL;
+	free(h.vq.v.members);
+	free(h.vq.v.quorum_nodes);
 }
 
 int
 LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
-	struct qdevice *q = &h.q;
 	struct nodelist nl;
 	size_t off = 2;
 
@@ -777,7 +855,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		teardown();
 		return 0;
 	}
-	while (off < size && q->phase != PHASE_EXITING) {
+	while (off < size && h.phase != PHASE_EXITING) {
 		uint8_t op = data[off++];
 		uint8_t arg = off < size ? data[off] : 0;
 
@@ -802,33 +880,32 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		} else if (op <= 0xa5) {
 			off++;
 			if (op == 0xa2) {
-				heur_result(q, arg % 3);
+				heur_result(arg % 3);
 			} else if (op == 0xa3) {
 				set_members(1 + arg % NODES_MAX);
-				net_membership_changed(q);
+				net_membership_changed(h.net);
 			} else if (op == 0xa4) {
 				set_quorum(arg & 1);
-				net_quorum_changed(q);
+				net_quorum_changed(h.net);
 			} else if (make_nodelist(&nl, 1 + arg % NODES_MAX,
 			    arg & 4) == 0) {
-				net_nodelist_changed(q, &nl);
+				net_nodelist_changed(h.net, &nl);
 				nodelist_free(&nl);
 			}
 		} else if (op == 0xa6) {
-			net_expected_votes_changed(q);
+			net_expected_votes_changed(h.net);
 		} else if (op == 0xa7) {
-			if (q->heur.cfg.mode == HEUR_MODE_OFF) {
-				q->heur.cfg.mode = HEUR_MODE_ON;
-				net_heuristics_enabled(q);
+			if (h.heur.cfg.mode == HEUR_MODE_OFF) {
+				h.heur.cfg.mode = HEUR_MODE_ON;
+				net_heuristics_enabled(h.net);
 			}
 		} else if (op == 0xa8) {
 			/* heur.c's regular_tick() */
-			if (q->heur.cfg.mode == HEUR_MODE_ON &&
-			    q->heur.pending_seq == 0)
-				qd_heur_run(q, HEUR_FOR_REGULAR,
-				    q->heur.cfg.timeout);
+			if (h.heur.cfg.mode == HEUR_MODE_ON &&
+			    h.heur.pending_seq == 0)
+				qd_heur_run(&h.heur, HEUR_FOR_REGULAR, 0);
 		} else if (op == 0xa9) {
-			q->cfg.net.port = q->cfg.net.port == listen_port ?
+			h.conf.net.port = h.conf.net.port == listen_port ?
 			    closed_port : listen_port;
 		}
 		pump();

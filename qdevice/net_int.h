@@ -1,0 +1,140 @@
+/*
+ * Inside the net model: its state, shared by its four files, each owning
+ * its part of it.  Calls go one way:
+ *
+ *   net.c      events, the outcome of a disconnect, life cycle, status
+ *    net_msg.c   the conversation with qnetd: PREINIT, replies, votes
+ *     net_out.c    what the node sends: lists, echo; the vote it casts
+ *      net_link.c    the connection: resolve, connect, send, disconnect
+ *
+ * net_link.c reports up only through struct net_link_cb, which net.c
+ * fills at init.
+ */
+#ifndef QDEVICE_NET_INT_H
+#define QDEVICE_NET_INT_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include <time.h>
+#include <uv.h>
+
+#include "conn.h"
+#include "net.h"
+
+struct msg;
+struct tls_client;
+
+enum net_state {
+	NET_WAITING_CONNECT,		/* resolving, TCP connect, or failed */
+	NET_WAITING_PREINIT_REPLY,
+	NET_WAITING_INIT_REPLY,		/* also: waiting for connect heuristics */
+	NET_CONNECTED,
+	NET_DISCONNECTED		/* until the reconnect timer fires */
+};
+
+/* What the connection reports to the model. */
+struct net_link_cb {
+	void	(*connected)(struct qd_net *n);
+	void	(*message)(struct qd_net *n, const uint8_t *data, size_t len);
+	/* A scheduled disconnect runs; progressed: TCP connect got through. */
+	void	(*disconnected)(struct qd_net *n, enum disc_reason r,
+		    int progressed);
+};
+
+/* net_link.c */
+struct net_link {
+	const struct net_link_cb *cb;
+	struct conn_ctx conn_ctx;
+	struct conn *conn;		/* NULL when none */
+	uv_getaddrinfo_t *resolving;	/* outstanding lookup */
+	struct addrinfo *addrs, *next_addr;
+	int tcp_connected;		/* this attempt got past TCP connect */
+	int connect_failed;		/* every address failed */
+	uv_timer_t connect_timer;
+	uv_idle_t disconnect_idle;	/* runs a scheduled disconnect */
+	int disc_pending;
+	enum disc_reason disc_reason;
+	struct tls_client *tls;
+	int tls_active;
+	size_t max_receive, max_send;
+	int nss_up, ctx_up, handles_up;
+};
+
+struct qd_net {
+	/* Given at init */
+	uv_loop_t *loop;
+	const struct qdevice_settings *set;
+	const struct qdevice_config *cfg;
+	struct qd_vq *vq;
+	struct qd_heur *heur;
+	const struct qd_events *ev;
+
+	struct net_link link;
+
+	/* net_out.c */
+	struct nodelist nodes;		/* configured; net.c replaces it */
+	uint32_t seq;			/* request counter, never reset */
+	struct qn_ring_id sent_ring_id;	/* in INIT or the last membership */
+	uv_timer_t echo_timer;
+	uint32_t echo_sent, echo_answered;
+
+	/* net.c, net_msg.c: where the conversation is */
+	enum net_state state;
+	uint32_t preinit_seq, init_seq;
+	int init_reply_ok;		/* waiting for connect heuristics */
+	int server_known;		/* an INIT_REPLY was accepted once */
+	int server_heuristics;		/* server lists option 22 */
+	int server_kap;			/* server lists option 23 */
+	int membership_pending;		/* membership list waits for heuristics */
+	int quorum_pending;		/* quorum list goes after it */
+	time_t connected_since;
+	time_t echo_reply_time;		/* 0: none yet */
+
+	/* net.c */
+	uv_timer_t reconnect_timer;
+	uint64_t rng;			/* reconnect jitter */
+};
+
+static inline enum phase
+net_phase(const struct qd_net *n)
+{
+	return qd_phase(n->ev);
+}
+
+/* net_link.c */
+int	net_link_init(struct qd_net *n, const struct net_link_cb *cb);
+/* One connection attempt: resolve, connect each address in turn. */
+void	net_link_connect(struct qd_net *n);
+/* A message that cannot be queued ends the connection: -1. */
+int	net_send(struct qd_net *n, struct msg *m);
+int	net_link_starttls(struct qd_net *n);
+void	net_link_set_limits(struct qd_net *n, size_t max_receive,
+	    size_t max_send);
+void	net_link_stop_connect_timer(struct qd_net *n);
+void	net_link_drop(struct qd_net *n);
+void	net_link_close(struct qd_net *n);
+void	net_link_finish(struct qd_net *n);
+
+/* net_out.c */
+void	net_out_init(struct qd_net *n);
+void	net_out_close(struct qd_net *n);
+uint32_t net_next_seq(struct qd_net *n);
+void	net_fill_ring_id(struct qd_net *n, struct msg *m);
+void	net_log_nodes(const struct qn_node *nodes, size_t count);
+/* Apply a vote (QN_VOTE_UNDEFINED: none); a failed poll ends the daemon. */
+void	net_set_vote(struct qd_net *n, uint8_t vote);
+/* ffsplit: every node and the device have exactly one vote, or -1. */
+int	net_ffsplit_check_votes(struct qd_net *n);
+int	net_send_config_list(struct qd_net *n, uint8_t type);
+int	net_send_membership_list(struct qd_net *n, uint8_t heuristics);
+int	net_send_quorum_list(struct qd_net *n);
+int	net_send_heuristics_change(struct qd_net *n, uint8_t heuristics);
+void	net_connected_burst(struct qd_net *n, uint8_t heuristics);
+void	net_start_echo(struct qd_net *n);
+void	net_stop_echo(struct qd_net *n);
+
+/* net_msg.c */
+void	net_msg_connected(struct qd_net *n);
+void	net_msg_received(struct qd_net *n, const uint8_t *data, size_t len);
+
+#endif

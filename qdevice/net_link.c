@@ -1,0 +1,396 @@
+/*
+ * The net model's connection to qnetd: one attempt resolves net.host,
+ * connects to each address in turn and tells the model when TCP is up; a
+ * connect timer bounds the whole attempt.  Every problem goes through
+ * net_disconnect(), which only schedules: the disconnect runs from the
+ * loop, outside any callback of the connection, and the model decides
+ * what follows (struct net_link_cb).
+ */
+#include "config.h"
+
+#include <inttypes.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "log.h"
+#include "msg.h"
+#include "names.h"
+#include "net_int.h"
+#include "tls.h"
+
+/* The connection and its owner, freed when conn.c is done with it. */
+struct net_conn {
+	struct conn c;
+	struct qd_net *n;
+};
+
+/* ------------------------------------------------------------------ */
+/* Sending */
+
+int
+net_send(struct qd_net *n, struct msg *m)
+{
+	struct net_link *l = &n->link;
+
+	if (l->conn == NULL || l->disc_pending)
+		return -1;
+	if (conn_send(l->conn, m) != 0) {
+		log_err("Can't send %s message: message too big or send queue "
+		    "full", msg_type_name(m->type));
+		net_disconnect(n, DISC_CANT_ALLOCATE_MSG_BUFFER);
+		return -1;
+	}
+	return 0;
+}
+
+/* STARTTLS was sent: what follows goes inside TLS. */
+int
+net_link_starttls(struct qd_net *n)
+{
+	if (conn_starttls_client(n->link.conn, n->link.tls) != 0)
+		return -1;
+	n->link.tls_active = 1;
+	return 0;
+}
+
+void
+net_link_set_limits(struct qd_net *n, size_t max_receive, size_t max_send)
+{
+	n->link.max_receive = max_receive;
+	n->link.max_send = max_send;
+	conn_set_limits(n->link.conn, max_receive, max_send);
+}
+
+void
+net_link_stop_connect_timer(struct qd_net *n)
+{
+	uv_timer_stop(&n->link.connect_timer);
+}
+
+/* ------------------------------------------------------------------ */
+/* Connection */
+
+static void
+on_message(struct conn *c, enum reader_status st, const uint8_t *data,
+    size_t len)
+{
+	struct qd_net *n = c->owner;
+
+	if (n->link.disc_pending || n->link.conn != c)
+		return;
+	switch (st) {
+	case READER_MESSAGE:
+		n->link.cb->message(n, data, len);
+		break;
+	case READER_UNSUPPORTED:
+		log_err("Received unsupported message type %u",
+		    len >= 2 ? (unsigned)(data[0] << 8 | data[1]) : 0);
+		net_disconnect(n, DISC_UNSUPPORTED_MSG);
+		break;
+	default:
+		log_err("Can't read message from qnetd (%s)",
+		    st == READER_TOO_LONG ? "message too long" :
+		    "out of memory");
+		net_disconnect(n, DISC_CANT_READ_MESSAGE);
+		break;
+	}
+}
+
+static void	try_next_address(struct qd_net *n);
+
+static void
+on_error(struct conn *c, enum conn_error e)
+{
+	struct qd_net *n = c->owner;
+	struct net_link *l = &n->link;
+
+	if (l->conn != c)
+		return;
+	switch (e) {
+	case CONN_CONNECT:
+		/* Try the next address; the connect timer still runs. */
+		l->conn = NULL;
+		conn_close(c);
+		try_next_address(n);
+		return;
+	case CONN_EOF:
+		log_err("Server closed connection");
+		net_disconnect(n, DISC_SERVER_CLOSED_CONNECTION);
+		return;
+	case CONN_TLS:
+		log_err("TLS error: %s", tls_error());
+		net_disconnect(n, DISC_CANT_SEND_MESSAGE);
+		return;
+	case CONN_IO:
+		log_err("Connection to qnetd failed");
+		net_disconnect(n, DISC_CANT_READ_MESSAGE);
+		return;
+	}
+}
+
+static void
+on_connected(struct conn *c)
+{
+	struct qd_net *n = c->owner;
+	struct net_link *l = &n->link;
+
+	if (l->conn != c)
+		return;
+	freeaddrinfo(l->addrs);
+	l->addrs = l->next_addr = NULL;
+	l->tcp_connected = 1;
+	l->cb->connected(n);
+}
+
+static void
+on_closed(struct conn *c)
+{
+	/* c is the first member of its struct net_conn. */
+	free((struct net_conn *)(void *)c);
+}
+
+static const struct conn_cb conn_callbacks = {
+	.on_message = on_message,
+	.on_error = on_error,
+	.on_connected = on_connected,
+	.on_closed = on_closed,
+};
+
+static void
+try_next_address(struct qd_net *n)
+{
+	struct net_link *l = &n->link;
+
+	while (l->next_addr != NULL) {
+		struct addrinfo *ai = l->next_addr;
+		struct net_conn *nc = calloc(1, sizeof(*nc));
+
+		l->next_addr = ai->ai_next;
+		if (nc == NULL)
+			break;
+		nc->n = n;
+		if (conn_connect(&nc->c, &l->conn_ctx, ai->ai_addr,
+		    ai->ai_addrlen, &conn_callbacks, n, l->max_receive,
+		    l->max_send, (size_t)n->set->net_max_send_buffers) == 0) {
+			l->conn = &nc->c;
+			return;
+		}
+		free(nc);
+	}
+	freeaddrinfo(l->addrs);
+	l->addrs = l->next_addr = NULL;
+	/* Nothing more until the connect timer fires (BEHAVIOUR.md §3.5). */
+	log_err("Can't connect to qnetd host %s:%u", n->cfg->net.host,
+	    (unsigned)n->cfg->net.port);
+	l->connect_failed = 1;
+}
+
+static void
+resolved(uv_getaddrinfo_t *req, int status, struct addrinfo *res)
+{
+	struct qd_net *n = req->data;
+
+	free(req);
+	if (n == NULL) {		/* the attempt was abandoned */
+		if (res != NULL)
+			uv_freeaddrinfo(res);
+		return;
+	}
+	n->link.resolving = NULL;
+	if (status != 0) {
+		log_err("Can't resolve qnetd host %s: %s", n->cfg->net.host,
+		    uv_strerror(status));
+		log_err("Can't connect to qnetd host %s:%u", n->cfg->net.host,
+		    (unsigned)n->cfg->net.port);
+		n->link.connect_failed = 1;
+		return;
+	}
+	n->link.addrs = n->link.next_addr = res;
+	try_next_address(n);
+}
+
+static void
+connect_timeout(uv_timer_t *t)
+{
+	struct qd_net *n = t->data;
+
+	log_err("Connect timeout");
+	net_disconnect(n, DISC_CANT_CONNECT);
+}
+
+void
+net_link_connect(struct qd_net *n)
+{
+	struct net_link *l = &n->link;
+	const struct net_config *nc = &n->cfg->net;
+	struct addrinfo hints = { .ai_socktype = SOCK_STREAM,
+	    .ai_flags = AI_NUMERICSERV };
+	char port[8];
+	uv_getaddrinfo_t *req;
+
+	l->tcp_connected = 0;
+	l->connect_failed = 0;
+	l->tls_active = 0;
+	l->max_receive = (size_t)n->set->net_initial_msg_receive_size;
+	l->max_send = (size_t)n->set->net_initial_msg_send_size;
+	uv_timer_start(&l->connect_timer, connect_timeout, nc->connect_timeout,
+	    0);
+	log_debug("Trying connect to qnetd server %s:%u (timeout = %" PRIu32
+	    "ms)", nc->host, (unsigned)nc->port, nc->connect_timeout);
+
+	hints.ai_family = nc->force_ip_version == 4 ? AF_INET :
+	    nc->force_ip_version == 6 ? AF_INET6 : AF_UNSPEC;
+	snprintf(port, sizeof(port), "%u", (unsigned)nc->port);
+	/* The resolver runs on libuv's thread pool: the loop never waits. */
+	if ((req = calloc(1, sizeof(*req))) == NULL) {
+		l->connect_failed = 1;
+		return;
+	}
+	req->data = n;
+	l->resolving = req;
+	if (uv_getaddrinfo(n->loop, req, resolved, nc->host, port,
+	    &hints) != 0) {
+		free(req);
+		l->resolving = NULL;
+		log_err("Can't connect to qnetd host %s:%u", nc->host,
+		    (unsigned)nc->port);
+		l->connect_failed = 1;
+	}
+}
+
+/* End the attempt or the connection: nothing of it is left running. */
+void
+net_link_drop(struct qd_net *n)
+{
+	struct net_link *l = &n->link;
+
+	uv_timer_stop(&l->connect_timer);
+	if (l->resolving != NULL) {
+		l->resolving->data = NULL;
+		uv_cancel((uv_req_t *)l->resolving);
+		l->resolving = NULL;
+	}
+	freeaddrinfo(l->addrs);
+	l->addrs = l->next_addr = NULL;
+	if (l->conn != NULL) {
+		conn_close(l->conn);
+		l->conn = NULL;
+	}
+	l->tls_active = 0;
+}
+
+/* ------------------------------------------------------------------ */
+/* Disconnect */
+
+static void
+do_disconnect(uv_idle_t *idle)
+{
+	struct qd_net *n = idle->data;
+	struct net_link *l = &n->link;
+
+	uv_idle_stop(idle);
+	l->disc_pending = 0;
+	if (net_phase(n) == PHASE_EXITING)
+		return;
+	l->cb->disconnected(n, l->disc_reason, l->tcp_connected);
+}
+
+/*
+ * End the connection for reason r.  Only scheduled: callers may be deep in
+ * a callback of the connection, and the first reason is the one that
+ * counts.
+ */
+void
+net_disconnect(struct qd_net *n, enum disc_reason r)
+{
+	struct net_link *l = &n->link;
+
+	/* Before the model is up, start-up itself fails and exits. */
+	if (!l->handles_up || l->disc_pending ||
+	    net_phase(n) == PHASE_EXITING)
+		return;
+	l->disc_pending = 1;
+	l->disc_reason = r;
+	uv_idle_start(&l->disconnect_idle, do_disconnect);
+}
+
+/* ------------------------------------------------------------------ */
+/* Life cycle */
+
+int
+net_link_init(struct qd_net *n, const struct net_link_cb *cb)
+{
+	struct net_link *l = &n->link;
+	const struct qdevice_settings *s = n->set;
+
+	l->cb = cb;
+	log_debug("Initializing NSS");
+	if (n->cfg->net.tls != QN_TLS_UNSUPPORTED) {
+		if (tls_init(s->net_nss_db_dir) != 0) {
+			log_crit("Can't init nss (%s): NSS database %s",
+			    tls_error(), s->net_nss_db_dir);
+			return -1;
+		}
+		l->tls = tls_client_new(s->net_nss_qnetd_cn,
+		    s->net_nss_client_cert_nickname);
+		if (l->tls == NULL) {
+			log_crit("Can't init nss (%s)", tls_error());
+			return -1;
+		}
+	} else if (tls_init(NULL) != 0) {
+		log_crit("Can't init nss (%s)", tls_error());
+		return -1;
+	}
+	l->nss_up = 1;
+
+	if (conn_ctx_init(&l->conn_ctx, n->loop) != 0) {
+		log_crit("Can't initialize connection context");
+		return -1;
+	}
+	l->ctx_up = 1;
+	uv_timer_init(n->loop, &l->connect_timer);
+	uv_idle_init(n->loop, &l->disconnect_idle);
+	l->connect_timer.data = l->disconnect_idle.data = n;
+	l->handles_up = 1;
+	return 0;
+}
+
+static void
+close_handle(uv_handle_t *h)
+{
+	if (!uv_is_closing(h))
+		uv_close(h, NULL);
+}
+
+void
+net_link_close(struct qd_net *n)
+{
+	struct net_link *l = &n->link;
+
+	if (l->handles_up) {
+		net_link_drop(n);
+		close_handle((uv_handle_t *)&l->connect_timer);
+		close_handle((uv_handle_t *)&l->disconnect_idle);
+		l->handles_up = 0;
+	}
+	if (l->ctx_up) {
+		conn_ctx_close(&l->conn_ctx);
+		l->ctx_up = 0;
+	}
+}
+
+void
+net_link_finish(struct qd_net *n)
+{
+	struct net_link *l = &n->link;
+
+	if (l->tls != NULL)
+		tls_client_free(l->tls);
+	l->tls = NULL;
+	if (l->nss_up) {
+		log_debug("Shutting down NSS");
+		if (tls_shutdown() != 0)
+			log_warn("NSS still had objects in use at shutdown");
+		l->nss_up = 0;
+	}
+}

@@ -1,0 +1,51 @@
+/*
+ * The daemon's -S settings (BEHAVIOUR.md §5.2): parsed by main.c, read by
+ * start.c and the modules it hands them to.
+ */
+#ifndef QDEVICE_QD_SETTINGS_H
+#define QDEVICE_QD_SETTINGS_H
+
+#include "ipc.h"
+
+#define PROG	"corosync-qdevice"
+
+enum master_wins {
+	MASTER_WINS_MODEL,	/* as the model asks: no model ever does */
+	MASTER_WINS_FORCE_OFF,
+	MASTER_WINS_FORCE_ON
+};
+
+struct qdevice_settings {
+	char *lock_file;
+	char *local_socket_file;
+	struct ipc_settings ipc;
+	long long max_cs_try_again;
+	char *votequorum_device_name;
+	char *master_wins;		/* text; checked into master_wins_mode */
+	long long heuristics_ipc_max_send_buffers;
+	long long heuristics_ipc_max_send_receive_size;
+	long long heuristics_min_timeout;
+	long long heuristics_max_timeout;
+	long long heuristics_min_interval;
+	long long heuristics_max_interval;
+	long long heuristics_max_execs;
+	int heuristics_use_execvp;
+	long long heuristics_max_processes;
+	long long heuristics_kill_list_interval;
+	char *net_nss_db_dir;
+	long long net_initial_msg_receive_size;
+	long long net_initial_msg_send_size;
+	long long net_min_msg_send_size;
+	long long net_max_msg_receive_size;
+	long long net_max_send_buffers;
+	char *net_nss_qnetd_cn;
+	char *net_nss_client_cert_nickname;
+	long long net_heartbeat_interval_min;
+	long long net_heartbeat_interval_max;
+	long long net_min_connect_timeout;
+	long long net_max_connect_timeout;
+	int net_test_algorithm_enabled;
+	enum master_wins master_wins_mode;
+};
+
+#endif
