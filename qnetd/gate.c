@@ -30,6 +30,7 @@ struct gate_held {
 	struct qn_ring_id ring;
 	uint64_t since;
 	char reason[DECISION_REASON_LEN];
+	char why[DECISION_REASON_LEN];	/* what it waits for, last look */
 	TAILQ_ENTRY(gate_held) link;
 };
 
@@ -309,7 +310,8 @@ gate_allows(struct gate *g, const struct member *c,
 
 int
 gate_hold(struct gate *g, struct member *c, uint32_t seq,
-    const struct qn_ring_id *ring, const char *reason, uint64_t now)
+    const struct qn_ring_id *ring, const char *reason, const char *why,
+    uint64_t now)
 {
 	struct gate_held *h = c->held;
 
@@ -324,7 +326,17 @@ gate_hold(struct gate *g, struct member *c, uint32_t seq,
 	h->seq = seq;
 	h->ring = *ring;
 	snprintf(h->reason, sizeof(h->reason), "%s", reason);
+	snprintf(h->why, sizeof(h->why), "%s", why);
 	return 0;
+}
+
+const char *
+gate_held_why(const struct member *c, uint64_t *since)
+{
+	if (c->held == NULL)
+		return NULL;
+	*since = c->held->since;
+	return c->held->why;
 }
 
 void
@@ -359,6 +371,7 @@ gate_retry(struct gate *g, const struct node_list *(*members)(
 		next = TAILQ_NEXT(h, link);
 		if (!gate_allows(g, h->m, members(h->m), now, &retry, why,
 		    sizeof(why))) {
+			memcpy(h->why, why, sizeof(h->why));
 			/* Waiting for a NACK elsewhere: look again anyway. */
 			if (retry == 0)
 				retry = now + 1000;

@@ -60,9 +60,13 @@ int	gate_allows(struct gate *g, const struct member *c,
 	    const struct node_list *members, uint64_t now, uint64_t *retry,
 	    char *why, size_t whylen);
 
-/* Hold the VOTE_INFO(ACK) seq/ring/reason for c; -1 if out of memory. */
+/* Hold the VOTE_INFO(ACK) seq/ring/reason for c, waiting for why; -1 if
+ * out of memory. */
 int	gate_hold(struct gate *g, struct member *c, uint32_t seq,
-	    const struct qn_ring_id *ring, const char *reason, uint64_t now);
+	    const struct qn_ring_id *ring, const char *reason, const char *why,
+	    uint64_t now);
+/* What c's held ACK waits for, and since when; NULL if none is held. */
+const char *gate_held_why(const struct member *c, uint64_t *since);
 /* Drop c's held ACK, if any (another vote superseded it, or c left). */
 void	gate_cancel(struct gate *g, struct member *c);
 int	gate_has_held(const struct gate *g);

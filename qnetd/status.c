@@ -10,6 +10,7 @@
 
 #include "client.h"
 #include "cluster.h"
+#include "gate.h"
 #include "json.h"
 #include "log.h"
 #include "names.h"
@@ -210,6 +211,8 @@ vote_json(struct buf *o, uint8_t vote)
 static void
 client_json(const struct client *c, struct buf *o)
 {
+	uint64_t now = uv_now(c->qnetd->loop), since;
+	const char *why;
 	int f = 1;
 
 	buf_put_u8(o, '{');
@@ -252,6 +255,17 @@ client_json(const struct client *c, struct buf *o)
 		json_str(o, c->m.reason, strlen(c->m.reason));
 	else
 		buf_printf(o, "null");
+	/* An ACK the gate holds back: what it waits for (SAFETY AFTER A
+	 * RESTART in corosync-qnetd(8)). */
+	json_key(o, &f, "ack_held");
+	if ((why = gate_held_why(&c->m, &since)) != NULL) {
+		buf_printf(o, "{\"for_ms\":%" PRIu64 ",\"waiting_for\":",
+		    now - since);
+		json_str(o, why, strlen(why));
+		buf_put_u8(o, '}');
+	} else {
+		buf_printf(o, "null");
+	}
 	buf_put_u8(o, '}');
 }
 

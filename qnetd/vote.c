@@ -87,7 +87,7 @@ gate_passes(struct member *m, uint32_t seq, const struct qn_ring_id *ring,
 	if (gate_allows(&core->gate, m, partition_of(m), now, &retry, why,
 	    sizeof(why)))
 		return 1;
-	if (gate_hold(&core->gate, m, seq, ring, reason, now) != 0) {
+	if (gate_hold(&core->gate, m, seq, ring, reason, why, now) != 0) {
 		core->svc.drop(core->svc.ctx, m, "out of memory");
 		return 0;
 	}

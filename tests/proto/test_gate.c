@@ -52,6 +52,7 @@ START_TEST(gate_restart_alone)
 {
 	struct srv s;
 	struct qc c;
+	struct buf out;
 	uint32_t seq;
 	int64_t t0 = now_ms();
 
@@ -69,10 +70,24 @@ START_TEST(gate_restart_alone)
 	expect_nlr(&c, seq, QN_LIST_INITIAL_CONFIG, R0, QN_VOTE_ASK_LATER);
 	seq = send_members(&c, R0, 0, 1);
 	expect_nlr(&c, seq, QN_LIST_MEMBERSHIP, R0, QN_VOTE_NO_CHANGE);
+	/* What an admin sees meanwhile: the ACK held, and for whom. */
+	buf_init(&out);
+	ck_assert_int_eq(ipc_request(&s, "list json\n", &out), 0);
+	ck_assert_msg(strstr((char *)out.data, "\"ack_held\":{\"for_ms\":") &&
+	    strstr((char *)out.data, "\"waiting_for\":\"node 2 may still "
+	    "cast an earlier ACK"), "no held ACK listed:\n%s",
+	    (char *)out.data);
+	buf_free(&out);
 	gate_quiet_until(&c, t0 + GATE_GRACE - 700);
 	expect_vote_info(&c, 1, QN_VOTE_ACK, R0);
 	send_vote_info_reply(&c, 1);
 	echo_ok(&c);
+	buf_init(&out);
+	ck_assert_int_eq(ipc_request(&s, "list json\n", &out), 0);
+	ck_assert_msg(strstr((char *)out.data, "\"ack_held\":null") &&
+	    strstr((char *)out.data, "held back"), "ACK not listed as "
+	    "released:\n%s", (char *)out.data);
+	buf_free(&out);
 	qc_close(&c);
 	srv_stop(&s);
 }
