@@ -295,6 +295,25 @@ def error_sessions():
     s.send(0, message(NODE_LIST, seq(14)))
     seeds["errors-order"] = bytes(s.out)
 
+    # D25: a connection switching clusters around INIT, after an error
+    # reply, a refused INIT and a good one; with TLS on, STARTTLS too.
+    for name, cfg in (("switch-cluster", 0), ("switch-cluster-tls", CFG_TLS_ON)):
+        s = Session(cfg)
+        s.send(0, preinit(1, b"one"))
+        s.send(0, echo(2))
+        s.send(0, preinit(3, b"two"))
+        s.send(0, init(4, 1, FFSPLIT, hb=10))
+        s.send(0, preinit(5, b"one"))
+        s.send(0, init(6, 1, FFSPLIT))
+        s.send(0, config_list(7, [1, 2]))
+        s.send(0, preinit(8, b"two"))
+        s.send(0, init(9, 1, FFSPLIT))
+        s.send(1, preinit(1, b"two"))
+        s.send(1, starttls(2))
+        s.send(1, preinit(3, b"one"))
+        s.send(1, init(4, 2, FFSPLIT))
+        seeds[name] = bytes(s.out)
+
     # Two nodes that disagree with a third: tie-breaker, algorithm, id.
     s = Session(0)
     a = Node(s, 0, 1, LMS)
