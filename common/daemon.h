@@ -11,9 +11,11 @@
 
 struct setting;
 
-/* SIGINT and SIGTERM, both delivered to one callback. */
+/* SIGINT and SIGTERM, both delivered to one callback; SIGHUP to another. */
 struct daemon_signals {
 	uv_signal_t sigint, sigterm;
+	uv_signal_t sighup;
+	int stop_started, hup_started;
 };
 
 /* Print "<prog>: <message>" on stderr and exit 1 (command-line errors). */
@@ -44,15 +46,37 @@ int	daemon_lock(const char *path);
 
 /*
  * Serve the local socket on s, whose handler the caller has set, with
- * the limits of set; logs why not and returns -1.
+ * the limits of set and its umask and group (local_socket_umask,
+ * local_socket_gid); logs why not and returns -1.
  */
+/*
+ * Resolve local_socket_umask and local_socket_gid into set->umask and
+ * set->gid (-1: leave alone); a bad value ends the program as
+ * daemon_die() does.
+ */
+void	daemon_ipc_settings(const char *prog, struct ipc_settings *set);
 int	daemon_ipc_start(struct ipc_server *s, uv_loop_t *loop,
 	    const char *path, const struct ipc_settings *set);
 
 /* Call cb(handle, signum) with handle->data = data on SIGINT and SIGTERM. */
 void	daemon_signals_start(struct daemon_signals *s, uv_loop_t *loop,
 	    uv_signal_cb cb, void *data);
+/*
+ * Call cb on SIGHUP (a reload).  Until then the daemon ignores SIGHUP
+ * (daemon_ignore_sighup(), early in main): it never ends a daemon.
+ */
+void	daemon_sighup_start(struct daemon_signals *s, uv_loop_t *loop,
+	    uv_signal_cb cb, void *data);
+void	daemon_ignore_sighup(void);
+/* Close whichever of the handlers were started. */
 void	daemon_signals_close(struct daemon_signals *s);
+
+/*
+ * The "-v" line that follows 3.0.3's: which upstream release the command
+ * line, files, tool output and protocol are compatible with.
+ */
+#define DAEMON_COMPAT_RELEASE	"3.0.4"
+void	daemon_print_compat(void);
 
 /* Close every handle still open and run the loop until they are gone. */
 void	daemon_loop_drain(uv_loop_t *loop);

@@ -30,6 +30,10 @@ struct ipc_settings {
 	long long max_receive_size;	/* ipc_max_receive_size */
 	long long max_send_size;	/* ipc_max_send_size */
 	long long idle_timeout;		/* ipc_idle_timeout (ms), 0 = none */
+	char *umask_text;		/* local_socket_umask, "" = unchanged */
+	char *gid_text;			/* local_socket_gid, "" or -1 = unchanged */
+	int umask;			/* resolved (daemon.c), -1 = unchanged */
+	long long gid;			/* resolved (daemon.c), -1 = unchanged */
 };
 
 struct ipc_conn;

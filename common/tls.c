@@ -182,6 +182,32 @@ fail:
 	return NULL;
 }
 
+int
+tls_server_reload(struct tls_server *s, const char *cert_nickname)
+{
+	CERTCertificate *cert;
+	SECKEYPrivateKey *key = NULL;
+	struct tls_anchors *anchors;
+	SECStatus rv = SECFailure;
+
+	if ((cert = PK11_FindCertFromNickname(cert_nickname, NULL)) == NULL)
+		return -1;
+	/* Replaces the model's certificate of the same kind. */
+	if ((key = PK11_FindKeyByAnyCert(cert, NULL)) != NULL)
+		rv = SSL_ConfigServerCert(s->model, cert, key, NULL, 0);
+	if (key != NULL)
+		SECKEY_DestroyPrivateKey(key);
+	CERT_DestroyCertificate(cert);
+	if (rv != SECSuccess)
+		return -1;
+	/* The CAs may have changed with it; used only inside a check. */
+	if (s->anchors != NULL && (anchors = tls_anchors_load()) != NULL) {
+		tls_anchors_free(s->anchors);
+		s->anchors = anchors;
+	}
+	return 0;
+}
+
 void
 tls_server_free(struct tls_server *s)
 {

@@ -26,6 +26,12 @@ int	tls_shutdown(void);
 struct tls_server *tls_server_new(const char *cert_nickname,
 	    int require_client_cert);
 void	tls_server_free(struct tls_server *s);
+/*
+ * Look the certificate and key up again (SIGHUP): connections accepted
+ * from now on present the one the database holds now.  0, or -1 with the
+ * NSS error set and the old certificate kept.
+ */
+int	tls_server_reload(struct tls_server *s, const char *cert_nickname);
 
 /*
  * Client: the server certificate must chain to a trusted CA and carry the

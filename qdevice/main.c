@@ -38,6 +38,9 @@ static const struct setting qdevice_settings[] = {
 	/* Ours: a client that holds its slot without a command is dropped. */
 	{ "ipc_idle_timeout", SETTING_INT, OFF(ipc.idle_timeout), 0,
 	    IPC_IDLE_TIMEOUT_MAX },
+	/* 3.0.4's: the local socket's mode and group (daemon.h). */
+	{ "local_socket_umask", SETTING_STR, OFF(ipc.umask_text), 0, 0 },
+	{ "local_socket_gid", SETTING_STR, OFF(ipc.gid_text), 0, 0 },
 	{ "master_wins", SETTING_STR, OFF(master_wins), 0, 0 },
 	{ "heuristics_ipc_max_send_buffers", SETTING_INT,
 	    OFF(heuristics_ipc_max_send_buffers), 10, LLONG_MAX },
@@ -96,6 +99,8 @@ defaults(struct qdevice_settings *s)
 	s->ipc.max_receive_size = 4096;
 	s->ipc.max_send_size = 65536;
 	s->ipc.idle_timeout = IPC_IDLE_TIMEOUT_DEFAULT;
+	s->ipc.umask = -1;
+	s->ipc.gid = -1;
 	s->heuristics_ipc_max_send_buffers = 128;
 	s->heuristics_ipc_max_send_receive_size = 4096;
 	s->heuristics_min_timeout = 1000;
@@ -136,6 +141,14 @@ usage(void)
 {
 	printf("usage: %s [-dfh] [-S option=value[,option2=value2,...]]\n",
 	    PROG);
+}
+
+/* 3.0.3 has no -v; the first line is in the format of qnetd's. */
+static void
+version(void)
+{
+	printf("Corosync Qdevice Daemon, version '%s'\n", PACKAGE_VERSION);
+	daemon_print_compat();
 }
 
 static int
@@ -187,7 +200,7 @@ parse_args(struct qdevice_settings *s, int *foreground, int *debug, int argc,
 {
 	int ch;
 
-	while ((ch = getopt(argc, argv, "dfhS:")) != -1) {
+	while ((ch = getopt(argc, argv, "dfhS:v")) != -1) {
 		switch (ch) {
 		case 'd':
 			(*debug)++;
@@ -198,6 +211,9 @@ parse_args(struct qdevice_settings *s, int *foreground, int *debug, int argc,
 		case 'S':
 			parse_advanced(s, optarg);
 			break;
+		case 'v':
+			version();
+			exit(EXIT_SUCCESS);
 		default:	/* -h too: 3.0.3 exits 1 */
 			usage();
 			exit(EXIT_FAILURE);
@@ -216,7 +232,9 @@ main(int argc, char **argv)
 	if (settings_defaults(&set, string_defaults,
 	    sizeof(string_defaults) / sizeof(string_defaults[0])) != 0)
 		die("Out of memory");
+	daemon_ipc_settings(PROG, &set.ipc);
 	signal(SIGPIPE, SIG_IGN);
+	daemon_ignore_sighup();
 	status = qdevice_run(&set, foreground, debug);
 	settings_free(qdevice_settings, &set);
 	return status;

@@ -8,16 +8,18 @@
 #include "config.h"
 
 #include <errno.h>
+#include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <systemd/sd-daemon.h>
 
 #include "cmap.h"
 #include "daemon.h"
 #include "heur.h"
 #include "log.h"
+#include "names.h"
 #include "net.h"
+#include "notify.h"
 #include "start.h"
 #include "status.h"
 #include "vq.h"
@@ -33,6 +35,7 @@ struct qdevice {
 	enum phase phase;
 	uv_timer_t startup_timer;
 	struct daemon_signals signals;
+	struct notify notify;		/* systemd (notify.h) */
 	struct ipc_server ipc;
 	int exit_status;
 	int unregister;			/* clean exit: unregister the device */
@@ -128,7 +131,49 @@ static void
 on_signal(uv_signal_t *s, int signum)
 {
 	log_debug("Received signal %d: shutting down", signum);
+	notify_stop(&((struct qdevice *)s->data)->notify);
 	request_shutdown(s->data);
+}
+
+/* ------------------------------------------------------------------ */
+/* systemd: STATUS= and SIGHUP */
+
+/* "qnetd HOST:PORT: Connected, vote ACK (cast)" */
+static void
+status_line(void *arg, char *buf, size_t len)
+{
+	struct qdevice *q = arg;
+
+	if (q->phase != PHASE_RUNNING) {
+		snprintf(buf, len, "Starting: waiting for %s",
+		    q->phase == PHASE_WAIT_HEURISTICS ? "heuristics" :
+		    "the membership");
+		return;
+	}
+	snprintf(buf, len, "qnetd %s:%u: %s, vote %s%s", q->cfg.net.host,
+	    (unsigned)q->cfg.net.port, net_state_text(q->net),
+	    vote_name(qd_vq_vote(q->vq)),
+	    qd_vq_cast_casting(q->vq) ? " (cast)" : " (not cast)");
+}
+
+/*
+ * SIGHUP: the log level (-d, else logging.debug) and the syslog socket.
+ * corosync.conf is followed through cmap anyway, as in 3.0.3; the NSS
+ * database is read at each connection.
+ */
+static void
+on_sighup(uv_signal_t *s, int signum)
+{
+	struct qdevice *q = s->data;
+
+	(void)signum;
+	if (q->phase == PHASE_EXITING)
+		return;
+	notify_reloading(&q->notify);
+	log_notice("SIGHUP: reloading");
+	apply_debug(q);
+	log_syslog_probe();
+	notify_ready(&q->notify);
 }
 
 /* ------------------------------------------------------------------ */
@@ -153,7 +198,12 @@ startup_heuristics(struct qdevice *q)
 	uv_timer_stop(&q->startup_timer);
 	q->phase = PHASE_RUNNING;
 	log_debug("Qdevice ready to provide service");
-	sd_notify(0, "READY=1");
+	log_notice("Qdevice of cluster node %" PRIu32 " for qnetd %s:%u, "
+	    "algorithm %s, TLS %s, local socket %s", q->cfg.node_id,
+	    q->cfg.net.host, (unsigned)q->cfg.net.port,
+	    algo_id(q->cfg.net.algorithm), tls_id(q->cfg.net.tls),
+	    q->set->local_socket_file);
+	notify_ready(&q->notify);
 	log_debug("Running QDevice main loop");
 	net_start(q->net);
 }
@@ -354,6 +404,8 @@ start(struct qdevice *q)
 	    &q->ev) != 0)
 		return -1;
 
+	daemon_sighup_start(&q->signals, q->loop, on_sighup, q);
+	notify_start(&q->notify, q->loop, status_line, q);
 	log_debug("Initializing local socket");
 	q->status = (struct qd_status){ &q->cfg, q->net, q->vq, q->heur,
 	    &q->ev };
@@ -403,6 +455,7 @@ teardown(struct qdevice *q)
 	qd_cmap_close(q->cmap);
 	qd_heur_close(q->heur);
 	qd_heur_finish(q->heur);
+	notify_stop(&q->notify);
 	daemon_loop_drain(q->loop);
 	net_finish(q->net);
 	log_debug("Destroying votequorum and cmap");

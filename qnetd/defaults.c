@@ -27,6 +27,8 @@ qnetd_defaults(struct qnetd *q)
 	s->ipc.max_receive_size = 4096;
 	s->ipc.max_send_size = 10485760;
 	s->ipc.idle_timeout = IPC_IDLE_TIMEOUT_DEFAULT;
+	s->ipc.umask = -1;		/* local_socket_umask: unchanged */
+	s->ipc.gid = -1;		/* local_socket_gid: unchanged */
 	/* Abuse limits (ours; 0 turns each off).  A qdevice completes INIT
 	 * in a few round trips, where 3.0.3 waits 180 s. */
 	s->init_timeout = 15000;

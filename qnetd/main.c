@@ -15,7 +15,6 @@
 #include <strings.h>
 #include <sys/resource.h>
 #include <unistd.h>
-#include <systemd/sd-daemon.h>
 
 #include "daemon.h"
 #include "decide.h"
@@ -23,6 +22,7 @@
 #include "names.h"
 #include "qnetd.h"
 #include "settings.h"
+#include "sysd.h"
 #include "tls.h"
 
 #define PROG	"corosync-qnetd"
@@ -85,6 +85,9 @@ static const struct setting qnetd_settings[] = {
 	    OFF(tls_handshake_stall_timeout), 0, MAX_TIMER_MS },
 	{ "ipc_idle_timeout", SETTING_INT, OFF(ipc.idle_timeout), 0,
 	    IPC_IDLE_TIMEOUT_MAX },
+	/* 3.0.4's: the local socket's mode and group (daemon.h). */
+	{ "local_socket_umask", SETTING_STR, OFF(ipc.umask_text), 0, 0 },
+	{ "local_socket_gid", SETTING_STR, OFF(ipc.gid_text), 0, 0 },
 	{ NULL, 0, 0, 0, 0 }
 };
 
@@ -108,8 +111,10 @@ usage(FILE *f)
 static void
 version(void)
 {
-	printf("Corosync Qdevice Network Daemon, version '%s'\n\n",
+	printf("Corosync Qdevice Network Daemon, version '%s'\n",
 	    PACKAGE_VERSION);
+	daemon_print_compat();
+	printf("\n");
 	printf("Supported algorithms: ");
 	for (int a = 0; a < QN_ALGO_COUNT; a++)
 		printf("%s%s (%d)", a ? ", " : "", algo_name((uint8_t)a), a);
@@ -253,6 +258,7 @@ stop(struct qnetd *q)
 	if (q->stopping)
 		return;
 	log_debug("Shutting down");
+	sysd_stop(q);
 	ipc_server_stop(&q->ipc);
 	daemon_signals_close(&q->signals);
 	server_stop(q);
@@ -325,10 +331,12 @@ main(int argc, char **argv)
 	if (settings_defaults(&q.set, string_defaults,
 	    sizeof(string_defaults) / sizeof(string_defaults[0])) != 0)
 		die("Out of memory");
+	daemon_ipc_settings(PROG, &q.set.ipc);
 
 	daemon_log_open(PROG, q.foreground, q.debug);
 	log_syslog_probe();
 	signal(SIGPIPE, SIG_IGN);
+	daemon_ignore_sighup();
 
 	if (q.tls_mode != QN_TLS_UNSUPPORTED &&
 	    access(q.set.nss_db_dir, R_OK | X_OK) != 0) {
@@ -353,7 +361,7 @@ main(int argc, char **argv)
 	}
 	if (start(&q) == 0) {
 		log_debug("QNetd ready to provide service");
-		sd_notify(0, "READY=1");
+		sysd_start(&q);
 		uv_run(&loop, UV_RUN_DEFAULT);
 		rc = EXIT_SUCCESS;
 	}

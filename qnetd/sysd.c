@@ -1,0 +1,122 @@
+#include "config.h"
+
+#include <arpa/inet.h>
+#include <errno.h>
+#include <netinet/in.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/socket.h>
+
+#include "client.h"
+#include "cluster.h"
+#include "log.h"
+#include "names.h"
+#include "notify.h"
+#include "qnetd.h"
+#include "sysd.h"
+#include "tls.h"
+
+/* One daemon per process, and systemd knows one status of it. */
+static struct notify notify;
+
+void
+sysd_status_line(const struct qnetd *q, char *buf, size_t len)
+{
+	const struct cluster *cl;
+	const struct member *m;
+	size_t clients = server_client_count(q), acked = 0;
+
+	cluster_table_for_each(&q->core.clusters, cl)
+		cluster_for_each(cl, m)
+			if (m->last_ack_nack == QN_VOTE_ACK)
+				acked++;
+	snprintf(buf, len, "%zu cluster%s, %zu client%s, %zu without a vote",
+	    q->core.clusters.count, q->core.clusters.count == 1 ? "" : "s",
+	    clients, clients == 1 ? "" : "s",
+	    clients > acked ? clients - acked : 0);
+}
+
+static void
+status_cb(void *arg, char *buf, size_t len)
+{
+	sysd_status_line(arg, buf, len);
+}
+
+/* The address the listener got, which -l may have named. */
+static void
+bound_address(const struct qnetd *q, char *buf, size_t len)
+{
+	struct sockaddr_storage ss;
+	socklen_t sl = sizeof(ss);
+	char a[INET6_ADDRSTRLEN];
+
+	snprintf(buf, len, "%s:%lld", q->listen_addr ? q->listen_addr : "*",
+	    q->port);
+	if (!q->listen.listening ||
+	    getsockname(q->listen.fd, (struct sockaddr *)&ss, &sl) != 0)
+		return;
+	if (ss.ss_family == AF_INET &&
+	    inet_ntop(AF_INET, &((struct sockaddr_in *)&ss)->sin_addr, a,
+	    sizeof(a)) != NULL)
+		snprintf(buf, len, "%s:%lld", a, q->port);
+	else if (ss.ss_family == AF_INET6 &&
+	    inet_ntop(AF_INET6, &((struct sockaddr_in6 *)&ss)->sin6_addr, a,
+	    sizeof(a)) != NULL)
+		snprintf(buf, len, "[%s]:%lld", a, q->port);
+}
+
+static void
+startup_line(const struct qnetd *q)
+{
+	char addr[INET6_ADDRSTRLEN + 16];
+
+	bound_address(q, addr, sizeof(addr));
+	log_notice("QNetd listening on %s, TLS %s%s, local socket %s, "
+	    "no state directory", addr, tls_name((uint8_t)q->tls_mode),
+	    q->tls_mode != QN_TLS_UNSUPPORTED && q->client_cert_required ?
+	    " (client certificate required)" : "", q->set.local_socket_file);
+}
+
+/*
+ * SIGHUP.  There is no configuration file: the command line and -S stay
+ * as they were.  What can change under a running daemon is re-read: the
+ * syslog socket, and the server certificate in the NSS database.
+ */
+static void
+on_sighup(uv_signal_t *h, int signum)
+{
+	struct qnetd *q = h->data;
+
+	(void)signum;
+	if (q->stopping)
+		return;
+	notify_reloading(&notify);
+	log_notice("SIGHUP: reloading");
+	log_syslog_probe();
+	if (q->tls != NULL) {
+		if (tls_server_reload(q->tls, q->set.cert_nickname) == 0)
+			log_notice("Reloaded certificate '%s' from %s",
+			    q->set.cert_nickname, q->set.nss_db_dir);
+		else
+			log_err("NSS error (%s): can't reload certificate "
+			    "'%s'; keeping the one loaded", tls_error(),
+			    q->set.cert_nickname);
+	}
+	notify_ready(&notify);
+}
+
+void
+sysd_start(struct qnetd *q)
+{
+	startup_line(q);
+	daemon_sighup_start(&q->signals, q->loop, on_sighup, q);
+	notify_start(&notify, q->loop, status_cb, q);
+	notify_ready(&notify);
+}
+
+void
+sysd_stop(struct qnetd *q)
+{
+	(void)q;
+	notify_stop(&notify);
+}
