@@ -15,8 +15,9 @@
  * kept everybody else waiting.  So:
  * - a slot is held only while the handshake makes progress: a peer that
  *   leaves us nothing to read and sends nothing for tls_handshake_stall_
- *   timeout loses it (the handshake itself goes on, bounded by
- *   init_timeout);
+ *   timeout loses it, and one that trickles loses it after HOLD_STALLS
+ *   times that (the handshake itself goes on, bounded by init_timeout);
+ *   only when its data waits for us (we are behind) is there no bound;
  * - the free slots go round the source addresses that have clients
  *   waiting, one client per address per turn, so one address (or a few)
  *   can't take every turn, however fast it connects.
@@ -31,6 +32,12 @@
 #include "log.h"
 #include "qnetd.h"
 #include "server.h"
+
+/*
+ * A slot is held at most this many stall timeouts while its peer has
+ * the turn (2 s by default): a qdevice needs a few round trips.
+ */
+#define HOLD_STALLS	4
 
 static void admit(struct qnetd *q);
 
@@ -135,7 +142,8 @@ slot_take(struct qnetd *q, struct client *c)
 
 	c->hs.slot = 1;
 	hs->held++;
-	c->hs.check_at = uv_now(q->loop) +
+	c->hs.since = uv_now(q->loop);
+	c->hs.check_at = c->hs.since +
 	    (uint64_t)q->set.tls_handshake_stall_timeout;
 	slots_insert(hs, c);
 	if (!uv_is_active((uv_handle_t *)&hs->timer))
@@ -173,30 +181,35 @@ peer_silence(const struct client *c)
 }
 
 /*
- * The slots due for a check: a peer silent for the stall timeout loses
- * its slot; one that is not is looked at again when it would be.
+ * The slots due for a check: a peer silent for the stall timeout, or
+ * holding its slot for HOLD_STALLS of them without making us wait, loses
+ * it; one that does not is looked at again when it would.
  */
 static void
 on_check(uv_timer_t *t)
 {
 	struct qnetd *q = t->data;
 	struct hs_admission *hs = &q->hs;
-	int64_t stall = q->set.tls_handshake_stall_timeout, silent;
+	int64_t stall = q->set.tls_handshake_stall_timeout, silent, left;
 	uint64_t now = uv_now(q->loop);
 	struct client *c;
 
 	while ((c = TAILQ_FIRST(&hs->slots)) != NULL &&
 	    c->hs.check_at <= now) {
 		silent = peer_silence(c);
-		if (silent >= stall) {
+		left = (int64_t)(c->hs.since + (uint64_t)(HOLD_STALLS * stall) -
+		    now);
+		if (silent >= stall || (silent >= 0 && left <= 0)) {
 			slot_free(hs, c);
-			log_debug("Client %s stalls its TLS handshake (%" PRId64
-			    " ms): its slot goes to the next", c->addr, silent);
+			log_debug("Client %s stalls its TLS handshake (silent "
+			    "%" PRId64 " ms, slot held %" PRIu64 " ms): the "
+			    "slot goes to the next", c->addr, silent,
+			    now - c->hs.since);
 			continue;
 		}
 		TAILQ_REMOVE(&hs->slots, c, hs.link);
 		c->hs.check_at = now + (uint64_t)(silent < 0 ? stall :
-		    stall - silent);
+		    stall - silent < left ? stall - silent : left);
 		slots_insert(hs, c);
 	}
 	arm(q);

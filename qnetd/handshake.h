@@ -30,6 +30,7 @@ TAILQ_HEAD(hs_round, hs_source);
 struct hs_client {
 	TAILQ_ENTRY(client) link;	/* on its source's list, or the slots */
 	struct hs_source *source;	/* while waiting */
+	uint64_t since;			/* loop time it got its slot */
 	uint64_t check_at;		/* loop time its slot is looked at */
 	unsigned waiting:1;		/* reading paused until it gets a slot */
 	unsigned slot:1;		/* holds one of max_tls_handshakes */
