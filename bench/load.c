@@ -329,10 +329,8 @@ send_preinit(struct bench *b, struct client *c)
 	snprintf(name, sizeof(name), "%s%u.qnet.bench", b->cluster_prefix,
 	    c->cluster);
 	msg_init(&m, QN_MSG_PREINIT);
-	m.seq = c->seq;
-	m.cluster_name = name;
-	m.cluster_name_len = strlen(name);
-	m.has = QN_BIT(QN_OPT_SEQ) | QN_BIT(QN_OPT_CLUSTER_NAME);
+	msg_set_seq(&m, c->seq);
+	msg_set_cluster_name(&m, name, strlen(name));
 	c->state = ST_PREINIT;
 	queue(b, c, &m);
 }
@@ -343,18 +341,15 @@ send_init(struct bench *b, struct client *c)
 	struct msg m;
 
 	msg_init(&m, QN_MSG_INIT);
-	m.seq = ++c->seq;
-	m.supported_messages = msg_all_messages;
-	m.supported_options = msg_all_options;
-	m.node_id = c->node_id;
-	m.algorithm = QN_ALGO_FFSPLIT;
-	m.heartbeat_interval = b->hb_ms;
-	m.tie_breaker.mode = QN_TB_LOWEST;
-	m.ring_id = c->ring;
-	m.has = QN_BIT(QN_OPT_SEQ) | QN_BIT(QN_OPT_SUPPORTED_MESSAGES) |
-	    QN_BIT(QN_OPT_SUPPORTED_OPTIONS) | QN_BIT(QN_OPT_NODE_ID) |
-	    QN_BIT(QN_OPT_ALGORITHM) | QN_BIT(QN_OPT_HEARTBEAT_INTERVAL) |
-	    QN_BIT(QN_OPT_TIE_BREAKER) | QN_BIT(QN_OPT_RING_ID);
+	msg_set_seq(&m, ++c->seq);
+	msg_set_supported_messages(&m, &msg_all_messages);
+	msg_set_supported_options(&m, &msg_all_options);
+	msg_set_node_id(&m, c->node_id);
+	msg_set_algorithm(&m, QN_ALGO_FFSPLIT);
+	msg_set_heartbeat_interval(&m, b->hb_ms);
+	msg_set_tie_breaker(&m,
+	    &(struct qn_tie_breaker){ .mode = QN_TB_LOWEST });
+	msg_set_ring_id(&m, &c->ring);
 	c->state = ST_INIT;
 	queue(b, c, &m);
 }
@@ -374,20 +369,13 @@ send_list(struct bench *b, struct client *c, uint8_t type)
 		nodes[i] = (struct qn_node){ .node_id = lo + i,
 		    .state = type == QN_LIST_QUORUM ? QN_NODE_STATE_MEMBER : 0 };
 	msg_init(&m, QN_MSG_NODE_LIST);
-	m.seq = ++c->seq;
-	m.node_list_type = type;
-	m.nodes = nodes;
-	m.node_count = n;
-	m.has = QN_BIT(QN_OPT_SEQ) | QN_BIT(QN_OPT_NODE_LIST_TYPE) |
-	    QN_BIT(QN_OPT_NODE_INFO);
-	if (type == QN_LIST_MEMBERSHIP) {
-		m.ring_id = c->ring;
-		m.has |= QN_BIT(QN_OPT_RING_ID);
-	}
-	if (type == QN_LIST_QUORUM) {
-		m.quorate = 1;
-		m.has |= QN_BIT(QN_OPT_QUORATE);
-	}
+	msg_set_seq(&m, ++c->seq);
+	msg_set_node_list_type(&m, type);
+	msg_set_nodes(&m, nodes, n);
+	if (type == QN_LIST_MEMBERSHIP)
+		msg_set_ring_id(&m, &c->ring);
+	if (type == QN_LIST_QUORUM)
+		msg_set_quorate(&m, 1);
 	queue(b, c, &m);
 }
 
@@ -488,8 +476,7 @@ handle(struct bench *b, struct client *c, const uint8_t *data, size_t len)
 	case QN_MSG_PREINIT_REPLY:
 		if (c->tls) {
 			msg_init(&r, QN_MSG_STARTTLS);
-			r.seq = ++c->seq;
-			r.has = QN_BIT(QN_OPT_SEQ);
+			msg_set_seq(&r, ++c->seq);
 			c->state = ST_STARTTLS;
 			queue(b, c, &r);
 		} else {
@@ -513,8 +500,7 @@ handle(struct bench *b, struct client *c, const uint8_t *data, size_t len)
 		break;
 	case QN_MSG_VOTE_INFO:
 		msg_init(&r, QN_MSG_VOTE_INFO_REPLY);
-		r.seq = m.seq;
-		r.has = QN_BIT(QN_OPT_SEQ);
+		msg_set_seq(&r, m.seq);
 		queue(b, c, &r);
 		c->last_vote_msg = m.type;
 		got_vote(b, c, m.vote, &m.ring_id);
@@ -796,8 +782,7 @@ send_echo(struct bench *b, struct client *c, uint64_t t)
 	if (c->state != ST_READY || c->echo_sent != 0)
 		return;
 	msg_init(&m, QN_MSG_ECHO_REQUEST);
-	m.seq = ++c->echo_seq;
-	m.has = QN_BIT(QN_OPT_SEQ);
+	msg_set_seq(&m, ++c->echo_seq);
 	c->echo_sent = t;
 	queue(b, c, &m);
 }

@@ -36,17 +36,13 @@ send_init(struct qd_net *n)
 	struct msg m;
 
 	msg_init(&m, QN_MSG_INIT);
-	m.has |= QN_BIT(QN_OPT_SEQ) | QN_BIT(QN_OPT_SUPPORTED_MESSAGES) |
-	    QN_BIT(QN_OPT_SUPPORTED_OPTIONS) | QN_BIT(QN_OPT_NODE_ID) |
-	    QN_BIT(QN_OPT_ALGORITHM) | QN_BIT(QN_OPT_HEARTBEAT_INTERVAL) |
-	    QN_BIT(QN_OPT_TIE_BREAKER);
-	m.seq = net_next_seq(n);
-	m.supported_messages = msg_all_messages;
-	m.supported_options = msg_all_options;
-	m.node_id = n->cfg->node_id;
-	m.algorithm = n->cfg->net.algorithm;
-	m.heartbeat_interval = n->cfg->net.heartbeat_interval;
-	m.tie_breaker = n->cfg->net.tie_breaker;
+	msg_set_seq(&m, net_next_seq(n));
+	msg_set_supported_messages(&m, &msg_all_messages);
+	msg_set_supported_options(&m, &msg_all_options);
+	msg_set_node_id(&m, n->cfg->node_id);
+	msg_set_algorithm(&m, n->cfg->net.algorithm);
+	msg_set_heartbeat_interval(&m, n->cfg->net.heartbeat_interval);
+	msg_set_tie_breaker(&m, &n->cfg->net.tie_breaker);
 	net_fill_ring_id(n, &m);
 	n->init_seq = m.seq;
 	log_debug("Sending init msg to qnetd");
@@ -84,8 +80,7 @@ preinit_reply(struct qd_net *n, const struct msg *m)
 	}
 	if (server != QN_TLS_UNSUPPORTED && client != QN_TLS_UNSUPPORTED) {
 		msg_init(&st, QN_MSG_STARTTLS);
-		st.has |= QN_BIT(QN_OPT_SEQ);
-		st.seq = net_next_seq(n);
+		msg_set_seq(&st, net_next_seq(n));
 		log_debug("Sending starttls msg to qnetd");
 		if (net_send(n, &st) != 0)
 			return;
@@ -254,8 +249,7 @@ vote_message(struct qd_net *n, const struct msg *m)
 
 		/* Answered even when the vote was stale. */
 		msg_init(&r, QN_MSG_VOTE_INFO_REPLY);
-		r.has |= QN_BIT(QN_OPT_SEQ);
-		r.seq = m->seq;
+		msg_set_seq(&r, m->seq);
 		net_send(n, &r);
 	}
 }
@@ -268,10 +262,9 @@ net_msg_connected(struct qd_net *n)
 
 	n->state = NET_WAITING_PREINIT_REPLY;
 	msg_init(&m, QN_MSG_PREINIT);
-	m.has |= QN_BIT(QN_OPT_SEQ) | QN_BIT(QN_OPT_CLUSTER_NAME);
-	m.seq = n->seq;
-	m.cluster_name = n->cfg->cluster_name;
-	m.cluster_name_len = strlen(n->cfg->cluster_name);
+	msg_set_seq(&m, n->seq);
+	msg_set_cluster_name(&m, n->cfg->cluster_name,
+	    strlen(n->cfg->cluster_name));
 	n->preinit_seq = m.seq;
 	log_debug("Sending preinit msg to qnetd");
 	net_send(n, &m);

@@ -79,8 +79,7 @@ net_fill_ring_id(struct qd_net *n, struct msg *m)
 {
 	const struct qd_vq_view *v = qd_vq_view(n->vq);
 
-	m->has |= QN_BIT(QN_OPT_RING_ID);
-	m->ring_id = v->ring_id;
+	msg_set_ring_id(m, &v->ring_id);
 	n->sent_ring_id = v->ring_id;
 }
 
@@ -100,16 +99,11 @@ net_send_config_list(struct qd_net *n, uint8_t type)
 	struct msg m;
 
 	msg_init(&m, QN_MSG_NODE_LIST);
-	m.has |= QN_BIT(QN_OPT_SEQ) | QN_BIT(QN_OPT_NODE_LIST_TYPE) |
-	    QN_BIT(QN_OPT_NODE_INFO);
-	m.seq = net_next_seq(n);
-	m.node_list_type = type;
-	if (n->nodes.has_config_version) {
-		m.has |= QN_BIT(QN_OPT_CONFIG_VERSION);
-		m.config_version = n->nodes.config_version;
-	}
-	m.nodes = n->nodes.nodes;
-	m.node_count = n->nodes.count;
+	msg_set_seq(&m, net_next_seq(n));
+	msg_set_node_list_type(&m, type);
+	if (n->nodes.has_config_version)
+		msg_set_config_version(&m, n->nodes.config_version);
+	msg_set_nodes(&m, n->nodes.nodes, n->nodes.count);
 	log_debug("Sending config node list seq = %" PRIu32, m.seq);
 	net_log_nodes(m.nodes, m.node_count);
 	return net_send(n, &m);
@@ -131,17 +125,12 @@ net_send_membership_list(struct qd_net *n, uint8_t heuristics)
 	for (size_t i = 0; i < count; i++)
 		nodes[i].node_id = v->members[i];
 	msg_init(&m, QN_MSG_NODE_LIST);
-	m.has |= QN_BIT(QN_OPT_SEQ) | QN_BIT(QN_OPT_NODE_LIST_TYPE) |
-	    QN_BIT(QN_OPT_NODE_INFO);
-	m.seq = net_next_seq(n);
-	m.node_list_type = QN_LIST_MEMBERSHIP;
+	msg_set_seq(&m, net_next_seq(n));
+	msg_set_node_list_type(&m, QN_LIST_MEMBERSHIP);
 	net_fill_ring_id(n, &m);
-	if (heuristics != QN_HEUR_UNDEFINED) {
-		m.has |= QN_BIT(QN_OPT_HEURISTICS);
-		m.heuristics = heuristics;
-	}
-	m.nodes = nodes;
-	m.node_count = count;
+	if (heuristics != QN_HEUR_UNDEFINED)
+		msg_set_heuristics(&m, heuristics);
+	msg_set_nodes(&m, nodes, count);
 	log_debug("Sending membership node list seq = %" PRIu32 ", ringid = (%"
 	    PRIx32 ".%" PRIx64 "), heuristics = %s.", m.seq, m.ring_id.node_id,
 	    m.ring_id.seq, heuristics_name(heuristics));
@@ -179,13 +168,10 @@ net_send_quorum_list(struct qd_net *n)
 		count++;
 	}
 	msg_init(&m, QN_MSG_NODE_LIST);
-	m.has |= QN_BIT(QN_OPT_SEQ) | QN_BIT(QN_OPT_NODE_LIST_TYPE) |
-	    QN_BIT(QN_OPT_QUORATE) | QN_BIT(QN_OPT_NODE_INFO);
-	m.seq = net_next_seq(n);
-	m.node_list_type = QN_LIST_QUORUM;
-	m.quorate = (uint8_t)v->quorate;
-	m.nodes = nodes;
-	m.node_count = count;
+	msg_set_seq(&m, net_next_seq(n));
+	msg_set_node_list_type(&m, QN_LIST_QUORUM);
+	msg_set_quorate(&m, (uint8_t)v->quorate);
+	msg_set_nodes(&m, nodes, count);
 	log_debug("Sending quorum node list seq = %" PRIu32 ", quorate = %d",
 	    m.seq, v->quorate);
 	net_log_nodes(nodes, count);
@@ -200,9 +186,8 @@ net_send_heuristics_change(struct qd_net *n, uint8_t heuristics)
 	struct msg m;
 
 	msg_init(&m, QN_MSG_HEURISTICS_CHANGE);
-	m.has |= QN_BIT(QN_OPT_SEQ) | QN_BIT(QN_OPT_HEURISTICS);
-	m.seq = net_next_seq(n);
-	m.heuristics = heuristics;
+	msg_set_seq(&m, net_next_seq(n));
+	msg_set_heuristics(&m, heuristics);
 	log_debug("Sending heuristics change seq = %" PRIu32 ", heuristics = "
 	    "%s", m.seq, heuristics_name(heuristics));
 	return net_send(n, &m);
@@ -219,9 +204,8 @@ net_connected_burst(struct qd_net *n, uint8_t heuristics)
 
 	if (n->server_kap) {
 		msg_init(&m, QN_MSG_SET_OPTION);
-		m.has |= QN_BIT(QN_OPT_SEQ) | QN_BIT(QN_OPT_KAP_TIE_BREAKER);
-		m.seq = net_next_seq(n);
-		m.kap_tie_breaker = (uint8_t)n->cfg->net.kap;
+		msg_set_seq(&m, net_next_seq(n));
+		msg_set_kap_tie_breaker(&m, (uint8_t)n->cfg->net.kap);
 		log_debug("Sending set option seq = %" PRIu32 ", KAP "
 		    "Tie-breaker(1) = %s", m.seq, n->cfg->net.kap ? "Enabled" :
 		    "Disabled");
@@ -263,8 +247,7 @@ echo_tick(uv_timer_t *t)
 		return;
 	}
 	msg_init(&m, QN_MSG_ECHO_REQUEST);
-	m.has |= QN_BIT(QN_OPT_SEQ);
-	m.seq = ++n->echo_sent;
+	msg_set_seq(&m, ++n->echo_sent);
 	net_send(n, &m);
 }
 

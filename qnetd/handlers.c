@@ -101,10 +101,8 @@ static void
 reply_init(struct msg *r, const struct msg *m, uint8_t type)
 {
 	msg_init(r, type);
-	if (msg_has(m, QN_OPT_SEQ)) {
-		r->seq = m->seq;
-		r->has |= QN_BIT(QN_OPT_SEQ);
-	}
+	if (msg_has(m, QN_OPT_SEQ))
+		msg_set_seq(r, m->seq);
 }
 
 /* Send the decision's reply r, or the error e that kept it from being made. */
@@ -166,10 +164,8 @@ on_preinit(struct client *c, const struct msg *m)
 	c->preinit_done = 1;
 
 	reply_init(&r, m, QN_MSG_PREINIT_REPLY);
-	r.tls_supported = (uint8_t)q->tls_mode;
-	r.tls_client_cert_required = (uint8_t)q->client_cert_required;
-	r.has |= QN_BIT(QN_OPT_TLS_SUPPORTED) |
-	    QN_BIT(QN_OPT_TLS_CLIENT_CERT_REQUIRED);
+	msg_set_tls_supported(&r, (uint8_t)q->tls_mode);
+	msg_set_tls_client_cert_required(&r, (uint8_t)q->client_cert_required);
 	send_msg(c, &r);
 }
 
@@ -304,22 +300,16 @@ on_init(struct client *c, const struct msg *m)
 	}
 
 	reply_init(&r, m, QN_MSG_INIT_REPLY);
-	r.reply_error_code = e;
-	r.server_max_request_size = (uint32_t)q->set.max_client_receive_size;
-	r.server_max_reply_size = (uint32_t)q->set.max_client_send_size;
-	r.supported_algorithms = msg_all_algorithms;
-	r.has |= QN_BIT(QN_OPT_REPLY_ERROR_CODE) |
-	    QN_BIT(QN_OPT_SERVER_MAX_REQUEST_SIZE) |
-	    QN_BIT(QN_OPT_SERVER_MAX_REPLY_SIZE) |
-	    QN_BIT(QN_OPT_SUPPORTED_ALGORITHMS);
-	if (msg_has(m, QN_OPT_SUPPORTED_MESSAGES)) {
-		r.supported_messages = msg_all_messages;
-		r.has |= QN_BIT(QN_OPT_SUPPORTED_MESSAGES);
-	}
-	if (msg_has(m, QN_OPT_SUPPORTED_OPTIONS)) {
-		r.supported_options = msg_all_options;
-		r.has |= QN_BIT(QN_OPT_SUPPORTED_OPTIONS);
-	}
+	msg_set_reply_error_code(&r, e);
+	msg_set_server_max_request_size(&r,
+	    (uint32_t)q->set.max_client_receive_size);
+	msg_set_server_max_reply_size(&r,
+	    (uint32_t)q->set.max_client_send_size);
+	msg_set_supported_algorithms(&r, &msg_all_algorithms);
+	if (msg_has(m, QN_OPT_SUPPORTED_MESSAGES))
+		msg_set_supported_messages(&r, &msg_all_messages);
+	if (msg_has(m, QN_OPT_SUPPORTED_OPTIONS))
+		msg_set_supported_options(&r, &msg_all_options);
 	send_msg(c, &r);
 }
 
@@ -342,14 +332,10 @@ on_set_option(struct client *c, const struct msg *m)
 		c->m.kap = m->kap_tie_breaker;
 
 	reply_init(&r, m, QN_MSG_SET_OPTION_REPLY);
-	if (msg_has(m, QN_OPT_HEARTBEAT_INTERVAL)) {
-		r.heartbeat_interval = c->m.heartbeat_interval;
-		r.has |= QN_BIT(QN_OPT_HEARTBEAT_INTERVAL);
-	}
-	if (msg_has(m, QN_OPT_KAP_TIE_BREAKER)) {
-		r.kap_tie_breaker = c->m.kap;
-		r.has |= QN_BIT(QN_OPT_KAP_TIE_BREAKER);
-	}
+	if (msg_has(m, QN_OPT_HEARTBEAT_INTERVAL))
+		msg_set_heartbeat_interval(&r, c->m.heartbeat_interval);
+	if (msg_has(m, QN_OPT_KAP_TIE_BREAKER))
+		msg_set_kap_tie_breaker(&r, c->m.kap);
 	send_msg(c, &r);
 }
 
@@ -401,8 +387,7 @@ on_node_list(struct client *c, const struct msg *m)
 	log_debug("Client %s (node %" PRIu32 ") sent node list type %u with "
 	    "%zu nodes", c->addr, c->m.node_id, u.type, m->node_count);
 	reply_init(&r, m, QN_MSG_NODE_LIST_REPLY);
-	r.node_list_type = m->node_list_type;
-	r.has |= QN_BIT(QN_OPT_NODE_LIST_TYPE);
+	msg_set_node_list_type(&r, m->node_list_type);
 	answer(c, m, decide_node_list(&c->m, &u, &d), &r, &d);
 }
 
@@ -439,8 +424,7 @@ on_heuristics_change(struct client *c, const struct msg *m)
 	    msg_has(m, QN_OPT_HEURISTICS)) != 0)
 		return;
 	reply_init(&r, m, QN_MSG_HEURISTICS_CHANGE_REPLY);
-	r.heuristics = m->heuristics;
-	r.has |= QN_BIT(QN_OPT_HEURISTICS);
+	msg_set_heuristics(&r, m->heuristics);
 	answer(c, m, decide_heuristics_change(&c->m, m->heuristics, &d), &r, &d);
 }
 

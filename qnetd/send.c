@@ -73,12 +73,9 @@ send_error(struct client *c, const struct msg *req, uint8_t code)
 	struct msg m;
 
 	msg_init(&m, QN_MSG_SERVER_ERROR);
-	if (req != NULL && msg_has(req, QN_OPT_SEQ)) {
-		m.seq = req->seq;
-		m.has |= QN_BIT(QN_OPT_SEQ);
-	}
-	m.reply_error_code = code;
-	m.has |= QN_BIT(QN_OPT_REPLY_ERROR_CODE);
+	if (req != NULL && msg_has(req, QN_OPT_SEQ))
+		msg_set_seq(&m, req->seq);
+	msg_set_reply_error_code(&m, code);
 	return send_msg(c, &m);
 }
 
@@ -95,11 +92,9 @@ svc_send_vote_info(void *ctx, struct member *m, uint32_t seq, uint8_t vote,
 	(void)ctx;
 	(void)reason;
 	msg_init(&msg, QN_MSG_VOTE_INFO);
-	msg.seq = seq;
-	msg.vote = vote;
-	msg.ring_id = *ring;
-	msg.has = QN_BIT(QN_OPT_SEQ) | QN_BIT(QN_OPT_VOTE) |
-	    QN_BIT(QN_OPT_RING_ID);
+	msg_set_seq(&msg, seq);
+	msg_set_vote(&msg, vote);
+	msg_set_ring_id(&msg, ring);
 	return send_msg(client_of(m), &msg);
 }
 
@@ -111,9 +106,8 @@ svc_send_reply(void *ctx, struct member *m, void *reply, uint8_t vote,
 
 	(void)ctx;
 	(void)reason;
-	msg->vote = vote;
-	msg->ring_id = *ring;
-	msg->has |= QN_BIT(QN_OPT_VOTE) | QN_BIT(QN_OPT_RING_ID);
+	msg_set_vote(msg, vote);
+	msg_set_ring_id(msg, ring);
 	return send_msg(client_of(m), msg);
 }
 

@@ -489,11 +489,12 @@ server_send(struct msg *m)
 static void
 vote_opts(struct msg *m, uint8_t op)
 {
-	m->vote = VOTES[op & 7];
-	m->ring_id = h.ring;
+	struct qn_ring_id ring = h.ring;
+
 	if (op & 8)
-		m->ring_id.seq--;		/* a vote for an old ring */
-	m->has |= QN_BIT(QN_OPT_VOTE) | QN_BIT(QN_OPT_RING_ID);
+		ring.seq--;			/* a vote for an old ring */
+	msg_set_vote(m, VOTES[op & 7]);
+	msg_set_ring_id(m, &ring);
 }
 
 /* What qnetd answers to the oldest request not yet answered. */
@@ -508,45 +509,32 @@ auto_reply(uint8_t op)
 	r = h.pending[0];
 	memmove(h.pending, h.pending + 1, --h.npending * sizeof(r));
 	msg_init(&m, QN_MSG_SERVER_ERROR);
-	if (r.has_seq) {
-		m.seq = r.seq;
-		m.has |= QN_BIT(QN_OPT_SEQ);
-	}
+	if (r.has_seq)
+		msg_set_seq(&m, r.seq);
 	switch (r.type) {
 	case QN_MSG_PREINIT:
 		m.type = QN_MSG_PREINIT_REPLY;
 		/* Mostly TLS off; sometimes on or required (incompatible). */
-		m.tls_supported = (op & 7) < 5 ? QN_TLS_UNSUPPORTED :
-		    (op & 7) < 7 ? QN_TLS_SUPPORTED : QN_TLS_REQUIRED;
-		m.tls_client_cert_required = 1;
-		m.has |= QN_BIT(QN_OPT_TLS_SUPPORTED) |
-		    QN_BIT(QN_OPT_TLS_CLIENT_CERT_REQUIRED);
+		msg_set_tls_supported(&m, (op & 7) < 5 ? QN_TLS_UNSUPPORTED :
+		    (op & 7) < 7 ? QN_TLS_SUPPORTED : QN_TLS_REQUIRED);
+		msg_set_tls_client_cert_required(&m, 1);
 		break;
 	case QN_MSG_INIT:
 		m.type = QN_MSG_INIT_REPLY;
-		m.reply_error_code = op & 8 ? (op & 7) + 12 : QN_ERR_NONE;
-		m.server_max_request_size = 32768;
-		m.server_max_reply_size = 32768;
-		m.supported_messages = msg_all_messages;
-		m.supported_options = msg_all_options;
-		m.supported_algorithms = msg_all_algorithms;
-		m.has |= QN_BIT(QN_OPT_REPLY_ERROR_CODE) |
-		    QN_BIT(QN_OPT_SERVER_MAX_REQUEST_SIZE) |
-		    QN_BIT(QN_OPT_SERVER_MAX_REPLY_SIZE) |
-		    QN_BIT(QN_OPT_SUPPORTED_MESSAGES) |
-		    QN_BIT(QN_OPT_SUPPORTED_OPTIONS) |
-		    QN_BIT(QN_OPT_SUPPORTED_ALGORITHMS);
+		msg_set_reply_error_code(&m,
+		    op & 8 ? (op & 7) + 12 : QN_ERR_NONE);
+		msg_set_server_max_request_size(&m, 32768);
+		msg_set_server_max_reply_size(&m, 32768);
+		msg_set_supported_messages(&m, &msg_all_messages);
+		msg_set_supported_options(&m, &msg_all_options);
+		msg_set_supported_algorithms(&m, &msg_all_algorithms);
 		break;
 	case QN_MSG_SET_OPTION:
 		m.type = QN_MSG_SET_OPTION_REPLY;
-		if (r.has_heartbeat) {
-			m.heartbeat_interval = r.heartbeat;
-			m.has |= QN_BIT(QN_OPT_HEARTBEAT_INTERVAL);
-		}
-		if (r.has_kap) {
-			m.kap_tie_breaker = r.kap;
-			m.has |= QN_BIT(QN_OPT_KAP_TIE_BREAKER);
-		}
+		if (r.has_heartbeat)
+			msg_set_heartbeat_interval(&m, r.heartbeat);
+		if (r.has_kap)
+			msg_set_kap_tie_breaker(&m, r.kap);
 		break;
 	case QN_MSG_ECHO_REQUEST:
 		if (r.raw != NULL) {
@@ -557,8 +545,7 @@ auto_reply(uint8_t op)
 		return;
 	case QN_MSG_NODE_LIST:
 		m.type = QN_MSG_NODE_LIST_REPLY;
-		m.node_list_type = r.list_type;
-		m.has |= QN_BIT(QN_OPT_NODE_LIST_TYPE);
+		msg_set_node_list_type(&m, r.list_type);
 		vote_opts(&m, op);
 		break;
 	case QN_MSG_ASK_FOR_VOTE:
@@ -567,8 +554,7 @@ auto_reply(uint8_t op)
 		break;
 	case QN_MSG_HEURISTICS_CHANGE:
 		m.type = QN_MSG_HEURISTICS_CHANGE_REPLY;
-		m.heuristics = r.heuristics;
-		m.has |= QN_BIT(QN_OPT_HEURISTICS);
+		msg_set_heuristics(&m, r.heuristics);
 		vote_opts(&m, op);
 		break;
 	default:
@@ -584,8 +570,7 @@ vote_info(uint8_t op)
 	struct msg m;
 
 	msg_init(&m, QN_MSG_VOTE_INFO);
-	m.seq = ++h.vote_info_seq;
-	m.has |= QN_BIT(QN_OPT_SEQ);
+	msg_set_seq(&m, ++h.vote_info_seq);
 	vote_opts(&m, op);
 	server_send(&m);
 }

@@ -14,10 +14,8 @@ send_preinit(struct qc *c, uint32_t seq, const char *cluster)
 	struct msg m;
 
 	msg_init(&m, QN_MSG_PREINIT);
-	m.seq = seq;
-	m.cluster_name = cluster;
-	m.cluster_name_len = strlen(cluster);
-	m.has = QN_BIT(QN_OPT_SEQ) | QN_BIT(QN_OPT_CLUSTER_NAME);
+	msg_set_seq(&m, seq);
+	msg_set_cluster_name(&m, cluster, strlen(cluster));
 	qc_send_msg(c, &m);
 }
 
@@ -62,18 +60,16 @@ init_encode(const struct init_p *p, struct buf *b)
 	struct msg m;
 
 	msg_init(&m, QN_MSG_INIT);
-	m.seq = p->seq;
-	m.supported_messages = msg_all_messages;
-	m.supported_options = msg_all_options;
-	m.node_id = p->node;
-	m.algorithm = p->algo;
-	m.heartbeat_interval = p->hb;
-	m.tie_breaker = p->tb;
-	m.ring_id = p->ring;
-	m.has = (QN_BIT(QN_OPT_SEQ) | QN_BIT(QN_OPT_SUPPORTED_MESSAGES) |
-	    QN_BIT(QN_OPT_SUPPORTED_OPTIONS) | QN_BIT(QN_OPT_NODE_ID) |
-	    QN_BIT(QN_OPT_ALGORITHM) | QN_BIT(QN_OPT_HEARTBEAT_INTERVAL) |
-	    QN_BIT(QN_OPT_TIE_BREAKER) | QN_BIT(QN_OPT_RING_ID)) & ~p->omit;
+	msg_set_seq(&m, p->seq);
+	msg_set_supported_messages(&m, &msg_all_messages);
+	msg_set_supported_options(&m, &msg_all_options);
+	msg_set_node_id(&m, p->node);
+	msg_set_algorithm(&m, p->algo);
+	msg_set_heartbeat_interval(&m, p->hb);
+	msg_set_tie_breaker(&m, &p->tb);
+	msg_set_ring_id(&m, &p->ring);
+	/* On purpose: tests of missing options drop them after setting. */
+	m.has &= ~p->omit;
 	ck_assert_int_eq(msg_encode(&m, b, SIZE_MAX), 0);
 }
 
@@ -183,25 +179,16 @@ send_list(struct qc *c, uint8_t type, struct qn_ring_id ring, int quorate,
 			nodes[i].state = QN_NODE_STATE_MEMBER;
 	}
 	msg_init(&m, QN_MSG_NODE_LIST);
-	m.seq = ++c->seq;
-	m.node_list_type = type;
-	m.nodes = nodes;
-	m.node_count = n;
-	m.has = QN_BIT(QN_OPT_SEQ) | QN_BIT(QN_OPT_NODE_LIST_TYPE);
+	msg_set_seq(&m, ++c->seq);
+	msg_set_node_list_type(&m, type);
 	if (n > 0)
-		m.has |= QN_BIT(QN_OPT_NODE_INFO);
-	if (type == QN_LIST_MEMBERSHIP) {
-		m.ring_id = ring;
-		m.has |= QN_BIT(QN_OPT_RING_ID);
-	}
-	if (type == QN_LIST_QUORUM) {
-		m.quorate = (uint8_t)quorate;
-		m.has |= QN_BIT(QN_OPT_QUORATE);
-	}
-	if (heur != 0) {
-		m.heuristics = heur;
-		m.has |= QN_BIT(QN_OPT_HEURISTICS);
-	}
+		msg_set_nodes(&m, nodes, n);
+	if (type == QN_LIST_MEMBERSHIP)
+		msg_set_ring_id(&m, &ring);
+	if (type == QN_LIST_QUORUM)
+		msg_set_quorate(&m, (uint8_t)quorate);
+	if (heur != 0)
+		msg_set_heuristics(&m, heur);
 	qc_send_msg(c, &m);
 	return m.seq;
 }
@@ -334,8 +321,7 @@ send_starttls(struct qc *c)
 	struct msg m;
 
 	msg_init(&m, QN_MSG_STARTTLS);
-	m.seq = ++c->seq;
-	m.has = QN_BIT(QN_OPT_SEQ);
+	msg_set_seq(&m, ++c->seq);
 	qc_send_msg(c, &m);
 }
 
@@ -345,8 +331,7 @@ echo_encode(struct qc *c, struct buf *b)
 	struct msg m;
 
 	msg_init(&m, QN_MSG_ECHO_REQUEST);
-	m.seq = ++c->seq;
-	m.has = QN_BIT(QN_OPT_SEQ);
+	msg_set_seq(&m, ++c->seq);
 	ck_assert_int_eq(msg_encode(&m, b, SIZE_MAX), 0);
 	return m.seq;
 }
@@ -384,20 +369,14 @@ send_node_lists(struct qc *c)
 
 	for (size_t i = 0; i < ARRAY_LEN(types); i++) {
 		msg_init(&m, QN_MSG_NODE_LIST);
-		m.seq = ++c->seq;
-		m.node_list_type = types[i];
-		m.nodes = nodes;
-		m.node_count = 2;
-		m.has = QN_BIT(QN_OPT_SEQ) | QN_BIT(QN_OPT_NODE_LIST_TYPE) |
-		    QN_BIT(QN_OPT_NODE_INFO);
-		if (types[i] == QN_LIST_MEMBERSHIP) {
-			m.ring_id = RING(1, 1);
-			m.has |= QN_BIT(QN_OPT_RING_ID);
-		}
+		msg_set_seq(&m, ++c->seq);
+		msg_set_node_list_type(&m, types[i]);
+		msg_set_nodes(&m, nodes, 2);
+		if (types[i] == QN_LIST_MEMBERSHIP)
+			msg_set_ring_id(&m, &RING(1, 1));
 		if (types[i] == QN_LIST_QUORUM) {
 			nodes[0].state = nodes[1].state = QN_NODE_STATE_MEMBER;
-			m.quorate = 1;
-			m.has |= QN_BIT(QN_OPT_QUORATE);
+			msg_set_quorate(&m, 1);
 		}
 		qc_send_msg(c, &m);
 	}

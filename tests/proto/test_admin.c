@@ -78,16 +78,14 @@ START_TEST(tool_output)
 	qc_expect(&b, "0007 0000000d | 0000 0004 00000003 0017 0001 01");
 	a.seq = b.seq = 3;
 	msg_init(&m, QN_MSG_NODE_LIST);
-	m.seq = ++a.seq;
-	m.node_list_type = QN_LIST_INITIAL_CONFIG;
-	m.config_version = 5;
-	m.nodes = nodes;
-	m.node_count = 2;
-	m.has = QN_BIT(QN_OPT_SEQ) | QN_BIT(QN_OPT_NODE_LIST_TYPE) |
-	    QN_BIT(QN_OPT_CONFIG_VERSION) | QN_BIT(QN_OPT_NODE_INFO);
+	msg_set_seq(&m, ++a.seq);
+	msg_set_node_list_type(&m, QN_LIST_INITIAL_CONFIG);
+	msg_set_config_version(&m, 5);
+	msg_set_nodes(&m, nodes, 2);
 	qc_send_msg(&a, &m);
 	expect_nlr(&a, a.seq, 0, RING(1, 0x1a), QN_VOTE_ASK_LATER);
-	m.seq = ++b.seq;
+	msg_set_seq(&m, ++b.seq);
+	/* On purpose: the same list again, without its config version. */
 	m.has &= ~QN_BIT(QN_OPT_CONFIG_VERSION);
 	qc_send_msg(&b, &m);
 	expect_nlr(&b, b.seq, 0, RING(1, 0x1a), QN_VOTE_ASK_LATER);

@@ -118,12 +118,9 @@ START_TEST(t_gone_mid_message)
 		qc_connect(&c, &s);
 		ck_assert_int_eq(qc_join(&c, "x", 1, QN_ALGO_FFSPLIT, 8000), 0);
 		msg_init(&m, QN_MSG_NODE_LIST);
-		m.seq = 9;
-		m.node_list_type = QN_LIST_INITIAL_CONFIG;
-		m.nodes = nodes;
-		m.node_count = 2;
-		m.has = QN_BIT(QN_OPT_SEQ) | QN_BIT(QN_OPT_NODE_LIST_TYPE) |
-		    QN_BIT(QN_OPT_NODE_INFO);
+		msg_set_seq(&m, 9);
+		msg_set_node_list_type(&m, QN_LIST_INITIAL_CONFIG);
+		msg_set_nodes(&m, nodes, 2);
 		buf_init(&b);
 		msg_encode(&m, &b, SIZE_MAX);
 		qc_send(&c, b.data, b.len - 5);
@@ -310,14 +307,11 @@ stall_attack(const struct srv *s, const char *const *srcs, size_t nsrcs,
 
 	buf_init(&b);
 	msg_init(&m, QN_MSG_PREINIT);
-	m.seq = 1;
-	m.cluster_name = "attack";
-	m.cluster_name_len = strlen(m.cluster_name);
-	m.has = QN_BIT(QN_OPT_SEQ) | QN_BIT(QN_OPT_CLUSTER_NAME);
+	msg_set_seq(&m, 1);
+	msg_set_cluster_name(&m, "attack", strlen("attack"));
 	ck_assert_int_eq(msg_encode(&m, &b, SIZE_MAX), 0);
 	msg_init(&m, QN_MSG_STARTTLS);
-	m.seq = 2;
-	m.has = QN_BIT(QN_OPT_SEQ);
+	msg_set_seq(&m, 2);
 	ck_assert_int_eq(msg_encode(&m, &b, SIZE_MAX), 0);
 	buf_put(&b, hello, hello_len);
 	ck_assert(!b.failed);

@@ -365,10 +365,8 @@ START_TEST(t_open_files_limit)
 
 		qc_connect(&c[i], &s);
 		msg_init(&m, QN_MSG_PREINIT);
-		m.seq = 1;
-		m.cluster_name = "x";
-		m.cluster_name_len = 1;
-		m.has = QN_BIT(QN_OPT_SEQ) | QN_BIT(QN_OPT_CLUSTER_NAME);
+		msg_set_seq(&m, 1);
+		msg_set_cluster_name(&m, "x", 1);
 		qc_send_msg(&c[i], &m);
 		if (qc_read_msg(&c[i], &r, WAIT_MS) == RECV_MSG) {
 			accepted++;

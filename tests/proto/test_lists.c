@@ -68,8 +68,7 @@ struct cli {
 static void
 put_msg(struct cli *c, struct msg *m)
 {
-	m->seq = c->seq++;
-	m->has |= QN_BIT(QN_OPT_SEQ);
+	msg_set_seq(m, c->seq++);
 	ck_assert_int_eq(msg_encode(m, &c->out, SIZE_MAX), 0);
 }
 
@@ -88,22 +87,17 @@ cli_open(struct cli *c, const struct srv *s, const char *cluster,
 	buf_init(&c->out);
 	reader_init(&c->rd, 1 << 16);
 	msg_init(&m, QN_MSG_PREINIT);
-	m.cluster_name = cluster;
-	m.cluster_name_len = strlen(cluster);
-	m.has = QN_BIT(QN_OPT_CLUSTER_NAME);
+	msg_set_cluster_name(&m, cluster, strlen(cluster));
 	put_msg(c, &m);
 	msg_init(&m, QN_MSG_INIT);
-	m.supported_messages = msg_all_messages;
-	m.supported_options = msg_all_options;
-	m.node_id = node_id;
-	m.algorithm = QN_ALGO_FFSPLIT;
-	m.heartbeat_interval = heartbeat;
-	m.tie_breaker.mode = QN_TB_LOWEST;
-	m.ring_id = (struct qn_ring_id){ 1, 1 };
-	m.has = QN_BIT(QN_OPT_SUPPORTED_MESSAGES) |
-	    QN_BIT(QN_OPT_SUPPORTED_OPTIONS) | QN_BIT(QN_OPT_NODE_ID) |
-	    QN_BIT(QN_OPT_ALGORITHM) | QN_BIT(QN_OPT_HEARTBEAT_INTERVAL) |
-	    QN_BIT(QN_OPT_TIE_BREAKER) | QN_BIT(QN_OPT_RING_ID);
+	msg_set_supported_messages(&m, &msg_all_messages);
+	msg_set_supported_options(&m, &msg_all_options);
+	msg_set_node_id(&m, node_id);
+	msg_set_algorithm(&m, QN_ALGO_FFSPLIT);
+	msg_set_heartbeat_interval(&m, heartbeat);
+	msg_set_tie_breaker(&m,
+	    &(struct qn_tie_breaker){ .mode = QN_TB_LOWEST });
+	msg_set_ring_id(&m, &(struct qn_ring_id){ 1, 1 });
 	put_msg(c, &m);
 }
 
@@ -115,15 +109,11 @@ put_list(struct cli *c, uint64_t ring_seq, const struct qn_node *nodes,
 	struct msg m;
 
 	msg_init(&m, QN_MSG_NODE_LIST);
-	m.node_list_type = ring_seq == 0 ? QN_LIST_INITIAL_CONFIG :
-	    QN_LIST_MEMBERSHIP;
-	m.nodes = (struct qn_node *)nodes;
-	m.node_count = count;
-	m.has = QN_BIT(QN_OPT_NODE_LIST_TYPE) | QN_BIT(QN_OPT_NODE_INFO);
-	if (ring_seq != 0) {
-		m.ring_id = (struct qn_ring_id){ 1, ring_seq };
-		m.has |= QN_BIT(QN_OPT_RING_ID);
-	}
+	msg_set_node_list_type(&m, ring_seq == 0 ? QN_LIST_INITIAL_CONFIG :
+	    QN_LIST_MEMBERSHIP);
+	msg_set_nodes(&m, (struct qn_node *)nodes, count);
+	if (ring_seq != 0)
+		msg_set_ring_id(&m, &(struct qn_ring_id){ 1, ring_seq });
 	put_msg(c, &m);
 }
 
@@ -139,8 +129,7 @@ cli_got(struct cli *c, const struct msg *r)
 		break;
 	case QN_MSG_VOTE_INFO:
 		msg_init(&m, QN_MSG_VOTE_INFO_REPLY);
-		m.seq = r->seq;
-		m.has = QN_BIT(QN_OPT_SEQ);
+		msg_set_seq(&m, r->seq);
 		ck_assert_int_eq(msg_encode(&m, &c->out, SIZE_MAX), 0);
 		break;
 	case QN_MSG_INIT_REPLY:

@@ -900,8 +900,7 @@ client_hook(struct peer *p, enum reader_status st, const uint8_t *m,
 	if (conn_is_tls(&p->conn))
 		CFAIL(cc, "TLS before STARTTLS");
 	msg_init(&starttls, QN_MSG_STARTTLS);
-	starttls.has = QN_BIT(QN_OPT_SEQ);
-	starttls.seq = 2;
+	msg_set_seq(&starttls, 2);
 	if (conn_send(&p->conn, &starttls) != 0 ||
 	    conn_starttls_client(&p->conn, cc->cl) != 0)
 		CFAIL(cc, "cannot start TLS");

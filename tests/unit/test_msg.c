@@ -82,24 +82,6 @@ assert_bytes(const uint8_t *got, size_t got_len, const uint8_t *want,
 }
 
 static void
-set_seq(struct msg *m, uint32_t v)
-{
-	m->seq = v;
-	m->has |= QN_BIT(QN_OPT_SEQ);
-}
-
-static void
-set_ring(struct msg *m, uint32_t node_id, uint64_t seq)
-{
-	m->ring_id.node_id = node_id;
-	m->ring_id.seq = seq;
-	m->has |= QN_BIT(QN_OPT_RING_ID);
-}
-
-#define SET(m, opt, field, val) \
-	do { (m)->field = (val); (m)->has |= QN_BIT(opt); } while (0)
-
-static void
 assert_list_eq(const struct u16_list *a, const struct u16_list *b,
     const char *what)
 {
@@ -175,18 +157,17 @@ static void
 b_preinit(struct msg *m)		/* 12.1 */
 {
 	msg_init(m, QN_MSG_PREINIT);
-	SET(m, QN_OPT_CLUSTER_NAME, cluster_name, "demo");
-	m->cluster_name_len = 4;
-	set_seq(m, 1);
+	msg_set_cluster_name(m, "demo", 4);
+	msg_set_seq(m, 1);
 }
 
 static void
 preinit_reply(struct msg *m, uint8_t tls)
 {
 	msg_init(m, QN_MSG_PREINIT_REPLY);
-	SET(m, QN_OPT_TLS_CLIENT_CERT_REQUIRED, tls_client_cert_required, 1);
-	SET(m, QN_OPT_TLS_SUPPORTED, tls_supported, tls);
-	set_seq(m, 1);
+	msg_set_tls_client_cert_required(m, 1);
+	msg_set_tls_supported(m, tls);
+	msg_set_seq(m, 1);
 }
 
 static void b_preinit_reply(struct msg *m) { preinit_reply(m, QN_TLS_SUPPORTED); }
@@ -197,40 +178,40 @@ static void
 b_starttls(struct msg *m)		/* 12.3 */
 {
 	msg_init(m, QN_MSG_STARTTLS);
-	set_seq(m, 2);
+	msg_set_seq(m, 2);
 }
 
 static void
 b_init(struct msg *m)			/* 12.4 */
 {
 	msg_init(m, QN_MSG_INIT);
-	set_ring(m, 1, 0x0a);
-	SET(m, QN_OPT_TIE_BREAKER, tie_breaker.mode, QN_TB_LOWEST);
-	SET(m, QN_OPT_HEARTBEAT_INTERVAL, heartbeat_interval, 8000);
-	SET(m, QN_OPT_ALGORITHM, algorithm, QN_ALGO_FFSPLIT);
-	SET(m, QN_OPT_NODE_ID, node_id, 1);
+	msg_set_ring_id(m, &(struct qn_ring_id){ 1, 0x0a });
+	msg_set_tie_breaker(m,
+	    &(struct qn_tie_breaker){ .mode = QN_TB_LOWEST });
+	msg_set_heartbeat_interval(m, 8000);
+	msg_set_algorithm(m, QN_ALGO_FFSPLIT);
+	msg_set_node_id(m, 1);
 	/* What a daemon advertises: the codec's own lists. */
-	SET(m, QN_OPT_SUPPORTED_OPTIONS, supported_options, msg_all_options);
-	SET(m, QN_OPT_SUPPORTED_MESSAGES, supported_messages, msg_all_messages);
-	set_seq(m, 2);
+	msg_set_supported_options(m, &msg_all_options);
+	msg_set_supported_messages(m, &msg_all_messages);
+	msg_set_seq(m, 2);
 }
 
 static void
 init_reply(struct msg *m, uint16_t err, int lists)
 {
 	msg_init(m, QN_MSG_INIT_REPLY);
-	SET(m, QN_OPT_SUPPORTED_ALGORITHMS, supported_algorithms,
-	    ((struct u16_list){ algos_0_3, 4 }));
-	SET(m, QN_OPT_SERVER_MAX_REPLY_SIZE, server_max_reply_size, 32768);
-	SET(m, QN_OPT_SERVER_MAX_REQUEST_SIZE, server_max_request_size, 32768);
-	set_seq(m, 2);
+	msg_set_supported_algorithms(m, &(struct u16_list){ algos_0_3, 4 });
+	msg_set_server_max_reply_size(m, 32768);
+	msg_set_server_max_request_size(m, 32768);
+	msg_set_seq(m, 2);
 	if (lists) {
-		SET(m, QN_OPT_SUPPORTED_OPTIONS, supported_options,
-		    ((struct u16_list){ opts_0_23, 24 }));
-		SET(m, QN_OPT_SUPPORTED_MESSAGES, supported_messages,
-		    ((struct u16_list){ msgs_0_17, 18 }));
+		msg_set_supported_options(m,
+		    &(struct u16_list){ opts_0_23, 24 });
+		msg_set_supported_messages(m,
+		    &(struct u16_list){ msgs_0_17, 18 });
 	}
-	SET(m, QN_OPT_REPLY_ERROR_CODE, reply_error_code, err);
+	msg_set_reply_error_code(m, err);
 }
 
 static void b_init_reply(struct msg *m) { init_reply(m, QN_ERR_NONE, 1); }
@@ -241,8 +222,8 @@ static void
 set_option(struct msg *m, enum qn_msg_type type)
 {
 	msg_init(m, type);
-	SET(m, QN_OPT_KAP_TIE_BREAKER, kap_tie_breaker, 1);
-	set_seq(m, 3);
+	msg_set_kap_tie_breaker(m, 1);
+	msg_set_seq(m, 3);
 }
 
 static void b_set_option(struct msg *m) { set_option(m, QN_MSG_SET_OPTION); }
@@ -256,23 +237,19 @@ static void
 b_list_config(struct msg *m)
 {
 	msg_init(m, QN_MSG_NODE_LIST);
-	m->nodes = nodes_1_2;
-	m->node_count = 2;
-	m->has |= QN_BIT(QN_OPT_NODE_INFO);
-	SET(m, QN_OPT_NODE_LIST_TYPE, node_list_type, QN_LIST_INITIAL_CONFIG);
-	set_seq(m, 4);
+	msg_set_nodes(m, nodes_1_2, 2);
+	msg_set_node_list_type(m, QN_LIST_INITIAL_CONFIG);
+	msg_set_seq(m, 4);
 }
 
 static void
 b_list_membership(struct msg *m)
 {
 	msg_init(m, QN_MSG_NODE_LIST);
-	m->nodes = node_1;
-	m->node_count = 1;
-	m->has |= QN_BIT(QN_OPT_NODE_INFO);
-	set_ring(m, 1, 0x0a);
-	SET(m, QN_OPT_NODE_LIST_TYPE, node_list_type, QN_LIST_MEMBERSHIP);
-	set_seq(m, 5);
+	msg_set_nodes(m, node_1, 1);
+	msg_set_ring_id(m, &(struct qn_ring_id){ 1, 0x0a });
+	msg_set_node_list_type(m, QN_LIST_MEMBERSHIP);
+	msg_set_seq(m, 5);
 	/* heuristics undefined: option 22 absent */
 }
 
@@ -280,12 +257,10 @@ static void
 list_quorum(struct msg *m, uint32_t seq, uint8_t quorate)
 {
 	msg_init(m, QN_MSG_NODE_LIST);
-	m->nodes = node_1_member;
-	m->node_count = 1;
-	m->has |= QN_BIT(QN_OPT_NODE_INFO);
-	SET(m, QN_OPT_QUORATE, quorate, quorate);
-	SET(m, QN_OPT_NODE_LIST_TYPE, node_list_type, QN_LIST_QUORUM);
-	set_seq(m, seq);
+	msg_set_nodes(m, node_1_member, 1);
+	msg_set_quorate(m, quorate);
+	msg_set_node_list_type(m, QN_LIST_QUORUM);
+	msg_set_seq(m, seq);
 }
 
 static void b_list_quorum_6(struct msg *m) { list_quorum(m, 6, 0); }
@@ -295,10 +270,10 @@ static void
 list_reply(struct msg *m, uint32_t seq, uint8_t type, uint8_t vote)
 {
 	msg_init(m, QN_MSG_NODE_LIST_REPLY);
-	SET(m, QN_OPT_VOTE, vote, vote);
-	set_ring(m, 1, 0x0a);
-	SET(m, QN_OPT_NODE_LIST_TYPE, node_list_type, type);
-	set_seq(m, seq);
+	msg_set_vote(m, vote);
+	msg_set_ring_id(m, &(struct qn_ring_id){ 1, 0x0a });
+	msg_set_node_list_type(m, type);
+	msg_set_seq(m, seq);
 }
 
 static void b_list_reply_4(struct msg *m) { list_reply(m, 4, QN_LIST_INITIAL_CONFIG, QN_VOTE_ASK_LATER); }
@@ -310,16 +285,16 @@ static void
 b_vote_info(struct msg *m)
 {
 	msg_init(m, QN_MSG_VOTE_INFO);
-	set_ring(m, 1, 0x0a);
-	SET(m, QN_OPT_VOTE, vote, QN_VOTE_ACK);
-	set_seq(m, 1);
+	msg_set_ring_id(m, &(struct qn_ring_id){ 1, 0x0a });
+	msg_set_vote(m, QN_VOTE_ACK);
+	msg_set_seq(m, 1);
 }
 
 static void
 seq_only(struct msg *m, enum qn_msg_type type, uint32_t seq)
 {
 	msg_init(m, type);
-	set_seq(m, seq);
+	msg_set_seq(m, seq);
 }
 
 static void b_vote_info_reply(struct msg *m) { seq_only(m, QN_MSG_VOTE_INFO_REPLY, 1); }
@@ -331,34 +306,33 @@ static void
 b_heur_change(struct msg *m)
 {
 	msg_init(m, QN_MSG_HEURISTICS_CHANGE);
-	SET(m, QN_OPT_HEURISTICS, heuristics, QN_HEUR_PASS);
-	set_seq(m, 9);
+	msg_set_heuristics(m, QN_HEUR_PASS);
+	msg_set_seq(m, 9);
 }
 
 static void
 b_heur_change_reply(struct msg *m)
 {
 	msg_init(m, QN_MSG_HEURISTICS_CHANGE_REPLY);
-	SET(m, QN_OPT_HEURISTICS, heuristics, QN_HEUR_PASS);
-	set_ring(m, 1, 8);
-	SET(m, QN_OPT_VOTE, vote, QN_VOTE_NO_CHANGE);
-	set_seq(m, 9);
+	msg_set_heuristics(m, QN_HEUR_PASS);
+	msg_set_ring_id(m, &(struct qn_ring_id){ 1, 8 });
+	msg_set_vote(m, QN_VOTE_NO_CHANGE);
+	msg_set_seq(m, 9);
 }
 
 static void
 b_server_error_11(struct msg *m)
 {
 	msg_init(m, QN_MSG_SERVER_ERROR);
-	SET(m, QN_OPT_REPLY_ERROR_CODE, reply_error_code, QN_ERR_INIT_REQUIRED);
-	set_seq(m, 5);
+	msg_set_reply_error_code(m, QN_ERR_INIT_REQUIRED);
+	msg_set_seq(m, 5);
 }
 
 static void
 b_server_error_4(struct msg *m)
 {
 	msg_init(m, QN_MSG_SERVER_ERROR);
-	SET(m, QN_OPT_REPLY_ERROR_CODE, reply_error_code,
-	    QN_ERR_UNSUPPORTED_MESSAGE);
+	msg_set_reply_error_code(m, QN_ERR_UNSUPPORTED_MESSAGE);
 }
 
 /* Lists 0..17 and 0..23 as printed in 12.4 (and meant by 12.5). */
@@ -558,35 +532,36 @@ build_all_options(struct msg *m, uint16_t type)
 	static const char name[] = "cluster\0with nul";
 
 	msg_init(m, type);
-	m->has = QN_BIT(QN_OPT_COUNT) - 1;
-	m->seq = 0x89abcdef;
-	m->cluster_name = name;
-	m->cluster_name_len = sizeof(name) - 1;
-	m->tls_supported = QN_TLS_REQUIRED;
-	m->tls_client_cert_required = 0x80;
-	m->supported_messages = (struct u16_list){ rt_msgs, ARRAY_LEN(rt_msgs) };
-	m->supported_options = (struct u16_list){ rt_opts, ARRAY_LEN(rt_opts) };
-	m->reply_error_code = 0xfffe;
-	m->server_max_request_size = 0x11223344;
-	m->server_max_reply_size = 0x55667788;
-	m->node_id = 0xfedcba98;
-	m->supported_algorithms = (struct u16_list){ rt_algos, ARRAY_LEN(rt_algos) };
-	m->algorithm = 0x1234;
-	m->heartbeat_interval = 120000;
-	m->ring_id.node_id = 0xa1b2c3d4;
-	m->ring_id.seq = UINT64_C(0x0102030405060708);
-	m->config_version = UINT64_C(0xf0e0d0c0b0a09080);
-	m->data_center_id = 42;
-	m->node_state = QN_NODE_STATE_DEAD;
-	m->nodes = rt_nodes;
-	m->node_count = ARRAY_LEN(rt_nodes);
-	m->node_list_type = QN_LIST_QUORUM;
-	m->vote = QN_VOTE_WAIT_FOR_REPLY;
-	m->quorate = 1;
-	m->tie_breaker.mode = QN_TB_NODE_ID;
-	m->tie_breaker.node_id = 0xcafef00d;
-	m->heuristics = QN_HEUR_FAIL;
-	m->kap_tie_breaker = 1;
+	msg_set_seq(m, 0x89abcdef);
+	msg_set_cluster_name(m, name, sizeof(name) - 1);
+	msg_set_tls_supported(m, QN_TLS_REQUIRED);
+	msg_set_tls_client_cert_required(m, 0x80);
+	msg_set_supported_messages(m,
+	    &(struct u16_list){ rt_msgs, ARRAY_LEN(rt_msgs) });
+	msg_set_supported_options(m,
+	    &(struct u16_list){ rt_opts, ARRAY_LEN(rt_opts) });
+	msg_set_reply_error_code(m, 0xfffe);
+	msg_set_server_max_request_size(m, 0x11223344);
+	msg_set_server_max_reply_size(m, 0x55667788);
+	msg_set_node_id(m, 0xfedcba98);
+	msg_set_supported_algorithms(m,
+	    &(struct u16_list){ rt_algos, ARRAY_LEN(rt_algos) });
+	msg_set_algorithm(m, 0x1234);
+	msg_set_heartbeat_interval(m, 120000);
+	msg_set_ring_id(m, &(struct qn_ring_id){ 0xa1b2c3d4,
+	    UINT64_C(0x0102030405060708) });
+	msg_set_config_version(m, UINT64_C(0xf0e0d0c0b0a09080));
+	msg_set_data_center_id(m, 42);
+	msg_set_node_state(m, QN_NODE_STATE_DEAD);
+	msg_set_nodes(m, rt_nodes, ARRAY_LEN(rt_nodes));
+	msg_set_node_list_type(m, QN_LIST_QUORUM);
+	msg_set_vote(m, QN_VOTE_WAIT_FOR_REPLY);
+	msg_set_quorate(m, 1);
+	msg_set_tie_breaker(m,
+	    &(struct qn_tie_breaker){ QN_TB_NODE_ID, 0xcafef00d });
+	msg_set_heuristics(m, QN_HEUR_FAIL);
+	msg_set_kap_tie_breaker(m, 1);
+	ck_assert_uint_eq(m->has, QN_BIT(QN_OPT_COUNT) - 1);
 }
 
 /* The option codes of the body's TLVs, in wire order. */
@@ -664,7 +639,7 @@ START_TEST(round_trip_seq_only)
 		0xde, 0xad, 0xbe, 0xef };
 
 	msg_init(&m, type);
-	set_seq(&m, 0xdeadbeef);
+	msg_set_seq(&m, 0xdeadbeef);
 	buf_init(&out);
 	ck_assert_int_eq(msg_encode(&m, &out, BIG), 0);
 	assert_bytes(out.data, out.len, want, sizeof(want), "seq only");
@@ -707,10 +682,11 @@ START_TEST(round_trip_empty_values)
 	uint8_t *want;
 
 	msg_init(&m, QN_MSG_INIT);
+	/* On purpose: options present with no value set (zero length). */
 	m.has = QN_BIT(QN_OPT_CLUSTER_NAME) | QN_BIT(QN_OPT_SUPPORTED_MESSAGES) |
 	    QN_BIT(QN_OPT_SUPPORTED_OPTIONS) |
 	    QN_BIT(QN_OPT_SUPPORTED_ALGORITHMS);
-	set_seq(&m, 1);
+	msg_set_seq(&m, 1);
 	buf_init(&out);
 	ck_assert_int_eq(msg_encode(&m, &out, BIG), 0);
 	/* INIT order: 0 4 5 first, then 1 and 10 ascending. */
@@ -1247,9 +1223,8 @@ START_TEST(encode_value_limit)
 	buf_put(&out, "ab", 2);
 
 	msg_init(&m, QN_MSG_PREINIT);
-	set_seq(&m, 1);
-	SET(&m, QN_OPT_CLUSTER_NAME, cluster_name, name);
-	m.cluster_name_len = 65536;
+	msg_set_seq(&m, 1);
+	msg_set_cluster_name(&m, name, 65536);
 	ck_assert_int_eq(msg_encode(&m, &out, BIG), -1);
 	ck_assert_uint_eq(out.len, 2);
 	ck_assert_mem_eq(out.data, "ab", 2);
@@ -1265,8 +1240,7 @@ START_TEST(encode_value_limit)
 	/* Arrays: 32767 elements fit, 32768 (65536 bytes) do not. */
 	buf_reset(&out);
 	msg_init(&m, QN_MSG_INIT);
-	SET(&m, QN_OPT_SUPPORTED_OPTIONS, supported_options,
-	    ((struct u16_list){ list, 32768 }));
+	msg_set_supported_options(&m, &(struct u16_list){ list, 32768 });
 	ck_assert_int_eq(msg_encode(&m, &out, BIG), -1);
 	ck_assert_uint_eq(out.len, 0);
 	m.supported_options.n = 32767;
@@ -1300,9 +1274,8 @@ START_TEST(encode_tie_breaker)
 		uint8_t *want = hex_parse(t[i].hex, &len);
 
 		msg_init(&m, QN_MSG_INIT);
-		m.has = QN_BIT(QN_OPT_TIE_BREAKER);
-		m.tie_breaker.mode = t[i].mode;
-		m.tie_breaker.node_id = 42;
+		msg_set_tie_breaker(&m,
+		    &(struct qn_tie_breaker){ t[i].mode, 42 });
 		buf_init(&out);
 		ck_assert_int_eq(msg_encode(&m, &out, BIG), 0);
 		assert_bytes(out.data, out.len, want, len, "tie-breaker");
@@ -1333,9 +1306,7 @@ START_TEST(encode_node_info)
 	    &len);
 
 	msg_init(&m, QN_MSG_NODE_LIST);
-	m.has = QN_BIT(QN_OPT_NODE_INFO);
-	m.nodes = n;
-	m.node_count = ARRAY_LEN(n);
+	msg_set_nodes(&m, n, ARRAY_LEN(n));
 	buf_init(&out);
 	ck_assert_int_eq(msg_encode(&m, &out, BIG), 0);
 	assert_bytes(out.data, out.len, want, len, "node info");
