@@ -1,0 +1,42 @@
+#!/bin/sh
+# Build the Debian packages corosync-qnetd and corosync-qdevice
+# (dpkg-buildpackage -us -uc -b) from a clean copy of this tree, and run
+# lintian on them.  The .deb, .changes and .buildinfo files end up in OUTDIR
+# (default: build-deb/).  Run scripts/deps.sh first for the build tools.
+set -eu
+top=$(cd "$(dirname "$0")/.." && pwd)
+out=${1:-$top/build-deb}
+mkdir -p "$out"
+out=$(cd "$out" && pwd)
+
+work=$(mktemp -d /tmp/qnet-debs.XXXXXX)
+trap 'rm -rf "$work"' EXIT
+# The files git knows (committed or not) and new ones it does not ignore:
+# no build directories, no generated configure.
+src="$work/corosync-qnet"
+mkdir -p "$src"
+(cd "$top" && git ls-files -z --cached --others --exclude-standard |
+	xargs -0 sh -c 'for f; do [ -e "$f" ] && printf "%s\0" "$f"; done' sh |
+	tar --null -T - -cf - | tar -xf - -C "$src")
+
+(cd "$src" && DEB_BUILD_OPTIONS="parallel=${JOBS:-2}" \
+	dpkg-buildpackage -us -uc -b >"$work/build.log" 2>&1) || {
+	tail -60 "$work/build.log"
+	echo "build-debs: dpkg-buildpackage failed" >&2
+	exit 1
+}
+
+for f in "$work"/*.deb "$work"/*.changes "$work"/*.buildinfo; do
+	cp "$f" "$out/"
+done
+changes=$(ls "$work"/*.changes)
+echo "build-debs: built in $out:"
+(cd "$out" && ls -1 $(cd "$work" && ls *.deb))
+
+# lintian: errors fail the build, warnings are shown.
+if command -v lintian >/dev/null; then
+	lintian --fail-on error --no-tag-display-limit "$changes" || {
+		echo "build-debs: lintian reports errors" >&2
+		exit 1
+	}
+fi
