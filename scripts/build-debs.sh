@@ -35,7 +35,7 @@ echo "build-debs: built in $out:"
 
 # lintian: errors fail the build, warnings are shown.
 if command -v lintian >/dev/null; then
-	lintian --fail-on error --no-tag-display-limit "$changes" || {
+	lintian --fail-on error --tag-display-limit 0 "$changes" || {
 		echo "build-debs: lintian reports errors" >&2
 		exit 1
 	}

@@ -24,6 +24,7 @@ apt_install() {
 		-o Dpkg::Options::=--force-confdef -o Dpkg::Options::=--force-confold \
 		"$@" >"$t/apt.log" 2>&1 || { tail -20 "$t/apt.log"; return 1; }
 }
+not() { ! "$@"; }
 version_of() { dpkg-query -W -f='${Version}' "$1" 2>/dev/null; }
 status_of() { dpkg-query -W -f='${Status}' "$1" 2>/dev/null; }
 # Contents, owners and modes of the database: what must survive.
@@ -31,32 +32,39 @@ db_state() {
 	(cd "$db" && stat -c '%n %a %U:%G %s' . ./* && md5sum ./*) 2>&1
 }
 # Start the installed corosync-qnetd the way its unit does (as coroqnetd, in
-# its runtime directory) and check that it serves and has the database open.
-qnetd_runs_with_db() {
-	local pid i
-	# A fresh runtime directory, as systemd makes one for each start
+# a fresh runtime directory) and wait until it answers on its local socket.
+qnetd_start() {
 	rm -rf /run/corosync-qnetd
 	mkdir -p /run/corosync-qnetd
 	chown coroqnetd:coroqnetd /run/corosync-qnetd
 	chmod 770 /run/corosync-qnetd
 	runuser -u coroqnetd -- /usr/bin/corosync-qnetd >"$t/qnetd.log" 2>&1 ||
 		{ cat "$t/qnetd.log"; return 1; }
-	for i in $(seq 50); do
+	for _ in $(seq 50); do
 		corosync-qnetd-tool -s >/dev/null 2>&1 && break
 		sleep 0.2
 	done
-	pid=$(cat /run/corosync-qnetd/corosync-qnetd.pid 2>/dev/null)
-	[ -n "$pid" ] || { echo "no pid file"; return 1; }
-	local rc=0
-	corosync-qnetd-tool -s | grep -q . || rc=1
-	[ "$(readlink "/proc/$pid/exe")" = /usr/bin/corosync-qnetd ] || rc=1
-	# NSS keeps its SQLite files open once the database is opened
-	find "/proc/$pid/fd" -lname "$db/cert9.db" | grep -q . || { echo "cert9.db not open"; rc=1; }
-	kill "$pid"
+	qpid=$(cat /run/corosync-qnetd/corosync-qnetd.pid 2>/dev/null)
+	[ -n "$qpid" ] || { echo "no pid file"; return 1; }
+}
+qnetd_stop() {
+	[ -n "${qpid:-}" ] || return 0
+	kill "$qpid" 2>/dev/null
 	for _ in $(seq 50); do
-		[ -d "/proc/$pid" ] || break
+		[ -d "/proc/$qpid" ] || break
 		sleep 0.2
 	done
+	qpid=
+}
+# Ours runs, answers, and has the database open.
+qnetd_runs_with_db() {
+	local rc=0
+	qnetd_start || return 1
+	corosync-qnetd-tool -s | grep -q . || rc=1
+	[ "$(readlink "/proc/$qpid/exe")" = /usr/bin/corosync-qnetd ] || rc=1
+	# NSS keeps its SQLite files open once the database is opened
+	find "/proc/$qpid/fd" -lname "$db/cert9.db" | grep -q . || { echo "cert9.db not open"; rc=1; }
+	qnetd_stop
 	return $rc
 }
 # Every path a 3.0.3 package shipped is there and belongs to our package.
@@ -118,16 +126,32 @@ check "our corosync-qnetd runs as coroqnetd with 3.0.3's database" qnetd_runs_wi
 check "crmsh's and pcs' arbiter checks (dpkg-query --status, packaged paths)" arbiter_checks_pass
 
 echo "--- crmsh and pcs"
+# The distribution's python, not one an image may have in /usr/local
+crmsh_says_installed() {
+	/usr/bin/python3 -c 'import sys; from crmsh import utils
+sys.exit(0 if utils.package_is_installed("corosync-qnetd") else 1)'
+}
+tools=0
 if ls "$t"/tools/*.deb >/dev/null 2>&1; then
 	if apt_install -o Dir::Cache::archives="$t/tools" crmsh pcs; then
-		ok "crmsh and pcs installed beside our packages"
-		# shellcheck source=tests/packages/tools.sh
-		. "$t/tools.sh"
+		ok "crmsh $(version_of crmsh) and pcs $(version_of pcs) installed beside our packages"
+		tools=1
 	else
 		fail "crmsh and pcs did not install beside our packages"
 	fi
 else
 	echo "SKIP: crmsh and pcs not available (not downloaded); only their checks as above"
+fi
+if [ "$tools" = 1 ]; then
+	check "crmsh: utils.package_is_installed(\"corosync-qnetd\") (dpkg-query --status)" \
+		crmsh_says_installed
+	check "pcs: the qnetd certificate database counts as initialized" \
+		/usr/bin/python3 -c 'import sys; from pcs.lib.corosync import qdevice_net
+sys.exit(0 if qdevice_net.qdevice_initialized() else 1)'
+	qnetd_start
+	check "pcs qdevice status net --full (runs /usr/bin/corosync-qnetd-tool)" \
+		sh -c 'pcs qdevice status net --full | grep -q "^QNetd address:"'
+	qnetd_stop
 fi
 
 echo "--- back to Debian's 3.0.3 and up again"
