@@ -12,12 +12,18 @@ out=$(cd "$out" && pwd)
 work=$(mktemp -d /tmp/qnet-debs.XXXXXX)
 trap 'rm -rf "$work"' EXIT
 # The files git knows (committed or not) and new ones it does not ignore:
-# no build directories, no generated configure.
+# no build directories, no generated configure.  Outside git (a release
+# tarball): the tree without build directories.
 src="$work/corosync-qnet"
 mkdir -p "$src"
-(cd "$top" && git ls-files -z --cached --others --exclude-standard |
-	xargs -0 sh -c 'for f; do [ -e "$f" ] && printf "%s\0" "$f"; done' sh |
-	tar --null -T - -cf - | tar -xf - -C "$src")
+if git -C "$top" rev-parse --git-dir >/dev/null 2>&1; then
+	(cd "$top" && git ls-files -z --cached --others --exclude-standard |
+		xargs -0 sh -c 'for f; do [ -e "$f" ] && printf "%s\0" "$f"; done' sh |
+		tar --null -T - -cf - | tar -xf - -C "$src")
+else
+	(cd "$top" && tar --exclude='./build*' --exclude=./autom4te.cache -cf - . |
+		tar -xf - -C "$src")
+fi
 
 (cd "$src" && DEB_BUILD_OPTIONS="parallel=${JOBS:-2}" \
 	dpkg-buildpackage -us -uc -b >"$work/build.log" 2>&1) || {
@@ -31,7 +37,9 @@ for f in "$work"/*.deb "$work"/*.changes "$work"/*.buildinfo; do
 done
 changes=$(ls "$work"/*.changes)
 echo "build-debs: built in $out:"
-(cd "$out" && ls -1 $(cd "$work" && ls *.deb))
+for f in "$work"/*.deb; do
+	basename "$f"
+done
 
 # lintian: errors fail the build, warnings are shown.
 if command -v lintian >/dev/null; then

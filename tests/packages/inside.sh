@@ -29,7 +29,8 @@ version_of() { dpkg-query -W -f='${Version}' "$1" 2>/dev/null; }
 status_of() { dpkg-query -W -f='${Status}' "$1" 2>/dev/null; }
 # Contents, owners and modes of the database: what must survive.
 db_state() {
-	(cd "$db" && stat -c '%n %a %U:%G %s' . ./* && md5sum ./*) 2>&1
+	(cd "$db" && stat -c '%n %a %U:%G' . && stat -c '%n %a %U:%G %s' ./* &&
+		md5sum ./*) 2>&1
 }
 # Start the installed corosync-qnetd the way its unit does (as coroqnetd, in
 # a fresh runtime directory) and wait until it answers on its local socket.
