@@ -68,6 +68,14 @@ qnetd_runs_with_db() {
 	qnetd_stop
 	return $rc
 }
+# For hosts without systemd: the SysV script starts, reports and stops it.
+init_script_works() {
+	local s=/etc/init.d/corosync-qnetd
+	rm -rf /run/corosync-qnetd
+	"$s" start >/dev/null && "$s" status >/dev/null &&
+		corosync-qnetd-tool -s >/dev/null && "$s" stop >/dev/null &&
+		! "$s" status >/dev/null
+}
 # Every path a 3.0.3 package shipped is there and belongs to our package.
 same_paths() {
 	local list=$1 pkg=$2 p missing=0
@@ -124,6 +132,7 @@ check "the admin's /etc/default/corosync-qnetd is kept" \
 check "/usr/bin/corosync-qnetd is ours ($upstream)" \
 	sh -c "corosync-qnetd -v | grep -q \"'$upstream'\""
 check "our corosync-qnetd runs as coroqnetd with 3.0.3's database" qnetd_runs_with_db
+check "/etc/init.d/corosync-qnetd start, status, stop" init_script_works
 check "crmsh's and pcs' arbiter checks (dpkg-query --status, packaged paths)" arbiter_checks_pass
 
 echo "--- crmsh and pcs"
@@ -180,6 +189,9 @@ check "dpkg --purge corosync-qdevice corosync-qnetd" \
 	sh -c "dpkg --purge corosync-qdevice corosync-qnetd >$t/purge.log 2>&1"
 check "purged: not known to dpkg any more" \
 	sh -c '! dpkg-query --status corosync-qnetd >/dev/null 2>&1'
+if [ "$tools" = 1 ]; then
+	check "crmsh: corosync-qnetd no longer installed" not crmsh_says_installed
+fi
 check "purged: defaults, init scripts, units, database gone" sh -c \
 	'! ls -d /etc/default/corosync-q* /etc/init.d/corosync-q* /lib/systemd/system/corosync-q* '"$db"' 2>/dev/null'
 
