@@ -70,11 +70,24 @@ qnetd_runs_with_db() {
 }
 # For hosts without systemd: the SysV script starts, reports and stops it.
 init_script_works() {
-	local s=/etc/init.d/corosync-qnetd
+	local s=/etc/init.d/corosync-qnetd rc=0 pid
 	rm -rf /run/corosync-qnetd
-	"$s" start >/dev/null && "$s" status >/dev/null &&
-		corosync-qnetd-tool -s >/dev/null && "$s" stop >/dev/null &&
-		! "$s" status >/dev/null
+	"$s" start >/dev/null || { echo "  start failed"; rc=1; }
+	pid=$(cat /run/corosync-qnetd/corosync-qnetd.pid 2>/dev/null)
+	"$s" status >/dev/null || { echo "  status: not running"; rc=1; }
+	# The pid file is taken before the local socket is listening
+	for _ in $(seq 50); do
+		corosync-qnetd-tool -s >/dev/null 2>&1 && break
+		sleep 0.2
+	done
+	corosync-qnetd-tool -s >/dev/null || rc=1
+	"$s" stop >/dev/null || { echo "  stop failed"; rc=1; }
+	! "$s" status >/dev/null || { echo "  status: still running"; rc=1; }
+	if [ -n "$pid" ] && [ -d "/proc/$pid" ]; then
+		kill "$pid"
+		rc=1
+	fi
+	return $rc
 }
 # Every path a 3.0.3 package shipped is there and belongs to our package.
 same_paths() {
