@@ -9,7 +9,8 @@ corosync libvotequorum-dev libcmap-dev libcorosync-common-dev libquorum-dev
 corosync-qnetd corosync-qdevice
 iproute2 nftables util-linux procps psmisc man-db
 clang libclang-rt-14-dev valgrind linux-perf
-shellcheck openssl python3 cflow"
+shellcheck openssl python3 cflow
+debhelper dpkg-dev fakeroot lintian"
 
 missing=""
 for p in $PKGS; do

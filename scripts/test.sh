@@ -49,6 +49,9 @@ BUILD_DIR="$top/build" bash tests/qdevice/test-real.sh || status=1
 step "capacity smoke test (decisions only; timings are in BENCHMARKS.md)"
 BUILD_DIR="$top/build" python3 bench/compare --smoke || status=1
 
+step "Debian packages: build, lintian, install over Debian's 3.0.3 in a throw-away copy of this host"
+bash tests/packages/run.sh || status=1
+
 step "real-cluster suite (our daemons; the interop matrix pairs them with Debian's 3.0.3)"
 BUILD_DIR="$top/build" QNETD_FLAVOUR=ours QDEVICE_FLAVOUR=ours \
 	python3 tests/cluster/run.py || status=1
