@@ -1,3 +1,9 @@
+/*
+ * A message connection (conn.h) on the loop: the socket's poll handle,
+ * the ready and deferred lists of the context, the bounded send queue,
+ * plain reads and writes, and batches of received messages.  The TLS half
+ * is in conn_tls.c.
+ */
 #include "config.h"
 
 #include <errno.h>
@@ -10,29 +16,12 @@
 #include <sys/socket.h>
 #include <sys/uio.h>
 
-#include <prerror.h>
-#include <prio.h>
-#include <private/pprio.h>
-#include <secerr.h>
-#include <ssl.h>
-#include <sslerr.h>
-
 #include "conn.h"
+#include "conn_int.h"
 #include "msg.h"
-#include "tls.h"
-
-/* An encoded message waiting to be written. */
-struct outmsg {
-	struct outmsg *next;
-	size_t len;
-	size_t off;		/* bytes already written */
-	int starttls_after;	/* the client switches to TLS after this one */
-	uint8_t data[];
-};
 
 #define DEFAULT_MAX_BATCH	64
 #define IOV_BATCH		64	/* messages per sendmsg() */
-#define TLS_CHUNK		16384	/* the plaintext of a full TLS record */
 #define CONN_ENCODE_HINT	256	/* bytes: INIT_REPLY fits */
 
 /* What read_batch() ended with. */
@@ -45,8 +34,8 @@ enum batch {
 static void on_poll(uv_poll_t *h, int status, int events);
 static void on_idle(uv_idle_t *h);
 
-static void
-poll_set(struct conn *c, int events)
+void
+conn_poll_set(struct conn *c, int events)
 {
 	if (events == c->poll_events)
 		return;
@@ -59,8 +48,8 @@ poll_set(struct conn *c, int events)
 }
 
 
-static void
-ready_add(struct conn *c)
+void
+conn_ready_add(struct conn *c)
 {
 	struct conn_ctx *ctx = c->ctx;
 
@@ -122,89 +111,32 @@ run_deferred(struct conn_ctx *ctx)
 			close(c->fd);
 			c->fd = -1;
 		} else if (c->failed) {
-			poll_set(c, 0);
+			conn_poll_set(c, 0);
 		}
 	}
 }
 
-/* No more I/O; only conn_close() is left to do. */
-static void
-stop(struct conn *c)
+void
+conn_stop(struct conn *c)
 {
 	c->failed = 1;
 	if (c->tls == NULL)
 		defer_poll(c);
 	else
-		poll_set(c, 0);
+		conn_poll_set(c, 0);
 	ready_remove(c);
 }
 
-static void
-fail(struct conn *c, enum conn_error e)
+void
+conn_fail(struct conn *c, enum conn_error e)
 {
 	int saved = errno;
 
 	if (c->failed || c->closing)
 		return;
-	stop(c);
+	conn_stop(c);
 	errno = saved;
 	c->cb->on_error(c, e);
-}
-
-static int
-gone(const struct conn *c)
-{
-	return c->failed || c->closing;
-}
-
-static enum conn_error
-nspr_error_kind(PRErrorCode err)
-{
-	if (IS_SSL_ERROR(err) || IS_SEC_ERROR(err))
-		return CONN_TLS;
-	return err == PR_END_OF_FILE_ERROR ? CONN_EOF : CONN_IO;
-}
-
-/*
- * Hand the socket to NSPR and layer SSL over it.  From PR_ImportTCPSocket
- * on, c->tls owns the fd (even if a later step fails) and PR_Close() in
- * conn_close() closes it.
- */
-static int
-start_tls(struct conn *c, const struct tls_server *srv,
-    const struct tls_client *cl)
-{
-	PRSocketOptionData opt;
-	PRFileDesc *tcp, *ssl;
-
-	if ((tcp = PR_ImportTCPSocket(c->fd)) == NULL)
-		return -1;
-	c->tls = tcp;
-	/* NSPR must return PR_WOULD_BLOCK_ERROR, not wait in poll(). */
-	opt.option = PR_SockOpt_Nonblocking;
-	opt.value.non_blocking = PR_TRUE;
-	if (PR_SetSocketOption(tcp, &opt) != PR_SUCCESS)
-		return -1;
-	ssl = srv != NULL ? tls_server_wrap(srv, tcp) : tls_client_wrap(cl, tcp);
-	if (ssl == NULL)
-		return -1;
-	c->tls = ssl;
-	c->handshake_done = 0;
-	return SSL_ResetHandshake(ssl, srv != NULL) == SECSuccess ? 0 : -1;
-}
-
-/* The client's STARTTLS is out: everything from here on is TLS. */
-static int
-start_client_tls(struct conn *c)
-{
-	const struct tls_client *cl = c->tls_client_pending;
-
-	c->tls_client_pending = NULL;
-	if (start_tls(c, NULL, cl) != 0) {
-		fail(c, CONN_TLS);
-		return -1;
-	}
-	return 0;
 }
 
 /*
@@ -264,46 +196,8 @@ plain_write(struct conn *c)
 		return w;
 	if (errno == EAGAIN || errno == EWOULDBLOCK)
 		return 0;
-	fail(c, CONN_IO);
+	conn_fail(c, CONN_IO);
 	return -1;
-}
-
-static ssize_t
-tls_send(struct conn *c, const uint8_t *p, size_t len)
-{
-	PRInt32 n = PR_Send(c->tls, p, len > INT32_MAX ? INT32_MAX : (PRInt32)len,
-	    0, PR_INTERVAL_NO_WAIT);
-
-	if (n >= 0)
-		return n;
-	if (PR_GetError() == PR_WOULD_BLOCK_ERROR)
-		return 0;
-	fail(c, c->handshake_done ? nspr_error_kind(PR_GetError()) : CONN_TLS);
-	return -1;
-}
-
-/*
- * Small queued messages are sent together, as one TLS record; a big one
- * is sent from its own buffer.
- */
-static ssize_t
-tls_write(struct conn *c)
-{
-	uint8_t chunk[TLS_CHUNK];
-	const struct outmsg *m = c->q_head;
-	size_t n = 0;
-
-	if (m->next == NULL || m->len - m->off >= TLS_CHUNK)
-		return tls_send(c, m->data + m->off, m->len - m->off);
-	for (; m != NULL && n < TLS_CHUNK; m = m->next) {
-		size_t take = m->len - m->off;
-
-		if (take > TLS_CHUNK - n)
-			take = TLS_CHUNK - n;
-		memcpy(chunk + n, m->data + m->off, take);
-		n += take;
-	}
-	return tls_send(c, chunk, n);
 }
 
 /*
@@ -311,29 +205,29 @@ tls_write(struct conn *c)
  * queued, an empty send pushes out records NSS could not write earlier.
  * Returns 0, or -1 when the connection failed or was closed.
  */
-static int
-flush(struct conn *c)
+int
+conn_flush(struct conn *c)
 {
 	ssize_t n;
 
 	while (c->q_head != NULL) {
-		n = c->tls != NULL ? tls_write(c) : plain_write(c);
+		n = c->tls != NULL ? conn_tls_write(c) : plain_write(c);
 		if (n < 0)
 			return -1;
 		if (n == 0) {
 			c->drain_wanted = 1;
 			return 0;
 		}
-		if (consume(c, (size_t)n) && start_client_tls(c) != 0)
+		if (consume(c, (size_t)n) && conn_tls_start_client(c) != 0)
 			return -1;
 	}
-	if (c->tls != NULL && tls_send(c, (const uint8_t *)"", 0) < 0)
+	if (c->tls != NULL && conn_tls_push(c) < 0)
 		return -1;
 	if (c->drain_wanted) {
 		c->drain_wanted = 0;
 		if (c->cb->on_drained != NULL) {
 			c->cb->on_drained(c);
-			if (gone(c))
+			if (conn_gone(c))
 				return -1;
 		}
 	}
@@ -352,29 +246,11 @@ plain_read(struct conn *c, uint8_t *p, size_t want)
 	if (n > 0)
 		return n;
 	if (n == 0)
-		fail(c, CONN_EOF);
+		conn_fail(c, CONN_EOF);
 	else if (errno == EAGAIN || errno == EWOULDBLOCK)
 		return 0;
 	else
-		fail(c, CONN_IO);
-	return -1;
-}
-
-static ssize_t
-tls_read(struct conn *c, uint8_t *p, size_t want)
-{
-	PRInt32 n = PR_Recv(c->tls, p,
-	    want > INT32_MAX ? INT32_MAX : (PRInt32)want, 0,
-	    PR_INTERVAL_NO_WAIT);
-
-	if (n > 0)
-		return n;
-	if (n == 0)
-		fail(c, CONN_EOF);
-	else if (PR_GetError() == PR_WOULD_BLOCK_ERROR)
-		return 0;
-	else
-		fail(c, nspr_error_kind(PR_GetError()));
+		conn_fail(c, CONN_IO);
 	return -1;
 }
 
@@ -389,7 +265,7 @@ deliver(struct conn *c, enum reader_status st)
 	if (st != READER_MESSAGE)
 		len = QN_HEADER_SIZE;
 	c->cb->on_message(c, st, m, len);
-	if (gone(c))
+	if (conn_gone(c))
 		return -1;
 	reader_next(&c->rd);
 	return 0;
@@ -420,7 +296,8 @@ read_batch(struct conn *c)
 	c->in_batch = 1;
 	while (n < c->ctx->max_batch && !c->read_paused) {
 		p = reader_space(&c->rd, &want);
-		got = was_tls ? tls_read(c, p, want) : plain_read(c, p, want);
+		got = was_tls ? conn_tls_read(c, p, want) :
+		    plain_read(c, p, want);
 		if (got <= 0) {
 			r = got < 0 ? BATCH_STOP : BATCH_DONE;
 			break;
@@ -429,7 +306,7 @@ read_batch(struct conn *c)
 			continue;
 		n++;
 		/* Replies to a long batch must not overflow the queue. */
-		if (deliver(c, st) != 0 || (queue_half_full(c) && flush(c) != 0)) {
+		if (deliver(c, st) != 0 || (queue_half_full(c) && conn_flush(c) != 0)) {
 			r = BATCH_STOP;
 			break;
 		}
@@ -444,49 +321,21 @@ read_batch(struct conn *c)
 }
 
 /*
- * Poll for what the connection waits for.  With TLS the SSL layer decides
- * (a handshake may need to read when we want to write), as PR_Poll() would
- * ask it; when it says it is ready already (decrypted data buffered), the
- * connection goes on the ready list.
+ * Poll for what the connection waits for; the SSL layer decides with TLS
+ * (conn_tls_arm).
  */
-static void
-arm(struct conn *c)
+void
+conn_arm(struct conn *c)
 {
-	PRInt16 in, need, out = 0;
 	/* A paused reader still finishes its handshake: it has to write. */
 	int reading = !c->read_paused || (c->tls != NULL && !c->handshake_done);
 
-	if (c->tls == NULL) {
-		poll_set(c, (reading ? UV_READABLE : 0) |
-		    (c->q_head != NULL ? UV_WRITABLE : 0));
+	if (c->tls != NULL) {
+		conn_tls_arm(c, reading);
 		return;
 	}
-	in = (reading ? PR_POLL_READ : 0) |
-	    (c->q_head != NULL ? PR_POLL_WRITE : 0);
-	if (in == 0) {
-		poll_set(c, 0);
-		return;
-	}
-	need = c->tls->methods->poll(c->tls, in, &out);
-	poll_set(c, (need & PR_POLL_READ ? UV_READABLE : 0) |
-	    (need & PR_POLL_WRITE ? UV_WRITABLE : 0));
-	if (out != 0)
-		ready_add(c);
-}
-
-/* Returns 0 once the handshake is done, -1 while it is not (or failed). */
-static int
-handshake(struct conn *c)
-{
-	if (SSL_ForceHandshake(c->tls) != SECSuccess) {
-		if (PR_GetError() == PR_WOULD_BLOCK_ERROR)
-			arm(c);
-		else
-			fail(c, CONN_TLS);
-		return -1;
-	}
-	c->handshake_done = 1;
-	return flush(c);
+	conn_poll_set(c, (reading ? UV_READABLE : 0) |
+	    (c->q_head != NULL ? UV_WRITABLE : 0));
 }
 
 /*
@@ -500,19 +349,19 @@ service(struct conn *c, int readable)
 	enum batch r = BATCH_DONE;
 
 	do {
-		if (flush(c) != 0)
+		if (conn_flush(c) != 0)
 			return;
 		if (c->tls != NULL && !c->handshake_done) {
-			if (handshake(c) != 0)
+			if (conn_tls_handshake(c) != 0)
 				return;
 			readable = 1;
 		}
 		if (readable && (r = read_batch(c)) == BATCH_STOP)
 			return;
 	} while (r == BATCH_TLS);
-	if (readable && flush(c) != 0)
+	if (readable && conn_flush(c) != 0)
 		return;
-	arm(c);
+	conn_arm(c);
 }
 
 static void
@@ -525,12 +374,12 @@ connect_done(struct conn *c)
 		err = errno;
 	if (err != 0) {
 		errno = err;
-		fail(c, CONN_CONNECT);
+		conn_fail(c, CONN_CONNECT);
 		return;
 	}
 	c->connecting = 0;
 	c->cb->on_connected(c);
-	if (!gone(c))
+	if (!conn_gone(c))
 		service(c, 0);
 }
 
@@ -540,7 +389,7 @@ on_poll(uv_poll_t *h, int status, int events)
 	struct conn *c = h->data;
 
 	/* Failed or closing: its poll stops after the batch (defer_poll). */
-	if (gone(c))
+	if (conn_gone(c))
 		return;
 	if (status < 0) {
 		/*
@@ -555,8 +404,8 @@ on_poll(uv_poll_t *h, int status, int events)
 		return;
 	}
 	service(c, (events & UV_READABLE) != 0);
-	if (status < 0 && !gone(c))
-		fail(c, CONN_IO);
+	if (status < 0 && !conn_gone(c))
+		conn_fail(c, CONN_IO);
 }
 
 static void
@@ -624,7 +473,7 @@ conn_init(struct conn *c, struct conn_ctx *ctx, int fd,
 	if (setup(c, ctx, fd, cb, owner, max_receive, max_send,
 	    max_queue) != 0)
 		return -1;
-	poll_set(c, UV_READABLE);
+	conn_poll_set(c, UV_READABLE);
 	return 0;
 }
 
@@ -652,7 +501,7 @@ conn_connect(struct conn *c, struct conn_ctx *ctx,
 	}
 	/* Writable means connected or failed; SO_ERROR tells which. */
 	c->connecting = 1;
-	poll_set(c, UV_WRITABLE);
+	conn_poll_set(c, UV_WRITABLE);
 	return 0;
 }
 
@@ -661,7 +510,7 @@ conn_send_raw(struct conn *c, const uint8_t *data, size_t len)
 {
 	struct outmsg *m;
 
-	if (gone(c)) {
+	if (conn_gone(c)) {
 		c->send_err = CONN_SEND_CLOSED;
 		return -1;
 	}
@@ -694,7 +543,7 @@ conn_send_raw(struct conn *c, const uint8_t *data, size_t len)
 	c->q_bytes += len;
 	/* A batch being read flushes at its end; a connect when it is up. */
 	if (!c->in_batch && !c->connecting)
-		ready_add(c);
+		conn_ready_add(c);
 	return 0;
 }
 
@@ -731,51 +580,12 @@ conn_set_queue_bytes(struct conn *c, size_t max_bytes)
 void
 conn_pause_reading(struct conn *c, int paused)
 {
-	if (gone(c) || c->read_paused == (paused != 0))
+	if (conn_gone(c) || c->read_paused == (paused != 0))
 		return;
 	c->read_paused = paused != 0;
 	/* Within a batch the poll is set when it ends; else the loop sets it. */
 	if (!c->in_batch && !c->connecting)
-		ready_add(c);
-}
-
-int
-conn_starttls_server(struct conn *c, const struct tls_server *srv)
-{
-	if (gone(c) || c->tls != NULL || c->connecting)
-		return -1;
-	if (start_tls(c, srv, NULL) != 0) {
-		stop(c);
-		return -1;
-	}
-	return 0;
-}
-
-int
-conn_starttls_client(struct conn *c, struct tls_client *cl)
-{
-	if (gone(c) || c->tls != NULL || c->tls_client_pending != NULL)
-		return -1;
-	if (c->q_tail != NULL) {
-		c->q_tail->starttls_after = 1;
-		c->tls_client_pending = cl;
-		return 0;
-	}
-	/* STARTTLS is out already: switch now and start the handshake. */
-	if (c->connecting)
-		return -1;
-	if (start_tls(c, NULL, cl) != 0) {
-		stop(c);
-		return -1;
-	}
-	ready_add(c);
-	return 0;
-}
-
-int
-conn_is_tls(const struct conn *c)
-{
-	return c->tls != NULL;
+		conn_ready_add(c);
 }
 
 static void
@@ -812,9 +622,8 @@ conn_close(struct conn *c)
 	/* uv_close() stops polling at once, so the fd may go right after. */
 	uv_close((uv_handle_t *)&c->poll, poll_closed);
 	if (c->tls != NULL)
-		PR_Close(c->tls);
+		conn_tls_close(c);
 	else
 		close(c->fd);
-	c->tls = NULL;
 	c->fd = -1;
 }

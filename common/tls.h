@@ -46,7 +46,7 @@ struct tls_client *tls_client_new(const char *server_cn,
 void	tls_client_free(struct tls_client *c);
 
 /*
- * For conn.c: layer SSL over tcp, an NSPR socket on a connected,
+ * For conn_tls.c: layer SSL over tcp, an NSPR socket on a connected,
  * non-blocking fd, with the settings of the server or client.  Returns the
  * new top descriptor, which then owns tcp, or NULL (tcp untouched).
  */
