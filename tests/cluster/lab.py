@@ -15,16 +15,22 @@ Usage:
 Binaries are chosen per side by flavour ("debian" or "ours"), see BINARIES.
 """
 
-import atexit
 import itertools
 import os
-import re
 import shutil
 import signal
 import subprocess
 import tempfile
-import threading
 import time
+
+# Parts of the harness in their own modules; their names are re-exported here, so
+# scenarios and scripts keep importing everything from lab.
+from parsers import (Quorum, parse_colon_block, parse_qdevice_status,  # noqa: F401
+                     parse_qnetd_list, parse_quorum)
+from procs import holds, mounts_under, pids_in_netns, sh, start_time, wait_until  # noqa: F401
+from teardown import (NAME_BASE, _ACTIVE, _signals_deferred, _try,  # noqa: F401
+                      cleanup_leftovers, install_signal_handlers, leftovers, leftovers_of_pid)
+from watch import SplitBrainWatch  # noqa: F401
 
 # role: (Debian's path, path under $BUILD_DIR for "ours")
 BINARIES = {
@@ -41,7 +47,6 @@ QDEVICE_ROLES = ("qdevice", "qdevice_tool", "qdevice_certutil")
 FLAVOURS = ("debian", "ours")
 
 REPO = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
-NAME_BASE = "cql"          # prefix of every namespace and temp dir of this harness
 SUBNET = "10.77.0"
 QNETD_ADDR = SUBNET + ".2"
 HOST_MOUNTS = {"etc": "/etc/corosync", "lib": "/var/lib/corosync",
@@ -80,237 +85,6 @@ def binaries(qnetd=None, qdevice=None, env=os.environ):
 
 def missing_binaries(paths):
     return sorted(p for p in paths.values() if not os.access(p, os.X_OK))
-
-
-# ---------------------------------------------------------------------------
-# small process helpers
-
-def sh(argv, check=True, timeout=60, input=None):
-    """Run a command, capture text output; raise with the output on failure."""
-    res = subprocess.run(argv, stdin=subprocess.DEVNULL if input is None else None,
-                         input=input, capture_output=True, text=True, timeout=timeout)
-    if check and res.returncode != 0:
-        raise RuntimeError(f"{' '.join(argv)} -> {res.returncode}\n{res.stdout}{res.stderr}")
-    return res
-
-
-def start_time(pid):
-    """Kernel start time of a pid (field 22 of /proc/PID/stat), None if gone."""
-    try:
-        with open(f"/proc/{pid}/stat") as f:
-            return int(f.read().rsplit(")", 1)[1].split()[19])
-    except (OSError, IndexError, ValueError):
-        return None
-
-
-def pids_in_netns(nsfile):
-    """Pids of all processes whose network namespace is the one bound at nsfile."""
-    try:
-        st = os.stat(nsfile)
-    except OSError:
-        return []
-    found = []
-    for d in os.listdir("/proc"):
-        if d.isdigit():
-            try:
-                s = os.stat(f"/proc/{d}/ns/net")
-            except OSError:
-                continue
-            if (s.st_dev, s.st_ino) == (st.st_dev, st.st_ino):
-                found.append(int(d))
-    return found
-
-
-def mounts_under(path):
-    """Mount points at or below path (deepest first), from /proc/self/mounts."""
-    path = os.path.realpath(path)
-    with open("/proc/self/mounts") as f:
-        points = [line.split()[1].replace("\\040", " ") for line in f]
-    return sorted({p for p in points if p == path or p.startswith(path + "/")},
-                  key=len, reverse=True)
-
-
-def wait_until(predicate, timeout, interval=0.2, what="condition", stable=0.0):
-    """Poll predicate until it returns a truthy value (held for `stable` seconds).
-
-    Returns that value; raises AssertionError naming `what` and the last value seen.
-    """
-    deadline = time.monotonic() + timeout
-    since = None
-    last = None
-    while True:
-        try:
-            last = predicate()
-        except Exception as e:           # tools fail transiently while daemons start
-            last = e
-            value = False
-        else:
-            value = last
-        now = time.monotonic()
-        if value:
-            since = since or now
-            if now - since >= stable:
-                return value
-        else:
-            since = None
-        if now >= deadline:
-            raise AssertionError(f"timed out after {timeout}s waiting for {what}; last: {last!r}")
-        time.sleep(interval)
-
-
-def holds(predicate, duration, interval=0.3, what="condition"):
-    """Assert predicate stays true during the whole duration (for 'never happens' checks)."""
-    deadline = time.monotonic() + duration
-    while True:
-        value = predicate()
-        if not value:
-            raise AssertionError(f"{what} stopped holding: {value!r}")
-        if time.monotonic() >= deadline:
-            return value
-        time.sleep(interval)
-
-
-class SplitBrainWatch:
-    """Sample corosync-quorumtool -s on every node, over and over, in a thread;
-    fail (on leaving the with block) if two nodes with disjoint memberships were
-    ever quorate in the same sampling round: two partitions quorate at once.
-
-        with SplitBrainWatch(lab) as watch:
-            ...faults...
-        watch.rounds   # how many rounds were taken
-    """
-
-    def __init__(self, lab):
-        self.lab, self.rounds, self.violations = lab, 0, []
-        self._stop = threading.Event()
-        self._thread = threading.Thread(target=self._run, daemon=True)
-
-    def _sample(self):
-        quorate = {}
-        for n in self.lab.nodes:
-            try:
-                q = self.lab.quorum(n.nodeid)
-            except Exception:       # node down, tool failed: not quorate
-                continue
-            if q.quorate and q.members:
-                quorate[n.nodeid] = set(q.members)
-        for (a, ma), (b, mb) in itertools.combinations(quorate.items(), 2):
-            if not ma & mb:
-                self.violations.append(
-                    f"t={time.monotonic() - self._t0:.1f}s node {a} quorate with "
-                    f"members {sorted(ma)} and node {b} with {sorted(mb)}")
-
-    def _run(self):
-        while not self._stop.is_set():
-            self._sample()
-            self.rounds += 1
-
-    def __enter__(self):
-        self._t0 = time.monotonic()
-        self._thread.start()
-        return self
-
-    def __exit__(self, exc_type, exc, tb):
-        self._stop.set()
-        self._thread.join(30)
-        if exc_type is None and self.violations:
-            raise AssertionError("split brain: " + "; ".join(self.violations[:5]))
-        return False
-
-
-# ---------------------------------------------------------------------------
-# tool output parsers
-
-class Quorum(dict):
-    """corosync-quorumtool -s, parsed. Keys as printed ('Quorate', 'Total votes', ...)."""
-
-    @property
-    def quorate(self):
-        return self.get("Quorate") == "Yes"
-
-    @property
-    def total_votes(self):
-        return int(self.get("Total votes", 0))
-
-    @property
-    def flags(self):
-        return self.get("Flags", "").split()
-
-    @property
-    def members(self):
-        return sorted(n for n in self["rows"] if n != 0)
-
-    @property
-    def qdevice(self):
-        """Flags of the local node's Qdevice column (e.g. ['A', 'V', 'NMW']), [] if none."""
-        for nodeid, row in self["rows"].items():
-            if row["local"]:
-                return row["qdevice"]
-        return []
-
-    @property
-    def qdevice_votes(self):
-        """Votes of the 'Qdevice' row of the membership table (0 when not listed)."""
-        return self["rows"].get(0, {}).get("votes", 0)
-
-
-def parse_quorum(text):
-    q = Quorum(rows={})
-    in_members = False
-    for line in text.splitlines():
-        if line.strip().startswith("Nodeid"):
-            in_members = True
-            continue
-        m = re.match(r"^([A-Za-z][A-Za-z ]*?):\s+(.*?)\s*$", line)
-        if m and not in_members:
-            q[m.group(1)] = m.group(2)
-            continue
-        cols = line.split()
-        if in_members and cols and cols[0].isdigit():
-            # Nodeid Votes [Qdevice-flags] Name [(local)]
-            nodeid, votes, rest = int(cols[0]), int(cols[1]), cols[2:]
-            flags = rest[0].split(",") if nodeid != 0 and len(rest) > 1 and \
-                re.fullmatch(r"[A-Z,]+", rest[0]) else []
-            name = rest[1 if flags else 0] if len(rest) > (1 if flags else 0) else ""
-            q["rows"][nodeid] = {"votes": votes, "qdevice": flags,
-                                 "local": "(local)" in rest, "name": name}
-    return q
-
-
-def parse_colon_block(text):
-    """'Key:<TABs>value' lines into a dict (first occurrence wins)."""
-    out = {}
-    for line in text.splitlines():
-        m = re.match(r"^\s*([^:\t]+):\t+(.*)$", line)
-        if m:
-            out.setdefault(m.group(1).strip(), m.group(2).strip())
-    return out
-
-
-def parse_qdevice_status(text):
-    """corosync-qdevice-tool -s[v]: {'qdevice': {...}, 'net': {...}} per section."""
-    generic, _, net = text.partition("Qdevice-net information")
-    return {"qdevice": parse_colon_block(generic), "net": parse_colon_block(net)}
-
-
-def parse_qnetd_list(text):
-    """corosync-qnetd-tool -l[v]: {cluster: {'Algorithm':..., 'nodes': {id: {...}}}}."""
-    clusters = {}
-    cluster = node = None
-    for line in text.splitlines():
-        m = re.match(r'^Cluster "(.*)":$', line)
-        if m:
-            cluster = clusters.setdefault(m.group(1), {"nodes": {}})
-            node = None
-            continue
-        m = re.match(r"^\s+Node ID (\d+):$", line)
-        if m and cluster is not None:
-            node = cluster["nodes"].setdefault(int(m.group(1)), {})
-            continue
-        m = re.match(r"^\s*([^:\t]+):\t+(.*)$", line)
-        if m and cluster is not None:
-            (node if node is not None else cluster)[m.group(1).strip()] = m.group(2).strip()
-    return clusters
 
 
 # ---------------------------------------------------------------------------
@@ -417,7 +191,6 @@ class Host:
 # ---------------------------------------------------------------------------
 # the lab
 
-_ACTIVE = []            # labs not yet torn down, for signal/atexit teardown
 _COUNTER = itertools.count(1)
 FAILURE_REPORTS = []    # log tails of labs whose block raised; drained by the runner
 
@@ -793,105 +566,6 @@ class Lab:
         return self.expect_states({i: want for i in ids}, timeout, stable)
 
 
-def _try(errors, fn, *args):
-    try:
-        fn(*args)
-    except Exception as e:
-        errors.append(f"{getattr(fn, '__name__', fn)}{args}: {e}")
-
-
-# ---------------------------------------------------------------------------
-# teardown safety: signals, exit, leftovers
-
-_deferring = [False]
-_pending = []
-
-
-class _signals_deferred:
-    """Hold SIGINT/SIGTERM raised during teardown until it is complete."""
-
-    def __enter__(self):
-        _deferring[0] = True
-
-    def __exit__(self, *exc):
-        _deferring[0] = False
-        if _pending:
-            _raise_for(_pending.pop())
-
-
-def _raise_for(signum):
-    if signum == signal.SIGINT:
-        raise KeyboardInterrupt
-    raise SystemExit(128 + signum)
-
-
-def _on_signal(signum, frame):
-    if _deferring[0]:
-        _pending.append(signum)
-    else:
-        _raise_for(signum)
-
-
-def install_signal_handlers():
-    """SIGINT/SIGTERM become exceptions so `with Lab()` blocks tear down."""
-    signal.signal(signal.SIGINT, _on_signal)
-    signal.signal(signal.SIGTERM, _on_signal)
-
-
-@atexit.register
-def _teardown_active():
-    for lab in list(_ACTIVE):
-        lab.teardown()
-
-
-def _owner_alive(pid):
-    return pid == os.getpid() or os.path.exists(f"/proc/{pid}")
-
-
-def cleanup_leftovers():
-    """Remove namespaces, mounts and dirs of earlier runs whose process is gone."""
-    pattern = re.compile(rf"^{NAME_BASE}(\d+)x\d+-")
-    netns = sh(["ip", "netns", "list"]).stdout.split()
-    stale_ns = [n for n in netns if pattern.match(n) and
-                not _owner_alive(int(pattern.match(n).group(1)))]
-    tmp = tempfile.gettempdir()
-    stale_dirs = [os.path.join(tmp, d) for d in os.listdir(tmp)
-                  if pattern.match(d) and not _owner_alive(int(pattern.match(d).group(1)))]
-    for n in stale_ns:
-        for pid in pids_in_netns(f"/run/netns/{n}"):
-            os.kill(pid, signal.SIGKILL)
-    for d in stale_dirs:
-        for point in mounts_under(d):
-            sh(["umount", "-l", point], check=False)
-    for n in sorted(stale_ns, key=lambda n: n.endswith("-br")):  # bridges last
-        sh(["ip", "netns", "delete", n], check=False)
-    for d in stale_dirs:
-        shutil.rmtree(d, ignore_errors=True)
-    return stale_ns + stale_dirs
-
-
-def leftovers(prefix, run_dir, pids=()):
-    """What a lab left behind: namespaces, mounts, its dir, live processes."""
-    found = [f"netns {n}" for n in sh(["ip", "netns", "list"]).stdout.split()
-             if n.startswith(prefix + "-")]
-    found += [f"mount {m}" for m in mounts_under(run_dir)]
-    if os.path.exists(run_dir):
-        found.append(f"dir {run_dir}")
-    found += [f"pid {p}" for p, t in pids if start_time(p) == t]
-    return found
-
-
-def leftovers_of_pid(pid):
-    """Namespaces, temp dirs and mounts of any lab made by process pid."""
-    prefix = f"{NAME_BASE}{pid}x"
-    tmp = tempfile.gettempdir()
-    dirs = [os.path.join(tmp, d) for d in os.listdir(tmp) if d.startswith(prefix)]
-    with open("/proc/self/mounts") as f:
-        mounts = [line.split()[1] for line in f if f"/{prefix}" in line.split()[1]]
-    return [n for n in sh(["ip", "netns", "list"]).stdout.split() if n.startswith(prefix)] + \
-        dirs + mounts
-
-
 def _hold():
     """`lab.py hold`: bring up a 2-node lab, print its identity, wait for a signal."""
     import json
@@ -911,4 +585,3 @@ if __name__ == "__main__":
     if sys.argv[1:] != ["hold"]:
         raise SystemExit("usage: lab.py hold")
     _hold()
-
