@@ -31,13 +31,9 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 int
 LLVMFuzzerInitialize(int *argc, char ***argv)
 {
-	struct log_opts lo = { .foreground = 1, .debug = 1 };
-
 	(void)argc;
 	(void)argv;
-	signal(SIGPIPE, SIG_IGN);
-	if (getenv("FUZZ_QNETD_LOG") != NULL)
-		log_open("fuzz_order", &lo);
+	harness_init("fuzz_order");
 	return 0;
 }
 

@@ -18,6 +18,16 @@
 #include "server.h"
 
 void
+harness_init(const char *name)
+{
+	struct log_opts lo = { .foreground = 1, .debug = 1 };
+
+	signal(SIGPIPE, SIG_IGN);
+	if (getenv("FUZZ_QNETD_LOG") != NULL)
+		log_open(name, &lo);
+}
+
+void
 fail(const char *what)
 {
 	fprintf(stderr, "fuzz_qnetd: %s\n", what);

@@ -50,6 +50,8 @@ struct harness {
 };
 
 void	fail(const char *what) __attribute__((noreturn));
+/* Once per process: SIGPIPE ignored, FUZZ_QNETD_LOG=1 logs to stderr. */
+void	harness_init(const char *name);
 /* A fresh instance configured by the CFG_* and CFG2_* bits. */
 void	setup(struct harness *h, uint8_t cfg, uint8_t cfg2);
 /* Every client goes (or, with shutdown, the server); nothing may be left. */
