@@ -73,6 +73,13 @@ check_reply(const struct harness *h, const uint8_t *data, size_t len)
 
 	if (len > h->max_send)
 		fail("reply larger than max_client_send_size");
+	/*
+	 * A SET_OPTION without a seq and with nothing to echo gets a reply
+	 * with no body, byte for byte as 3.0.3's (observed); the decoder
+	 * rightly calls an empty body inconsistent.
+	 */
+	if (len == 6 && data[0] == 0 && data[1] == QN_MSG_SET_OPTION_REPLY)
+		return;
 	if (msg_decode(data, len, &m) != DECODE_OK)
 		fail("reply does not decode");
 	switch (m.type) {

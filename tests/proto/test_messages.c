@@ -49,6 +49,12 @@ START_TEST(set_option)
 	/* Neither: just the seq. */
 	qc_sendf(&c, "0006 00000008 0000 0004 0000000b");
 	qc_expect(&c, "0007 00000008 | 0000 0004 0000000b");
+	/*
+	 * No seq and nothing to echo: a reply with no body, as 3.0.3 sends
+	 * (observed: `000700000000`); a qdevice always sends a seq.
+	 */
+	qc_sendf(&c, "0006 00000008 0009 0004 00000001");
+	qc_expect(&c, "0007 00000000 |");
 	/* KAP values other than 0/1 are a decode error. */
 	qc_sendf(&c, "0006 0000000d 0000 0004 0000000c 0017 0001 02");
 	expect_error(&c, 12, QN_ERR_ERROR_DECODING_MSG);
