@@ -108,6 +108,7 @@ struct conn {
 	struct conn *deferred_next;	/* on ctx->deferred (deferred set) */
 	unsigned deferred:1;
 	unsigned closing:1, connecting:1, handshake_done:1;
+	unsigned tls_resumed:1;	/* the handshake resumed a session */
 	unsigned failed:1;	/* on_error was called: no more I/O */
 	unsigned in_batch:1;	/* reading: replies are flushed afterwards */
 	unsigned drain_wanted:1;	/* call on_drained when the queue empties */

@@ -169,6 +169,7 @@ conn_tls_handshake(struct conn *c)
 		return -1;
 	}
 	c->handshake_done = 1;
+	c->tls_resumed = tls_resumed(c->tls);
 	return conn_flush(c);
 }
 

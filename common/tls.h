@@ -53,6 +53,9 @@ void	tls_client_free(struct tls_client *c);
 PRFileDesc *tls_server_wrap(const struct tls_server *s, PRFileDesc *tcp);
 PRFileDesc *tls_client_wrap(const struct tls_client *c, PRFileDesc *tcp);
 
+/* Whether the finished handshake on fd resumed an earlier session. */
+int	tls_resumed(PRFileDesc *fd);
+
 /* Text of the last NSS/NSPR error on this thread. */
 const char *tls_error(void);
 

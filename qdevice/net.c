@@ -267,6 +267,13 @@ net_tls_active(const struct qd_net *n)
 }
 
 int
+net_tls_resumed(const struct qd_net *n)
+{
+	return net_connected(n) && n->link.conn != NULL &&
+	    n->link.tls_active && n->link.conn->tls_resumed;
+}
+
+int
 net_client_cert_sent(const struct qd_net *n)
 {
 	return net_connected(n) && n->link.conn != NULL &&

@@ -56,6 +56,7 @@ const struct nodelist *net_nodes(const struct qd_net *n);
 int	net_connected(const struct qd_net *n);
 int	net_tls_active(const struct qd_net *n);
 int	net_client_cert_sent(const struct qd_net *n);
+int	net_tls_resumed(const struct qd_net *n);
 time_t	net_connected_since(const struct qd_net *n);
 time_t	net_echo_reply_time(const struct qd_net *n);	/* 0: none yet */
 /* "Enabled", "Unsupported by QNetd", ... and their JSON ids. */

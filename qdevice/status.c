@@ -230,6 +230,8 @@ net_json(const struct qd_status *q, struct buf *o)
 	buf_printf(o, "\"%s\"", heuristics_id(h->connect));
 	json_key(o, &f, "tls_active");
 	json_bool(o, connected(q) && net_tls_active(q->net));
+	json_key(o, &f, "tls_session_resumed");
+	json_bool(o, connected(q) && net_tls_resumed(q->net));
 	json_key(o, &f, "client_cert_sent");
 	json_bool(o, client_cert_sent(q));
 	json_key(o, &f, "connected_since");

@@ -223,9 +223,10 @@ client_json(const struct client *c, struct buf *o)
 	json_key(o, &f, "heartbeat_interval_ms");
 	buf_printf(o, "%" PRIu32, c->m.heartbeat_interval);
 	json_key(o, &f, "tls");
-	buf_printf(o, "{\"active\":%s,\"client_certificate_verified\":%s}",
-	    c->tls_started ? "true" : "false",
-	    c->cert_checked ? "true" : "false");
+	buf_printf(o, "{\"active\":%s,\"client_certificate_verified\":%s,"
+	    "\"session_resumed\":%s}", c->tls_started ? "true" : "false",
+	    c->cert_checked ? "true" : "false",
+	    c->conn.tls_resumed ? "true" : "false");
 	json_key(o, &f, "config_version");
 	if (c->m.has_config_version)
 		buf_printf(o, "%" PRIu64, c->m.config_version);

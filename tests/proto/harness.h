@@ -180,6 +180,8 @@ struct qc {
 	struct reader rd;
 	uint32_t seq;		/* last request sequence number used */
 	int cert_requested;	/* the TLS server asked for a certificate */
+	SSL_SESSION *resume;	/* qc_starttls offers this session (owned) */
+	int resumed;		/* qc_starttls: the server resumed it */
 	uint16_t local_port;
 };
 

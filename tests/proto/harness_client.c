@@ -112,6 +112,10 @@ qc_close(struct qc *c)
 		SSL_free(c->ssl);
 		c->ssl = NULL;
 	}
+	if (c->resume != NULL) {
+		SSL_SESSION_free(c->resume);
+		c->resume = NULL;
+	}
 	if (c->fd >= 0)
 		close(c->fd);
 	c->fd = -1;
@@ -455,6 +459,11 @@ qc_starttls(struct qc *c, const char *cert)
 	ck_assert_ptr_nonnull(c->ssl);
 	SSL_set_app_data(c->ssl, c);
 	ck_assert_int_eq(SSL_set_fd(c->ssl, c->fd), 1);
+	if (c->resume != NULL) {
+		ck_assert_int_eq(SSL_set_session(c->ssl, c->resume), 1);
+		SSL_SESSION_free(c->resume);
+		c->resume = NULL;
+	}
 	for (;;) {
 		int r, e;
 
@@ -471,6 +480,7 @@ qc_starttls(struct qc *c, const char *cert)
 		}
 		return -1;
 	}
+	c->resumed = SSL_session_reused(c->ssl);
 	return 0;
 }
 

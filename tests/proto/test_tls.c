@@ -338,6 +338,79 @@ START_TEST(tls_wrong_cn)
 }
 END_TEST
 
+/* PREINIT name, STARTTLS, and a handshake offering session sess. */
+static int
+tls_resume(struct qc *c, const struct srv *s, const char *cluster,
+    SSL_SESSION *sess)
+{
+	qc_connect(c, s);
+	send_preinit(c, 1, cluster);
+	expect_preinit_reply(c, 1, QN_TLS_SUPPORTED, 1);
+	qc_sendf(c, "0002 00000008 0000 0004 00000002");
+	c->seq = 2;
+	SSL_SESSION_up_ref(sess);
+	c->resume = sess;
+	return qc_starttls(c, "demo");
+}
+
+/*
+ * A qdevice that reconnects resumes its TLS session (issue 15).  The
+ * certificate comes back with the session and still binds the connection
+ * to its cluster (D25): demo's session joins demo, not "wrong".
+ */
+START_TEST(tls_resumption)
+{
+	struct srv s;
+	struct qc c;
+	struct init_p p;
+	struct buf out;
+	SSL_SESSION *sess;
+
+	NEED_CERTS("tls_resumption");
+	SRV_START(&s, "-s", "on");
+	ck_assert_int_eq(tls_start(&c, &s, QN_TLS_SUPPORTED, 1, "demo"), 0);
+	ck_assert_int_eq(c.resumed, 0);
+	p = init_p(3, 1, QN_ALGO_FFSPLIT);
+	send_init(&c, &p);
+	expect_init_reply(&c, 3, 0);
+	c.seq = 3;
+	echo_ok(&c);	/* a TLS 1.3 ticket comes after the handshake */
+	sess = SSL_get1_session(c.ssl);
+	ck_assert_ptr_nonnull(sess);
+	note("ticket %d resumable %d version %x cipher %s", SSL_SESSION_has_ticket(sess), SSL_SESSION_is_resumable(sess), SSL_SESSION_get_protocol_version(sess), SSL_CIPHER_get_name(SSL_SESSION_get0_cipher(sess)));
+	qc_close(&c);
+
+	ck_assert_int_eq(tls_resume(&c, &s, "demo", sess), 0);
+	note("reconnect: session %s", c.resumed ? "resumed" : "not resumed");
+	if (!debian)
+		ck_assert_msg(c.resumed, "the server did not resume the session");
+	p = init_p(3, 1, QN_ALGO_FFSPLIT);
+	send_init(&c, &p);
+	expect_init_reply(&c, 3, 0);
+	c.seq = 3;
+	echo_ok(&c);
+	if (!debian) {
+		buf_init(&out);
+		ck_assert_int_eq(ipc_request(&s, "list json\n", &out), 0);
+		ck_assert_msg(strstr((char *)out.data,
+		    "\"session_resumed\":true") != NULL,
+		    "the tool does not show the resumed session:\n%s",
+		    (char *)out.data);
+		buf_free(&out);
+	}
+	qc_close(&c);
+
+	/* The same session for cluster "wrong": INIT ends the connection. */
+	ck_assert_int_eq(tls_resume(&c, &s, "wrong", sess), 0);
+	p = init_p(3, 1, QN_ALGO_FFSPLIT);
+	send_init(&c, &p);
+	qc_expect_closed(&c, TIMEOUT_MS);
+	qc_close(&c);
+	SSL_SESSION_free(sess);
+	srv_stop(&s);
+}
+END_TEST
+
 /* -c off: no certificate is requested, TLS without one works. */
 START_TEST(tls_cert_off)
 {
@@ -393,6 +466,7 @@ main(void)
 	tcase_add_test(tc, tls_no_cert);
 	tcase_add_test(tc, tls_other_ca);
 	tcase_add_test(tc, tls_wrong_cn);
+	tcase_add_test(tc, tls_resumption);
 	tcase_add_test(tc, tls_cert_off);
 	tcase_add_test(tc, tls_off_starttls);
 	return harness_run(s, H_PROTO | H_CERTS);
