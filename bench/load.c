@@ -136,7 +136,7 @@ static void
 phase_begin(struct bench *b)
 {
 	b->phase_t0 = now_ns();
-	b->unexpected = b->errors = b->retries = 0;
+	b->unexpected = b->errors = b->retries = b->resumed = 0;
 	b->timeouts = b->double_ack = 0;
 	memset(b->timeouts_in, 0, sizeof(b->timeouts_in));
 	b->all_done_at = b->done == b->n ? 0 : UINT64_MAX;
@@ -267,7 +267,9 @@ usage(void)
 	    "                 [-P qnetd_pid] [-T tls_dir] [-x phases]\n"
 	    "                 [-a source_addresses] [-N cluster_name_prefix]\n"
 	    "                 [-g background_clusters] [-e bg_echo_ms] [-G]\n"
-	    "                 [-C connect_timeout_ms] [-J reconnect_jitter_ms]\n"
+	    "                 [-C connect_timeout_ms] [-J reconnect_jitter_ms] [-R]\n"
+	    "-R: a TLS client reconnects offering its last session (tickets),\n"
+	    "    as a qdevice's NSS does\n"
 	    "-C: a client not registered (INIT_REPLY) in time gives up and\n"
 	    "    connects again, a failed connect waits for it (qdevice: 8000)\n"
 	    "-J: a dropped client waits a random 0..J ms first (qdevice: 4500)\n"
@@ -291,7 +293,7 @@ main(int argc, char **argv)
 	char *phases, *p, *save = NULL;
 	int ch;
 
-	while ((ch = getopt(argc, argv, "H:p:c:n:b:s:t:P:T:x:a:N:g:e:GC:J:")) != -1) {
+	while ((ch = getopt(argc, argv, "H:p:c:n:b:s:t:P:T:x:a:N:g:e:GC:J:R")) != -1) {
 		switch (ch) {
 		case 'H': b.host = optarg; break;
 		case 'p': b.port = atoi(optarg); break;
@@ -308,6 +310,7 @@ main(int argc, char **argv)
 		case 'g': b.bg_clusters = (uint32_t)atoi(optarg); break;
 		case 'e': b.bg_echo_ms = (uint32_t)atoi(optarg); break;
 		case 'G': b.bg_tls = 1; break;
+		case 'R': b.resume = 1; break;
 		case 'C': b.connect_timeout_ms = (uint32_t)atoi(optarg); break;
 		case 'J': b.jitter_ms = (uint32_t)atoi(optarg); break;
 		default: usage();

@@ -28,6 +28,7 @@ enum state {
 struct client {
 	int fd;
 	SSL *ssl;
+	SSL_SESSION *sess;	/* -R: the session the next connect offers */
 	uint8_t state;
 	uint8_t polling_out;
 	uint8_t vote;		/* last ACK/NACK for the current ring */
@@ -75,6 +76,8 @@ struct bench {
 	uint32_t bg_clusters;	/* background clusters after the main ones */
 	uint32_t bg_echo_ms;	/* their echo interval during tls-storm */
 	int bg_tls;
+	int resume;		/* -R: reconnect with the last TLS session */
+	size_t resumed;		/* handshakes that resumed (this phase) */
 	long rss_base_kb;	/* qnetd RSS before the first connect */
 
 	int ep;

@@ -83,6 +83,8 @@ flush(struct bench *b, struct client *c)
 		c->ssl = SSL_new(b->tls);
 		SSL_set_fd(c->ssl, c->fd);
 		SSL_set_connect_state(c->ssl);
+		if (c->sess != NULL)
+			SSL_set_session(c->ssl, c->sess);
 		send_init(b, c);	/* INIT drives the handshake */
 	}
 }
@@ -266,6 +268,8 @@ handle(struct bench *b, struct client *c, const uint8_t *data, size_t len)
 		}
 		c->state = ST_READY;
 		c->connect_deadline = 0;	/* connected, as qdevice sees it */
+		if (c->ssl != NULL && SSL_session_reused(c->ssl))
+			b->resumed++;
 		send_list(b, c, QN_LIST_INITIAL_CONFIG);
 		send_list(b, c, QN_LIST_MEMBERSHIP);
 		send_list(b, c, QN_LIST_QUORUM);
@@ -432,6 +436,14 @@ drop(struct bench *b, struct client *c, int timed_out)
 	c->retry_at = retry_time(b, c, timed_out);
 	epoll_ctl(c->bg ? b->ep_bg : b->ep, EPOLL_CTL_DEL, c->fd, NULL);
 	if (c->ssl != NULL) {
+		if (b->resume && SSL_is_init_finished(c->ssl)) {
+			/* As a qdevice's NSS keeps it; (OpenSSL spoils a
+			 * session whose connection ends unclosed.) */
+			SSL_SESSION_free(c->sess);
+			c->sess = SSL_get1_session(c->ssl);
+			SSL_set_shutdown(c->ssl, SSL_SENT_SHUTDOWN |
+			    SSL_RECEIVED_SHUTDOWN);
+		}
 		SSL_free(c->ssl);
 		c->ssl = NULL;
 	}

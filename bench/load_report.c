@@ -179,7 +179,8 @@ report(struct bench *b, const char *phase, double cpu0, double self0,
 	    "\"errors\":%zu,\"reconnects\":%zu,\"connect_timeouts\":%zu,"
 	    "\"double_ack\":%zu,\"all_done_at_s\":%.3f,"
 	    "\"timeouts_connecting\":%zu,\"timeouts_preinit\":%zu,"
-	    "\"timeouts_tls\":%zu,\"timeouts_init\":%zu,\"qnetd_alive\":%s}\n",
+	    "\"timeouts_tls\":%zu,\"timeouts_init\":%zu,\"tls_resumed\":%zu,"
+	    "\"qnetd_alive\":%s}\n",
 	    phase, b->n, secs,
 	    finished ? "true" : "false",
 	    cpu >= 0 && cpu0 >= 0 ? cpu - cpu0 : -1.0,
@@ -193,7 +194,7 @@ report(struct bench *b, const char *phase, double cpu0, double self0,
 	    b->all_done_at == UINT64_MAX || b->done != b->n ? -1.0 :
 	    (double)b->all_done_at / 1e9,
 	    b->timeouts_in[ST_CONNECTING], b->timeouts_in[ST_PREINIT],
-	    b->timeouts_in[ST_STARTTLS], b->timeouts_in[ST_INIT],
+	    b->timeouts_in[ST_STARTTLS], b->timeouts_in[ST_INIT], b->resumed,
 	    proc_alive(b->qnetd_pid) ? "true" : "false");
 	fflush(stdout);
 }

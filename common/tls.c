@@ -432,3 +432,28 @@ tls_resumed(PRFileDesc *fd)
 		return 0;
 	return info.resumed != 0;
 }
+
+/*
+ * A resumed session skips the certificate check of a full handshake, so
+ * the certificate it brings back is checked against today's trust (the
+ * database may have been reloaded since the ticket was issued): in memory
+ * when the anchors vouch for it, else by NSS.
+ */
+int
+tls_server_recheck(const struct tls_server *s, const struct conn *c)
+{
+	CERTCertificate *cert;
+	void *pin;
+	int ok;
+
+	if (c->tls == NULL || !c->tls_resumed)
+		return 1;
+	if ((cert = peer_cert(c)) == NULL)
+		return 0;
+	pin = SSL_RevealPinArg(c->tls);
+	ok = tls_anchors_accept(s->anchors, cert, pin) ||
+	    CERT_VerifyCertNow(CERT_GetDefaultCertDB(), cert, PR_TRUE,
+	    certUsageSSLClient, pin) == SECSuccess;
+	CERT_DestroyCertificate(cert);
+	return ok;
+}

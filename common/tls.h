@@ -56,6 +56,10 @@ PRFileDesc *tls_client_wrap(const struct tls_client *c, PRFileDesc *tcp);
 /* Whether the finished handshake on fd resumed an earlier session. */
 int	tls_resumed(PRFileDesc *fd);
 
+struct conn;
+/* 1 unless c resumed a session whose client certificate fails today. */
+int	tls_server_recheck(const struct tls_server *s, const struct conn *c);
+
 /* Text of the last NSS/NSPR error on this thread. */
 const char *tls_error(void);
 

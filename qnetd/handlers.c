@@ -12,6 +12,7 @@
 #include "qnetd.h"
 #include "send.h"
 #include "server.h"
+#include "tls.h"
 
 /* The largest timer 3.0.3 accepts; a longer dead-peer timeout is refused. */
 #define MAX_TIMER_MS	18000000ULL
@@ -37,6 +38,14 @@ tls_check(struct client *c, const struct msg *m)
 	 */
 	if (q->client_cert_required && c->tls_started &&
 	    (!c->cert_checked || m->type == QN_MSG_INIT)) {
+		if (!tls_server_recheck(c->qnetd->tls, &c->conn)) {
+			log_err("Client %s resumed a TLS session whose "
+			    "certificate is no longer trusted. Disconnecting "
+			    "client", c->addr);
+			c->qnetd->up->disconnect(c, "resumed session's "
+			    "certificate no longer trusted");
+			return -1;
+		}
 		if (!conn_peer_cert_matches(&c->conn, c->m.cluster_name)) {
 			log_err("Client %s doesn't sent certificate with valid "
 			    "CN. Disconnecting client", c->addr);

@@ -370,6 +370,43 @@ def tls_required_against_plain_qnetd(**fl):
         lab.expect_all([1, 2], members=[1, 2], quorate=True, qdevice_vote=False, total_votes=2)
 
 
+def _qnetd_clients(lab):
+    """{nodeid: client object of corosync-qnetd-tool -l --json} for this lab's cluster."""
+    data = json.loads(lab.qnetd_tool("-l", "--json").stdout)
+    return {c["node_id"]: c for cl in data["clusters"] if cl["name"] == lab.cluster
+            for c in cl["clients"]}
+
+
+@scenario(params={"qdevice=ours": dict(qdevice_flavour="ours"),
+                  "qdevice=debian": dict(qdevice_flavour="debian")})
+def tls_reconnect_resumes_session(**fl):
+    """Each node's TLS connection to qnetd is reset (ss -K on the node); the qdevice reconnects
+    to the same qnetd and resumes its TLS session from qnetd's ticket (issue 15): our qdevice
+    must resume; Debian's 3.0.3 qdevice is reported as it behaves.  No split brain meanwhile."""
+    with Lab(nodes=2, tls="on", qnetd_flavour="ours", **fl) as lab:
+        expect_whole(lab, total_votes=3)
+        before = _qnetd_clients(lab)
+        assert sorted(before) == [1, 2], before
+        assert not any(c["tls"]["session_resumed"] for c in before.values()), before
+        with SplitBrainWatch(lab):
+            for n in lab.nodes:
+                n.run(["ss", "-K", "dst", lab.qnetd.addr, "dport", "=", "5403"], check=False)
+
+            def reconnected():
+                now = _qnetd_clients(lab)
+                return sorted(now) == [1, 2] and all(
+                    now[i]["address"] != before[i]["address"] and now[i]["tls"]["active"]
+                    and now[i]["tls"]["client_certificate_verified"] for i in now)
+            wait_until(reconnected, 60, what="both qdevices reconnected over TLS")
+            expect_whole(lab, total_votes=3)
+        after = _qnetd_clients(lab)
+        resumed = sorted(i for i, c in after.items() if c["tls"]["session_resumed"])
+        print(f"    {fl['qdevice_flavour']} qdevice: {len(resumed)} of {len(after)} TLS "
+              f"sessions resumed on reconnect", flush=True)
+        if fl["qdevice_flavour"] == "ours":
+            assert resumed == [1, 2], after
+
+
 # ---------------------------------------------------------------------------
 # harness self-tests: teardown leaves nothing behind
 
