@@ -26,6 +26,16 @@ struct qd_heur_results {
 	uint8_t latest, regular, membership, connect;
 };
 
+/* How a command ended in the latest run that reported on it. */
+struct qd_heur_exec_last {
+	char *name;
+	uint32_t seq;			/* of the run */
+	enum heur_outcome outcome;
+	int64_t code;			/* exit status, signal or -1 */
+	int64_t start_ms;		/* wall clock, ms since the epoch */
+	uint64_t duration_ms;
+};
+
 struct qd_heur *qd_heur_new(void);
 void	qd_heur_free(struct qd_heur *h);
 
@@ -46,6 +56,9 @@ uint32_t qd_heur_sync_timeout(const struct qd_heur *h);
 /* A run is outstanding. */
 int	qd_heur_pending(const struct qd_heur *h);
 const struct qd_heur_results *qd_heur_results(const struct qd_heur *h);
+/* Each command's latest outcome (forgotten when the list changes). */
+const struct qd_heur_exec_last *qd_heur_execs(const struct qd_heur *h,
+	    size_t *count);
 
 void	qd_heur_close(struct qd_heur *h);
 void	qd_heur_finish(struct qd_heur *h);

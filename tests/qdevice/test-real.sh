@@ -306,6 +306,24 @@ dump_logs() {
 	done
 }
 
+# The JSON status, field by field: json_field PATH... prints each value.
+json_field() {
+	qdtool -s --json | python3 -c '
+import json, sys
+j = json.load(sys.stdin)
+for p in sys.argv[1:]:
+    v = j
+    for k in p.split("."):
+        v = v[int(k)] if isinstance(v, list) else v[k]
+    print(v)
+' "$@"
+}
+
+# A line of the qdevice log of scenario $1 containing $2.
+qd_logged() {
+	grep -qF -- "$2" "$LOG/qdevice.$1"
+}
+
 # JSON status: the fields a script relies on.
 json_ok() {
 	qdtool -s --json | python3 -c '
@@ -388,6 +406,12 @@ scenario_vote() {
 		check "$name: no TLS" status_has "$(printf 'TLS active:\t\tNo')"
 	fi
 	check "$name: JSON status" json_ok "$algo"
+	check "$name: JSON vote ack, from qnetd" [ "$(json_field net.vote \
+	    net.vote_reason_id)" = "$(printf 'ack\nqnetd')" ]
+	check "$name: logged: connected" qd_logged "$name" \
+	    "notice  Connected to qnetd"
+	check "$name: logged: vote change and reason" qd_logged "$name" \
+	    " to ACK: ACK from qnetd ("
 	qdtool -H >/dev/null 2>&1
 	if wait_for 10 qdevice_exited && wait "$QDEVICE_PID"; then
 		pass "$name: -H ends the daemon with status 0"
@@ -418,6 +442,12 @@ scenario_reconnect() {
 	QNETD_PID=
 	# Echo every 8 s: the loss is seen within 16 s, NACK is immediate.
 	check "$name: qnetd gone -> vote withdrawn (NACK)" wait_for 25 lost_vote
+	check "$name: logged: connection lost" qd_logged "$name" \
+	    "notice  Disconnected from qnetd $ADDR:5403: Server closed connection"
+	check "$name: logged: NACK, connection lost" qd_logged "$name" \
+	    "notice  Vote changed from ACK to NACK: connection to qnetd lost: Server closed connection"
+	check "$name: JSON vote nack, connection lost" [ "$(json_field \
+	    net.vote net.vote_reason_id)" = "$(printf 'nack\nconnection_lost')" ]
 	check "$name: still polling without the vote" status_has \
 	    "$(printf 'Poll timer running:\tYes\n')"
 	check "$name: daemon keeps running" kill -0 "$QDEVICE_PID"
@@ -450,11 +480,19 @@ scenario_heuristics() {
 	fi
 	check "$name: result Pass" status_has \
 	    "$(printf 'Heuristics result:\tPass (regular: ')"
+	check "$name: JSON exec ok passed, exit status 0" [ "$(json_field \
+	    heuristics_execs.0.name heuristics_execs.0.result \
+	    heuristics_execs.0.exit_status)" = "$(printf 'ok\npass\n0')" ]
 	corosync-cmapctl -s quorum.device.heuristics.exec_ok str /bin/false \
 	    >/dev/null
 	check "$name: changed command -> Fail" wait_for 10 status_has \
 	    "$(printf 'Heuristics result:\tFail (regular: Fail')"
 	check "$name: still connected" connected
+	check "$name: JSON exec ok failed, exit status 1" [ "$(json_field \
+	    heuristics_execs.0.result heuristics_execs.0.exit_status)" = \
+	    "$(printf 'fail\n1')" ]
+	check "$name: logged: heuristics result change" qd_logged "$name" \
+	    "Heuristics result changed from Pass to Fail"
 	corosync-cmapctl -s quorum.device.heuristics.mode str off >/dev/null
 	check "$name: mode off at runtime" wait_for 5 status_has \
 	    "$(printf 'Heuristics:\t\tDisabled')"
