@@ -208,6 +208,21 @@ schedule_regular(struct qd_heur *h)
 	uv_timer_start(&h->regular_timer, regular_tick, h->cfg.interval, 0);
 }
 
+enum heur_run_now
+qd_heur_run_now(struct qd_heur *h)
+{
+	if (h->cfg.mode == HEUR_MODE_OFF)
+		return HEUR_RUN_DISABLED;
+	if (h->pending_seq != 0) {
+		h->pending_for |= HEUR_FOR_REGULAR;
+		return HEUR_RUN_JOINED;
+	}
+	log_info("Executing heuristics on request");
+	uv_timer_stop(&h->regular_timer);
+	run(h, HEUR_FOR_REGULAR, h->cfg.timeout);
+	return HEUR_RUN_STARTED;
+}
+
 void
 qd_heur_stop_regular(struct qd_heur *h)
 {

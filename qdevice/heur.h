@@ -50,6 +50,17 @@ int	qd_heur_configure(struct qd_heur *h, struct heur_config *cfg);
  */
 void	qd_heur_run(struct qd_heur *h, unsigned purpose, int sync);
 void	qd_heur_stop_regular(struct qd_heur *h);
+/*
+ * A run asked for by the administrator (corosync-qdevice-tool
+ * --run-heuristics): its result counts as a regular one (a change is sent
+ * to qnetd).  A run in progress takes the regular purpose instead.
+ */
+enum heur_run_now {
+	HEUR_RUN_STARTED,
+	HEUR_RUN_JOINED,		/* a run was in progress */
+	HEUR_RUN_DISABLED		/* heuristics mode off */
+};
+enum heur_run_now qd_heur_run_now(struct qd_heur *h);
 int	qd_heur_enabled(const struct qd_heur *h);
 enum heur_mode qd_heur_mode(const struct qd_heur *h);
 uint32_t qd_heur_sync_timeout(const struct qd_heur *h);

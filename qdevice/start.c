@@ -12,6 +12,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 #include "cmap.h"
 #include "daemon.h"
@@ -112,11 +113,35 @@ request_shutdown(struct qdevice *q)
 	net_disconnect(q->net, DISC_LOCAL_SOCKET_CLOSED);
 }
 
+/* "run-heuristics": not in 3.0.3 (corosync-qdevice-tool --run-heuristics). */
+static enum ipc_result
+run_heuristics(struct qdevice *q, struct buf *out)
+{
+	if (q->phase != PHASE_RUNNING) {
+		buf_printf(out, "Can't run heuristics now");
+		return IPC_ERROR;
+	}
+	switch (qd_heur_run_now(q->heur)) {
+	case HEUR_RUN_STARTED:
+		buf_printf(out, "Heuristics run started\n");
+		return IPC_OK;
+	case HEUR_RUN_JOINED:
+		buf_printf(out, "Heuristics run already in progress\n");
+		return IPC_OK;
+	default:
+		buf_printf(out, "Heuristics are disabled");
+		return IPC_ERROR;
+	}
+}
+
 static enum ipc_result
 on_ipc_command(void *arg, char *line, struct buf *out)
 {
 	struct qdevice *q = arg;
+	size_t skip = strspn(line, " \t"), len = strcspn(line + skip, " \t");
 
+	if (len == 14 && strncasecmp(line + skip, "run-heuristics", len) == 0)
+		return run_heuristics(q, out);
 	return status_command(&q->status, line, out);
 }
 

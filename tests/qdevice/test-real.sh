@@ -493,9 +493,25 @@ scenario_heuristics() {
 	    "$(printf 'fail\n1')" ]
 	check "$name: logged: heuristics result change" qd_logged "$name" \
 	    "Heuristics result changed from Pass to Fail"
+	# Regular runs an hour apart: only --run-heuristics sees the fix.
+	corosync-cmapctl -s quorum.device.heuristics.interval str 3600000 \
+	    >/dev/null
+	sleep 2
+	corosync-cmapctl -s quorum.device.heuristics.exec_ok str /bin/true \
+	    >/dev/null
+	sleep 1
+	check "$name: no run of its own within the hour" status_has \
+	    "$(printf 'Heuristics result:\tFail (regular: Fail')"
+	check "$name: --run-heuristics starts a run" [ "$(qdtool \
+	    --run-heuristics)" = "Heuristics run started" ]
+	check "$name: --run-heuristics -> Pass" wait_for 10 status_has \
+	    "$(printf 'Heuristics result:\tPass (regular: Pass')"
 	corosync-cmapctl -s quorum.device.heuristics.mode str off >/dev/null
 	check "$name: mode off at runtime" wait_for 5 status_has \
 	    "$(printf 'Heuristics:\t\tDisabled')"
+	out=$(qdtool --run-heuristics 2>&1); rc=$?
+	check "$name: --run-heuristics with mode off: exit 4" [ $rc = 4 -a \
+	    "$out" = "Error: Heuristics are disabled" ]
 	stop_all
 }
 
@@ -714,7 +730,7 @@ scenario_cli() {
 	local name=cli out rc
 	out=$("$OUR_QDTOOL" 2>&1); rc=$?
 	check "$name: tool without operation: usage, exit 1" \
-	    [ $rc = 1 -a "$out" = "usage: corosync-qdevice-tool [-Hhsv] [-p qdevice_ipc_socket_path] [--json]" ]
+	    [ $rc = 1 -a "$out" = "usage: corosync-qdevice-tool [-Hhsv] [-p qdevice_ipc_socket_path] [--json] [--run-heuristics]" ]
 	out=$("$OUR_QDTOOL" -s -p /run/nothing.sock 2>&1); rc=$?
 	check "$name: tool without daemon: exit 3" [ $rc = 3 ]
 	check "$name: tool without daemon: message" grep -q \
