@@ -320,6 +320,44 @@ def heuristics_fail_moves_vote(mode, **fl):
         expect_votes(lab, {1: "NACK", 2: "NACK", 3: "ACK", 4: "ACK"})
 
 
+def qdevice_json(lab, nodeid):
+    return json.loads(lab.qdevice_tool(nodeid, "-s", "--json").stdout)
+
+
+@scenario(params={"2nodelms": dict(algorithm="2nodelms"), "lms": dict(algorithm="lms")})
+def heuristics_change_moves_lms_vote(algorithm, **fl):
+    """Upstream #14 (not 3.0.3): a 1/1 split is won by node 1 (tie-breaker lowest);
+    then node 1's check starts failing.  A regular run, started at once with
+    corosync-qdevice-tool --run-heuristics, reports Fail; qnetd decides again and
+    the vote moves to node 2.  Each node's --json says why it has no vote.  Ours
+    on both sides: 3.0.3's qnetd answers the change with "no change"."""
+    execs = {i: {"check": "/bin/true"} for i in (1, 2)}
+    with Lab(nodes=2, algorithm=algorithm, heuristics_mode="on", heuristics_exec=execs,
+             qnetd_flavour="ours", qdevice_flavour="ours") as lab:
+        expect_whole(lab, total_votes=3)
+        with SplitBrainWatch(lab) as watch:
+            lab.partition([1], [2])
+            expect_split(lab, winners=[1], losers=[2], winner_votes=2)
+            net = qdevice_json(lab, 2)["net"]
+            assert (net["vote"], net["vote_reason_id"]) == ("nack", "qnetd"), net
+
+            lab.node(1).run(["corosync-cmapctl", "-s", "quorum.device.heuristics.exec_check",
+                             "str", "/bin/false"])
+            out = lab.qdevice_tool(1, "--run-heuristics").stdout.strip()
+            assert out in ("Heuristics run started", "Heuristics run already in progress"), out
+            expect_split(lab, winners=[2], losers=[1], winner_votes=2)
+            expect_votes(lab, {1: "NACK", 2: "ACK"})
+        assert watch.rounds > 10, watch.rounds
+        j = qdevice_json(lab, 1)
+        assert (j["net"]["vote"], j["net"]["vote_reason_id"]) == \
+            ("nack", "heuristics_failed"), j["net"]
+        check = [e for e in j["heuristics_execs"] if e["name"] == "check"]
+        assert check and (check[0]["result"], check[0]["exit_status"]) == ("fail", 1), j
+        log = lab.node(1).read("/var/log/corosync/qdevice.out")
+        assert "notice  Vote changed from ACK to NACK: NACK from qnetd" in log, log[-2000:]
+        assert (qdevice_json(lab, 2)["net"]["vote"]) == "ack"
+
+
 # ---------------------------------------------------------------------------
 # 7. TLS (interop matrix)
 
