@@ -3,6 +3,7 @@
 #include <string.h>
 
 #include "decide.h"
+#include "events.h"
 #include "log.h"
 #include "qnetd.h"
 #include "send.h"
@@ -90,7 +91,7 @@ svc_send_vote_info(void *ctx, struct member *m, uint32_t seq, uint8_t vote,
 	struct msg msg;
 
 	(void)ctx;
-	(void)reason;
+	events_vote(client_of(m)->qnetd->events, m, vote, reason);
 	msg_init(&msg, QN_MSG_VOTE_INFO);
 	msg_set_seq(&msg, seq);
 	msg_set_vote(&msg, vote);
@@ -105,7 +106,7 @@ svc_send_reply(void *ctx, struct member *m, void *reply, uint8_t vote,
 	struct msg *msg = reply;
 
 	(void)ctx;
-	(void)reason;
+	events_vote(client_of(m)->qnetd->events, m, vote, reason);
 	msg_set_vote(msg, vote);
 	msg_set_ring_id(msg, ring);
 	return send_msg(client_of(m), msg);

@@ -10,6 +10,7 @@
 
 #include "client.h"
 #include "cluster.h"
+#include "events.h"
 #include "gate.h"
 #include "json.h"
 #include "log.h"
@@ -137,6 +138,20 @@ list_text(const struct qnetd *q, const struct list_opts *lo, struct buf *o)
 /* ------------------------------------------------------------------ */
 /* JSON */
 
+/* The event hook's counters (events.h). */
+static void
+events_json(const struct qnetd *q, struct buf *o, int *f)
+{
+	struct qev_counts n;
+
+	events_counts(q->events, &n);
+	json_key(o, f, "events");
+	buf_printf(o, "{\"emitted\":%" PRIu64 ",\"hook_runs\":%" PRIu64
+	    ",\"coalesced\":%" PRIu64 ",\"dropped\":%" PRIu64 ",\"timeouts\":%"
+	    PRIu64 ",\"failures\":%" PRIu64 "}", n.emitted, n.runs, n.coalesced,
+	    n.dropped, n.timeouts, n.failures);
+}
+
 static void
 status_json(const struct qnetd *q, struct buf *o)
 {
@@ -166,6 +181,7 @@ status_json(const struct qnetd *q, struct buf *o)
 	buf_printf(o, "%lld", q->set.max_client_send_size);
 	json_key(o, &f, "max_receive_size");
 	buf_printf(o, "%lld", q->set.max_client_receive_size);
+	events_json(q, o, &f);
 	buf_printf(o, "}\n");
 }
 
