@@ -18,9 +18,11 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "buf.h"
 #include "cluster.h"
 #include "events.h"
 #include "htab.h"
+#include "json.h"
 #include "log.h"
 #include "names.h"
 
@@ -121,6 +123,42 @@ coalesce_with(struct qnetd_events *e, const struct qev_item *it)
 	return NULL;
 }
 
+/* One JSON line per event, the hook's variables as members. */
+static void
+follow(struct qnetd_events *e, const struct qev_item *it)
+{
+	struct buf b;
+	int f = 1;
+
+	buf_init(&b);
+	buf_put_u8(&b, '{');
+	json_key(&b, &f, "sequence");
+	buf_printf(&b, "%" PRIu64, it->seq);
+	json_key(&b, &f, "timestamp");
+	json_str(&b, it->ts, strlen(it->ts));
+	json_key(&b, &f, "event");
+	buf_printf(&b, "\"%s\"", qev_name(it->type));
+	json_key(&b, &f, "cluster");
+	json_str(&b, it->cluster, strlen(it->cluster));
+	json_key(&b, &f, "node_id");
+	if (it->node != 0)
+		buf_printf(&b, "%" PRIu32, it->node);
+	else
+		buf_printf(&b, "null");
+	json_key(&b, &f, "vote");
+	json_str(&b, it->vote, strlen(it->vote));
+	json_key(&b, &f, "reason");
+	json_str(&b, it->reason, strlen(it->reason));
+	json_key(&b, &f, "nodes");
+	json_str(&b, it->nodes, strlen(it->nodes));
+	json_key(&b, &f, "address");
+	json_str(&b, it->addr, strlen(it->addr));
+	buf_printf(&b, "}\n");
+	if (!b.failed)
+		e->s.follow(e->s.follow_arg, (const char *)b.data, b.len);
+	buf_free(&b);
+}
+
 static void
 emit(struct qnetd_events *e, struct qev_item *it)
 {
@@ -133,6 +171,8 @@ emit(struct qnetd_events *e, struct qev_item *it)
 	log_debug("Event %" PRIu64 " %s cluster %s node %" PRIu32 " %s %s",
 	    it->seq, qev_name(it->type), it->cluster, it->node, it->vote,
 	    it->reason);
+	if (e->s.follow != NULL && !e->closing)
+		follow(e, it);
 	if (e->hook == NULL || e->closing)
 		return;
 	/*

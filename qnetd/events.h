@@ -38,6 +38,9 @@ struct qev_settings {
 	uint32_t timeout_ms;		/* a hook run is killed after it */
 	uint32_t rate;			/* hook starts per second */
 	size_t queue_max;		/* events waiting for the hook */
+	/* Each event as a JSON line, for --follow (may be NULL). */
+	void	(*follow)(void *arg, const char *line, size_t len);
+	void	*follow_arg;
 };
 
 struct qnetd_events;
@@ -62,7 +65,7 @@ struct qev_counts {
 };
 void	events_counts(const struct qnetd_events *e, struct qev_counts *out);
 
-/* The event as a JSON object (no newline); for --follow and the tests. */
+/* "vote_changed", ... (QNETD_EVENT, the JSON "event"). */
 const char *qev_name(enum qev_type t);
 
 #endif

@@ -292,6 +292,16 @@ on_syslog_probe(uv_timer_t *t)
 	log_syslog_probe();
 }
 
+/* Events to the tools following them (corosync-qnetd-tool --follow). */
+static void
+on_event_line(void *arg, const char *line, size_t len)
+{
+	struct qnetd *q = arg;
+
+	if (q->ipc.open)
+		ipc_broadcast(&q->ipc, line, len);
+}
+
 static int
 start(struct qnetd *q)
 {
@@ -317,7 +327,8 @@ start(struct qnetd *q)
 	    .hook = q->set.event_hook,
 	    .timeout_ms = (uint32_t)q->set.event_hook_timeout,
 	    .rate = (uint32_t)q->set.event_hook_rate,
-	    .queue_max = (size_t)q->set.event_hook_queue });
+	    .queue_max = (size_t)q->set.event_hook_queue,
+	    .follow = on_event_line, .follow_arg = q });
 	if (q->events == NULL) {
 		log_crit("Out of memory");
 		return -1;

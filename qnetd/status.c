@@ -148,8 +148,9 @@ events_json(const struct qnetd *q, struct buf *o, int *f)
 	json_key(o, f, "events");
 	buf_printf(o, "{\"emitted\":%" PRIu64 ",\"hook_runs\":%" PRIu64
 	    ",\"coalesced\":%" PRIu64 ",\"dropped\":%" PRIu64 ",\"timeouts\":%"
-	    PRIu64 ",\"failures\":%" PRIu64 "}", n.emitted, n.runs, n.coalesced,
-	    n.dropped, n.timeouts, n.failures);
+	    PRIu64 ",\"failures\":%" PRIu64 ",\"followers\":%zu}", n.emitted,
+	    n.runs, n.coalesced, n.dropped, n.timeouts, n.failures,
+	    q->ipc.open ? ipc_followers(&q->ipc) : 0);
 }
 
 static void
@@ -371,6 +372,9 @@ status_command(void *arg, char *line, struct buf *out)
 		log_debug("IPC client requested shutdown");
 		return IPC_OK_SHUTDOWN;
 	}
+	/* Ours: events as JSON lines until the client goes (events.h). */
+	if (strcasecmp(w[0], "follow") == 0)
+		return IPC_OK_FOLLOW;
 	buf_printf(out, "Unknown command '%s'", w[0]);
 	return IPC_ERROR;
 }

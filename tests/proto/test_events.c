@@ -7,7 +7,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <fcntl.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include "harness.h"
@@ -68,9 +70,47 @@ expect_var(const char *env, const char *line)
 	ck_assert_msg(strstr(env, want) != NULL, "no \"%s\" in\n%s", line, env);
 }
 
+/* corosync-qnetd-tool --follow into dir/follow; its pid. */
+static pid_t
+start_follower(const struct srv *s, const char *dir)
+{
+	char out[512];
+	int64_t end = now_ms() + 10000;
+	struct buf st;
+	pid_t pid;
+	int fd;
+
+	snprintf(out, sizeof(out), "%s/follow", dir);
+	pid = fork();
+	ck_assert_int_ge(pid, 0);
+	if (pid == 0) {
+		fd = open(out, O_WRONLY | O_CREAT | O_TRUNC, 0600);
+		if (fd < 0 || dup2(fd, 1) < 0)
+			_exit(127);
+		execl(tool_bin, tool_bin, "-p", s->sock, "--follow",
+		    (char *)NULL);
+		_exit(127);
+	}
+	/* Following once the daemon counts it. */
+	buf_init(&st);
+	do {
+		buf_reset(&st);
+		ck_assert_int_eq(ipc_request(s, "status json\n", &st), 0);
+		buf_put_u8(&st, 0);
+		if (strstr((char *)st.data, "\"followers\":1") != NULL)
+			break;
+		sleep_ms(20);
+	} while (now_ms() < end);
+	ck_assert_msg(strstr((char *)st.data, "\"followers\":1") != NULL,
+	    "%s", (char *)st.data);
+	buf_free(&st);
+	return pid;
+}
+
 /*
  * Two 2nodelms nodes join, get ACK, split (node 2 loses the vote), node 1
- * leaves (node 2 gets it back): every event reaches the hook, in order.
+ * leaves (node 2 gets it back): every event reaches the hook, in order, and
+ * a --follow reader sees the same as JSON lines.
  */
 START_TEST(hook_sees_split_in_order)
 {
@@ -90,15 +130,19 @@ START_TEST(hook_sees_split_in_order)
 		{ "vote_changed", "2", "ack", "" },
 		{ "quorate_partition_changed", "", "", "2" },
 	};
-	char dir[256], hook[300], opt[400], line[300];
+	char dir[256], hook[300], opt[400], line[300], path[512];
 	struct srv s;
 	struct qc c[2];
 	uint32_t seq;
+	pid_t follower;
+	int status;
+	FILE *f;
 
 	scratch_dir(dir, sizeof(dir));
 	write_hook(dir, "", hook, sizeof(hook));
 	snprintf(opt, sizeof(opt), "event_hook=%s,event_hook_rate=1000", hook);
 	SRV_START(&s, "-s", "off", "-S", opt);
+	follower = start_follower(&s, dir);
 	for (uint32_t i = 0; i < 2; i++) {
 		join_simple(&c[i], &s, "demo", i + 1, QN_ALGO_2NODELMS);
 		seq = send_config(&c[i], 1, 2);
@@ -142,6 +186,27 @@ START_TEST(hook_sees_split_in_order)
 	ck_assert_ptr_null(event_env(dir, ARRAY_LEN(want) + 1));
 	qc_close(&c[1]);
 	srv_stop(&s);
+
+	/* The daemon's end ends --follow, with status 0. */
+	ck_assert_int_eq(waitpid(follower, &status, 0), follower);
+	ck_assert(WIFEXITED(status) && WEXITSTATUS(status) == 0);
+	snprintf(path, sizeof(path), "%s/follow", dir);
+	f = fopen(path, "r");
+	ck_assert_ptr_nonnull(f);
+	for (unsigned i = 0; i < ARRAY_LEN(want); i++) {
+		char got[1024], exp[256];
+
+		ck_assert_ptr_nonnull(fgets(got, sizeof(got), f));
+		snprintf(exp, sizeof(exp), "{\"sequence\":%u,", i + 1);
+		ck_assert_msg(strncmp(got, exp, strlen(exp)) == 0, "%s", got);
+		snprintf(exp, sizeof(exp), "\"event\":\"%s\",\"cluster\":"
+		    "\"demo\",\"node_id\":%s,\"vote\":\"%s\"", want[i].event,
+		    want[i].node[0] ? want[i].node : "null", want[i].vote);
+		ck_assert_msg(strstr(got, exp) != NULL, "no %s in %s", exp, got);
+		snprintf(exp, sizeof(exp), "\"nodes\":\"%s\"", want[i].nodes);
+		ck_assert_msg(strstr(got, exp) != NULL, "no %s in %s", exp, got);
+	}
+	fclose(f);
 }
 END_TEST
 
