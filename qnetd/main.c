@@ -323,8 +323,8 @@ start(struct qnetd *q)
 		return -1;
 	}
 
-	q->events = events_new(q->loop, &(struct qev_settings){
-	    .hook = q->set.event_hook,
+	q->events = events_new(q->loop, &(struct hook_settings){
+	    .path = q->set.event_hook, .prefix = "QNETD",
 	    .timeout_ms = (uint32_t)q->set.event_hook_timeout,
 	    .rate = (uint32_t)q->set.event_hook_rate,
 	    .queue_max = (size_t)q->set.event_hook_queue,

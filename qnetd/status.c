@@ -142,7 +142,7 @@ list_text(const struct qnetd *q, const struct list_opts *lo, struct buf *o)
 static void
 events_json(const struct qnetd *q, struct buf *o, int *f)
 {
-	struct qev_counts n;
+	struct hook_counts n;
 
 	events_counts(q->events, &n);
 	json_key(o, f, "events");
