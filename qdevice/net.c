@@ -81,10 +81,12 @@ disconnected(struct qd_net *n, enum disc_reason r, int progressed)
 	int unregister;
 
 	log_debug("Disconnecting from qnetd: %s", disc_reason_str(r));
-	if (n->state == NET_CONNECTED)
+	if (n->state == NET_CONNECTED) {
 		log_notice("Disconnected from qnetd %s:%u: %s",
 		    n->cfg->net.host, (unsigned)n->cfg->net.port,
 		    disc_reason_str(r));
+		qd_event(n->ev, "disconnected", "", disc_reason_str(r));
+	}
 	snprintf(n->conn_reason, sizeof(n->conn_reason), "%s",
 	    disc_reason_str(r));
 	n->conn_since = time(NULL);
@@ -216,6 +218,7 @@ regular_result(struct qd_net *n, uint8_t prev, uint8_t h)
 {
 	if (h == prev)
 		return;
+	qd_event(n->ev, "heuristics_changed", "", heuristics_id(h));
 	if (h == QN_HEUR_PASS)
 		log_notice("Heuristics result changed from %s to %s",
 		    heuristics_name(prev), heuristics_name(h));

@@ -38,6 +38,7 @@ net_set_vote(struct qd_net *n, uint8_t vote, const char *why_id,
 		n->vote_since = time(NULL);
 		log_notice("Vote changed from %s to %s: %s", vote_name(old),
 		    vote_name(vote), n->vote_reason);
+		qd_event(n->ev, "vote_changed", vote_id(vote), n->vote_reason);
 	}
 	if (qd_vq_cast(n->vq, vote) != 0)
 		n->ev->exit(n->ev->arg, 1, 0);
@@ -241,6 +242,7 @@ net_connected_burst(struct qd_net *n, uint8_t heuristics)
 	snprintf(n->conn_reason, sizeof(n->conn_reason), "connected");
 	log_notice("Connected to qnetd %s:%u%s", n->cfg->net.host,
 	    (unsigned)n->cfg->net.port, n->link.tls_active ? " (TLS)" : "");
+	qd_event(n->ev, "connected", "", n->cfg->net.host);
 	net_set_vote(n, QN_VOTE_WAIT_FOR_REPLY, VOTE_WHY_WAITING,
 	    "connected, waiting for qnetd's vote");
 }

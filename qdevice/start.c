@@ -17,6 +17,7 @@
 #include "cmap.h"
 #include "daemon.h"
 #include "heur.h"
+#include "hook.h"
 #include "log.h"
 #include "names.h"
 #include "net.h"
@@ -45,6 +46,7 @@ struct qdevice {
 	struct nodelist nodes;		/* until the model takes it */
 
 	struct qd_events ev;
+	struct hook *hook;		/* events (common/hook.h) */
 	struct qd_status status;
 	struct qd_cmap *cmap;
 	struct qd_vq *vq;
@@ -142,6 +144,9 @@ on_ipc_command(void *arg, char *line, struct buf *out)
 
 	if (len == 14 && strncasecmp(line + skip, "run-heuristics", len) == 0)
 		return run_heuristics(q, out);
+	/* Ours: events as JSON lines until the client goes. */
+	if (len == 6 && strncasecmp(line + skip, "follow", len) == 0)
+		return IPC_OK_FOLLOW;
 	return status_command(&q->status, line, out);
 }
 
@@ -372,6 +377,27 @@ ev_heur_enabled(void *arg)
 	net_heuristics_enabled(q->net);
 }
 
+static void
+ev_event(void *arg, const char *name, const char *vote, const char *reason)
+{
+	struct qdevice *q = arg;
+
+	hook_emit(q->hook, &(struct hook_event){ .name = name,
+	    .coalesce = strcmp(name, "vote_changed") == 0,
+	    .cluster = q->cfg.cluster_name, .node = q->cfg.node_id,
+	    .vote = vote, .reason = reason });
+}
+
+/* Events to the tools following them (corosync-qdevice-tool --follow). */
+static void
+on_event_line(void *arg, const char *line, size_t len)
+{
+	struct qdevice *q = arg;
+
+	if (q->ipc.open)
+		ipc_broadcast(&q->ipc, line, len);
+}
+
 /* ------------------------------------------------------------------ */
 /* Start-up steps 7-13 */
 
@@ -429,6 +455,14 @@ start(struct qdevice *q)
 	    &q->ev) != 0)
 		return -1;
 
+	q->hook = hook_new(q->loop, &(struct hook_settings){
+	    .path = s->event_hook, .prefix = "QDEVICE",
+	    .timeout_ms = (uint32_t)s->event_hook_timeout,
+	    .rate = (uint32_t)s->event_hook_rate,
+	    .queue_max = (size_t)s->event_hook_queue,
+	    .follow = on_event_line, .follow_arg = q });
+	if (q->hook == NULL)
+		return -1;
 	daemon_sighup_start(&q->signals, q->loop, on_sighup, q);
 	notify_start(&q->notify, q->loop, status_line, q);
 	log_debug("Initializing local socket");
@@ -480,6 +514,8 @@ teardown(struct qdevice *q)
 	qd_cmap_close(q->cmap);
 	qd_heur_close(q->heur);
 	qd_heur_finish(q->heur);
+	hook_close(q->hook);
+	q->hook = NULL;
 	notify_stop(&q->notify);
 	daemon_loop_drain(q->loop);
 	net_finish(q->net);
@@ -570,6 +606,7 @@ qdevice_run(const struct qdevice_settings *set, int foreground, int debug)
 		.heur_result = ev_heur_result,
 		.heur_membership_done = ev_heur_membership_done,
 		.heur_enabled = ev_heur_enabled,
+		.event = ev_event,
 	};
 	limits_from_settings(&q);
 	q.cmap = qd_cmap_new();

@@ -319,6 +319,32 @@ for p in sys.argv[1:]:
 ' "$@"
 }
 
+# A file of hook environments in $1 with every line given.
+hook_saw() {
+	local dir=$1 f l ok
+	shift
+	for f in "$dir"/ev.*; do
+		[ -f "$f" ] || continue
+		ok=1
+		for l in "$@"; do
+			grep -qxF -- "$l" "$f" || { ok=0; break; }
+		done
+		[ $ok = 1 ] && return 0
+	done
+	return 1
+}
+
+# --follow output $1 has lines matching $2, $3, ... in this order.
+follow_saw() {
+	local file=$1 n=0 pat
+	shift
+	for pat in "$@"; do
+		n=$(tail -n +$((n + 1)) "$file" | grep -nF -m1 -- "$pat" |
+		    cut -d: -f1 | awk -v base=$n '{ print base + $1 }')
+		[ -n "$n" ] || return 1
+	done
+}
+
 # A line of the qdevice log of scenario $1 containing $2.
 qd_logged() {
 	grep -qF -- "$2" "$LOG/qdevice.$1"
@@ -428,20 +454,40 @@ scenario_vote() {
 scenario_reconnect() {
 	local qnetd=$1 name="reconnect-$1"
 
+	local evdir="$LOG/events.$name" follow="$LOG/follow.$name" fpid
+
 	write_conf ffsplit off 1
 	start_corosync "$name" || { fail "$name: corosync"; stop_all; return; }
 	start_qnetd "$qnetd" off "$name"
-	start_qdevice ours "$name"
+	# The event hook writes its environment to a file per event.
+	mkdir -p "$evdir"
+	printf '#!/bin/sh\nenv | grep "^QDEVICE_" | sort > "%s/ev.$QDEVICE_SEQUENCE"\n' \
+	    "$evdir" > "$evdir/hook"
+	chmod +x "$evdir/hook"
+	start_qdevice ours "$name" "event_hook=$evdir/hook"
 	if ! wait_for 25 has_vote; then
 		fail "$name: first vote"
 		dump_logs "$name"
 		stop_all
 		return
 	fi
+	qdtool --follow > "$follow" 2>&1 &
+	fpid=$!
+	sleep 0.5
 	stop_pid "$QNETD_PID"
 	QNETD_PID=
 	# Echo every 8 s: the loss is seen within 16 s, NACK is immediate.
 	check "$name: qnetd gone -> vote withdrawn (NACK)" wait_for 25 lost_vote
+	check "$name: hook: vote_changed to nack, connection lost" wait_for 10 \
+	    hook_saw "$evdir" "QDEVICE_EVENT=vote_changed" "QDEVICE_VOTE=nack" \
+	    "QDEVICE_REASON=connection to qnetd lost: Server closed connection" \
+	    "QDEVICE_CLUSTER=demo" "QDEVICE_NODE_ID=1"
+	check "$name: hook: disconnected" hook_saw "$evdir" \
+	    "QDEVICE_EVENT=disconnected" \
+	    "QDEVICE_REASON=Server closed connection"
+	check "$name: --follow: disconnected, then the NACK" follow_saw \
+	    "$follow" '"event":"disconnected"' \
+	    '"event":"vote_changed","cluster":"demo","node_id":1,"vote":"nack"'
 	check "$name: logged: connection lost" qd_logged "$name" \
 	    "notice  Disconnected from qnetd $ADDR:5403: Server closed connection"
 	check "$name: logged: NACK, connection lost" qd_logged "$name" \
@@ -455,7 +501,10 @@ scenario_reconnect() {
 	# Next attempt after the connect timeout (8 s) plus the jitter.
 	check "$name: qnetd back -> vote again" wait_for 30 has_vote
 	check "$name: connected again" connected
+	check "$name: --follow: connected again, then the ACK" follow_saw \
+	    "$follow" '"event":"connected"' '"vote":"ack"'
 	stop_all
+	wait "$fpid" 2>/dev/null
 }
 
 # Heuristics: results shown, and a command changed at runtime through cmap
@@ -730,7 +779,7 @@ scenario_cli() {
 	local name=cli out rc
 	out=$("$OUR_QDTOOL" 2>&1); rc=$?
 	check "$name: tool without operation: usage, exit 1" \
-	    [ $rc = 1 -a "$out" = "usage: corosync-qdevice-tool [-Hhsv] [-p qdevice_ipc_socket_path] [--json] [--run-heuristics]" ]
+	    [ $rc = 1 -a "$out" = "usage: corosync-qdevice-tool [-Hhsv] [-p qdevice_ipc_socket_path] [--json] [--run-heuristics] [--follow]" ]
 	out=$("$OUR_QDTOOL" -s -p /run/nothing.sock 2>&1); rc=$?
 	check "$name: tool without daemon: exit 3" [ $rc = 3 ]
 	check "$name: tool without daemon: message" grep -q \
