@@ -286,6 +286,59 @@ START_TEST(hanging_hook_killed)
 }
 END_TEST
 
+/*
+ * A directory of hooks: its executables run in name order for each event;
+ * dot files and files that are not executable are skipped.
+ */
+START_TEST(hook_directory_in_name_order)
+{
+	static const char *const files[] = { "20-b", "10-a", ".30-hidden",
+	    "40-not-executable" };
+	char dir[256], hooks[300], path[512], opt[400], *text = NULL;
+	struct srv s;
+	struct qc c;
+	size_t len = 0;
+	int64_t end;
+	FILE *f;
+
+	scratch_dir(dir, sizeof(dir));
+	snprintf(hooks, sizeof(hooks), "%s/hooks", dir);
+	ck_assert_int_eq(mkdir(hooks, 0755), 0);
+	for (size_t i = 0; i < ARRAY_LEN(files); i++) {
+		snprintf(path, sizeof(path), "%s/%s", hooks, files[i]);
+		f = fopen(path, "w");
+		ck_assert_ptr_nonnull(f);
+		fprintf(f, "#!/bin/sh\necho \"$QNETD_SEQUENCE %s\" >> "
+		    "\"%s/order\"\n", files[i], dir);
+		fclose(f);
+		ck_assert_int_eq(chmod(path, i == 3 ? 0644 : 0755), 0);
+	}
+	snprintf(opt, sizeof(opt), "event_hook=%s", hooks);
+	SRV_START(&s, "-s", "off", "-S", opt);
+	join_simple(&c, &s, "demo", 1, QN_ALGO_FFSPLIT);
+	snprintf(path, sizeof(path), "%s/order", dir);
+	end = now_ms() + 15000;
+	do {
+		sleep_ms(50);
+		free(text);
+		text = NULL;
+		if ((f = fopen(path, "r")) != NULL) {
+			if (getdelim(&text, &len, '\0', f) < 0) {
+				free(text);
+				text = NULL;
+			}
+			fclose(f);
+		}
+	} while ((text == NULL || strlen(text) < 14) && now_ms() < end);
+	ck_assert_ptr_nonnull(text);
+	/* Event 1 (the client connected), both programs, a before b. */
+	ck_assert_msg(strncmp(text, "1 10-a\n1 20-b\n", 14) == 0, "%s", text);
+	free(text);
+	qc_close(&c);
+	srv_stop(&s);
+}
+END_TEST
+
 int
 main(void)
 {
@@ -296,5 +349,6 @@ main(void)
 	tcase_add_test(t, hook_sees_split_in_order);
 	tcase_add_test(t, storm_is_bounded);
 	tcase_add_test(t, hanging_hook_killed);
+	tcase_add_test(t, hook_directory_in_name_order);
 	return harness_run(s, H_PROTO);
 }
