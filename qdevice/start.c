@@ -467,7 +467,7 @@ start(struct qdevice *q)
 	notify_start(&q->notify, q->loop, status_line, q);
 	log_debug("Initializing local socket");
 	q->status = (struct qd_status){ &q->cfg, q->net, q->vq, q->heur,
-	    &q->ev };
+	    &q->ev, q->hook };
 	q->ipc = (struct ipc_server){ .handler = on_ipc_command,
 	    .on_shutdown = on_ipc_shutdown, .arg = q };
 	if (daemon_ipc_start(&q->ipc, q->loop, s->local_socket_file,

@@ -315,6 +315,20 @@ net_json(const struct qd_status *q, struct buf *o)
 	buf_put_u8(o, '}');
 }
 
+/* The event hook's counters, as corosync-qnetd-tool shows them. */
+static void
+events_json(const struct qd_status *q, struct buf *o, int *f)
+{
+	struct hook_counts n;
+
+	hook_counts(q->hook, &n);
+	json_key(o, f, "events");
+	buf_printf(o, "{\"emitted\":%" PRIu64 ",\"hook_runs\":%" PRIu64
+	    ",\"coalesced\":%" PRIu64 ",\"dropped\":%" PRIu64 ",\"timeouts\":%"
+	    PRIu64 ",\"failures\":%" PRIu64 "}", n.emitted, n.runs, n.coalesced,
+	    n.dropped, n.timeouts, n.failures);
+}
+
 static void
 status_json(const struct qd_status *q, struct buf *o)
 {
@@ -382,6 +396,7 @@ status_json(const struct qd_status *q, struct buf *o)
 	json_bool(o, vq->last_poll != 0 && vq->last_poll_cast_vote);
 	json_key(o, &f, "net");
 	net_json(q, o);
+	events_json(q, o, &f);
 	buf_printf(o, "}\n");
 }
 

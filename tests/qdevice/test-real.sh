@@ -482,6 +482,9 @@ scenario_reconnect() {
 	    hook_saw "$evdir" "QDEVICE_EVENT=vote_changed" "QDEVICE_VOTE=nack" \
 	    "QDEVICE_REASON=connection to qnetd lost: Server closed connection" \
 	    "QDEVICE_CLUSTER=demo" "QDEVICE_NODE_ID=1"
+	check "$name: JSON: events emitted and run" [ "$(json_field \
+	    events.failures events.dropped)" = "$(printf '0\n0')" -a \
+	    "$(json_field events.hook_runs)" -ge 3 ]
 	check "$name: hook: disconnected" hook_saw "$evdir" \
 	    "QDEVICE_EVENT=disconnected" \
 	    "QDEVICE_REASON=Server closed connection"
