@@ -64,6 +64,7 @@ struct hook {
 };
 
 static void	next(struct hook *e);
+static void	rate_wait(uv_timer_t *t);
 
 /* ------------------------------------------------------------------ */
 /* The queue */
@@ -178,8 +179,12 @@ emit(struct hook *e, struct hook_item *it)
 	*q = *it;
 	TAILQ_INSERT_TAIL(&e->queue, q, link);
 	e->queued++;
-	if (e->cur == NULL)
-		next(e);
+	/*
+	 * Not from here: uv_spawn() forks, and the caller is about to send
+	 * a vote.  The next loop iteration starts the hook.
+	 */
+	if (e->cur == NULL && !uv_is_active((uv_handle_t *)&e->rate_timer))
+		uv_timer_start(&e->rate_timer, rate_wait, 0, 0);
 }
 
 /* ------------------------------------------------------------------ */
