@@ -25,6 +25,16 @@ struct ipc_conn {
 	struct buf out;
 	int shutdown_after;
 	int answered;
+	int following;			/* in srv->followers */
+	size_t queued;			/* bytes written, not yet taken */
+};
+
+/* One broadcast write to a follower. */
+struct follow_wr {
+	uv_write_t wr;
+	struct ipc_conn *ic;
+	size_t len;
+	char data[];
 };
 
 static void accept_one(struct ipc_server *s);
@@ -50,7 +60,10 @@ conn_close(struct ipc_conn *ic)
 {
 	if (uv_is_closing((uv_handle_t *)&ic->pipe))
 		return;
-	TAILQ_REMOVE(&ic->srv->conns, ic, link);
+	if (ic->following)
+		TAILQ_REMOVE(&ic->srv->followers, ic, link);
+	else
+		TAILQ_REMOVE(&ic->srv->conns, ic, link);
 	uv_close((uv_handle_t *)&ic->pipe, conn_closed);
 }
 
@@ -61,6 +74,8 @@ written(uv_write_t *wr, int status)
 	struct ipc_server *s = ic->srv;
 	int shutdown = ic->shutdown_after && status == 0;
 
+	if (ic->following && status == 0)
+		return;
 	conn_close(ic);
 	if (shutdown && s->on_shutdown != NULL)
 		s->on_shutdown(s->arg);
@@ -73,7 +88,9 @@ send_out(struct ipc_conn *ic)
 	uv_buf_t ub;
 
 	ic->answered = 1;
-	uv_read_stop((uv_stream_t *)&ic->pipe);
+	/* A follower is read on: its end of file ends it. */
+	if (!ic->following)
+		uv_read_stop((uv_stream_t *)&ic->pipe);
 	if (ic->out.failed) {
 		conn_close(ic);
 		return;
@@ -104,6 +121,12 @@ answer(struct ipc_conn *ic, char *line)
 		buf_put_u8(&ic->out, '\n');
 	buf_free(&payload);
 	ic->shutdown_after = r == IPC_OK_SHUTDOWN;
+	if (r == IPC_OK_FOLLOW) {
+		/* No idle timeout: it waits for events by design. */
+		TAILQ_REMOVE(&s->conns, ic, link);
+		TAILQ_INSERT_TAIL(&s->followers, ic, link);
+		ic->following = 1;
+	}
 	send_out(ic);
 }
 
@@ -128,8 +151,14 @@ read_cb(uv_stream_t *st, ssize_t n, const uv_buf_t *ub)
 	char *nl;
 
 	(void)ub;
-	if (ic->answered)
+	if (ic->following && n < 0) {
+		conn_close(ic);
 		return;
+	}
+	if (ic->answered) {
+		ic->in.len = 0;		/* a follower's chatter */
+		return;
+	}
 	if (n < 0) {
 		conn_close(ic);
 		return;
@@ -251,6 +280,7 @@ ipc_server_start(struct ipc_server *s, uv_loop_t *loop, const char *path,
 	s->idle_log_next = 0;
 	s->idle_log_suppressed = 0;
 	TAILQ_INIT(&s->conns);
+	TAILQ_INIT(&s->followers);
 	/* libuv would bind a truncated path: another file than asked for. */
 	if (strlen(path) >= sizeof(sun.sun_path)) {
 		errno = ENAMETOOLONG;
@@ -283,11 +313,72 @@ ipc_server_stop(struct ipc_server *s)
 	s->open = 0;
 	while (!TAILQ_EMPTY(&s->conns))
 		conn_close(TAILQ_FIRST(&s->conns));
+	while (!TAILQ_EMPTY(&s->followers))
+		conn_close(TAILQ_FIRST(&s->followers));
 	uv_close((uv_handle_t *)&s->idle_timer, NULL);
 	uv_close((uv_handle_t *)&s->pipe, NULL);
 	(void)unlink(s->path);
 	free(s->path);
 	s->path = NULL;
+}
+
+static void
+follow_written(uv_write_t *wr, int status)
+{
+	struct follow_wr *fw = wr->data;
+	struct ipc_conn *ic = fw->ic;
+
+	ic->queued -= fw->len;
+	free(fw);
+	if (status != 0)
+		conn_close(ic);
+}
+
+void
+ipc_broadcast(struct ipc_server *s, const char *data, size_t len)
+{
+	struct ipc_conn *ic, *next;
+	struct follow_wr *fw;
+	uv_buf_t ub;
+
+	if (!s->open)
+		return;
+	for (ic = TAILQ_FIRST(&s->followers); ic != NULL; ic = next) {
+		next = TAILQ_NEXT(ic, link);
+		if (ic->queued + len > IPC_FOLLOW_MAX_QUEUED) {
+			log_warn("A local socket client following events "
+			    "does not read them: disconnecting it");
+			conn_close(ic);
+			continue;
+		}
+		if ((fw = malloc(sizeof(*fw) + len)) == NULL) {
+			conn_close(ic);
+			continue;
+		}
+		fw->ic = ic;
+		fw->len = len;
+		fw->wr.data = fw;
+		memcpy(fw->data, data, len);
+		ub = uv_buf_init(fw->data, (unsigned)len);
+		if (uv_write(&fw->wr, (uv_stream_t *)&ic->pipe, &ub, 1,
+		    follow_written) != 0) {
+			free(fw);
+			conn_close(ic);
+			continue;
+		}
+		ic->queued += len;
+	}
+}
+
+size_t
+ipc_followers(const struct ipc_server *s)
+{
+	const struct ipc_conn *ic;
+	size_t n = 0;
+
+	TAILQ_FOREACH(ic, &s->followers, link)
+		n++;
+	return n;
 }
 
 int
@@ -477,4 +568,64 @@ ipc_tool_call(const char *prog, const char *path, struct buf *req,
 	buf_free(&reply);
 	buf_free(req);
 	return rc;
+}
+
+/* Tool side of IPC_OK_FOLLOW: the status line, then a copy as it comes. */
+int
+ipc_tool_follow(const char *prog, const char *path, const char *request,
+    const char *target)
+{
+	struct sockaddr_un sun = { .sun_family = AF_UNIX };
+	char data[4096], head[6];
+	size_t got = 0;
+	ssize_t n;
+	int fd;
+
+	signal(SIGPIPE, SIG_IGN);
+	if (strlen(path) >= sizeof(sun.sun_path) ||
+	    (fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0)) == -1) {
+		fprintf(stderr, "%s: Can't connect to %s: %s\n", prog, target,
+		    strerror(strlen(path) >= sizeof(sun.sun_path) ?
+		    ENAMETOOLONG : errno));
+		return 3;
+	}
+	strcpy(sun.sun_path, path);
+	if (connect(fd, (struct sockaddr *)&sun, sizeof(sun)) == -1 ||
+	    send_line(fd, request) != 0) {
+		fprintf(stderr, "%s: Can't connect to %s: %s\n", prog, target,
+		    strerror(errno));
+		close(fd);
+		return 3;
+	}
+	/* "OK\n", or "Error\n" and the message. */
+	while (got < 3 && (n = read(fd, head + got, 3 - got)) > 0)
+		got += (size_t)n;
+	if (got < 3 || memcmp(head, "OK\n", 3) != 0) {
+		struct buf rest;
+		char *msg;
+		int rc = 3;
+
+		buf_init(&rest);
+		buf_put(&rest, head, got);
+		(void)read_all(fd, &rest);
+		buf_put_u8(&rest, '\0');
+		close(fd);
+		msg = rest.failed ? NULL : (char *)rest.data;
+		if (msg != NULL && strncmp(msg, "Error\n", 6) == 0) {
+			fprintf(stderr, "Error: %s", msg + 6);
+			rc = 4;
+		} else {
+			fprintf(stderr, "%s: No answer from %s\n", prog, target);
+		}
+		buf_free(&rest);
+		return rc;
+	}
+	while ((n = read(fd, data, sizeof(data))) > 0 || (n < 0 &&
+	    errno == EINTR)) {
+		if (n > 0 && (fwrite(data, 1, (size_t)n, stdout) != (size_t)n ||
+		    fflush(stdout) != 0))
+			break;		/* the reader went away */
+	}
+	close(fd);
+	return 0;
 }

@@ -16,7 +16,8 @@
 enum ipc_result {
 	IPC_OK,
 	IPC_ERROR,		/* out holds the message */
-	IPC_OK_SHUTDOWN		/* answer OK, then on_shutdown */
+	IPC_OK_SHUTDOWN,	/* answer OK, then on_shutdown */
+	IPC_OK_FOLLOW		/* answer OK, then stay: ipc_broadcast() */
 };
 
 /* ipc_idle_timeout (not in 3.0.3): its default and largest value, in ms. */
@@ -49,6 +50,7 @@ struct ipc_server {
 	uint64_t idle_timeout;	/* ms a client may hold a slot, 0 = no limit */
 	size_t clients;
 	struct ipc_conn_queue conns;	/* oldest (first to time out) first */
+	struct ipc_conn_queue followers;	/* IPC_OK_FOLLOW, no timeout */
 	uv_timer_t idle_timer;
 	int accept_waiting;	/* a connection waits for a free slot */
 	uint64_t idle_log_next;	/* loop time the next drop may be logged */
@@ -64,6 +66,15 @@ int	ipc_server_start(struct ipc_server *s, uv_loop_t *loop,
 	    const char *path, int backlog);
 /* Stop accepting, drop the clients and remove the socket file. */
 void	ipc_server_stop(struct ipc_server *s);
+
+/*
+ * Write data to every following client (a tool's --follow).  One that
+ * has more than IPC_FOLLOW_MAX_QUEUED bytes not yet taken is too slow and
+ * is disconnected (logged), so a stuck reader costs bounded memory.
+ */
+#define IPC_FOLLOW_MAX_QUEUED	(1024 * 1024)
+void	ipc_broadcast(struct ipc_server *s, const char *data, size_t len);
+size_t	ipc_followers(const struct ipc_server *s);
 
 /*
  * Split a request line into words in place.  With quoting, "..." groups
@@ -100,6 +111,14 @@ int	ipc_print_answer(const struct buf *reply);
  * ignored from here on.
  */
 int	ipc_tool_call(const char *prog, const char *path, struct buf *req,
+	    const char *target);
+
+/*
+ * A tool's --follow: send request, then copy what the daemon sends to
+ * standard output as it comes, until it closes (exit code 0), or print
+ * its error (4); the other codes as ipc_tool_call().
+ */
+int	ipc_tool_follow(const char *prog, const char *path, const char *request,
 	    const char *target);
 
 #endif

@@ -3,7 +3,7 @@
  * and gives it to each adapter (cs.c, cmap.c, votequorum.c, heur.c) and to
  * the net model at init; the adapters turn corosync and worker events into
  * these calls and never call start.c, the model or each other.  The net
- * model uses only phase and exit.
+ * model uses only phase, exit and event.
  */
 #ifndef QDEVICE_EVENTS_H
 #define QDEVICE_EVENTS_H
@@ -50,7 +50,20 @@ struct qd_events {
 	void	(*heur_membership_done)(void *arg);
 	/* a configuration reload switched heuristics on */
 	void	(*heur_enabled)(void *arg);
+
+	/* model: an event for the hook and --follow (common/hook.h) */
+	void	(*event)(void *arg, const char *name, const char *vote,
+		    const char *reason);
 };
+
+/* Report an event (name static: "vote_changed"), if anybody listens. */
+static inline void
+qd_event(const struct qd_events *ev, const char *name, const char *vote,
+    const char *reason)
+{
+	if (ev->event != NULL)
+		ev->event(ev->arg, name, vote, reason);
+}
 
 static inline enum phase
 qd_phase(const struct qd_events *ev)

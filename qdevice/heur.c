@@ -10,6 +10,7 @@
 
 #include <inttypes.h>
 #include <stdlib.h>
+#include <string.h>
 
 #include "heur.h"
 #include "log.h"
@@ -25,6 +26,8 @@ struct qd_heur {
 	uint32_t pending_timeout;
 	uv_timer_t regular_timer;
 	struct qd_heur_results res;
+	struct qd_heur_exec_last *last;	/* one per command reported */
+	size_t n_last;
 };
 
 static void	run(struct qd_heur *h, unsigned purpose, uint32_t timeout);
@@ -92,6 +95,49 @@ on_result(void *arg, uint32_t seq, enum heur_result r)
 		h->ev->heur_membership_done(h->ev->arg);
 }
 
+static void
+forget_execs(struct qd_heur *h)
+{
+	for (size_t i = 0; i < h->n_last; i++)
+		free(h->last[i].name);
+	free(h->last);
+	h->last = NULL;
+	h->n_last = 0;
+}
+
+static void
+on_detail(void *arg, uint32_t seq, const struct heur_detail *d)
+{
+	struct qd_heur *h = arg;
+	struct qd_heur_exec_last *e = NULL, *grown;
+
+	for (size_t i = 0; i < h->n_last && e == NULL; i++)
+		if (strcmp(h->last[i].name, d->name) == 0)
+			e = &h->last[i];
+	if (e == NULL) {
+		grown = realloc(h->last, (h->n_last + 1) * sizeof(*grown));
+		if (grown == NULL)
+			return;
+		h->last = grown;
+		e = &h->last[h->n_last];
+		if ((e->name = strdup(d->name)) == NULL)
+			return;
+		h->n_last++;
+	}
+	e->seq = seq;
+	e->outcome = d->outcome;
+	e->code = d->code;
+	e->start_ms = d->start_ms;
+	e->duration_ms = d->duration_ms;
+}
+
+const struct qd_heur_exec_last *
+qd_heur_execs(const struct qd_heur *h, size_t *count)
+{
+	*count = h->n_last;
+	return h->last;
+}
+
 int
 qd_heur_start(struct qd_heur *h, uv_loop_t *loop,
     const struct heur_settings *hs, const struct qd_events *ev)
@@ -100,6 +146,7 @@ qd_heur_start(struct qd_heur *h, uv_loop_t *loop,
 	h->worker = heuristics_start(loop, hs, on_result, h);
 	if (h->worker == NULL)
 		return -1;
+	heuristics_set_detail_cb(h->worker, on_detail);
 	uv_timer_init(loop, &h->regular_timer);
 	h->regular_timer.data = h;
 	return 0;
@@ -159,6 +206,21 @@ schedule_regular(struct qd_heur *h)
 	log_debug("Scheduling next regular heuristics in %" PRIu32 "ms",
 	    h->cfg.interval);
 	uv_timer_start(&h->regular_timer, regular_tick, h->cfg.interval, 0);
+}
+
+enum heur_run_now
+qd_heur_run_now(struct qd_heur *h)
+{
+	if (h->cfg.mode == HEUR_MODE_OFF)
+		return HEUR_RUN_DISABLED;
+	if (h->pending_seq != 0) {
+		h->pending_for |= HEUR_FOR_REGULAR;
+		return HEUR_RUN_JOINED;
+	}
+	log_info("Executing heuristics on request");
+	uv_timer_stop(&h->regular_timer);
+	run(h, HEUR_FOR_REGULAR, h->cfg.timeout);
+	return HEUR_RUN_STARTED;
 }
 
 void
@@ -247,6 +309,7 @@ qd_heur_configure(struct qd_heur *h, struct heur_config *cfg)
 
 	if (execs_changed) {
 		log_debug("Sending heuristics exec list to the worker");
+		forget_execs(h);
 		if (send_execs(h, &h->cfg) != 0) {
 			worker_gone(h);
 			return -1;
@@ -286,6 +349,7 @@ qd_heur_finish(struct qd_heur *h)
 	}
 	h->worker = NULL;
 	heur_config_free(&h->cfg);
+	forget_execs(h);
 }
 
 struct qd_heur *

@@ -26,6 +26,16 @@ struct qd_heur_results {
 	uint8_t latest, regular, membership, connect;
 };
 
+/* How a command ended in the latest run that reported on it. */
+struct qd_heur_exec_last {
+	char *name;
+	uint32_t seq;			/* of the run */
+	enum heur_outcome outcome;
+	int64_t code;			/* exit status, signal or -1 */
+	int64_t start_ms;		/* wall clock, ms since the epoch */
+	uint64_t duration_ms;
+};
+
 struct qd_heur *qd_heur_new(void);
 void	qd_heur_free(struct qd_heur *h);
 
@@ -40,12 +50,26 @@ int	qd_heur_configure(struct qd_heur *h, struct heur_config *cfg);
  */
 void	qd_heur_run(struct qd_heur *h, unsigned purpose, int sync);
 void	qd_heur_stop_regular(struct qd_heur *h);
+/*
+ * A run asked for by the administrator (corosync-qdevice-tool
+ * --run-heuristics): its result counts as a regular one (a change is sent
+ * to qnetd).  A run in progress takes the regular purpose instead.
+ */
+enum heur_run_now {
+	HEUR_RUN_STARTED,
+	HEUR_RUN_JOINED,		/* a run was in progress */
+	HEUR_RUN_DISABLED		/* heuristics mode off */
+};
+enum heur_run_now qd_heur_run_now(struct qd_heur *h);
 int	qd_heur_enabled(const struct qd_heur *h);
 enum heur_mode qd_heur_mode(const struct qd_heur *h);
 uint32_t qd_heur_sync_timeout(const struct qd_heur *h);
 /* A run is outstanding. */
 int	qd_heur_pending(const struct qd_heur *h);
 const struct qd_heur_results *qd_heur_results(const struct qd_heur *h);
+/* Each command's latest outcome (forgotten when the list changes). */
+const struct qd_heur_exec_last *qd_heur_execs(const struct qd_heur *h,
+	    size_t *count);
 
 void	qd_heur_close(struct qd_heur *h);
 void	qd_heur_finish(struct qd_heur *h);

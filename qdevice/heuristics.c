@@ -26,6 +26,7 @@ struct heuristics {
 	struct line_reader out;
 	int open_handles;	/* freed when both are closed */
 	heur_result_cb cb;
+	heur_detail_cb detail_cb;	/* NULL: details ignored */
 	void *arg;
 	pid_t pid;
 	int alive;
@@ -125,6 +126,62 @@ result_line(struct heuristics *h, const char *args)
 	h->cb(h->arg, seq, r);
 }
 
+static int
+outcome_from_word(const char *word, size_t len, enum heur_outcome *o)
+{
+	static const struct {
+		const char *w;
+		enum heur_outcome o;
+	} t[] = {
+		{ HEUR_WORD_PASS, HEUR_OUTCOME_PASS },
+		{ HEUR_WORD_FAIL, HEUR_OUTCOME_FAIL },
+		{ HEUR_WORD_SIGNAL, HEUR_OUTCOME_SIGNAL },
+		{ HEUR_WORD_UNFINISHED, HEUR_OUTCOME_UNFINISHED },
+	};
+
+	for (size_t i = 0; i < sizeof(t) / sizeof(t[0]); i++)
+		if (strlen(t[i].w) == len && memcmp(word, t[i].w, len) == 0) {
+			*o = t[i].o;
+			return 0;
+		}
+	return -1;
+}
+
+/* "<seq> <name> <outcome> <code> <start ms> <duration ms>" */
+static void
+detail_line(struct heuristics *h, char *args)
+{
+	struct heur_detail d;
+	char word[16];
+	uint32_t seq;
+	long long code, start;
+	unsigned long long dur;
+	int n0 = 0, n1 = 0, end = 0;
+
+	if (sscanf(args, "%" SCNu32 " %n%*s%n %15s %lld %lld %llu%n", &seq,
+	    &n0, &n1, word, &code, &start, &dur, &end) != 5 || end == 0 ||
+	    args[end] != '\0' ||
+	    outcome_from_word(word, strlen(word), &d.outcome) != 0) {
+		log_err("Malformed detail from the heuristics worker: %s",
+		    args);
+		return;
+	}
+	if (seq != h->seq || h->detail_cb == NULL)
+		return;
+	args[n1] = '\0';
+	d.name = args + n0;
+	d.code = code;
+	d.start_ms = start;
+	d.duration_ms = dur;
+	h->detail_cb(h->arg, seq, &d);
+}
+
+void
+heuristics_set_detail_cb(struct heuristics *h, heur_detail_cb cb)
+{
+	h->detail_cb = cb;
+}
+
 static void
 out_line(struct line_reader *lr, char *line)
 {
@@ -145,6 +202,10 @@ out_line(struct line_reader *lr, char *line)
 	} else if (strncmp(line, HEUR_REPLY_RESULT, verb) == 0 &&
 	    line[verb] == ' ') {
 		result_line(h, line + verb + 1);
+	} else if (strncmp(line, HEUR_REPLY_DETAIL,
+	    strlen(HEUR_REPLY_DETAIL)) == 0 &&
+	    line[strlen(HEUR_REPLY_DETAIL)] == ' ') {
+		detail_line(h, line + strlen(HEUR_REPLY_DETAIL) + 1);
 	} else {
 		log_err("Unexpected line from the heuristics worker: %s", line);
 	}

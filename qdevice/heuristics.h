@@ -39,6 +39,25 @@ struct heuristics;
 
 typedef void (*heur_result_cb)(void *arg, uint32_t seq, enum heur_result r);
 
+/* How one command of a run ended (reported before the run's result). */
+enum heur_outcome {
+	HEUR_OUTCOME_PASS,		/* exit status 0 */
+	HEUR_OUTCOME_FAIL,		/* code: the exit status */
+	HEUR_OUTCOME_SIGNAL,		/* code: the signal */
+	HEUR_OUTCOME_UNFINISHED		/* the run ended first (code -1) */
+};
+
+struct heur_detail {
+	const char *name;
+	enum heur_outcome outcome;
+	int64_t code;
+	int64_t start_ms;		/* wall clock, ms since the epoch */
+	uint64_t duration_ms;
+};
+
+typedef void (*heur_detail_cb)(void *arg, uint32_t seq,
+    const struct heur_detail *d);
+
 /*
  * Fork the worker.  Results arrive through cb on loop.  If the worker dies
  * the callback gets seq 0 and HEUR_RESULT_FAIL and heuristics_alive()
@@ -53,6 +72,9 @@ typedef void (*heur_result_cb)(void *arg, uint32_t seq, enum heur_result r);
  */
 struct heuristics *heuristics_start(uv_loop_t *loop,
 	    const struct heur_settings *s, heur_result_cb cb, void *arg);
+
+/* Per-command details of the current run, to the arg of heuristics_start(). */
+void	heuristics_set_detail_cb(struct heuristics *h, heur_detail_cb cb);
 
 /*
  * Replace the command list; takes effect for the next run.  Names must be

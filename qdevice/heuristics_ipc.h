@@ -8,6 +8,10 @@
  *	exec <timeout ms> <seq>
  * Worker -> daemon (one output pipe, so a log line explaining a result is
  * always read before that result):
+ *	exec-detail <seq> <name> pass|fail|signal|unfinished <code>
+ *	    <start ms since the epoch> <duration ms>
+ *	    (one per command of a run, before its result; code: exit
+ *	    status, signal number, or -1)
  *	exec-result <seq> pass|fail|disabled
  *	<syslog priority> <text>
  */
@@ -22,10 +26,14 @@
 #define HEUR_CMD_LIST_ADD	"exec-list-add"
 #define HEUR_CMD_EXEC		"exec"
 #define HEUR_REPLY_RESULT	"exec-result"
+#define HEUR_REPLY_DETAIL	"exec-detail"
 
 #define HEUR_WORD_PASS		"pass"
 #define HEUR_WORD_FAIL		"fail"
 #define HEUR_WORD_DISABLED	"disabled"
+/* exec-detail outcomes besides pass and fail */
+#define HEUR_WORD_SIGNAL	"signal"
+#define HEUR_WORD_UNFINISHED	"unfinished"
 
 struct line_reader;
 

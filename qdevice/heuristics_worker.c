@@ -20,6 +20,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <syslog.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "heuristics.h"
@@ -48,6 +49,8 @@ struct child {
 	struct child *next;
 	char *name;
 	pid_t pgid;		/* = pid: the child is a session leader */
+	uint64_t start_ns;	/* uv_hrtime() at spawn */
+	int64_t start_ms;	/* wall clock at spawn, ms since the epoch */
 	enum child_state state;
 	int reaped;
 	int sigkill_sent;
@@ -140,6 +143,26 @@ report(struct worker *w, uint32_t seq, enum heur_result r)
 	n = snprintf(line, sizeof(line), "%s %" PRIu32 " %s",
 	    HEUR_REPLY_RESULT, seq, words[r]);
 	if (!w->out_broken && line_write(&w->out, line, (size_t)n) != 0)
+		w->out_broken = 1;
+}
+
+/*
+ * How one command of a reported run ended, sent before the run's result:
+ * "exec-detail <seq> <name> <outcome> <code> <start ms> <duration ms>".
+ */
+static void
+report_detail(struct worker *w, const struct child *c, const char *outcome,
+    int64_t code)
+{
+	char line[512];
+	int n;
+
+	n = snprintf(line, sizeof(line), "%s %" PRIu32 " %s %s %" PRId64
+	    " %" PRId64 " %" PRIu64, HEUR_REPLY_DETAIL, w->run_seq, c->name,
+	    outcome, code, c->start_ms,
+	    (uv_hrtime() - c->start_ns) / 1000000);
+	if (n > 0 && (size_t)n < sizeof(line) && !w->out_broken &&
+	    line_write(&w->out, line, (size_t)n) != 0)
 		w->out_broken = 1;
 }
 
@@ -254,8 +277,11 @@ run_finish(struct worker *w, int report_it, enum heur_result r)
 	uv_timer_stop(&w->run_timer);
 	for (c = w->children; c != NULL; c = next) {
 		next = c->next;
-		if (c->state == CHILD_RUN)
-			child_release(c);
+		if (c->state != CHILD_RUN)
+			continue;
+		if (report_it && !c->reaped)
+			report_detail(w, c, HEUR_WORD_UNFINISHED, -1);
+		child_release(c);
 	}
 	if (report_it)
 		report(w, w->run_seq, r);
@@ -289,12 +315,15 @@ child_exited(uv_process_t *p, int64_t status, int sig)
 	if (sig != 0) {
 		wlog(w, LOG_WARNING, "Heuristics exec %s (pid %d) was killed "
 		    "by signal %d", c->name, (int)c->pgid, sig);
+		report_detail(w, c, HEUR_WORD_SIGNAL, sig);
 	} else if (status != 0) {
 		wlog(w, LOG_WARNING, "Heuristics exec %s (pid %d) failed with "
 		    "exit status %" PRId64, c->name, (int)c->pgid, status);
+		report_detail(w, c, HEUR_WORD_FAIL, status);
 	} else {
 		wlog(w, LOG_DEBUG, "Heuristics exec %s (pid %d) passed",
 		    c->name, (int)c->pgid);
+		report_detail(w, c, HEUR_WORD_PASS, 0);
 		if (w->run_pending == 0)
 			run_finish(w, 1, HEUR_RESULT_PASS);
 		return;
@@ -324,6 +353,15 @@ exec_runnable(struct worker *w, const struct exec_entry *e)
 		return 0;
 	}
 	return 1;
+}
+
+static int64_t
+wall_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_REALTIME, &ts);
+	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }
 
 /* Start one command of the run; -1 (logged) if it could not start. */
@@ -370,6 +408,8 @@ child_start(struct worker *w, const struct exec_entry *e)
 		return -1;
 	}
 	c->pgid = uv_process_get_pid(&c->proc);
+	c->start_ns = uv_hrtime();
+	c->start_ms = wall_ms();
 	c->state = CHILD_RUN;
 	c->next = w->children;
 	w->children = c;

@@ -86,6 +86,11 @@ static const struct setting qdevice_settings[] = {
 	    1, UINT32_MAX },
 	{ "net_test_algorithm_enabled", SETTING_BOOL,
 	    OFF(net_test_algorithm_enabled), 0, 0 },
+	{ "event_hook", SETTING_STR, OFF(event_hook), 0, 0 },
+	{ "event_hook_timeout", SETTING_INT, OFF(event_hook_timeout), 1,
+	    18000000 },
+	{ "event_hook_rate", SETTING_INT, OFF(event_hook_rate), 1, 1000 },
+	{ "event_hook_queue", SETTING_INT, OFF(event_hook_queue), 1, 1000000 },
 	{ NULL, 0, 0, 0, 0 }
 };
 
@@ -123,6 +128,9 @@ defaults(struct qdevice_settings *s)
 	/* 3.0.3 has it on only in --enable-debug builds. */
 	s->net_test_algorithm_enabled = 0;
 	s->master_wins_mode = MASTER_WINS_MODEL;
+	s->event_hook_timeout = 10000;
+	s->event_hook_rate = 10;
+	s->event_hook_queue = 1000;
 }
 
 /* String settings get their defaults only if -S did not set them. */

@@ -12,6 +12,7 @@
 #include "config.h"
 
 #include <inttypes.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/random.h>
@@ -80,6 +81,15 @@ disconnected(struct qd_net *n, enum disc_reason r, int progressed)
 	int unregister;
 
 	log_debug("Disconnecting from qnetd: %s", disc_reason_str(r));
+	if (n->state == NET_CONNECTED) {
+		log_notice("Disconnected from qnetd %s:%u: %s",
+		    n->cfg->net.host, (unsigned)n->cfg->net.port,
+		    disc_reason_str(r));
+		qd_event(n->ev, "disconnected", "", disc_reason_str(r));
+	}
+	snprintf(n->conn_reason, sizeof(n->conn_reason), "%s",
+	    disc_reason_str(r));
+	n->conn_since = time(NULL);
 	close_connection(n);
 	n->state = NET_DISCONNECTED;
 	uv_timer_stop(&n->reconnect_timer);
@@ -89,7 +99,8 @@ disconnected(struct qd_net *n, enum disc_reason r, int progressed)
 	    net_phase(n) == PHASE_RUNNING) {
 		vote = policy_vote_on_disconnect(n->cfg->net.algorithm,
 		    qd_vq_view(n->vq)->quorate, n->cfg->wait_for_all);
-		net_set_vote(n, vote);
+		net_set_vote(n, vote, VOTE_WHY_CONNECTION_LOST,
+		    "connection to qnetd lost: %s", disc_reason_str(r));
 		if (net_phase(n) == PHASE_EXITING)
 			return;
 	}
@@ -134,7 +145,8 @@ net_membership_changed(struct qd_net *n)
 	qd_heur_stop_regular(n->heur);
 	if (n->state != NET_CONNECTED)
 		net_set_vote(n, policy_vote_on_event_disconnected(
-		    qd_vq_vote(n->vq)));
+		    qd_vq_vote(n->vq)), VOTE_WHY_EVENT_DISCONNECTED,
+		    "membership changed while not connected to qnetd");
 	qd_vq_cast_pause(n->vq, 1);
 	n->membership_pending = n->state == NET_CONNECTED;
 	n->quorum_pending = 0;
@@ -146,7 +158,8 @@ net_quorum_changed(struct qd_net *n)
 {
 	if (n->state != NET_CONNECTED) {
 		net_set_vote(n, policy_vote_on_event_disconnected(
-		    qd_vq_vote(n->vq)));
+		    qd_vq_vote(n->vq)), VOTE_WHY_EVENT_DISCONNECTED,
+		    "quorum changed while not connected to qnetd");
 		return;
 	}
 	if (n->membership_pending) {
@@ -184,7 +197,9 @@ net_nodelist_changed(struct qd_net *n, struct nodelist *nl)
 		net_send_config_list(n, QN_LIST_CHANGED_CONFIG);
 	else
 		net_set_vote(n, policy_vote_on_event_disconnected(
-		    qd_vq_vote(n->vq)));
+		    qd_vq_vote(n->vq)), VOTE_WHY_EVENT_DISCONNECTED,
+		    "configured node list changed while not connected to "
+		    "qnetd");
 }
 
 void
@@ -203,6 +218,7 @@ regular_result(struct qd_net *n, uint8_t prev, uint8_t h)
 {
 	if (h == prev)
 		return;
+	qd_event(n->ev, "heuristics_changed", "", heuristics_id(h));
 	if (h == QN_HEUR_PASS)
 		log_notice("Heuristics result changed from %s to %s",
 		    heuristics_name(prev), heuristics_name(h));
@@ -230,7 +246,9 @@ net_heur_result(struct qd_net *n, unsigned purposes, uint8_t prev, uint8_t h)
 	} else if ((purposes & HEUR_FOR_MEMBERSHIP) && n->membership_pending &&
 	    n->state == NET_CONNECTED) {
 		if (net_send_membership_list(n, h) == 0) {
-			net_set_vote(n, QN_VOTE_WAIT_FOR_REPLY);
+			net_set_vote(n, QN_VOTE_WAIT_FOR_REPLY,
+			    VOTE_WHY_WAITING, "membership changed, waiting "
+			    "for qnetd's vote");
 			if (n->quorum_pending)
 				net_send_quorum_list(n);
 		}
@@ -290,6 +308,36 @@ time_t
 net_echo_reply_time(const struct qd_net *n)
 {
 	return n->echo_reply_time;
+}
+
+const char *
+net_vote_reason_id(const struct qd_net *n)
+{
+	return n->vote_reason_id;
+}
+
+const char *
+net_vote_reason(const struct qd_net *n)
+{
+	return n->vote_reason;
+}
+
+time_t
+net_vote_since(const struct qd_net *n)
+{
+	return n->vote_since;
+}
+
+const char *
+net_conn_reason(const struct qd_net *n)
+{
+	return n->conn_reason;
+}
+
+time_t
+net_conn_since(const struct qd_net *n)
+{
+	return n->conn_since;
 }
 
 /* The JSON id of a status text; the last entry (text NULL) is the default. */

@@ -8,6 +8,7 @@
 #define QDEVICE_NET_H
 
 #include <stdint.h>
+#include <time.h>
 #include <uv.h>
 
 #include "conf.h"
@@ -64,5 +65,12 @@ const char *net_kap_text(const struct qd_net *n);
 const char *net_kap_id(const struct qd_net *n);
 const char *net_state_text(const struct qd_net *n);
 const char *net_state_id(const struct qd_net *n);
+/* Why the vote is what it is (NULL id: no vote yet); since: its change. */
+const char *net_vote_reason_id(const struct qd_net *n);
+const char *net_vote_reason(const struct qd_net *n);
+time_t	net_vote_since(const struct qd_net *n);
+/* The latest change of the connection: "connected" or why it ended. */
+const char *net_conn_reason(const struct qd_net *n);
+time_t	net_conn_since(const struct qd_net *n);
 
 #endif

@@ -24,6 +24,13 @@
 struct msg;
 struct tls_client;
 
+/* Reason ids of a vote (JSON "reason_id"); qnetd sends none on the wire. */
+#define VOTE_WHY_QNETD			"qnetd"
+#define VOTE_WHY_HEURISTICS_FAILED	"heuristics_failed"
+#define VOTE_WHY_CONNECTION_LOST	"connection_lost"
+#define VOTE_WHY_WAITING		"waiting_for_qnetd"
+#define VOTE_WHY_EVENT_DISCONNECTED	"event_while_disconnected"
+
 enum net_state {
 	NET_WAITING_CONNECT,		/* resolving, TCP connect, or failed */
 	NET_WAITING_PREINIT_REPLY,
@@ -90,7 +97,14 @@ struct qd_net {
 	time_t connected_since;
 	time_t echo_reply_time;		/* 0: none yet */
 
-	/* net.c */
+	/* net_out.c: why the vote is what it is (logged when it changes) */
+	const char *vote_reason_id;
+	char vote_reason[160];
+	time_t vote_since;
+
+	/* net.c: the latest change of the connection, and why */
+	char conn_reason[128];
+	time_t conn_since;
 	uv_timer_t reconnect_timer;
 	uint64_t rng;			/* reconnect jitter */
 };
@@ -121,8 +135,14 @@ void	net_out_close(struct qd_net *n);
 uint32_t net_next_seq(struct qd_net *n);
 void	net_fill_ring_id(struct qd_net *n, struct msg *m);
 void	net_log_nodes(const struct qn_node *nodes, size_t count);
-/* Apply a vote (QN_VOTE_UNDEFINED: none); a failed poll ends the daemon. */
-void	net_set_vote(struct qd_net *n, uint8_t vote);
+/*
+ * Apply a vote (QN_VOTE_UNDEFINED, QN_VOTE_NO_CHANGE: none) for a reason:
+ * its id (VOTE_WHY_*) and a sentence for the log and the JSON status.  A
+ * change of vote is logged at NOTICE with its reason.  A failed poll ends
+ * the daemon.
+ */
+void	net_set_vote(struct qd_net *n, uint8_t vote, const char *why_id,
+	    const char *fmt, ...) __attribute__((format(printf, 4, 5)));
 /* ffsplit: every node and the device have exactly one vote, or -1. */
 int	net_ffsplit_check_votes(struct qd_net *n);
 int	net_send_config_list(struct qd_net *n, uint8_t type);

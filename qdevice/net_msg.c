@@ -242,7 +242,19 @@ vote_message(struct qd_net *n, const struct msg *m)
 		    "the last one sent (%" PRIx32 ".%" PRIx64 "): ignored",
 		    m->ring_id.node_id, m->ring_id.seq,
 		    n->sent_ring_id.node_id, n->sent_ring_id.seq);
-	net_set_vote(n, vote);
+	/*
+	 * qnetd sends no reason on the wire (PROTOCOL.md): the message is
+	 * the reason, and a NACK while our heuristics fail is explained by
+	 * them.
+	 */
+	if (vote == QN_VOTE_NACK &&
+	    qd_heur_results(n->heur)->latest == QN_HEUR_FAIL)
+		net_set_vote(n, vote, VOTE_WHY_HEURISTICS_FAILED,
+		    "NACK from qnetd (%s) while this node's heuristics fail",
+		    msg_type_name(m->type));
+	else
+		net_set_vote(n, vote, VOTE_WHY_QNETD, "%s from qnetd (%s)",
+		    vote_name(vote), msg_type_name(m->type));
 
 	if (m->type == QN_MSG_VOTE_INFO && net_phase(n) != PHASE_EXITING) {
 		struct msg r;

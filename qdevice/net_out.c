@@ -6,6 +6,8 @@
 #include "config.h"
 
 #include <inttypes.h>
+#include <stdarg.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -18,11 +20,26 @@
 /* Votes */
 
 void
-net_set_vote(struct qd_net *n, uint8_t vote)
+net_set_vote(struct qd_net *n, uint8_t vote, const char *why_id,
+    const char *fmt, ...)
 {
-	if (vote == QN_VOTE_UNDEFINED)
+	uint8_t old = qd_vq_vote(n->vq);
+	va_list ap;
+
+	if (vote == QN_VOTE_UNDEFINED || vote == QN_VOTE_NO_CHANGE)
 		return;
 	log_debug("Algorithm result vote is %s", vote_name(vote));
+	/* The latest reason for the vote in force; since: when it changed. */
+	va_start(ap, fmt);
+	vsnprintf(n->vote_reason, sizeof(n->vote_reason), fmt, ap);
+	va_end(ap);
+	n->vote_reason_id = why_id;
+	if (vote != old) {
+		n->vote_since = time(NULL);
+		log_notice("Vote changed from %s to %s: %s", vote_name(old),
+		    vote_name(vote), n->vote_reason);
+		qd_event(n->ev, "vote_changed", vote_id(vote), n->vote_reason);
+	}
 	if (qd_vq_cast(n->vq, vote) != 0)
 		n->ev->exit(n->ev->arg, 1, 0);
 }
@@ -221,7 +238,13 @@ net_connected_burst(struct qd_net *n, uint8_t heuristics)
 	n->quorum_pending = 0;
 	n->state = NET_CONNECTED;
 	n->connected_since = time(NULL);
-	net_set_vote(n, QN_VOTE_WAIT_FOR_REPLY);
+	n->conn_since = n->connected_since;
+	snprintf(n->conn_reason, sizeof(n->conn_reason), "connected");
+	log_notice("Connected to qnetd %s:%u%s", n->cfg->net.host,
+	    (unsigned)n->cfg->net.port, n->link.tls_active ? " (TLS)" : "");
+	qd_event(n->ev, "connected", "", n->cfg->net.host);
+	net_set_vote(n, QN_VOTE_WAIT_FOR_REPLY, VOTE_WHY_WAITING,
+	    "connected, waiting for qnetd's vote");
 }
 
 /* ------------------------------------------------------------------ */

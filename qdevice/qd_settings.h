@@ -44,6 +44,11 @@ struct qdevice_settings {
 	long long net_heartbeat_interval_max;
 	long long net_min_connect_timeout;
 	long long net_max_connect_timeout;
+	/* Events (common/hook.h) */
+	char *event_hook;		/* NULL: none */
+	long long event_hook_timeout;	/* ms */
+	long long event_hook_rate;	/* starts per second */
+	long long event_hook_queue;	/* events waiting */
 	int net_test_algorithm_enabled;
 	enum master_wins master_wins_mode;
 };

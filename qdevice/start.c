@@ -12,10 +12,12 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 #include "cmap.h"
 #include "daemon.h"
 #include "heur.h"
+#include "hook.h"
 #include "log.h"
 #include "names.h"
 #include "net.h"
@@ -44,6 +46,7 @@ struct qdevice {
 	struct nodelist nodes;		/* until the model takes it */
 
 	struct qd_events ev;
+	struct hook *hook;		/* events (common/hook.h) */
 	struct qd_status status;
 	struct qd_cmap *cmap;
 	struct qd_vq *vq;
@@ -112,11 +115,38 @@ request_shutdown(struct qdevice *q)
 	net_disconnect(q->net, DISC_LOCAL_SOCKET_CLOSED);
 }
 
+/* "run-heuristics": not in 3.0.3 (corosync-qdevice-tool --run-heuristics). */
+static enum ipc_result
+run_heuristics(struct qdevice *q, struct buf *out)
+{
+	if (q->phase != PHASE_RUNNING) {
+		buf_printf(out, "Can't run heuristics now");
+		return IPC_ERROR;
+	}
+	switch (qd_heur_run_now(q->heur)) {
+	case HEUR_RUN_STARTED:
+		buf_printf(out, "Heuristics run started\n");
+		return IPC_OK;
+	case HEUR_RUN_JOINED:
+		buf_printf(out, "Heuristics run already in progress\n");
+		return IPC_OK;
+	default:
+		buf_printf(out, "Heuristics are disabled");
+		return IPC_ERROR;
+	}
+}
+
 static enum ipc_result
 on_ipc_command(void *arg, char *line, struct buf *out)
 {
 	struct qdevice *q = arg;
+	size_t skip = strspn(line, " \t"), len = strcspn(line + skip, " \t");
 
+	if (len == 14 && strncasecmp(line + skip, "run-heuristics", len) == 0)
+		return run_heuristics(q, out);
+	/* Ours: events as JSON lines until the client goes. */
+	if (len == 6 && strncasecmp(line + skip, "follow", len) == 0)
+		return IPC_OK_FOLLOW;
 	return status_command(&q->status, line, out);
 }
 
@@ -347,6 +377,27 @@ ev_heur_enabled(void *arg)
 	net_heuristics_enabled(q->net);
 }
 
+static void
+ev_event(void *arg, const char *name, const char *vote, const char *reason)
+{
+	struct qdevice *q = arg;
+
+	hook_emit(q->hook, &(struct hook_event){ .name = name,
+	    .coalesce = strcmp(name, "vote_changed") == 0,
+	    .cluster = q->cfg.cluster_name, .node = q->cfg.node_id,
+	    .vote = vote, .reason = reason });
+}
+
+/* Events to the tools following them (corosync-qdevice-tool --follow). */
+static void
+on_event_line(void *arg, const char *line, size_t len)
+{
+	struct qdevice *q = arg;
+
+	if (q->ipc.open)
+		ipc_broadcast(&q->ipc, line, len);
+}
+
 /* ------------------------------------------------------------------ */
 /* Start-up steps 7-13 */
 
@@ -404,11 +455,19 @@ start(struct qdevice *q)
 	    &q->ev) != 0)
 		return -1;
 
+	q->hook = hook_new(q->loop, &(struct hook_settings){
+	    .path = s->event_hook, .prefix = "QDEVICE",
+	    .timeout_ms = (uint32_t)s->event_hook_timeout,
+	    .rate = (uint32_t)s->event_hook_rate,
+	    .queue_max = (size_t)s->event_hook_queue,
+	    .follow = on_event_line, .follow_arg = q });
+	if (q->hook == NULL)
+		return -1;
 	daemon_sighup_start(&q->signals, q->loop, on_sighup, q);
 	notify_start(&q->notify, q->loop, status_line, q);
 	log_debug("Initializing local socket");
 	q->status = (struct qd_status){ &q->cfg, q->net, q->vq, q->heur,
-	    &q->ev };
+	    &q->ev, q->hook };
 	q->ipc = (struct ipc_server){ .handler = on_ipc_command,
 	    .on_shutdown = on_ipc_shutdown, .arg = q };
 	if (daemon_ipc_start(&q->ipc, q->loop, s->local_socket_file,
@@ -455,6 +514,8 @@ teardown(struct qdevice *q)
 	qd_cmap_close(q->cmap);
 	qd_heur_close(q->heur);
 	qd_heur_finish(q->heur);
+	hook_close(q->hook);
+	q->hook = NULL;
 	notify_stop(&q->notify);
 	daemon_loop_drain(q->loop);
 	net_finish(q->net);
@@ -545,6 +606,7 @@ qdevice_run(const struct qdevice_settings *set, int foreground, int debug)
 		.heur_result = ev_heur_result,
 		.heur_membership_done = ev_heur_membership_done,
 		.heur_enabled = ev_heur_enabled,
+		.event = ev_event,
 	};
 	limits_from_settings(&q);
 	q.cmap = qd_cmap_new();

@@ -182,6 +182,81 @@ json_bool(struct buf *o, int v)
 }
 
 static void
+json_opt_str(struct buf *o, const char *s)
+{
+	if (s == NULL || *s == '\0')
+		buf_printf(o, "null");
+	else
+		json_str(o, s, strlen(s));
+}
+
+/* The vote, why, and the latest connection change (not in the text). */
+static void
+vote_json(const struct qd_status *q, struct buf *o, int *f)
+{
+	uint8_t v = qd_vq_vote(q->vq);
+
+	json_key(o, f, "vote");
+	buf_printf(o, "\"%s\"", vote_id(v));
+	json_key(o, f, "vote_reason_id");
+	json_opt_str(o, net_vote_reason_id(q->net));
+	json_key(o, f, "vote_reason");
+	json_opt_str(o, net_vote_reason(q->net));
+	json_key(o, f, "vote_since");
+	json_time(o, net_vote_since(q->net));
+	json_key(o, f, "connection_reason");
+	json_opt_str(o, net_conn_reason(q->net));
+	json_key(o, f, "connection_since");
+	json_time(o, net_conn_since(q->net));
+}
+
+/* Each heuristics command's latest outcome. */
+static void
+execs_json(const struct qd_status *q, struct buf *o)
+{
+	static const char *const outcome[] = {
+		[HEUR_OUTCOME_PASS] = "pass",
+		[HEUR_OUTCOME_FAIL] = "fail",
+		[HEUR_OUTCOME_SIGNAL] = "signal",
+		[HEUR_OUTCOME_UNFINISHED] = "unfinished",
+	};
+	size_t n;
+	const struct qd_heur_exec_last *e = qd_heur_execs(q->heur, &n);
+
+	buf_put_u8(o, '[');
+	for (size_t i = 0; i < n; i++, e++) {
+		int f = 1;
+
+		buf_printf(o, "%s{", i ? "," : "");
+		json_key(o, &f, "name");
+		json_str(o, e->name, strlen(e->name));
+		json_key(o, &f, "result");
+		buf_printf(o, "\"%s\"", outcome[e->outcome]);
+		json_key(o, &f, "exit_status");
+		if (e->outcome == HEUR_OUTCOME_PASS ||
+		    e->outcome == HEUR_OUTCOME_FAIL)
+			buf_printf(o, "%" PRId64, e->code);
+		else
+			buf_printf(o, "null");
+		json_key(o, &f, "signal");
+		if (e->outcome == HEUR_OUTCOME_SIGNAL)
+			buf_printf(o, "%" PRId64, e->code);
+		else
+			buf_printf(o, "null");
+		json_key(o, &f, "started");
+		json_time(o, (time_t)(e->start_ms / 1000));
+		json_key(o, &f, "started_ms");
+		buf_printf(o, "%" PRId64, e->start_ms);
+		json_key(o, &f, "duration_ms");
+		buf_printf(o, "%" PRIu64, e->duration_ms);
+		json_key(o, &f, "run");
+		buf_printf(o, "%" PRIu32, e->seq);
+		buf_put_u8(o, '}');
+	}
+	buf_put_u8(o, ']');
+}
+
+static void
 net_json(const struct qd_status *q, struct buf *o)
 {
 	const struct net_config *nc = &q->cfg->net;
@@ -238,7 +313,22 @@ net_json(const struct qd_status *q, struct buf *o)
 	json_time(o, connected(q) ? net_connected_since(q->net) : 0);
 	json_key(o, &f, "echo_reply_received");
 	json_time(o, connected(q) ? net_echo_reply_time(q->net) : 0);
+	vote_json(q, o, &f);
 	buf_put_u8(o, '}');
+}
+
+/* The event hook's counters, as corosync-qnetd-tool shows them. */
+static void
+events_json(const struct qd_status *q, struct buf *o, int *f)
+{
+	struct hook_counts n;
+
+	hook_counts(q->hook, &n);
+	json_key(o, f, "events");
+	buf_printf(o, "{\"emitted\":%" PRIu64 ",\"hook_runs\":%" PRIu64
+	    ",\"coalesced\":%" PRIu64 ",\"dropped\":%" PRIu64 ",\"timeouts\":%"
+	    PRIu64 ",\"failures\":%" PRIu64 "}", n.emitted, n.runs, n.coalesced,
+	    n.dropped, n.timeouts, n.failures);
 }
 
 static void
@@ -273,6 +363,8 @@ status_json(const struct qd_status *q, struct buf *o)
 	buf_put_u8(o, ']');
 	json_key(o, &f, "heuristics_mode");
 	buf_printf(o, "\"%s\"", heur_mode_id(qd_heur_mode(q->heur)));
+	json_key(o, &f, "heuristics_execs");
+	execs_json(q, o);
 	json_key(o, &f, "ring_id");
 	buf_printf(o, "{\"node_id\":%" PRIu32 ",\"seq\":%" PRIu64 ",\"text\":\"%"
 	    PRIx32 ".%" PRIx64 "\"}", vq->ring_id.node_id, vq->ring_id.seq,
@@ -306,6 +398,7 @@ status_json(const struct qd_status *q, struct buf *o)
 	json_bool(o, vq->last_poll != 0 && vq->last_poll_cast_vote);
 	json_key(o, &f, "net");
 	net_json(q, o);
+	events_json(q, o, &f);
 	buf_printf(o, "}\n");
 }
 

@@ -9,6 +9,7 @@
 #include "conf.h"
 #include "events.h"
 #include "heur.h"
+#include "hook.h"
 #include "ipc.h"
 #include "net.h"
 #include "vq.h"
@@ -20,6 +21,7 @@ struct qd_status {
 	const struct qd_vq *vq;
 	const struct qd_heur *heur;
 	const struct qd_events *ev;	/* phase */
+	const struct hook *hook;	/* events (common/hook.h) */
 };
 
 /* One command line of a local-socket client (arg: struct qd_status). */

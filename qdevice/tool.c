@@ -14,13 +14,13 @@
 #define PROG		"corosync-qdevice-tool"
 #define SOCKET_PATH	LOCALSTATEDIR "/run/corosync-qdevice/corosync-qdevice.sock"
 
-enum { OP_NONE, OP_STATUS, OP_SHUTDOWN };
+enum { OP_NONE, OP_STATUS, OP_SHUTDOWN, OP_RUN_HEURISTICS, OP_FOLLOW };
 
 static void
 usage(void)
 {
-	printf("usage: %s [-Hhsv] [-p qdevice_ipc_socket_path] [--json]\n",
-	    PROG);
+	printf("usage: %s [-Hhsv] [-p qdevice_ipc_socket_path] [--json] "
+	    "[--run-heuristics] [--follow]\n", PROG);
 }
 
 int
@@ -28,6 +28,8 @@ main(int argc, char **argv)
 {
 	static const struct option longopts[] = {
 		{ "json", no_argument, NULL, 'j' },
+		{ "run-heuristics", no_argument, NULL, 'R' },
+		{ "follow", no_argument, NULL, 'F' },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 }
 	};
@@ -52,6 +54,12 @@ main(int argc, char **argv)
 		case 'j':
 			json = 1;
 			break;
+		case 'R':
+			op = OP_RUN_HEURISTICS;
+			break;
+		case 'F':
+			op = OP_FOLLOW;
+			break;
 		default:	/* -h too: 3.0.3 exits 1 */
 			usage();
 			return 1;
@@ -62,9 +70,14 @@ main(int argc, char **argv)
 		return 1;
 	}
 
+	if (op == OP_FOLLOW)
+		return ipc_tool_follow(PROG, path, "follow",
+		    "QDevice socket (is QDevice running?)");
 	buf_init(&req);
 	if (op == OP_SHUTDOWN)
 		buf_printf(&req, "shutdown ");
+	else if (op == OP_RUN_HEURISTICS)
+		buf_printf(&req, "run-heuristics ");
 	else
 		buf_printf(&req, "status %s%s", verbose ? "verbose " : "",
 		    json ? "json " : "");

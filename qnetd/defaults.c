@@ -57,6 +57,11 @@ qnetd_defaults(struct qnetd *q)
 	 * starts holds each slot this long, so 16 slots serve 32 of them a
 	 * second and still have room for the others (handshake.c). */
 	s->tls_handshake_stall_timeout = 500;
+	/* A hook is a process per event: a few a second is plenty for an
+	 * admin's script, and a storm can't fork more (events.c). */
+	s->event_hook_timeout = 10000;
+	s->event_hook_rate = 10;
+	s->event_hook_queue = 1000;
 	q->port = QN_DEFAULT_PORT;
 	q->tls_mode = QN_TLS_SUPPORTED;
 	q->client_cert_required = 1;

@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "decide.h"
+#include "events.h"
 #include "handlers.h"
 #include "log.h"
 #include "names.h"
@@ -29,6 +30,8 @@ tls_check(struct client *c, const struct msg *m)
 	if (q->tls_mode == QN_TLS_REQUIRED && !c->tls_started) {
 		log_err("Client %s sent %s without TLS, but TLS is required",
 		    c->addr, msg_type_name(m->type));
+		events_tls_refused(q->events, c->m.cluster_name ?
+		    c->m.cluster_name : "", c->addr, "TLS is required");
 		send_error(c, m, QN_ERR_TLS_REQUIRED);
 		return -1;
 	}
@@ -49,6 +52,9 @@ tls_check(struct client *c, const struct msg *m)
 		if (!conn_peer_cert_matches(&c->conn, c->m.cluster_name)) {
 			log_err("Client %s doesn't sent certificate with valid "
 			    "CN. Disconnecting client", c->addr);
+			events_tls_refused(q->events, c->m.cluster_name ?
+			    c->m.cluster_name : "", c->addr, "certificate "
+			    "does not match the cluster name");
 			c->qnetd->up->disconnect(c, "certificate does not "
 			    "match the cluster name");
 			return -1;
@@ -304,6 +310,8 @@ on_init(struct client *c, const struct msg *m)
 		log_info("Client %s joined cluster %s as node %" PRIu32
 		    " (%s, TLS %s)", c->addr, c->m.cluster->name, c->m.node_id,
 		    algo_name(c->m.algorithm), c->tls_started ? "on" : "off");
+		events_client(q->events, QEV_CLIENT_CONNECTED, &c->m,
+		    c->addr);
 	} else {
 		log_err("Client %s refused at INIT: error %u", c->addr, e);
 	}

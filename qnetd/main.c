@@ -18,6 +18,7 @@
 
 #include "daemon.h"
 #include "decide.h"
+#include "events.h"
 #include "log.h"
 #include "names.h"
 #include "qnetd.h"
@@ -88,6 +89,11 @@ static const struct setting qnetd_settings[] = {
 	/* 3.0.4's: the local socket's mode and group (daemon.h). */
 	{ "local_socket_umask", SETTING_STR, OFF(ipc.umask_text), 0, 0 },
 	{ "local_socket_gid", SETTING_STR, OFF(ipc.gid_text), 0, 0 },
+	{ "event_hook", SETTING_STR, OFF(event_hook), 0, 0 },
+	{ "event_hook_timeout", SETTING_INT, OFF(event_hook_timeout), 1,
+	    MAX_TIMER_MS },
+	{ "event_hook_rate", SETTING_INT, OFF(event_hook_rate), 1, 1000 },
+	{ "event_hook_queue", SETTING_INT, OFF(event_hook_queue), 1, 1000000 },
 	{ NULL, 0, 0, 0, 0 }
 };
 
@@ -262,6 +268,8 @@ stop(struct qnetd *q)
 	ipc_server_stop(&q->ipc);
 	daemon_signals_close(&q->signals);
 	server_stop(q);
+	events_close(q->events);
+	q->events = NULL;
 }
 
 static void
@@ -282,6 +290,16 @@ on_syslog_probe(uv_timer_t *t)
 {
 	(void)t;
 	log_syslog_probe();
+}
+
+/* Events to the tools following them (corosync-qnetd-tool --follow). */
+static void
+on_event_line(void *arg, const char *line, size_t len)
+{
+	struct qnetd *q = arg;
+
+	if (q->ipc.open)
+		ipc_broadcast(&q->ipc, line, len);
 }
 
 static int
@@ -305,6 +323,16 @@ start(struct qnetd *q)
 		return -1;
 	}
 
+	q->events = events_new(q->loop, &(struct hook_settings){
+	    .path = q->set.event_hook, .prefix = "QNETD",
+	    .timeout_ms = (uint32_t)q->set.event_hook_timeout,
+	    .rate = (uint32_t)q->set.event_hook_rate,
+	    .queue_max = (size_t)q->set.event_hook_queue,
+	    .follow = on_event_line, .follow_arg = q });
+	if (q->events == NULL) {
+		log_crit("Out of memory");
+		return -1;
+	}
 	q->ipc = (struct ipc_server){ .handler = status_command,
 	    .on_shutdown = on_ipc_shutdown, .arg = q };
 	if (daemon_ipc_start(&q->ipc, q->loop, q->set.local_socket_file,
@@ -366,6 +394,8 @@ main(int argc, char **argv)
 		rc = EXIT_SUCCESS;
 	}
 	/* Close whatever start() or the loop left open and let it finish. */
+	events_close(q.events);
+	q.events = NULL;
 	ipc_server_stop(&q.ipc);
 	conn_ctx_close(&q.conn_ctx);
 	daemon_loop_drain(&loop);

@@ -25,6 +25,8 @@
 struct client;
 struct tls_server;
 
+struct qnetd_events;
+
 struct qnetd_settings {
 	long long listen_backlog;
 	long long max_client_send_buffers;
@@ -50,6 +52,11 @@ struct qnetd_settings {
 	double ack_grace_coefficient;		/* gate.h; 0 = off */
 	long long max_cluster_cpu_per_second;	/* ms, budget.c */
 	long long tls_handshake_stall_timeout;	/* ms until a slot is lost */
+	/* Events (events.h) */
+	char *event_hook;			/* NULL: none */
+	long long event_hook_timeout;		/* ms */
+	long long event_hook_rate;		/* starts per second */
+	long long event_hook_queue;		/* events waiting */
 };
 
 struct qnetd {
@@ -91,6 +98,7 @@ struct qnetd {
 	const struct client_upcalls *up;
 
 	struct decide_core core;	/* clusters, the ACK gate (decide.h) */
+	struct qnetd_events *events;	/* NULL when stopped (events.h) */
 	uv_timer_t gate_timer;		/* the core's gate timer (send.c) */
 	int stopping;
 	int server_ready;		/* server_init() was called */

@@ -3,6 +3,7 @@
 #include <string.h>
 
 #include "decide.h"
+#include "events.h"
 #include "log.h"
 #include "qnetd.h"
 #include "send.h"
@@ -88,14 +89,17 @@ svc_send_vote_info(void *ctx, struct member *m, uint32_t seq, uint8_t vote,
     const struct qn_ring_id *ring, const char *reason)
 {
 	struct msg msg;
+	int rc;
 
 	(void)ctx;
-	(void)reason;
 	msg_init(&msg, QN_MSG_VOTE_INFO);
 	msg_set_seq(&msg, seq);
 	msg_set_vote(&msg, vote);
 	msg_set_ring_id(&msg, ring);
-	return send_msg(client_of(m), &msg);
+	rc = send_msg(client_of(m), &msg);
+	/* The vote first; the core records it only after this returns. */
+	events_vote(client_of(m)->qnetd->events, m, vote, reason);
+	return rc;
 }
 
 static int
@@ -103,12 +107,14 @@ svc_send_reply(void *ctx, struct member *m, void *reply, uint8_t vote,
     const struct qn_ring_id *ring, const char *reason)
 {
 	struct msg *msg = reply;
+	int rc;
 
 	(void)ctx;
-	(void)reason;
 	msg_set_vote(msg, vote);
 	msg_set_ring_id(msg, ring);
-	return send_msg(client_of(m), msg);
+	rc = send_msg(client_of(m), msg);
+	events_vote(client_of(m)->qnetd->events, m, vote, reason);
+	return rc;
 }
 
 static void

@@ -10,6 +10,7 @@
 #include <unistd.h>
 
 #include "decide.h"
+#include "events.h"
 #include "handlers.h"
 #include "handshake.h"
 #include "log.h"
@@ -192,10 +193,12 @@ client_schedule_disconnect(struct client *c, const char *why)
 	/* The descriptor closes now: the limits count it no more. */
 	q->server.count--;
 	rate_forget(c);
-	if (c->init_done)
+	if (c->init_done) {
 		log_info("Client %s (cluster %s, node %" PRIu32 ") "
 		    "disconnected: %s", c->addr, c->m.cluster->name, c->m.node_id,
 		    why);
+		events_client(q->events, QEV_CLIENT_DISCONNECTED, &c->m, why);
+	}
 	else
 		log_debug("Client %s disconnected: %s", c->addr, why);
 	dpd_client_close(c, dpd_closed);

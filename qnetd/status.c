@@ -10,6 +10,7 @@
 
 #include "client.h"
 #include "cluster.h"
+#include "events.h"
 #include "gate.h"
 #include "json.h"
 #include "log.h"
@@ -137,6 +138,21 @@ list_text(const struct qnetd *q, const struct list_opts *lo, struct buf *o)
 /* ------------------------------------------------------------------ */
 /* JSON */
 
+/* The event hook's counters (events.h). */
+static void
+events_json(const struct qnetd *q, struct buf *o, int *f)
+{
+	struct hook_counts n;
+
+	events_counts(q->events, &n);
+	json_key(o, f, "events");
+	buf_printf(o, "{\"emitted\":%" PRIu64 ",\"hook_runs\":%" PRIu64
+	    ",\"coalesced\":%" PRIu64 ",\"dropped\":%" PRIu64 ",\"timeouts\":%"
+	    PRIu64 ",\"failures\":%" PRIu64 ",\"followers\":%zu}", n.emitted,
+	    n.runs, n.coalesced, n.dropped, n.timeouts, n.failures,
+	    q->ipc.open ? ipc_followers(&q->ipc) : 0);
+}
+
 static void
 status_json(const struct qnetd *q, struct buf *o)
 {
@@ -166,6 +182,7 @@ status_json(const struct qnetd *q, struct buf *o)
 	buf_printf(o, "%lld", q->set.max_client_send_size);
 	json_key(o, &f, "max_receive_size");
 	buf_printf(o, "%lld", q->set.max_client_receive_size);
+	events_json(q, o, &f);
 	buf_printf(o, "}\n");
 }
 
@@ -356,6 +373,9 @@ status_command(void *arg, char *line, struct buf *out)
 		log_debug("IPC client requested shutdown");
 		return IPC_OK_SHUTDOWN;
 	}
+	/* Ours: events as JSON lines until the client goes (events.h). */
+	if (strcasecmp(w[0], "follow") == 0)
+		return IPC_OK_FOLLOW;
 	buf_printf(out, "Unknown command '%s'", w[0]);
 	return IPC_ERROR;
 }

@@ -15,13 +15,13 @@
 #define PROG		"corosync-qnetd-tool"
 #define SOCKET_PATH	LOCALSTATEDIR "/run/corosync-qnetd/corosync-qnetd.sock"
 
-enum { OP_NONE, OP_STATUS, OP_LIST, OP_SHUTDOWN };
+enum { OP_NONE, OP_STATUS, OP_LIST, OP_SHUTDOWN, OP_FOLLOW };
 
 static void
 usage(void)
 {
 	printf("usage: %s [-Hhlsv] [-c cluster_name] [-p qnetd_ipc_socket_path] "
-	    "[--json]\n", PROG);
+	    "[--json] [--follow]\n", PROG);
 }
 
 /* The cluster name goes in double quotes with " and \ escaped. */
@@ -42,6 +42,7 @@ main(int argc, char **argv)
 {
 	static const struct option longopts[] = {
 		{ "json", no_argument, NULL, 'j' },
+		{ "follow", no_argument, NULL, 'F' },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 }
 	};
@@ -72,6 +73,9 @@ main(int argc, char **argv)
 		case 'j':
 			json = 1;
 			break;
+		case 'F':
+			op = OP_FOLLOW;
+			break;
 		case 'h':
 			usage();
 			return 0;
@@ -92,6 +96,9 @@ main(int argc, char **argv)
 		return 1;
 	}
 
+	if (op == OP_FOLLOW)
+		return ipc_tool_follow(PROG, path, "follow",
+		    "qnetd socket (is QNetd running?)");
 	buf_init(&req);
 	buf_printf(&req, "%s ", op == OP_STATUS ? "status" :
 	    op == OP_LIST ? "list" : "shutdown");

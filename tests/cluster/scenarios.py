@@ -9,9 +9,11 @@ import functools
 import json
 import os
 import re
+import shutil
 import signal
 import subprocess
 import sys
+import tempfile
 
 from lab import (FAILURE_REPORTS, FLAVOURS, Lab, Skip, SplitBrainWatch, binaries, holds,
                  leftovers, leftovers_of_pid, missing_binaries, wait_until)
@@ -318,6 +320,92 @@ def heuristics_fail_moves_vote(mode, **fl):
         lab.partition([1, 2], [3, 4])
         expect_split(lab, winners=[3, 4], losers=[1, 2], winner_votes=3)
         expect_votes(lab, {1: "NACK", 2: "NACK", 3: "ACK", 4: "ACK"})
+
+
+def qdevice_json(lab, nodeid):
+    return json.loads(lab.qdevice_tool(nodeid, "-s", "--json").stdout)
+
+
+@scenario(params={"2nodelms": dict(algorithm="2nodelms"), "lms": dict(algorithm="lms")})
+def heuristics_change_moves_lms_vote(algorithm, **fl):
+    """Upstream #14 (not 3.0.3): a 1/1 split is won by node 1 (tie-breaker lowest);
+    then node 1's check starts failing.  A regular run, started at once with
+    corosync-qdevice-tool --run-heuristics, reports Fail; qnetd decides again and
+    the vote moves to node 2.  Each node's --json says why it has no vote.  Ours
+    on both sides: 3.0.3's qnetd answers the change with "no change"."""
+    execs = {i: {"check": "/bin/true"} for i in (1, 2)}
+    with Lab(nodes=2, algorithm=algorithm, heuristics_mode="on", heuristics_exec=execs,
+             qnetd_flavour="ours", qdevice_flavour="ours") as lab:
+        expect_whole(lab, total_votes=3)
+        with SplitBrainWatch(lab) as watch:
+            lab.partition([1], [2])
+            expect_split(lab, winners=[1], losers=[2], winner_votes=2)
+            net = qdevice_json(lab, 2)["net"]
+            assert (net["vote"], net["vote_reason_id"]) == ("nack", "qnetd"), net
+
+            lab.node(1).run(["corosync-cmapctl", "-s", "quorum.device.heuristics.exec_check",
+                             "str", "/bin/false"])
+            out = lab.qdevice_tool(1, "--run-heuristics").stdout.strip()
+            assert out in ("Heuristics run started", "Heuristics run already in progress"), out
+            expect_split(lab, winners=[2], losers=[1], winner_votes=2)
+            expect_votes(lab, {1: "NACK", 2: "ACK"})
+        assert watch.rounds > 10, watch.rounds
+        j = qdevice_json(lab, 1)
+        assert (j["net"]["vote"], j["net"]["vote_reason_id"]) == \
+            ("nack", "heuristics_failed"), j["net"]
+        check = [e for e in j["heuristics_execs"] if e["name"] == "check"]
+        assert check and (check[0]["result"], check[0]["exit_status"]) == ("fail", 1), j
+        log = lab.node(1).read("/var/log/corosync/qdevice.out")
+        assert "notice  Vote changed from ACK to NACK: NACK from qnetd" in log, log[-2000:]
+        assert (qdevice_json(lab, 2)["net"]["vote"]) == "ack"
+
+
+@scenario
+def qnetd_events_of_a_split(**fl):
+    """Events (not in 3.0.3): qnetd's event hook and corosync-qnetd-tool --follow
+    see a 2-node ffsplit split in order: node 2 is told NACK, then only node 1
+    holds the vote.  The hook lives outside the hosts' private directories, so
+    it is there before qnetd starts."""
+    tmp = tempfile.mkdtemp(prefix="qnet-hook-")
+    try:
+        hook, out = os.path.join(tmp, "hook.sh"), os.path.join(tmp, "events")
+        with open(hook, "w") as f:
+            f.write('#!/bin/sh\necho "$QNETD_SEQUENCE $QNETD_EVENT $QNETD_NODE_ID '
+                    f'$QNETD_VOTE $QNETD_NODES" >> {out}\n')
+        os.chmod(hook, 0o755)
+        with Lab(nodes=2, qnetd_flavour="ours",
+                 qnetd_args=["-S", f"event_hook={hook},event_hook_rate=1000"]) as lab:
+            expect_whole(lab, total_votes=3)
+            lab.qnetd.spawn("follow", [lab.bin["qnetd_tool"], "--follow"])
+            wait_until(lambda: json.loads(lab.qnetd_tool("-s", "--json").stdout)
+                       ["events"]["followers"] == 1, 10, what="--follow registered")
+            with SplitBrainWatch(lab) as watch:
+                lab.partition([1], [2])
+                expect_split(lab, winners=[1], losers=[2], winner_votes=2)
+            assert watch.rounds > 5, watch.rounds
+
+            def hook_lines():
+                with open(out) as f:
+                    return [line.split() for line in f]
+            split = [["vote_changed", "2", "nack"], ["quorate_partition_changed", "1"]]
+            wait_until(lambda: all(w in [ln[1:] for ln in hook_lines()] for w in split),
+                       20, what="hook saw the split")
+            seen = [ln[1:] for ln in hook_lines()]
+            seqs = [int(ln[0]) for ln in hook_lines()]
+            assert seqs == sorted(seqs), seqs
+            assert ["quorate_partition_changed", "1,2"] in seen, seen
+            assert split[1] in seen[seen.index(split[0]):], seen
+            assert seen.index(["quorate_partition_changed", "1,2"]) < seen.index(split[0]), seen
+
+            lines = [json.loads(ln) for ln in
+                     lab.qnetd.read("/var/log/corosync/follow.out").splitlines()]
+            got = [(e["event"], e["node_id"], e["vote"], e["nodes"]) for e in lines]
+            assert ("vote_changed", 2, "nack", "") in got, got
+            nack = got.index(("vote_changed", 2, "nack", ""))
+            assert ("quorate_partition_changed", None, "", "1") in got[nack:], got
+            assert [e["sequence"] for e in lines] == sorted(e["sequence"] for e in lines)
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)
 
 
 # ---------------------------------------------------------------------------

@@ -104,6 +104,12 @@ qd_heur_enabled(const struct qd_heur *hr)
 	return hr->cfg.mode != HEUR_MODE_OFF;
 }
 
+const struct qd_heur_results *
+qd_heur_results(const struct qd_heur *hr)
+{
+	return &hr->res;
+}
+
 /* What heur.c does with the worker's answer. */
 void
 heur_result(uint8_t v)

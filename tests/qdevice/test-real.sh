@@ -306,6 +306,50 @@ dump_logs() {
 	done
 }
 
+# The JSON status, field by field: json_field PATH... prints each value.
+json_field() {
+	qdtool -s --json | python3 -c '
+import json, sys
+j = json.load(sys.stdin)
+for p in sys.argv[1:]:
+    v = j
+    for k in p.split("."):
+        v = v[int(k)] if isinstance(v, list) else v[k]
+    print(v)
+' "$@"
+}
+
+# A file of hook environments in $1 with every line given.
+hook_saw() {
+	local dir=$1 f l ok
+	shift
+	for f in "$dir"/ev.*; do
+		[ -f "$f" ] || continue
+		ok=1
+		for l in "$@"; do
+			grep -qxF -- "$l" "$f" || { ok=0; break; }
+		done
+		[ $ok = 1 ] && return 0
+	done
+	return 1
+}
+
+# --follow output $1 has lines matching $2, $3, ... in this order.
+follow_saw() {
+	local file=$1 n=0 pat
+	shift
+	for pat in "$@"; do
+		n=$(tail -n +$((n + 1)) "$file" | grep -nF -m1 -- "$pat" |
+		    cut -d: -f1 | awk -v base=$n '{ print base + $1 }')
+		[ -n "$n" ] || return 1
+	done
+}
+
+# A line of the qdevice log of scenario $1 containing $2.
+qd_logged() {
+	grep -qF -- "$2" "$LOG/qdevice.$1"
+}
+
 # JSON status: the fields a script relies on.
 json_ok() {
 	qdtool -s --json | python3 -c '
@@ -388,6 +432,12 @@ scenario_vote() {
 		check "$name: no TLS" status_has "$(printf 'TLS active:\t\tNo')"
 	fi
 	check "$name: JSON status" json_ok "$algo"
+	check "$name: JSON vote ack, from qnetd" [ "$(json_field net.vote \
+	    net.vote_reason_id)" = "$(printf 'ack\nqnetd')" ]
+	check "$name: logged: connected" qd_logged "$name" \
+	    "notice  Connected to qnetd"
+	check "$name: logged: vote change and reason" qd_logged "$name" \
+	    " to ACK: ACK from qnetd ("
 	qdtool -H >/dev/null 2>&1
 	if wait_for 10 qdevice_exited && wait "$QDEVICE_PID"; then
 		pass "$name: -H ends the daemon with status 0"
@@ -404,20 +454,49 @@ scenario_vote() {
 scenario_reconnect() {
 	local qnetd=$1 name="reconnect-$1"
 
+	local evdir="$LOG/events.$name" follow="$LOG/follow.$name" fpid
+
 	write_conf ffsplit off 1
 	start_corosync "$name" || { fail "$name: corosync"; stop_all; return; }
 	start_qnetd "$qnetd" off "$name"
-	start_qdevice ours "$name"
+	# The event hook writes its environment to a file per event.
+	mkdir -p "$evdir"
+	printf '#!/bin/sh\nenv | grep "^QDEVICE_" | sort > "%s/ev.$QDEVICE_SEQUENCE"\n' \
+	    "$evdir" > "$evdir/hook"
+	chmod +x "$evdir/hook"
+	start_qdevice ours "$name" "event_hook=$evdir/hook"
 	if ! wait_for 25 has_vote; then
 		fail "$name: first vote"
 		dump_logs "$name"
 		stop_all
 		return
 	fi
+	qdtool --follow > "$follow" 2>&1 &
+	fpid=$!
+	sleep 0.5
 	stop_pid "$QNETD_PID"
 	QNETD_PID=
 	# Echo every 8 s: the loss is seen within 16 s, NACK is immediate.
 	check "$name: qnetd gone -> vote withdrawn (NACK)" wait_for 25 lost_vote
+	check "$name: hook: vote_changed to nack, connection lost" wait_for 10 \
+	    hook_saw "$evdir" "QDEVICE_EVENT=vote_changed" "QDEVICE_VOTE=nack" \
+	    "QDEVICE_REASON=connection to qnetd lost: Server closed connection" \
+	    "QDEVICE_CLUSTER=demo" "QDEVICE_NODE_ID=1"
+	check "$name: JSON: events emitted and run" [ "$(json_field \
+	    events.failures events.dropped)" = "$(printf '0\n0')" -a \
+	    "$(json_field events.hook_runs)" -ge 3 ]
+	check "$name: hook: disconnected" hook_saw "$evdir" \
+	    "QDEVICE_EVENT=disconnected" \
+	    "QDEVICE_REASON=Server closed connection"
+	check "$name: --follow: disconnected, then the NACK" follow_saw \
+	    "$follow" '"event":"disconnected"' \
+	    '"event":"vote_changed","cluster":"demo","node_id":1,"vote":"nack"'
+	check "$name: logged: connection lost" qd_logged "$name" \
+	    "notice  Disconnected from qnetd $ADDR:5403: Server closed connection"
+	check "$name: logged: NACK, connection lost" qd_logged "$name" \
+	    "notice  Vote changed from ACK to NACK: connection to qnetd lost: Server closed connection"
+	check "$name: JSON vote nack, connection lost" [ "$(json_field \
+	    net.vote net.vote_reason_id)" = "$(printf 'nack\nconnection_lost')" ]
 	check "$name: still polling without the vote" status_has \
 	    "$(printf 'Poll timer running:\tYes\n')"
 	check "$name: daemon keeps running" kill -0 "$QDEVICE_PID"
@@ -425,7 +504,10 @@ scenario_reconnect() {
 	# Next attempt after the connect timeout (8 s) plus the jitter.
 	check "$name: qnetd back -> vote again" wait_for 30 has_vote
 	check "$name: connected again" connected
+	check "$name: --follow: connected again, then the ACK" follow_saw \
+	    "$follow" '"event":"connected"' '"vote":"ack"'
 	stop_all
+	wait "$fpid" 2>/dev/null
 }
 
 # Heuristics: results shown, and a command changed at runtime through cmap
@@ -450,14 +532,38 @@ scenario_heuristics() {
 	fi
 	check "$name: result Pass" status_has \
 	    "$(printf 'Heuristics result:\tPass (regular: ')"
+	check "$name: JSON exec ok passed, exit status 0" [ "$(json_field \
+	    heuristics_execs.0.name heuristics_execs.0.result \
+	    heuristics_execs.0.exit_status)" = "$(printf 'ok\npass\n0')" ]
 	corosync-cmapctl -s quorum.device.heuristics.exec_ok str /bin/false \
 	    >/dev/null
 	check "$name: changed command -> Fail" wait_for 10 status_has \
 	    "$(printf 'Heuristics result:\tFail (regular: Fail')"
 	check "$name: still connected" connected
+	check "$name: JSON exec ok failed, exit status 1" [ "$(json_field \
+	    heuristics_execs.0.result heuristics_execs.0.exit_status)" = \
+	    "$(printf 'fail\n1')" ]
+	check "$name: logged: heuristics result change" qd_logged "$name" \
+	    "Heuristics result changed from Pass to Fail"
+	# Regular runs an hour apart: only --run-heuristics sees the fix.
+	corosync-cmapctl -s quorum.device.heuristics.interval str 3600000 \
+	    >/dev/null
+	sleep 2
+	corosync-cmapctl -s quorum.device.heuristics.exec_ok str /bin/true \
+	    >/dev/null
+	sleep 1
+	check "$name: no run of its own within the hour" status_has \
+	    "$(printf 'Heuristics result:\tFail (regular: Fail')"
+	check "$name: --run-heuristics starts a run" [ "$(qdtool \
+	    --run-heuristics)" = "Heuristics run started" ]
+	check "$name: --run-heuristics -> Pass" wait_for 10 status_has \
+	    "$(printf 'Heuristics result:\tPass (regular: Pass')"
 	corosync-cmapctl -s quorum.device.heuristics.mode str off >/dev/null
 	check "$name: mode off at runtime" wait_for 5 status_has \
 	    "$(printf 'Heuristics:\t\tDisabled')"
+	out=$(qdtool --run-heuristics 2>&1); rc=$?
+	check "$name: --run-heuristics with mode off: exit 4" [ $rc = 4 -a \
+	    "$out" = "Error: Heuristics are disabled" ]
 	stop_all
 }
 
@@ -676,7 +782,7 @@ scenario_cli() {
 	local name=cli out rc
 	out=$("$OUR_QDTOOL" 2>&1); rc=$?
 	check "$name: tool without operation: usage, exit 1" \
-	    [ $rc = 1 -a "$out" = "usage: corosync-qdevice-tool [-Hhsv] [-p qdevice_ipc_socket_path] [--json]" ]
+	    [ $rc = 1 -a "$out" = "usage: corosync-qdevice-tool [-Hhsv] [-p qdevice_ipc_socket_path] [--json] [--run-heuristics] [--follow]" ]
 	out=$("$OUR_QDTOOL" -s -p /run/nothing.sock 2>&1); rc=$?
 	check "$name: tool without daemon: exit 3" [ $rc = 3 ]
 	check "$name: tool without daemon: message" grep -q \

@@ -48,6 +48,34 @@ log_setup(struct ctx *c)
 }
 
 static void
+on_detail(void *arg, uint32_t seq, const struct heur_detail *d)
+{
+	struct ctx *c = arg;
+	struct detail *x;
+
+	ck_assert_uint_lt(c->n_details, MAX_RESULTS);
+	/* Details come before their run's result. */
+	ck_assert_ptr_null(find_result(c, seq));
+	x = &c->details[c->n_details++];
+	x->seq = seq;
+	snprintf(x->name, sizeof(x->name), "%s", d->name);
+	x->outcome = d->outcome;
+	x->code = d->code;
+	x->start_ms = d->start_ms;
+	x->duration_ms = d->duration_ms;
+}
+
+const struct detail *
+find_detail(const struct ctx *c, uint32_t seq, const char *name)
+{
+	for (size_t i = 0; i < c->n_details; i++)
+		if (c->details[i].seq == seq &&
+		    strcmp(c->details[i].name, name) == 0)
+			return &c->details[i];
+	return NULL;
+}
+
+static void
 on_result(void *arg, uint32_t seq, enum heur_result r)
 {
 	struct ctx *c = arg;
@@ -83,6 +111,8 @@ ctx_start(const struct heur_settings *s)
 	uv_timer_init(&c->loop, &c->tick);
 	uv_timer_start(&c->tick, tick, 10, 10);
 	c->h = heuristics_start(&c->loop, s, on_result, c);
+	if (c->h != NULL)
+		heuristics_set_detail_cb(c->h, on_detail);
 	ck_assert_ptr_nonnull(c->h);
 	c->worker = heuristics_pid(c->h);
 	ck_assert_int_gt(c->worker, 0);

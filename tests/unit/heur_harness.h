@@ -28,6 +28,14 @@ struct result {
 	enum heur_result r;
 };
 
+struct detail {
+	uint32_t seq;
+	char name[32];
+	enum heur_outcome outcome;
+	int64_t code, start_ms;
+	uint64_t duration_ms;
+};
+
 struct ctx {
 	uv_loop_t loop;
 	uv_timer_t tick;
@@ -36,6 +44,8 @@ struct ctx {
 	int32_t log_target;
 	struct result results[MAX_RESULTS];
 	size_t n_results;
+	struct detail details[MAX_RESULTS];
+	size_t n_details;
 	char dir[64];			/* scratch directory for commands */
 	char cmds[4][512];		/* commands naming it */
 	size_t n_cmds;
@@ -69,6 +79,9 @@ int	pid_reaped(struct ctx *c, const void *arg);
 int	group_gone(struct ctx *c, const void *arg);
 
 const struct result	*find_result(const struct ctx *c, uint32_t seq);
+/* The detail of command name in run seq, or NULL. */
+const struct detail	*find_detail(const struct ctx *c, uint32_t seq,
+			    const char *name);
 /* A captured line at priority prio containing text (prio -1: any). */
 const char	*find_log(const struct ctx *c, int prio, const char *text);
 void	wait_log(struct ctx *c, int prio, const char *text);

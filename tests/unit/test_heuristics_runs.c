@@ -12,6 +12,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/wait.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "heur_harness.h"
@@ -95,6 +96,57 @@ START_TEST(test_disabled)
 	/* set to empty */
 	set_execs(c, NULL, 0);
 	ck_assert_int_eq(run_and_wait(c, LONG_TIMEOUT), HEUR_RESULT_DISABLED);
+	ctx_stop(c);
+}
+END_TEST
+
+/* Each command's outcome, exit status or signal, start and duration. */
+START_TEST(test_details)
+{
+	struct ctx *c = ctx_start(&default_settings);
+	const struct heur_exec e[] = {
+		{ "good", "/bin/true" },
+		{ "three", "/bin/sh -c \"exit 3\"" },
+	};
+	const struct heur_exec slow[] = {
+		{ "hang", "/bin/sleep 60" },
+		{ "sig", "/bin/sh -c \"kill -KILL $$\"" },
+	};
+	const struct detail *d;
+	uint32_t seq;
+	int64_t now = (int64_t)time(NULL) * 1000;
+
+	set_execs(c, e, 1);
+	ck_assert_int_eq(run_and_wait(c, LONG_TIMEOUT), HEUR_RESULT_PASS);
+	seq = c->results[c->n_results - 1].seq;
+	d = find_detail(c, seq, "good");
+	ck_assert_ptr_nonnull(d);
+	ck_assert_int_eq(d->outcome, HEUR_OUTCOME_PASS);
+	ck_assert_int_eq(d->code, 0);
+	ck_assert_int_ge(d->start_ms, now - 1000);
+	ck_assert_int_le(d->start_ms, (int64_t)time(NULL) * 1000 + 1000);
+
+	set_execs(c, e, ARRAY_LEN(e));
+	ck_assert_int_eq(run_and_wait(c, LONG_TIMEOUT), HEUR_RESULT_FAIL);
+	seq = c->results[c->n_results - 1].seq;
+	d = find_detail(c, seq, "three");
+	ck_assert_ptr_nonnull(d);
+	ck_assert_int_eq(d->outcome, HEUR_OUTCOME_FAIL);
+	ck_assert_int_eq(d->code, 3);
+
+	/* The signal ends the run: the sleeper is reported unfinished. */
+	set_execs(c, slow, ARRAY_LEN(slow));
+	ck_assert_int_eq(run_and_wait(c, LONG_TIMEOUT), HEUR_RESULT_FAIL);
+	seq = c->results[c->n_results - 1].seq;
+	d = find_detail(c, seq, "sig");
+	ck_assert_ptr_nonnull(d);
+	ck_assert_int_eq(d->outcome, HEUR_OUTCOME_SIGNAL);
+	ck_assert_int_eq(d->code, 9);
+	d = find_detail(c, seq, "hang");
+	ck_assert_ptr_nonnull(d);
+	ck_assert_int_eq(d->outcome, HEUR_OUTCOME_UNFINISHED);
+	ck_assert_int_eq(d->code, -1);
+	ck_assert_uint_lt(d->duration_ms, 60000);
 	ctx_stop(c);
 }
 END_TEST
@@ -460,6 +512,7 @@ heuristics_runs_tcase(void)
 	tcase_add_test(tc, test_execvp);
 	tcase_add_test(tc, test_exec_failure);
 	tcase_add_test(tc, test_abandon);
+	tcase_add_test(tc, test_details);
 	tcase_add_test(tc, test_max_processes);
 	tcase_add_test(tc, test_worker_death);
 	tcase_add_test(tc, test_stop_kills_everything);
