@@ -4,6 +4,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
 #include <sys/un.h>
 #include <unistd.h>
 
@@ -241,13 +242,15 @@ int
 ipc_server_start(struct ipc_server *s, uv_loop_t *loop, const char *path,
     int backlog)
 {
-	int rc;
-
 	struct sockaddr_un sun;
+	struct stat st;
+	int rc;
 
 	s->loop = loop;
 	s->clients = 0;
 	s->accept_waiting = 0;
+	s->dev = 0;
+	s->ino = 0;
 	s->idle_log_next = 0;
 	s->idle_log_suppressed = 0;
 	TAILQ_INIT(&s->conns);
@@ -266,7 +269,11 @@ ipc_server_start(struct ipc_server *s, uv_loop_t *loop, const char *path,
 	s->idle_timer.data = s;
 	s->open = 1;
 	(void)unlink(path);
-	if ((rc = uv_pipe_bind(&s->pipe, path)) != 0 ||
+	if ((rc = uv_pipe_bind(&s->pipe, path)) == 0 && stat(path, &st) == 0) {
+		s->dev = st.st_dev;
+		s->ino = st.st_ino;
+	}
+	if (rc != 0 ||
 	    (rc = uv_listen((uv_stream_t *)&s->pipe, backlog, accept_cb)) != 0) {
 		ipc_server_stop(s);
 		errno = -rc;
@@ -276,8 +283,19 @@ ipc_server_start(struct ipc_server *s, uv_loop_t *loop, const char *path,
 }
 
 void
+ipc_server_unref(struct ipc_server *s)
+{
+	if (!s->open)
+		return;
+	uv_unref((uv_handle_t *)&s->pipe);
+	uv_unref((uv_handle_t *)&s->idle_timer);
+}
+
+void
 ipc_server_stop(struct ipc_server *s)
 {
+	struct stat st;
+
 	if (!s->open)
 		return;
 	s->open = 0;
@@ -285,7 +303,9 @@ ipc_server_stop(struct ipc_server *s)
 		conn_close(TAILQ_FIRST(&s->conns));
 	uv_close((uv_handle_t *)&s->idle_timer, NULL);
 	uv_close((uv_handle_t *)&s->pipe, NULL);
-	(void)unlink(s->path);
+	if (stat(s->path, &st) == 0 && st.st_dev == s->dev &&
+	    st.st_ino == s->ino)
+		(void)unlink(s->path);
 	free(s->path);
 	s->path = NULL;
 }

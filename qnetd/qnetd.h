@@ -93,6 +93,7 @@ struct qnetd {
 	struct decide_core core;	/* clusters, the ACK gate (decide.h) */
 	uv_timer_t gate_timer;		/* the core's gate timer (send.c) */
 	int stopping;
+	int lock_fd;			/* the pid lock file, -1 before it */
 	int server_ready;		/* server_init() was called */
 };
 
