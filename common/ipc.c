@@ -221,6 +221,8 @@ accept_one(struct ipc_server *s)
 	buf_init(&ic->out);
 	uv_pipe_init(s->loop, &ic->pipe, 0);
 	ic->pipe.data = ic;
+	if (s->unref)
+		uv_unref((uv_handle_t *)&ic->pipe);
 	ic->deadline = uv_now(s->loop) + s->idle_timeout;
 	TAILQ_INSERT_TAIL(&s->conns, ic, link);
 	s->clients++;
@@ -242,13 +244,14 @@ int
 ipc_server_start(struct ipc_server *s, uv_loop_t *loop, const char *path,
     int backlog)
 {
-	struct sockaddr_un sun;
+	struct sockaddr_un sun = { .sun_family = AF_UNIX };
 	struct stat st;
-	int rc;
+	int rc, fd;
 
 	s->loop = loop;
 	s->clients = 0;
 	s->accept_waiting = 0;
+	s->unref = 0;
 	s->dev = 0;
 	s->ino = 0;
 	s->idle_log_next = 0;
@@ -269,9 +272,24 @@ ipc_server_start(struct ipc_server *s, uv_loop_t *loop, const char *path,
 	s->idle_timer.data = s;
 	s->open = 1;
 	(void)unlink(path);
-	if ((rc = uv_pipe_bind(&s->pipe, path)) == 0 && stat(path, &st) == 0) {
-		s->dev = st.st_dev;
-		s->ino = st.st_ino;
+	/*
+	 * Bound here, not with uv_pipe_bind(): libuv would unlink the path
+	 * when the handle closes, whoever's file it is by then.
+	 */
+	memcpy(sun.sun_path, path, strlen(path) + 1);
+	fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
+	if (fd == -1)
+		rc = -errno;
+	else if (bind(fd, (struct sockaddr *)&sun, sizeof(sun)) != 0) {
+		rc = -errno;
+		close(fd);
+	} else {
+		if (stat(path, &st) == 0) {
+			s->dev = st.st_dev;
+			s->ino = st.st_ino;
+		}
+		if ((rc = uv_pipe_open(&s->pipe, fd)) != 0)
+			close(fd);
 	}
 	if (rc != 0 ||
 	    (rc = uv_listen((uv_stream_t *)&s->pipe, backlog, accept_cb)) != 0) {
@@ -285,10 +303,16 @@ ipc_server_start(struct ipc_server *s, uv_loop_t *loop, const char *path,
 void
 ipc_server_unref(struct ipc_server *s)
 {
+	struct ipc_conn *ic;
+
 	if (!s->open)
 		return;
+	/* Connections too: an idle tool must not hold the exit back. */
+	s->unref = 1;
 	uv_unref((uv_handle_t *)&s->pipe);
 	uv_unref((uv_handle_t *)&s->idle_timer);
+	TAILQ_FOREACH(ic, &s->conns, link)
+		uv_unref((uv_handle_t *)&ic->pipe);
 }
 
 void

@@ -58,6 +58,7 @@ struct ipc_server {
 	void	(*on_shutdown)(void *arg);
 	void	*arg;
 	int	open;
+	int	unref;		/* stopping: nothing of it keeps the loop */
 	dev_t	dev;		/* the socket file bound, so that stop */
 	ino_t	ino;		/* removes that one and no successor's */
 };
@@ -71,8 +72,9 @@ int	ipc_server_start(struct ipc_server *s, uv_loop_t *loop,
  */
 void	ipc_server_stop(struct ipc_server *s);
 /*
- * Keep answering but no longer keep the loop alive: a daemon that is
- * shutting down stays visible to its tool until its loop has ended.
+ * Keep answering but no longer keep the loop alive (neither the socket
+ * nor its connections): a daemon that is shutting down stays visible to
+ * its tool until its loop has ended.
  */
 void	ipc_server_unref(struct ipc_server *s);
 
