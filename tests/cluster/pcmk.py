@@ -227,6 +227,19 @@ class PcmkLab(Lab):
         self.qnetd = None
         return wait_until(active, timeout, interval=0.5, what="qnetd resource active")
 
+    def failed_actions(self):
+        """Pacemaker's failed resource actions (crm_mon's <failure> lines)."""
+        for a in self.live_arbiters():
+            res = a.run(["crm_mon", "-1", "--output-as=xml"], check=False, timeout=20)
+            if res.returncode == 0:
+                return re.findall(r"<failure [^>]*>", res.stdout)
+        raise AssertionError("no arbiter host answers crm_mon")
+
+    def restart_resource(self, rsc="qnetd-daemon"):
+        """crm_resource --restart: the agent's stop, then its start, on the same host."""
+        self.qnetd.run(["crm_resource", "--restart", "-r", rsc, "--timeout", "60s"],
+                       timeout=90)
+
     def pcmk_log(self, host):
         return host.read(PCMK_LOG) if os.path.exists(host.path(PCMK_LOG)) else ""
 

@@ -388,6 +388,14 @@ def pacemaker_arbiter_failover(**fl):
     with PcmkLab(nodes=2, algorithm="ffsplit", tie_breaker="lowest", kap="on",
                  **fl) as lab:
         first = lab.qnetd
+        # The agent's stop and start on one host, through Pacemaker.  (Pacemaker
+        # leaves more time between the two than ocf-tester, whose "already
+        # running" failures tests/ocf/run.sh covers.)
+        lab.restart_resource()
+        assert lab.wait_active() is first
+        expect_whole(lab, total_votes=3)
+        holds(lambda: lab.failed_actions() == [], 3 * lab.monitor_interval,
+              what="no failed resource action after the restart")
         lab.stop_node(1)
         lab.expect_all([2], members=[2], quorate=True, qdevice_vote=True)
         expect_votes(lab, {2: "ACK"})
