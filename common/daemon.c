@@ -75,8 +75,10 @@ daemonize(void)
 int
 daemon_lock(const char *path)
 {
-	if (lockfile_take(path) != -1)
-		return 0;
+	int fd = lockfile_take(path);
+
+	if (fd != -1)
+		return fd;
 	if (errno == EAGAIN)
 		log_err("Another instance is running");
 	else

@@ -41,7 +41,7 @@ void	daemon_log_open(const char *prog, int foreground, int debug);
  */
 int	daemonize(void);
 
-/* Take the pid lock file; logs why not and returns -1. */
+/* Take the pid lock file: its descriptor, or -1 after logging why not. */
 int	daemon_lock(const char *path);
 
 /*

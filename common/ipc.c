@@ -4,6 +4,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
 #include <sys/un.h>
 #include <unistd.h>
 
@@ -249,6 +250,8 @@ accept_one(struct ipc_server *s)
 	buf_init(&ic->out);
 	uv_pipe_init(s->loop, &ic->pipe, 0);
 	ic->pipe.data = ic;
+	if (s->unref)
+		uv_unref((uv_handle_t *)&ic->pipe);
 	ic->deadline = uv_now(s->loop) + s->idle_timeout;
 	TAILQ_INSERT_TAIL(&s->conns, ic, link);
 	s->clients++;
@@ -270,13 +273,16 @@ int
 ipc_server_start(struct ipc_server *s, uv_loop_t *loop, const char *path,
     int backlog)
 {
-	int rc;
-
-	struct sockaddr_un sun;
+	struct sockaddr_un sun = { .sun_family = AF_UNIX };
+	struct stat st;
+	int rc, fd;
 
 	s->loop = loop;
 	s->clients = 0;
 	s->accept_waiting = 0;
+	s->unref = 0;
+	s->dev = 0;
+	s->ino = 0;
 	s->idle_log_next = 0;
 	s->idle_log_suppressed = 0;
 	TAILQ_INIT(&s->conns);
@@ -296,7 +302,26 @@ ipc_server_start(struct ipc_server *s, uv_loop_t *loop, const char *path,
 	s->idle_timer.data = s;
 	s->open = 1;
 	(void)unlink(path);
-	if ((rc = uv_pipe_bind(&s->pipe, path)) != 0 ||
+	/*
+	 * Bound here, not with uv_pipe_bind(): libuv would unlink the path
+	 * when the handle closes, whoever's file it is by then.
+	 */
+	memcpy(sun.sun_path, path, strlen(path) + 1);
+	fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
+	if (fd == -1)
+		rc = -errno;
+	else if (bind(fd, (struct sockaddr *)&sun, sizeof(sun)) != 0) {
+		rc = -errno;
+		close(fd);
+	} else {
+		if (stat(path, &st) == 0) {
+			s->dev = st.st_dev;
+			s->ino = st.st_ino;
+		}
+		if ((rc = uv_pipe_open(&s->pipe, fd)) != 0)
+			close(fd);
+	}
+	if (rc != 0 ||
 	    (rc = uv_listen((uv_stream_t *)&s->pipe, backlog, accept_cb)) != 0) {
 		ipc_server_stop(s);
 		errno = -rc;
@@ -306,8 +331,25 @@ ipc_server_start(struct ipc_server *s, uv_loop_t *loop, const char *path,
 }
 
 void
+ipc_server_unref(struct ipc_server *s)
+{
+	struct ipc_conn *ic;
+
+	if (!s->open)
+		return;
+	/* Connections too: an idle tool must not hold the exit back. */
+	s->unref = 1;
+	uv_unref((uv_handle_t *)&s->pipe);
+	uv_unref((uv_handle_t *)&s->idle_timer);
+	TAILQ_FOREACH(ic, &s->conns, link)
+		uv_unref((uv_handle_t *)&ic->pipe);
+}
+
+void
 ipc_server_stop(struct ipc_server *s)
 {
+	struct stat st;
+
 	if (!s->open)
 		return;
 	s->open = 0;
@@ -317,7 +359,9 @@ ipc_server_stop(struct ipc_server *s)
 		conn_close(TAILQ_FIRST(&s->followers));
 	uv_close((uv_handle_t *)&s->idle_timer, NULL);
 	uv_close((uv_handle_t *)&s->pipe, NULL);
-	(void)unlink(s->path);
+	if (stat(s->path, &st) == 0 && st.st_dev == s->dev &&
+	    st.st_ino == s->ino)
+		(void)unlink(s->path);
 	free(s->path);
 	s->path = NULL;
 }

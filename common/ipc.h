@@ -9,6 +9,7 @@
 #include <stddef.h>
 #include <stdint.h>
 #include <sys/queue.h>
+#include <sys/types.h>
 #include <uv.h>
 
 #include "buf.h"
@@ -59,13 +60,25 @@ struct ipc_server {
 	void	(*on_shutdown)(void *arg);
 	void	*arg;
 	int	open;
+	int	unref;		/* stopping: nothing of it keeps the loop */
+	dev_t	dev;		/* the socket file bound, so that stop */
+	ino_t	ino;		/* removes that one and no successor's */
 };
 
 /* Bind (replacing a stale socket file) and listen; -1 with errno. */
 int	ipc_server_start(struct ipc_server *s, uv_loop_t *loop,
 	    const char *path, int backlog);
-/* Stop accepting, drop the clients and remove the socket file. */
+/*
+ * Stop accepting, drop the clients and remove the socket file (if it is
+ * still the one bound: a successor may have replaced it).
+ */
 void	ipc_server_stop(struct ipc_server *s);
+/*
+ * Keep answering but no longer keep the loop alive (neither the socket
+ * nor its connections): a daemon that is shutting down stays visible to
+ * its tool until its loop has ended.
+ */
+void	ipc_server_unref(struct ipc_server *s);
 
 /*
  * Write data to every following client (a tool's --follow).  One that

@@ -42,3 +42,19 @@ lockfile_take(const char *path)
 	}
 	return fd;
 }
+
+int
+lockfile_release(int fd, const char *path)
+{
+	struct stat ours, now;
+	int rc = 0;
+
+	if (fd < 0)
+		return 0;
+	/* Remove the file only while it is still the one we locked. */
+	if (fstat(fd, &ours) == 0 && stat(path, &now) == 0 &&
+	    ours.st_dev == now.st_dev && ours.st_ino == now.st_ino)
+		rc = unlink(path);
+	close(fd);
+	return rc;
+}

@@ -9,4 +9,11 @@
  */
 int	lockfile_take(const char *path);
 
+/*
+ * Remove the file if it is still the one fd locked (not one another
+ * instance made after it was deleted), then close fd and with it the
+ * lock.  -1 with errno if the unlink failed.
+ */
+int	lockfile_release(int fd, const char *path);
+
 #endif

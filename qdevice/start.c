@@ -450,7 +450,7 @@ start(struct qdevice *q)
 {
 	const struct qdevice_settings *s = q->set;
 
-	if (daemon_lock(s->lock_file) != 0 ||
+	if (daemon_lock(s->lock_file) < 0 ||
 	    qd_vq_init(q->vq, s->votequorum_device_name, s->max_cs_try_again,
 	    &q->ev) != 0)
 		return -1;

@@ -12,6 +12,7 @@ qnetd_defaults(struct qnetd *q)
 	struct qnetd_settings *s = &q->set;
 
 	memset(q, 0, sizeof(*q));
+	q->lock_fd = -1;
 	/* 3.0.3 listens with a backlog of 10: a restart then takes a minute
 	 * to readmit 2,000 clients (PROTOCOL.md §14.3). */
 	s->listen_backlog = 4096;

@@ -19,6 +19,7 @@
 #include "daemon.h"
 #include "decide.h"
 #include "events.h"
+#include "lockfile.h"
 #include "log.h"
 #include "names.h"
 #include "qnetd.h"
@@ -265,7 +266,12 @@ stop(struct qnetd *q)
 		return;
 	log_debug("Shutting down");
 	sysd_stop(q);
-	ipc_server_stop(&q->ipc);
+	/*
+	 * The tool keeps getting answers until the loop has ended: a
+	 * supervisor (resource-agents' corosync-qnetd agent) takes a
+	 * missing socket next to a live pid for "stopped".
+	 */
+	ipc_server_unref(&q->ipc);
 	daemon_signals_close(&q->signals);
 	server_stop(q);
 	events_close(q->events);
@@ -376,7 +382,7 @@ main(int argc, char **argv)
 		log_crit("Can't daemonize: %s", strerror(errno));
 		goto out;
 	}
-	if (daemon_lock(q.set.lock_file) != 0)
+	if ((q.lock_fd = daemon_lock(q.set.lock_file)) < 0)
 		goto out;
 	raise_nofile(&q);
 
@@ -393,10 +399,19 @@ main(int argc, char **argv)
 		uv_run(&loop, UV_RUN_DEFAULT);
 		rc = EXIT_SUCCESS;
 	}
-	/* Close whatever start() or the loop left open and let it finish. */
+	/*
+	 * Clients and listeners are gone.  Then, in this order: the lock
+	 * file (its pid no longer names a running arbiter), the local socket
+	 * (so the tool never fails while the pid file still names us), and
+	 * whatever start() or the loop left open; nothing after this is seen
+	 * from outside.
+	 */
+	if (lockfile_release(q.lock_fd, q.set.lock_file) != 0)
+		log_warn("Can't remove lock file %s: %s", q.set.lock_file,
+		    strerror(errno));
+	ipc_server_stop(&q.ipc);
 	events_close(q.events);
 	q.events = NULL;
-	ipc_server_stop(&q.ipc);
 	conn_ctx_close(&q.conn_ctx);
 	daemon_loop_drain(&loop);
 	uv_loop_close(&loop);

@@ -101,6 +101,7 @@ struct qnetd {
 	struct qnetd_events *events;	/* NULL when stopped (events.h) */
 	uv_timer_t gate_timer;		/* the core's gate timer (send.c) */
 	int stopping;
+	int lock_fd;			/* the pid lock file, -1 before it */
 	int server_ready;		/* server_init() was called */
 };
 

@@ -7,6 +7,7 @@ PKGS="build-essential autoconf automake libtool pkg-config
 libnss3-dev libnss3-tools libnspr4-dev libuv1-dev libqb-dev libssl-dev check libsystemd-dev
 corosync libvotequorum-dev libcmap-dev libcorosync-common-dev libquorum-dev
 corosync-qnetd corosync-qdevice
+pacemaker pacemaker-cli-utils resource-agents
 iproute2 nftables util-linux procps psmisc man-db
 clang libclang-rt-14-dev valgrind linux-perf
 shellcheck openssl python3 cflow
@@ -20,8 +21,8 @@ done
 [ -z "$missing" ] && exit 0
 
 echo "deps: installing:$missing"
-# Debian's corosync, corosync-qnetd and corosync-qdevice would start their
-# daemons from postinst; tests start their own, so forbid that.
+# Debian's corosync, corosync-qnetd, corosync-qdevice and pacemaker would
+# start their daemons from postinst; tests start their own, so forbid that.
 policy=/usr/sbin/policy-rc.d
 made_policy=0
 if [ ! -e "$policy" ]; then
@@ -38,4 +39,5 @@ apt-get install -y -qq --no-install-recommends $missing
 pkill -x corosync-qnetd 2>/dev/null || true
 pkill -x corosync-qdevice 2>/dev/null || true
 pkill -x corosync 2>/dev/null || true
+pkill -x pacemakerd 2>/dev/null || true
 exit 0

@@ -43,6 +43,9 @@ BUILD_DIR="$top/build" bash tests/certutil/test-certutil.sh || status=1
 step "qnetd faults: kill -9 under load, TLS reconnect storm, log on a full disk, listen address removed"
 BUILD_DIR="$top/build" bash tests/faults/run.sh || status=1
 
+step "Pacemaker's resource agent ocf:heartbeat:corosync-qnetd runs our corosync-qnetd (ocf-tester)"
+BUILD_DIR="$top/build" bash tests/ocf/run.sh || status=1
+
 step "corosync-qdevice on a real corosync node, with our qnetd and Debian's"
 BUILD_DIR="$top/build" bash tests/qdevice/test-real.sh || status=1
 

@@ -124,8 +124,9 @@ class Daemon:
 class Host:
     """One simulated machine: a network namespace plus a persistent mount namespace."""
 
-    def __init__(self, lab, name, addr, nodeid=None):
+    def __init__(self, lab, name, addr, nodeid=None, mounts=HOST_MOUNTS):
         self.lab, self.name, self.addr, self.nodeid = lab, name, addr, nodeid
+        self.mounts = mounts                       # {subdir of root: path it is mounted on}
         self.netns = f"{lab.prefix}-{name}"
         self.port = "p-" + name                    # its veth end inside the bridge namespace
         self.root = os.path.join(lab.dir, "hosts", name)
@@ -140,7 +141,7 @@ class Host:
 
     def path(self, inside):
         """Path in the root namespace of a file the host sees at `inside`."""
-        for sub, target in sorted(HOST_MOUNTS.items(), key=lambda kv: -len(kv[1])):
+        for sub, target in sorted(self.mounts.items(), key=lambda kv: -len(kv[1])):
             if inside == target or inside.startswith(target + "/"):
                 return os.path.join(self.root, sub, os.path.relpath(inside, target))
         raise ValueError(f"{inside} is not in a private directory of {self.name}")
@@ -164,13 +165,13 @@ class Host:
         sh(["ip", "-n", self.netns, "addr", "add", self.addr + "/24", "dev", "eth0"])
         sh(["ip", "-n", self.netns, "link", "set", "eth0", "up"])
         sh(["ip", "-n", self.netns, "link", "set", "lo", "up"])
-        for sub in HOST_MOUNTS:
+        for sub in self.mounts:
             os.makedirs(os.path.join(self.root, sub), exist_ok=True)
         open(self.mntns, "w").close()
         sh(["unshare", f"--mount={self.mntns}", "--propagation", "private", "true"])
         # The copied /run/netns binds would pin other namespaces: drop them first.
         sh(["nsenter", f"--mount={self.mntns}", "umount", "-R", "-l", "/run/netns"], check=False)
-        for sub, target in HOST_MOUNTS.items():
+        for sub, target in self.mounts.items():
             sh(["nsenter", f"--mount={self.mntns}", "mount", "--bind",
                 os.path.join(self.root, sub), target])
         # libqb's rings and blackbox live in /dev/shm; a private tmpfs vanishes with
@@ -291,11 +292,15 @@ class Lab:
         # Namespace files may only be bind-mounted below a private mount.
         sh(["mount", "--bind", ns_dir, ns_dir])
         sh(["mount", "--make-private", ns_dir])
+        self._make_hosts()
+        for h in self.hosts:
+            h.create()
+
+    def _make_hosts(self):
+        """self.qnetd, self.nodes and self.hosts (all of them); a subclass may add more."""
         self.qnetd = Host(self, "qnetd", QNETD_ADDR)
         self.nodes = [Host(self, f"n{i}", f"{SUBNET}.{10 + i}", i) for i in range(1, self.n + 1)]
         self.hosts = [self.qnetd] + self.nodes
-        for h in self.hosts:
-            h.create()
 
     def teardown(self):
         """Stop every process, remove mounts, namespaces and the run dir. Never raises."""
@@ -369,7 +374,7 @@ class Lab:
             device += f"\t\tvotes: {self.device_votes}\n"
         if self.device_timeout is not None:
             device += f"\t\ttimeout: {self.device_timeout}\n"
-        net = (f"\t\t\thost: {self.qnetd.addr}\n\t\t\talgorithm: {self.algorithm}\n"
+        net = (f"\t\t\thost: {QNETD_ADDR}\n\t\t\talgorithm: {self.algorithm}\n"
                f"\t\t\ttie_breaker: {self.tie_breaker}\n\t\t\ttls: {self.tls}\n")
         if self.kap is not None:
             net += f"\t\t\tkeep_active_partition_tie_breaker: {self.kap}\n"

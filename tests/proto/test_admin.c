@@ -393,6 +393,59 @@ START_TEST(sigterm)
 }
 END_TEST
 
+/*
+ * What a supervisor sees of a stop (resource-agents' corosync-qnetd agent
+ * takes "pid file names a live process, tool answers" for running): the
+ * daemon exits promptly even with an idle tool connection that never
+ * times out, and the lock file and the local socket are gone after it;
+ * but a lock file or socket a successor put in their place stays.
+ * 3.0.3 leaves its lock file behind (not asserted for it).
+ */
+START_TEST(sigterm_supervised)
+{
+	for (int replaced = 0; replaced < 2; replaced++) {
+		struct srv s;
+		struct qc c;
+		int status, idle;
+
+		SRV_START(&s, "-s", "off", "-S", "ipc_idle_timeout=0");
+		qc_connect(&c, &s);
+		alive_before_init(&c);
+		idle = ipc_connect(s.sock);
+		ck_assert_int_ge(idle, 0);
+		if (replaced) {
+			FILE *f;
+
+			ck_assert_int_eq(unlink(s.lock), 0);
+			ck_assert_int_eq(unlink(s.sock), 0);
+			ck_assert_ptr_nonnull(f = fopen(s.lock, "w"));
+			fprintf(f, "1\n");
+			fclose(f);
+			ck_assert_ptr_nonnull(f = fopen(s.sock, "w"));
+			fclose(f);
+		}
+		ck_assert_int_eq(kill(s.pid, SIGTERM), 0);
+		ck_assert_msg(srv_wait(&s, 5000, &status), "qnetd did not end "
+		    "within 5 s of SIGTERM with an idle tool connection");
+		ck_assert_msg(WIFEXITED(status) && WEXITSTATUS(status) == 0,
+		    "SIGTERM: status 0x%x", status);
+		if (replaced) {
+			ck_assert_msg(access(s.lock, F_OK) == 0, "a successor's "
+			    "lock file was removed");
+			ck_assert_msg(access(s.sock, F_OK) == 0, "a successor's "
+			    "socket file was removed");
+		} else {
+			ck_assert_msg(access(s.sock, F_OK) != 0, "the IPC socket "
+			    "is still there");
+			ck_assert_msg(debian || access(s.lock, F_OK) != 0,
+			    "the lock file is still there");
+		}
+		close(idle);
+		qc_close(&c);
+	}
+}
+END_TEST
+
 int
 main(void)
 {
@@ -404,5 +457,6 @@ main(void)
 	tcase_add_test(tc, cli_help_version);
 	tcase_add_test(tc, cli_tls_required);
 	tcase_add_test(tc, sigterm);
+	tcase_add_test(tc, sigterm_supervised);
 	return harness_run(s, H_PROTO | H_CERTS);
 }
