@@ -413,3 +413,20 @@ conn_client_cert_sent(const struct conn *c)
 	CERT_DestroyCertificate(cert);
 	return 1;
 }
+
+int
+tls_cert_not_after(const char *cert_nickname, long long *t)
+{
+	CERTCertificate *cert;
+	PRTime before, after;
+	int rc = -1;
+
+	if ((cert = PK11_FindCertFromNickname(cert_nickname, NULL)) == NULL)
+		return -1;
+	if (CERT_GetCertTimes(cert, &before, &after) == SECSuccess) {
+		*t = (long long)(after / PR_USEC_PER_SEC);
+		rc = 0;
+	}
+	CERT_DestroyCertificate(cert);
+	return rc;
+}

@@ -57,6 +57,9 @@ qnetd_defaults(struct qnetd *q)
 	 * starts holds each slot this long, so 16 slots serve 32 of them a
 	 * second and still have room for the others (handshake.c). */
 	s->tls_handshake_stall_timeout = 500;
+	s->http_max_connections = 16;
+	s->http_timeout = 10;
+	s->http_max_request_size = 16384;
 	q->port = QN_DEFAULT_PORT;
 	q->tls_mode = QN_TLS_SUPPORTED;
 	q->client_cert_required = 1;

@@ -19,6 +19,7 @@
 #include "daemon.h"
 #include "decide.h"
 #include "log.h"
+#include "metrics.h"
 #include "names.h"
 #include "qnetd.h"
 #include "settings.h"
@@ -88,6 +89,13 @@ static const struct setting qnetd_settings[] = {
 	/* 3.0.4's: the local socket's mode and group (daemon.h). */
 	{ "local_socket_umask", SETTING_STR, OFF(ipc.umask_text), 0, 0 },
 	{ "local_socket_gid", SETTING_STR, OFF(ipc.gid_text), 0, 0 },
+	/* Ours: the HTTP endpoint (metrics.h). */
+	{ "http_listen", SETTING_STRLIST, OFF(http_listen), 0, 0 },
+	{ "http_max_connections", SETTING_INT, OFF(http_max_connections), 1,
+	    1024 },
+	{ "http_timeout", SETTING_INT, OFF(http_timeout), 1, 3600 },
+	{ "http_max_request_size", SETTING_INT, OFF(http_max_request_size),
+	    4096, 1048576 },
 	{ NULL, 0, 0, 0, 0 }
 };
 
@@ -259,6 +267,7 @@ stop(struct qnetd *q)
 		return;
 	log_debug("Shutting down");
 	sysd_stop(q);
+	metrics_stop(q);
 	ipc_server_stop(&q->ipc);
 	daemon_signals_close(&q->signals);
 	server_stop(q);
@@ -308,7 +317,7 @@ start(struct qnetd *q)
 	q->ipc = (struct ipc_server){ .handler = status_command,
 	    .on_shutdown = on_ipc_shutdown, .arg = q };
 	if (daemon_ipc_start(&q->ipc, q->loop, q->set.local_socket_file,
-	    &q->set.ipc) != 0 || server_start(q) != 0)
+	    &q->set.ipc) != 0 || server_start(q) != 0 || metrics_start(q) != 0)
 		return -1;
 	daemon_signals_start(&q->signals, q->loop, on_signal, q);
 	/* Unreferenced: it must not keep the loop alive at shutdown. */
@@ -366,6 +375,7 @@ main(int argc, char **argv)
 		rc = EXIT_SUCCESS;
 	}
 	/* Close whatever start() or the loop left open and let it finish. */
+	metrics_stop(&q);
 	ipc_server_stop(&q.ipc);
 	conn_ctx_close(&q.conn_ctx);
 	daemon_loop_drain(&loop);

@@ -23,6 +23,7 @@
 #include "server.h"
 
 struct client;
+struct metrics;
 struct tls_server;
 
 struct qnetd_settings {
@@ -50,6 +51,11 @@ struct qnetd_settings {
 	double ack_grace_coefficient;		/* gate.h; 0 = off */
 	long long max_cluster_cpu_per_second;	/* ms, budget.c */
 	long long tls_handshake_stall_timeout;	/* ms until a slot is lost */
+	/* The HTTP endpoint (metrics.h); off without http_listen. */
+	char *http_listen;			/* one address per line */
+	long long http_max_connections;		/* per address */
+	long long http_timeout;			/* s of silence */
+	long long http_max_request_size;	/* bytes, headers included */
 };
 
 struct qnetd {
@@ -89,6 +95,8 @@ struct qnetd {
 	 * one way, down, and these come back up through the table.
 	 */
 	const struct client_upcalls *up;
+
+	struct metrics *metrics;	/* metrics.c */
 
 	struct decide_core core;	/* clusters, the ACK gate (decide.h) */
 	uv_timer_t gate_timer;		/* the core's gate timer (send.c) */
