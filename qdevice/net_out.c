@@ -14,6 +14,14 @@
 #include "names.h"
 #include "net_int.h"
 
+COUNTER_DEFINE(connects, NULL, "");
+
+const struct counter *
+net_connects(void)
+{
+	return &connects;
+}
+
 /* ------------------------------------------------------------------ */
 /* Votes */
 
@@ -221,6 +229,7 @@ net_connected_burst(struct qd_net *n, uint8_t heuristics)
 	n->quorum_pending = 0;
 	n->state = NET_CONNECTED;
 	n->connected_since = time(NULL);
+	counter_inc(&connects, 0);
 	net_set_vote(n, QN_VOTE_WAIT_FOR_REPLY);
 }
 

@@ -45,6 +45,11 @@ struct qdevice_settings {
 	long long net_min_connect_timeout;
 	long long net_max_connect_timeout;
 	int net_test_algorithm_enabled;
+	/* The HTTP endpoint (metrics.h); off without http_listen. */
+	char *http_listen;			/* one address per line */
+	long long http_max_connections;		/* per address */
+	long long http_timeout;			/* s of silence */
+	long long http_max_request_size;	/* bytes, headers included */
 	enum master_wins master_wins_mode;
 };
 

@@ -14,13 +14,13 @@
 #define PROG		"corosync-qdevice-tool"
 #define SOCKET_PATH	LOCALSTATEDIR "/run/corosync-qdevice/corosync-qdevice.sock"
 
-enum { OP_NONE, OP_STATUS, OP_SHUTDOWN };
+enum { OP_NONE, OP_STATUS, OP_SHUTDOWN, OP_METRICS };
 
 static void
 usage(void)
 {
-	printf("usage: %s [-Hhsv] [-p qdevice_ipc_socket_path] [--json]\n",
-	    PROG);
+	printf("usage: %s [-Hhsv] [-p qdevice_ipc_socket_path] [--json] "
+	    "[--metrics]\n", PROG);
 }
 
 int
@@ -28,6 +28,7 @@ main(int argc, char **argv)
 {
 	static const struct option longopts[] = {
 		{ "json", no_argument, NULL, 'j' },
+		{ "metrics", no_argument, NULL, 'M' },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 }
 	};
@@ -52,6 +53,9 @@ main(int argc, char **argv)
 		case 'j':
 			json = 1;
 			break;
+		case 'M':
+			op = OP_METRICS;
+			break;
 		default:	/* -h too: 3.0.3 exits 1 */
 			usage();
 			return 1;
@@ -65,6 +69,8 @@ main(int argc, char **argv)
 	buf_init(&req);
 	if (op == OP_SHUTDOWN)
 		buf_printf(&req, "shutdown ");
+	else if (op == OP_METRICS)
+		buf_printf(&req, "metrics ");
 	else
 		buf_printf(&req, "status %s%s", verbose ? "verbose " : "",
 		    json ? "json " : "");
