@@ -130,15 +130,16 @@ write_clusters(struct qnetd *q, struct prom *p, int nodes)
 	if (!nodes)
 		return;
 	prom_family(p, "qnetd_node_vote", PROM_GAUGE,
-	    "A node's last vote (ack, nack, ask_later, wait_for_reply, "
-	    "no_change, none); only with ?nodes=1.");
+	    "A node's last ACK or NACK (none: neither yet); only with "
+	    "?nodes=1.");
 	cluster_table_for_each(&q->core.clusters, cl)
 		cluster_for_each(cl, m) {
 			prom_begin(p, NULL);
 			prom_label(p, "cluster", cl->name);
 			prom_label_u64(p, "node_id", m->node_id);
-			prom_label(p, "vote", m->last_vote == QN_VOTE_UNDEFINED ?
-			    "none" : vote_id(m->last_vote));
+			prom_label(p, "vote", m->last_ack_nack ==
+			    QN_VOTE_UNDEFINED ? "none" :
+			    vote_id(m->last_ack_nack));
 			prom_value_u64(p, 1);
 		}
 	prom_family(p, "qnetd_node_heartbeat_interval_seconds", PROM_GAUGE,
