@@ -269,8 +269,9 @@ def prometheus_scrapes_split(**fl):
             wait_until(lambda: prom_value(
                 lab, "qnetd_cluster_nodes{cluster='demo',state='nack'}") == 1, 30,
                 what="one node with NACK in qnetd_cluster_nodes")
+            n2 = f"{lab.node(2).addr}:{HTTP_QDEVICE}"
             wait_until(lambda: prom_value(
-                lab, "qdevice_vote{vote='nack',instance=~'.*\\.12:.*'}") == 1, 30,
+                lab, f"qdevice_vote{{vote='nack',instance='{n2}'}}") == 1, 30,
                 what="node 2's qdevice casts NACK")
             assert prom_value(lab, "sum(qnetd_clients)") == \
                 int(lab.qnetd_status()["Connected clients"])
