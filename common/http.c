@@ -21,6 +21,7 @@
 #include "settings.h"
 
 #define HTTP_BACKLOG	64
+#define HTTP_TICK_MS	1000
 
 /* One listen address: its own MHD daemon, poll and timer. */
 struct http_ep {
@@ -136,17 +137,22 @@ on_request(void *cls, struct MHD_Connection *c, const char *url,
 
 static void on_timer(uv_timer_t *t);
 
-/* Run MHD, then wake up again when it says. */
+/*
+ * Run MHD, then wake up again when it says, and at least every
+ * HTTP_TICK_MS: MHD puts its listening socket back into its epoll set
+ * (after it was at http_max_connections) only at the start of a run, and
+ * nothing else would wake us for that run.
+ */
 static void
 ep_run(struct http_ep *e)
 {
 	MHD_UNSIGNED_LONG_LONG ms;
 
 	MHD_run(e->d);
-	if (MHD_get_timeout(e->d, &ms) == MHD_YES)
-		uv_timer_start(&e->timer, on_timer, ms, 0);
-	else
-		uv_timer_stop(&e->timer);
+	MHD_run(e->d);
+	if (MHD_get_timeout(e->d, &ms) != MHD_YES || ms > HTTP_TICK_MS)
+		ms = HTTP_TICK_MS;
+	uv_timer_start(&e->timer, on_timer, ms, 0);
 }
 
 static void
@@ -255,6 +261,7 @@ ep_start(struct http *h, struct http_ep *e, const char *spec,
 	}
 	uv_poll_init(h->loop, &e->poll, info->epoll_fd);
 	uv_timer_init(h->loop, &e->timer);
+	uv_unref((uv_handle_t *)&e->timer);
 	e->poll.data = e->timer.data = e;
 	e->handles = 2;
 	uv_poll_start(&e->poll, UV_READABLE, on_poll);
