@@ -256,6 +256,13 @@ def prometheus_scrapes_split(**fl):
                    what="qnetd_clients == connected clients")
         wait_until(lambda: prom_value(lab, "sum(qdevice_vote{vote='ack'})") == 2, 30,
                    what="both qdevices cast ACK")
+        # The tools print the same text, and promtool finds it clean.
+        for text in (lab.qnetd_tool("--metrics").stdout,
+                     lab.qdevice_tool(1, "--metrics").stdout):
+            check = subprocess.run(["promtool", "check", "metrics"], input=text,
+                                   capture_output=True, text=True, timeout=30)
+            assert check.returncode == 0, check.stdout + check.stderr + text
+        assert "qdevice_connected 1\n" in lab.qdevice_tool(1, "--metrics").stdout
         nack0 = prom_value(lab, "qnetd_votes_total{vote='nack'}")
         assert nack0 is not None, prom_query(lab, "qnetd_votes_total")
 
