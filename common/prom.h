@@ -21,7 +21,7 @@ struct prom {
 	struct buf *o;
 	int om;				/* OpenMetrics */
 	enum prom_type type;		/* of the current family */
-	const char *name;		/* the current family, without suffix */
+	const char *name;		/* current family, without suffix */
 	int nlabels;			/* in the current sample */
 };
 

@@ -23,7 +23,8 @@ write_info(const struct qd_status *st, struct prom *p)
 	if (nc->tie_breaker.mode == QN_TB_NODE_ID)
 		snprintf(tb, sizeof(tb), "%" PRIu32, nc->tie_breaker.node_id);
 	else
-		snprintf(tb, sizeof(tb), "%s", tb_mode_id(nc->tie_breaker.mode));
+		snprintf(tb, sizeof(tb), "%s",
+		    tb_mode_id(nc->tie_breaker.mode));
 	snprintf(host, sizeof(host), "%s:%u", nc->host ? nc->host : "",
 	    (unsigned)nc->port);
 	prom_family(p, "qdevice", PROM_INFO,

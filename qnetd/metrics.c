@@ -31,7 +31,7 @@
 
 struct metrics {
 	uv_timer_t lag_timer;
-	uint64_t lag_due_ns;		/* when the probe should have fired */
+	uint64_t lag_due_ns;		/* when the probe is due */
 	double lag;			/* s, at the last probe */
 	uint64_t probes;
 	struct http *http;
@@ -238,10 +238,10 @@ on_http(void *arg, const struct http_request *rq, struct buf *o,
 		return checks_reply(rq, c, 1, "livez", o);
 	}
 	if (strcmp(rq->path, "/readyz") == 0) {
+		int cert = q->tls_mode == QN_TLS_UNSUPPORTED || q->tls != NULL;
 		struct check c[] = {
 			{ "listening", listen_active(q) && !q->stopping },
-			{ "tls_certificate", q->tls_mode == QN_TLS_UNSUPPORTED ||
-			    q->tls != NULL },
+			{ "tls_certificate", cert },
 		};
 
 		return checks_reply(rq, c, 2, "readyz", o);

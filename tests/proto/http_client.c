@@ -60,7 +60,8 @@ http_get(const char *to, const char *method, const char *path,
 	fd = http_connect(to);
 	ck_assert_msg(fd >= 0, "can't connect to %s: %s", to, strerror(errno));
 	snprintf(req, sizeof(req), "%s %s HTTP/1.1\r\nHost: test\r\n"
-	    "Connection: close\r\n%s\r\n", method, path, headers ? headers : "");
+	    "Connection: close\r\n%s\r\n", method, path,
+	    headers ? headers : "");
 	ck_assert_int_eq(write(fd, req, strlen(req)), (ssize_t)strlen(req));
 	for (;;) {
 		struct pollfd p = { fd, POLLIN, 0 };

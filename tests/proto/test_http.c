@@ -442,8 +442,8 @@ START_TEST(t_hostile_http)
 		}
 	}
 	ck_assert_int_eq(r.status, 200);
-	ASSERT_METRIC((char *)r.body.data, "qnetd_cluster_nodes{cluster=\"demo\","
-	    "state=\"ack\"}", 2);
+	ASSERT_METRIC((char *)r.body.data,
+	    "qnetd_cluster_nodes{cluster=\"demo\",state=\"ack\"}", 2);
 	ASSERT_METRIC((char *)r.body.data, "qnetd_votes_total{vote=\"nack\"}",
 	    2);
 	ASSERT_METRIC((char *)r.body.data, "qnetd_clients{tls=\"no\"}", 4);
