@@ -342,6 +342,28 @@ START_TEST(t_tls_metrics)
 }
 END_TEST
 
+/* A cluster name is the client's choice: quotes, backslashes and newlines
+ * are escaped, and the text stays valid. */
+START_TEST(t_cluster_name_escaped)
+{
+	struct srv s;
+	struct qc c;
+	struct http_reply r;
+	const char *t;
+
+	start_http(&s, "off", NULL);
+	join_simple(&c, &s, "a\"b\\c\nd", 1, QN_ALGO_FFSPLIT);
+	scrape("/metrics?nodes=1", &r);
+	t = (char *)r.body.data;
+	ASSERT_METRIC(t, "qnetd_cluster_info{cluster=\"a\\\"b\\\\c\\nd\","
+	    "algorithm=\"ffsplit\",tie_breaker=\"lowest\"}", 1);
+	assert_promtool_clean(t);
+	http_reply_free(&r);
+	qc_close(&c);
+	srv_term(&s);
+}
+END_TEST
+
 /* ------------------------------------------------------------------ */
 /* Hostile HTTP clients */
 
@@ -489,6 +511,7 @@ main(void)
 	tcase_add_test(t, t_openmetrics_and_paths);
 	tcase_add_test(t, t_listen_addresses);
 	tcase_add_test(t, t_tls_metrics);
+	tcase_add_test(t, t_cluster_name_escaped);
 	t = harness_tcase(s, "hostile", TEST_TIMEOUT);
 	tcase_add_test(t, t_hostile_http);
 	tcase_add_test(t, t_huge_headers_refused);
