@@ -88,6 +88,20 @@ apply(const struct setting *s, void *dst, const char *value)
 		free(*(char **)p);
 		*(char **)p = copy;
 		return 0;
+	case SETTING_STRLIST: {
+		char *old = *(char **)p;
+		size_t ol = old ? strlen(old) + 1 : 0;
+
+		if (*value == '\0' || strchr(value, '\n') != NULL ||
+		    (copy = malloc(ol + strlen(value) + 1)) == NULL)
+			return -1;
+		if (old)
+			memcpy(copy, old, ol - 1), copy[ol - 1] = '\n';
+		strcpy(copy + ol, value);
+		free(old);
+		*(char **)p = copy;
+		return 0;
+	}
 	case SETTING_DEPRECATED:
 		return 0;
 	}
@@ -155,7 +169,7 @@ void
 settings_free(const struct setting *table, void *dst)
 {
 	for (const struct setting *s = table; s->name != NULL; s++) {
-		if (s->kind == SETTING_STR) {
+		if (s->kind == SETTING_STR || s->kind == SETTING_STRLIST) {
 			char **p = (char **)((char *)dst + s->offset);
 
 			free(*p);

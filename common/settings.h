@@ -13,6 +13,7 @@ enum setting_kind {
 	SETTING_BOOL,		/* int 0/1 */
 	SETTING_STR,		/* char *, heap copy */
 	SETTING_REAL,		/* double within [min, max] */
+	SETTING_STRLIST,	/* char *: each -S adds a line */
 	SETTING_DEPRECATED	/* accepted with a warning, no effect */
 };
 

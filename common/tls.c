@@ -457,3 +457,20 @@ tls_server_recheck(const struct tls_server *s, const struct conn *c)
 	CERT_DestroyCertificate(cert);
 	return ok;
 }
+
+int
+tls_cert_not_after(const char *cert_nickname, long long *t)
+{
+	CERTCertificate *cert;
+	PRTime before, after;
+	int rc = -1;
+
+	if ((cert = PK11_FindCertFromNickname(cert_nickname, NULL)) == NULL)
+		return -1;
+	if (CERT_GetCertTimes(cert, &before, &after) == SECSuccess) {
+		*t = (long long)(after / PR_USEC_PER_SEC);
+		rc = 0;
+	}
+	CERT_DestroyCertificate(cert);
+	return rc;
+}

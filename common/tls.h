@@ -32,6 +32,9 @@ void	tls_server_free(struct tls_server *s);
  * NSS error set and the old certificate kept.
  */
 int	tls_server_reload(struct tls_server *s, const char *cert_nickname);
+/* When the database's certificate of that nickname expires (Unix time,
+ * seconds); 0, or -1 when there is none. */
+int	tls_cert_not_after(const char *cert_nickname, long long *t);
 
 /*
  * Client: the server certificate must chain to a trusted CA and carry the

@@ -91,6 +91,13 @@ static const struct setting qdevice_settings[] = {
 	    18000000 },
 	{ "event_hook_rate", SETTING_INT, OFF(event_hook_rate), 1, 1000 },
 	{ "event_hook_queue", SETTING_INT, OFF(event_hook_queue), 1, 1000000 },
+	/* Ours: the HTTP endpoint (metrics.h). */
+	{ "http_listen", SETTING_STRLIST, OFF(http_listen), 0, 0 },
+	{ "http_max_connections", SETTING_INT, OFF(http_max_connections), 1,
+	    1024 },
+	{ "http_timeout", SETTING_INT, OFF(http_timeout), 1, 3600 },
+	{ "http_max_request_size", SETTING_INT, OFF(http_max_request_size),
+	    4096, 1048576 },
 	{ NULL, 0, 0, 0, 0 }
 };
 
@@ -127,6 +134,9 @@ defaults(struct qdevice_settings *s)
 	s->net_max_connect_timeout = 120000;
 	/* 3.0.3 has it on only in --enable-debug builds. */
 	s->net_test_algorithm_enabled = 0;
+	s->http_max_connections = 16;
+	s->http_timeout = 10;
+	s->http_max_request_size = 16384;
 	s->master_wins_mode = MASTER_WINS_MODEL;
 	s->event_hook_timeout = 10000;
 	s->event_hook_rate = 10;

@@ -12,6 +12,7 @@
 #include <uv.h>
 
 #include "conf.h"
+#include "counter.h"
 #include "events.h"
 #include "heur.h"
 #include "policy.h"
@@ -60,6 +61,9 @@ int	net_client_cert_sent(const struct qd_net *n);
 int	net_tls_resumed(const struct qd_net *n);
 time_t	net_connected_since(const struct qd_net *n);
 time_t	net_echo_reply_time(const struct qd_net *n);	/* 0: none yet */
+/* Connections to qnetd made (INIT accepted), and ended by reason group. */
+const struct counter *net_connects(void);
+const struct counter *net_disconnects(void);
 /* "Enabled", "Unsupported by QNetd", ... and their JSON ids. */
 const char *net_kap_text(const struct qd_net *n);
 const char *net_kap_id(const struct qd_net *n);

@@ -18,6 +18,53 @@
 #include "net_int.h"
 #include "tls.h"
 
+/* Disconnects by a few groups of reasons (net.h). */
+COUNTER_DEFINE(disconnects, "reason", "server_closed", "cant_connect",
+    "echo_timeout", "io_error", "tls", "config_mismatch", "server_error",
+    "protocol", "local");
+
+static size_t
+disc_group(enum disc_reason r)
+{
+	switch (r) {
+	case DISC_SERVER_CLOSED_CONNECTION:
+		return 0;
+	case DISC_CANT_CONNECT:
+		return 1;
+	case DISC_ECHO_REPLY_NOT_RECEIVED:
+		return 2;
+	case DISC_CANT_READ_MESSAGE:
+	case DISC_CANT_SEND_MESSAGE:
+		return 3;
+	case DISC_INCOMPATIBLE_TLS:
+	case DISC_CANT_START_TLS:
+		return 4;
+	case DISC_SERVER_SENT_DUPLICATE_NODE_ID:
+	case DISC_SERVER_SENT_TIE_BREAKER_DIFFERS:
+	case DISC_SERVER_SENT_ALGORITHM_DIFFERS:
+	case DISC_SERVER_DOESNT_SUPPORT_ALGORITHM:
+	case DISC_SERVER_DOESNT_SUPPORT_OPTION:
+	case DISC_INCOMPATIBLE_MSG_SIZE:
+		return 5;
+	case DISC_SERVER_SENT_ERROR:
+		return 6;
+	case DISC_MSG_DECODE_ERROR:
+	case DISC_UNEXPECTED_MSG:
+	case DISC_UNSUPPORTED_MSG:
+	case DISC_REQUIRED_OPTION_MISSING:
+	case DISC_ALGO_ECHO_REPLY_ERROR:
+		return 7;
+	default:
+		return 8;
+	}
+}
+
+const struct counter *
+net_disconnects(void)
+{
+	return &disconnects;
+}
+
 /* The connection and its owner, freed when conn.c is done with it. */
 struct net_conn {
 	struct conn c;
@@ -292,6 +339,7 @@ do_disconnect(uv_idle_t *idle)
 	l->disc_pending = 0;
 	if (net_phase(n) == PHASE_EXITING)
 		return;
+	counter_inc(&disconnects, disc_group(l->disc_reason));
 	l->cb->disconnected(n, l->disc_reason, l->tcp_connected);
 }
 

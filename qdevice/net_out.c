@@ -16,6 +16,14 @@
 #include "names.h"
 #include "net_int.h"
 
+COUNTER_DEFINE(connects, NULL, "");
+
+const struct counter *
+net_connects(void)
+{
+	return &connects;
+}
+
 /* ------------------------------------------------------------------ */
 /* Votes */
 
@@ -243,6 +251,7 @@ net_connected_burst(struct qd_net *n, uint8_t heuristics)
 	log_notice("Connected to qnetd %s:%u%s", n->cfg->net.host,
 	    (unsigned)n->cfg->net.port, n->link.tls_active ? " (TLS)" : "");
 	qd_event(n->ev, "connected", "", n->cfg->net.host);
+	counter_inc(&connects, 0);
 	net_set_vote(n, QN_VOTE_WAIT_FOR_REPLY, VOTE_WHY_WAITING,
 	    "connected, waiting for qnetd's vote");
 }

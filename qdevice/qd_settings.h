@@ -50,6 +50,11 @@ struct qdevice_settings {
 	long long event_hook_rate;	/* starts per second */
 	long long event_hook_queue;	/* events waiting */
 	int net_test_algorithm_enabled;
+	/* The HTTP endpoint (metrics.h); off without http_listen. */
+	char *http_listen;			/* one address per line */
+	long long http_max_connections;		/* per address */
+	long long http_timeout;			/* s of silence */
+	long long http_max_request_size;	/* bytes, headers included */
 	enum master_wins master_wins_mode;
 };
 

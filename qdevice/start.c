@@ -19,6 +19,7 @@
 #include "heur.h"
 #include "hook.h"
 #include "log.h"
+#include "metrics.h"
 #include "names.h"
 #include "net.h"
 #include "notify.h"
@@ -39,6 +40,7 @@ struct qdevice {
 	struct daemon_signals signals;
 	struct notify notify;		/* systemd (notify.h) */
 	struct ipc_server ipc;
+	struct http *http;		/* -S http_listen (metrics.h) */
 	int exit_status;
 	int unregister;			/* clean exit: unregister the device */
 
@@ -488,7 +490,8 @@ start(struct qdevice *q)
 	if (qd_cmap_track(q->cmap, q->loop, &q->ev) != 0)
 		return -1;
 	log_debug("Registering main poll loop callbacks");
-	if (qd_vq_start(q->vq, q->loop) != 0)
+	if (qd_vq_start(q->vq, q->loop) != 0 ||
+	    qd_metrics_start(&q->http, q->loop, s, &q->status) != 0)
 		return -1;
 
 	log_debug("Waiting for ring id");
@@ -506,6 +509,7 @@ teardown(struct qdevice *q)
 	qd_cmap_untrack(q->cmap);
 	log_debug("Destroying qdevice model");
 	net_close(q->net);
+	qd_metrics_stop(&q->http);
 	if (q->ipc.open) {
 		log_debug("Destroying qdevice ipc");
 		ipc_server_stop(&q->ipc);

@@ -1,5 +1,5 @@
 /*
- * The local socket's commands: status [verbose] [json], shutdown.  The text
+ * The local socket's commands: status [verbose] [json], metrics, shutdown.  The text
  * status is byte for byte what 3.0.3 prints (BEHAVIOUR.md §5.4), because
  * cluster tools parse it; the JSON status (word "json") is ours, schema
  * version 1, documented in corosync-qdevice-tool(8).
@@ -12,6 +12,7 @@
 #include <time.h>
 
 #include "json.h"
+#include "metrics.h"
 #include "names.h"
 #include "status.h"
 
@@ -418,6 +419,10 @@ status_command(void *arg, char *line, struct buf *out)
 	}
 	if (strcasecmp(w[0], "shutdown") == 0)
 		return IPC_OK_SHUTDOWN;
+	if (strcasecmp(w[0], "metrics") == 0) {
+		qd_metrics_write(q, out, 0);
+		return IPC_OK;
+	}
 	if (strcasecmp(w[0], "status") != 0) {
 		buf_printf(out, "Unknown command '%s'", w[0]);
 		return IPC_ERROR;

@@ -14,13 +14,14 @@
 #define PROG		"corosync-qdevice-tool"
 #define SOCKET_PATH	LOCALSTATEDIR "/run/corosync-qdevice/corosync-qdevice.sock"
 
-enum { OP_NONE, OP_STATUS, OP_SHUTDOWN, OP_RUN_HEURISTICS, OP_FOLLOW };
+enum { OP_NONE, OP_STATUS, OP_SHUTDOWN, OP_RUN_HEURISTICS, OP_FOLLOW,
+    OP_METRICS };
 
 static void
 usage(void)
 {
 	printf("usage: %s [-Hhsv] [-p qdevice_ipc_socket_path] [--json] "
-	    "[--run-heuristics] [--follow]\n", PROG);
+	    "[--run-heuristics] [--follow] [--metrics]\n", PROG);
 }
 
 int
@@ -30,6 +31,7 @@ main(int argc, char **argv)
 		{ "json", no_argument, NULL, 'j' },
 		{ "run-heuristics", no_argument, NULL, 'R' },
 		{ "follow", no_argument, NULL, 'F' },
+		{ "metrics", no_argument, NULL, 'M' },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 }
 	};
@@ -60,6 +62,9 @@ main(int argc, char **argv)
 		case 'F':
 			op = OP_FOLLOW;
 			break;
+		case 'M':
+			op = OP_METRICS;
+			break;
 		default:	/* -h too: 3.0.3 exits 1 */
 			usage();
 			return 1;
@@ -78,6 +83,8 @@ main(int argc, char **argv)
 		buf_printf(&req, "shutdown ");
 	else if (op == OP_RUN_HEURISTICS)
 		buf_printf(&req, "run-heuristics ");
+	else if (op == OP_METRICS)
+		buf_printf(&req, "metrics ");
 	else
 		buf_printf(&req, "status %s%s", verbose ? "verbose " : "",
 		    json ? "json " : "");

@@ -63,6 +63,9 @@ qnetd_defaults(struct qnetd *q)
 	s->event_hook_timeout = 10000;
 	s->event_hook_rate = 10;
 	s->event_hook_queue = 1000;
+	s->http_max_connections = 16;
+	s->http_timeout = 10;
+	s->http_max_request_size = 16384;
 	q->port = QN_DEFAULT_PORT;
 	q->tls_mode = QN_TLS_SUPPORTED;
 	q->client_cert_required = 1;

@@ -15,6 +15,13 @@
 #include "server.h"
 #include "tls.h"
 
+/* By message type, in the order of enum qn_msg_type. */
+COUNTER_DEFINE(received, "type", "preinit", "preinit_reply", "starttls",
+    "init", "init_reply", "server_error", "set_option", "set_option_reply",
+    "echo_request", "echo_reply", "node_list", "node_list_reply",
+    "ask_for_vote", "ask_for_vote_reply", "vote_info", "vote_info_reply",
+    "heuristics_change", "heuristics_change_reply", "unknown");
+
 /* The largest timer 3.0.3 accepts; a longer dead-peer timeout is refused. */
 #define MAX_TIMER_MS	18000000ULL
 
@@ -493,6 +500,9 @@ handle_message(struct client *c, enum reader_status st, const uint8_t *data,
 	enum decode_err de;
 	struct msg m;
 
+	if (len >= 2)
+		counter_inc(&received, st == READER_UNSUPPORTED ? QN_MSG_COUNT :
+		    get_u16(data) < QN_MSG_COUNT ? get_u16(data) : QN_MSG_COUNT);
 	switch (st) {
 	case READER_MESSAGE:
 		break;
@@ -520,4 +530,10 @@ handle_message(struct client *c, enum reader_status st, const uint8_t *data,
 		dispatch(c, &m, data, len);
 	}
 	msg_free(&m);
+}
+
+const struct counter *
+handlers_received(void)
+{
+	return &received;
 }

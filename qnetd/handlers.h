@@ -6,10 +6,14 @@
 #include <stdint.h>
 
 #include "client.h"
+#include "counter.h"
 #include "reader.h"
 
 /* A complete message, or one the reader skipped (st says why). */
 void	handle_message(struct client *c, enum reader_status st,
 	    const uint8_t *data, size_t len);
+
+/* Messages received by type ("unknown": a type we don't know). */
+const struct counter *handlers_received(void);
 
 #endif

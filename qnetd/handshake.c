@@ -33,6 +33,23 @@
 #include "qnetd.h"
 #include "server.h"
 
+COUNTER_DEFINE(results, "result", "ok", "failed");
+HISTOGRAM_DEFINE(durations, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1,
+    0.25, 0.5, 1, 2.5, 5, 10);
+
+/* A handshake ended, for the metrics: once per handshake. */
+static void
+counted(struct client *c, int ok)
+{
+	if (c->hs.started_ns == 0)
+		return;
+	counter_inc(&results, ok ? 0 : 1);
+	if (ok)
+		histogram_observe(&durations,
+		    (double)(uv_hrtime() - c->hs.started_ns) / 1e9);
+	c->hs.started_ns = 0;
+}
+
 /*
  * A slot is held at most this many stall timeouts while its peer has
  * the turn (2 s by default): a qdevice needs a few round trips.
@@ -245,6 +262,7 @@ start(struct client *c, int slot)
 		c->qnetd->up->disconnect(c, "can't start TLS");
 		return;
 	}
+	c->hs.started_ns = uv_hrtime();
 	if (slot)
 		slot_take(q, c);
 	c->qnetd->up->read_pause_update(c);
@@ -298,6 +316,8 @@ hs_starttls(struct client *c, struct hs_source *src)
 void
 hs_message(struct client *c)
 {
+	if (c->hs.started_ns != 0 && c->conn.handshake_done)
+		counted(c, 1);
 	if (!c->hs.slot || !c->conn.handshake_done)
 		return;
 	slot_free(&c->qnetd->hs, c);
@@ -309,6 +329,8 @@ hs_forget(struct client *c)
 {
 	struct hs_admission *hs = &c->qnetd->hs;
 
+	if (!c->qnetd->stopping)
+		counted(c, c->conn.handshake_done);
 	if (c->hs.waiting)
 		dequeue(hs, c);
 	if (c->hs.slot) {
@@ -321,6 +343,18 @@ int
 hs_waiting(const struct client *c)
 {
 	return c->hs.waiting;
+}
+
+const struct counter *
+hs_results(void)
+{
+	return &results;
+}
+
+const struct histogram *
+hs_durations(void)
+{
+	return &durations;
 }
 
 void

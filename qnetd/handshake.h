@@ -12,6 +12,8 @@
 #include <sys/queue.h>
 #include <uv.h>
 
+#include "counter.h"
+
 struct client;
 struct qnetd;
 
@@ -34,6 +36,7 @@ struct hs_client {
 	uint64_t check_at;		/* loop time its slot is looked at */
 	unsigned waiting:1;		/* reading paused until it gets a slot */
 	unsigned slot:1;		/* holds one of max_tls_handshakes */
+	uint64_t started_ns;		/* handshake begun, not yet counted */
 };
 
 /* The server's (in struct qnetd). */
@@ -63,5 +66,8 @@ void	hs_message(struct client *c);
 void	hs_forget(struct client *c);
 /* Is c waiting for a slot (its reading paused for it)? */
 int	hs_waiting(const struct client *c);
+/* Handshakes by result (ok, failed) and the durations of those done. */
+const struct counter *hs_results(void);
+const struct histogram *hs_durations(void);
 
 #endif

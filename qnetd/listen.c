@@ -265,3 +265,9 @@ listen_free(struct qnetd *q)
 	l->accepted = NULL;
 	l->naccepted = l->cap = 0;
 }
+
+int
+listen_active(const struct qnetd *q)
+{
+	return q->listen.listening;
+}

@@ -50,6 +50,8 @@ int	listen_start(struct qnetd *q);
 /* Stop accepting; accepted connections not yet admitted are closed. */
 void	listen_stop(struct qnetd *q);
 void	listen_free(struct qnetd *q);
+/* Is the listening socket open? (readiness) */
+int	listen_active(const struct qnetd *q);
 /* After a client event: now and then, accept too. */
 void	listen_between(struct qnetd *q);
 

@@ -21,6 +21,7 @@
 #include "events.h"
 #include "lockfile.h"
 #include "log.h"
+#include "metrics.h"
 #include "names.h"
 #include "qnetd.h"
 #include "settings.h"
@@ -95,6 +96,13 @@ static const struct setting qnetd_settings[] = {
 	    MAX_TIMER_MS },
 	{ "event_hook_rate", SETTING_INT, OFF(event_hook_rate), 1, 1000 },
 	{ "event_hook_queue", SETTING_INT, OFF(event_hook_queue), 1, 1000000 },
+	/* Ours: the HTTP endpoint (metrics.h). */
+	{ "http_listen", SETTING_STRLIST, OFF(http_listen), 0, 0 },
+	{ "http_max_connections", SETTING_INT, OFF(http_max_connections), 1,
+	    1024 },
+	{ "http_timeout", SETTING_INT, OFF(http_timeout), 1, 3600 },
+	{ "http_max_request_size", SETTING_INT, OFF(http_max_request_size),
+	    4096, 1048576 },
 	{ NULL, 0, 0, 0, 0 }
 };
 
@@ -266,6 +274,7 @@ stop(struct qnetd *q)
 		return;
 	log_debug("Shutting down");
 	sysd_stop(q);
+	metrics_stop(q);
 	/*
 	 * The tool keeps getting answers until the loop has ended: a
 	 * supervisor (resource-agents' corosync-qnetd agent) takes a
@@ -342,7 +351,7 @@ start(struct qnetd *q)
 	q->ipc = (struct ipc_server){ .handler = status_command,
 	    .on_shutdown = on_ipc_shutdown, .arg = q };
 	if (daemon_ipc_start(&q->ipc, q->loop, q->set.local_socket_file,
-	    &q->set.ipc) != 0 || server_start(q) != 0)
+	    &q->set.ipc) != 0 || server_start(q) != 0 || metrics_start(q) != 0)
 		return -1;
 	daemon_signals_start(&q->signals, q->loop, on_signal, q);
 	/* Unreferenced: it must not keep the loop alive at shutdown. */
@@ -399,6 +408,7 @@ main(int argc, char **argv)
 		uv_run(&loop, UV_RUN_DEFAULT);
 		rc = EXIT_SUCCESS;
 	}
+	metrics_stop(&q);
 	/*
 	 * Clients and listeners are gone.  Then, in this order: the lock
 	 * file (its pid no longer names a running arbiter), the local socket

@@ -23,6 +23,7 @@
 #include "server.h"
 
 struct client;
+struct metrics;
 struct tls_server;
 
 struct qnetd_events;
@@ -57,6 +58,11 @@ struct qnetd_settings {
 	long long event_hook_timeout;		/* ms */
 	long long event_hook_rate;		/* starts per second */
 	long long event_hook_queue;		/* events waiting */
+	/* The HTTP endpoint (metrics.h); off without http_listen. */
+	char *http_listen;			/* one address per line */
+	long long http_max_connections;		/* per address */
+	long long http_timeout;			/* s of silence */
+	long long http_max_request_size;	/* bytes, headers included */
 };
 
 struct qnetd {
@@ -96,6 +102,8 @@ struct qnetd {
 	 * one way, down, and these come back up through the table.
 	 */
 	const struct client_upcalls *up;
+
+	struct metrics *metrics;	/* metrics.c */
 
 	struct decide_core core;	/* clusters, the ACK gate (decide.h) */
 	struct qnetd_events *events;	/* NULL when stopped (events.h) */

@@ -9,6 +9,23 @@
 #include "send.h"
 #include "server.h"
 
+/* By vote, in the order of enum qn_vote from QN_VOTE_ACK. */
+COUNTER_DEFINE(votes, "vote", "ack", "nack", "ask_later", "wait_for_reply",
+    "no_change");
+
+static void
+count_vote(uint8_t vote)
+{
+	if (vote >= QN_VOTE_ACK)
+		counter_inc(&votes, (size_t)(vote - QN_VOTE_ACK));
+}
+
+const struct counter *
+send_votes(void)
+{
+	return &votes;
+}
+
 /*
  * A message that can't be queued ends the client (PROTOCOL.md §7.7).  A
  * full queue means the client does not read what we send: say so, with
@@ -96,6 +113,7 @@ svc_send_vote_info(void *ctx, struct member *m, uint32_t seq, uint8_t vote,
 	msg_set_seq(&msg, seq);
 	msg_set_vote(&msg, vote);
 	msg_set_ring_id(&msg, ring);
+	count_vote(vote);
 	rc = send_msg(client_of(m), &msg);
 	/* The vote first; the core records it only after this returns. */
 	events_vote(client_of(m)->qnetd->events, m, vote, reason);
@@ -112,6 +130,7 @@ svc_send_reply(void *ctx, struct member *m, void *reply, uint8_t vote,
 	(void)ctx;
 	msg_set_vote(msg, vote);
 	msg_set_ring_id(msg, ring);
+	count_vote(vote);
 	rc = send_msg(client_of(m), msg);
 	events_vote(client_of(m)->qnetd->events, m, vote, reason);
 	return rc;

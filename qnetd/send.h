@@ -10,6 +10,7 @@
 #include <stdint.h>
 
 #include "client.h"
+#include "counter.h"
 #include "msg.h"
 
 struct qnetd;
@@ -24,5 +25,8 @@ int	send_raw(struct client *c, const uint8_t *data, size_t len);
  * timer: set up with the server (server_init).
  */
 void	gate_start(struct qnetd *q);
+
+/* Votes sent, by vote (ack, nack, ask_later, wait_for_reply, no_change). */
+const struct counter *send_votes(void);
 
 #endif

@@ -7,6 +7,7 @@
 #include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 #include <unistd.h>
 
 #include "decide.h"
@@ -31,6 +32,43 @@ enum {
 };
 
 static void client_schedule_disconnect(struct client *c, const char *why);
+
+/* The metrics' counters (server.h). */
+COUNTER_DEFINE(accepted, NULL, "");
+COUNTER_DEFINE(rejected, "reason", "max_clients", "open_files",
+    "per_address");
+COUNTER_DEFINE(disconnects, "reason", "closed_by_peer", "dead_peer",
+    "init_timeout", "tls", "send_queue", "protocol", "no_memory", "shutdown",
+    "socket_error");
+
+/* The why of a disconnect as one of a few label values. */
+static size_t
+disconnect_reason(const char *why)
+{
+	static const struct {
+		const char *prefix, *reason;
+	} map[] = {
+		{ "connection closed by peer", "closed_by_peer" },
+		{ "dead peer", "dead_peer" },
+		{ "INIT not completed", "init_timeout" },
+		{ "TLS error", "tls" },
+		{ "can't start TLS", "tls" },
+		{ "certificate", "tls" },
+		{ "gone while waiting for its TLS", "tls" },
+		{ "send queue full", "send_queue" },
+		{ "reply too large", "send_queue" },
+		{ "can't queue", "send_queue" },
+		{ "out of memory", "no_memory" },
+		{ "server going down", "shutdown" },
+		{ "socket error", "socket_error" },
+	};
+
+	for (size_t i = 0; i < COUNTER_N(map); i++)
+		if (strncmp(why, map[i].prefix, strlen(map[i].prefix)) == 0)
+			return counter_index(&disconnects, map[i].reason);
+	/* The handlers' refusals of a client breaking the protocol. */
+	return counter_index(&disconnects, "protocol");
+}
 
 static void
 on_conn_message(struct conn *conn, enum reader_status st, const uint8_t *data,
@@ -190,6 +228,7 @@ client_schedule_disconnect(struct client *c, const char *why)
 	if (c->closing)
 		return;
 	c->closing = 1;
+	counter_inc(&disconnects, disconnect_reason(why));
 	/* The descriptor closes now: the limits count it no more. */
 	q->server.count--;
 	rate_forget(c);
@@ -293,13 +332,17 @@ admit(struct qnetd *q, int fd, const struct sockaddr_storage *ss)
 	if (max != 0 && (long long)q->server.count >= max) {
 		limit_log(q, which, addr, max, "Maximum clients reached. "
 		    "Not accepting connection");
+		counter_inc(&rejected, which == LIMIT_OPEN_FILES ? 1 : 0);
 		close(fd);
 		return;
 	}
 	if (peer_admit(q, ss, addr, &peer) != 0) {
+		/* (or out of memory, logged) */
+		counter_inc(&rejected, 2);
 		close(fd);
 		return;
 	}
+	counter_inc(&accepted, 0);
 	add_client(q, fd, addr, peer);
 }
 
@@ -319,6 +362,24 @@ struct client *
 server_next_client(const struct client *c)
 {
 	return TAILQ_NEXT(c, all_link);
+}
+
+const struct counter *
+server_accepted(void)
+{
+	return &accepted;
+}
+
+const struct counter *
+server_rejected(void)
+{
+	return &rejected;
+}
+
+const struct counter *
+server_disconnects(void)
+{
+	return &disconnects;
 }
 
 int

@@ -12,6 +12,7 @@
 #include <uv.h>
 
 #include "client.h"
+#include "counter.h"
 #include "dpd.h"
 #include "limitlog.h"
 
@@ -47,6 +48,13 @@ size_t	server_client_count(const struct qnetd *q);
 /* Every client not yet taken out, newest first; and the next one. */
 struct client *server_first_client(const struct qnetd *q);
 struct client *server_next_client(const struct client *c);
+/*
+ * Its counters (counter.h): connections admitted, refused by reason, and
+ * disconnects by reason.
+ */
+const struct counter *server_accepted(void);
+const struct counter *server_rejected(void);
+const struct counter *server_disconnects(void);
 /* Disconnects are waiting to be completed. */
 int	server_reaping(const struct qnetd *q);
 

@@ -1,6 +1,6 @@
 /*
- * The local socket's commands: status, list, shutdown.  The text output is
- * byte for byte what 3.0.3 prints (BEHAVIOUR.md §4.6), because pcs and
+ * The local socket's commands: status, list, metrics, shutdown.  The text
+ * output is byte for byte what 3.0.3 prints (BEHAVIOUR.md §4.6), because pcs and
  * crmsh read it; the JSON output (word "json") is ours, schema version 1,
  * documented in corosync-qnetd-tool(8).
  */
@@ -14,6 +14,7 @@
 #include "gate.h"
 #include "json.h"
 #include "log.h"
+#include "metrics.h"
 #include "names.h"
 #include "qnetd.h"
 
@@ -367,6 +368,10 @@ status_command(void *arg, char *line, struct buf *out)
 			list_json(q, &lo, out);
 		else
 			list_text(q, &lo, out);
+		return IPC_OK;
+	}
+	if (strcasecmp(w[0], "metrics") == 0) {
+		metrics_write(q, out, 0, n > 1 && strcasecmp(w[1], "nodes") == 0);
 		return IPC_OK;
 	}
 	if (strcasecmp(w[0], "shutdown") == 0) {

@@ -15,13 +15,13 @@
 #define PROG		"corosync-qnetd-tool"
 #define SOCKET_PATH	LOCALSTATEDIR "/run/corosync-qnetd/corosync-qnetd.sock"
 
-enum { OP_NONE, OP_STATUS, OP_LIST, OP_SHUTDOWN, OP_FOLLOW };
+enum { OP_NONE, OP_STATUS, OP_LIST, OP_SHUTDOWN, OP_FOLLOW, OP_METRICS };
 
 static void
 usage(void)
 {
 	printf("usage: %s [-Hhlsv] [-c cluster_name] [-p qnetd_ipc_socket_path] "
-	    "[--json] [--follow]\n", PROG);
+	    "[--json] [--follow] [--metrics]\n", PROG);
 }
 
 /* The cluster name goes in double quotes with " and \ escaped. */
@@ -43,6 +43,7 @@ main(int argc, char **argv)
 	static const struct option longopts[] = {
 		{ "json", no_argument, NULL, 'j' },
 		{ "follow", no_argument, NULL, 'F' },
+		{ "metrics", no_argument, NULL, 'M' },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 }
 	};
@@ -76,6 +77,9 @@ main(int argc, char **argv)
 		case 'F':
 			op = OP_FOLLOW;
 			break;
+		case 'M':
+			op = OP_METRICS;
+			break;
 		case 'h':
 			usage();
 			return 0;
@@ -100,6 +104,12 @@ main(int argc, char **argv)
 		return ipc_tool_follow(PROG, path, "follow",
 		    "qnetd socket (is QNetd running?)");
 	buf_init(&req);
+	/* Prometheus text; -v adds the per-node series. */
+	if (op == OP_METRICS) {
+		buf_printf(&req, "metrics %s", verbose ? "nodes" : "");
+		return ipc_tool_call(PROG, path, &req,
+		    "qnetd socket (is QNetd running?)");
+	}
 	buf_printf(&req, "%s ", op == OP_STATUS ? "status" :
 	    op == OP_LIST ? "list" : "shutdown");
 	if (op != OP_SHUTDOWN && verbose)

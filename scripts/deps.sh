@@ -4,13 +4,13 @@
 set -eu
 
 PKGS="build-essential autoconf automake libtool pkg-config
-libnss3-dev libnss3-tools libnspr4-dev libuv1-dev libqb-dev libssl-dev check libsystemd-dev
+libnss3-dev libnss3-tools libnspr4-dev libuv1-dev libqb-dev libssl-dev check libsystemd-dev libmicrohttpd-dev
 corosync libvotequorum-dev libcmap-dev libcorosync-common-dev libquorum-dev
 corosync-qnetd corosync-qdevice
 pacemaker pacemaker-cli-utils resource-agents
 iproute2 nftables util-linux procps psmisc man-db
 clang libclang-rt-14-dev valgrind linux-perf
-shellcheck openssl python3 cflow
+shellcheck openssl python3 cflow prometheus
 debhelper dpkg-dev fakeroot lintian"
 
 missing=""

@@ -210,6 +210,7 @@ class Lab:
     device_votes     quorum.device.votes (default: 1 for ffsplit, else unset)
     device_timeout   quorum.device.timeout in ms (None: corosync's default)
     qnetd_args       extra corosync-qnetd arguments
+    qdevice_args     extra corosync-qdevice arguments (every node)
     cert_cluster     cluster name written into the node certificate (default: cluster)
     wait_vote        start() waits until every node is quorate with the qdevice vote
     qnetd_flavour / qdevice_flavour   "debian" | "ours" (default from the environment)
@@ -218,6 +219,7 @@ class Lab:
     def __init__(self, nodes=2, algorithm="ffsplit", tie_breaker="lowest", tls="on",
                  qnetd_tls=None, kap=None, heuristics_mode=None, heuristics_exec=None,
                  token=1000, device_votes=None, device_timeout=None, qnetd_args=(),
+                 qdevice_args=(),
                  cluster=CLUSTER, cert_cluster=None, qnetd_flavour=None, qdevice_flavour=None,
                  wait_vote=True):
         self.n = nodes
@@ -229,6 +231,7 @@ class Lab:
         self.device_votes = device_votes if device_votes is not None else \
             (1 if algorithm == "ffsplit" else None)
         self.qnetd_args = list(qnetd_args)
+        self.qdevice_args = list(qdevice_args)
         self.cluster, self.cert_cluster = cluster, cert_cluster or cluster
         self.bin = binaries(qnetd_flavour, qdevice_flavour)
         self.wait_vote = wait_vote
@@ -448,7 +451,8 @@ class Lab:
             "corosync", ["corosync", "-f", "-c", "/etc/corosync/corosync.conf"])
 
     def start_qdevice(self, nodeid):
-        return self.node(nodeid).spawn("qdevice", [self.bin["qdevice"], "-f", "-d"])
+        return self.node(nodeid).spawn("qdevice", [self.bin["qdevice"], "-f", "-d"] +
+                                       self.qdevice_args)
 
     def stop_qdevice(self, nodeid, sig=signal.SIGTERM):
         return self.node(nodeid).daemons["qdevice"].stop(sig)
