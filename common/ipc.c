@@ -343,6 +343,9 @@ ipc_server_unref(struct ipc_server *s)
 	uv_unref((uv_handle_t *)&s->idle_timer);
 	TAILQ_FOREACH(ic, &s->conns, link)
 		uv_unref((uv_handle_t *)&ic->pipe);
+	/* Nor a --follow reader: it is told by the close at the end. */
+	TAILQ_FOREACH(ic, &s->followers, link)
+		uv_unref((uv_handle_t *)&ic->pipe);
 }
 
 void

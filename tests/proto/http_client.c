@@ -57,7 +57,10 @@ http_get(const char *to, const char *method, const char *path,
 	memset(r, 0, sizeof(*r));
 	buf_init(&r->body);
 	buf_init(&in);
-	fd = http_connect(to);
+	/* The daemon may still be binding it right after its start. */
+	while ((fd = http_connect(to)) < 0 && (errno == ECONNREFUSED ||
+	    errno == ENOENT) && now_ms() < deadline)
+		sleep_ms(20);
 	ck_assert_msg(fd >= 0, "can't connect to %s: %s", to, strerror(errno));
 	snprintf(req, sizeof(req), "%s %s HTTP/1.1\r\nHost: test\r\n"
 	    "Connection: close\r\n%s\r\n", method, path,
