@@ -19,6 +19,7 @@
 #include "limitlog.h"
 #include "listen.h"
 #include "peer.h"
+#include "persist.h"
 #include "rate.h"
 #include "server.h"
 
@@ -50,6 +51,12 @@ struct qnetd_settings {
 	double ack_grace_coefficient;		/* gate.h; 0 = off */
 	long long max_cluster_cpu_per_second;	/* ms, budget.c */
 	long long tls_handshake_stall_timeout;	/* ms until a slot is lost */
+	/* Decision memory (memory.h, persist.h). */
+	char *state_dir;			/* "": not saved */
+	long long state_save_interval;		/* ms between saves, at most */
+	long long memory_keep_time;		/* ms after the last client */
+	long long memory_max_clusters;		/* idle records kept */
+	long long tie_hold_time;		/* ms a remembered tie is held */
 };
 
 struct qnetd {
@@ -92,6 +99,7 @@ struct qnetd {
 
 	struct decide_core core;	/* clusters, the ACK gate (decide.h) */
 	uv_timer_t gate_timer;		/* the core's gate timer (send.c) */
+	struct persist persist;		/* saving the decision memory */
 	int stopping;
 	int server_ready;		/* server_init() was called */
 };

@@ -455,19 +455,33 @@ explain(const struct view *v, const struct selection *s,
 	nack[plen + alen] = '\0';
 }
 
+/*
+ * prev_quorate := the winner (or nothing), kept in the decision memory.
+ * While a remembered tie is held, a decision without a winner keeps the
+ * remembered partition: it is what the hold waits for.
+ */
 static void
-remember_quorate_partition(struct cluster *cl, const struct node_list *winner)
+remember_quorate_partition(const struct view *v, const struct member *first,
+    const struct selection *s)
 {
+	struct cluster *cl = v->cl;
+	const struct node_list *winner = s->found ? s->winner.members : NULL;
+
 	if (winner == NULL) {
+		if (cl->hold_until != 0 && algo_now(first) < cl->hold_until)
+			return;
 		node_list_free(&cl->prev_quorate);
+		algo_remember(first, NULL, ring_of(v, first));
 		return;
 	}
+	cl->hold_until = 0;
 	if (node_list_set(&cl->prev_quorate, winner->nodes,
 	    winner->count) != 0) {
 		log_err("ffsplit: cluster %s: out of memory, keep-active-"
 		    "partition forgets the quorate partition", cl->name);
 		node_list_free(&cl->prev_quorate);
 	}
+	algo_remember(first, winner, ring_of(v, s->winner.leader));
 }
 
 static void
@@ -508,6 +522,47 @@ send_acks(const struct view *v)
 	    SENDING_ACKS : WAITING_FOR_CHANGE;
 }
 
+/*
+ * Keep-active-partition across the clients' absence: the cluster came back
+ * (after a restart of this qnetd, or after all its clients were gone) with
+ * a remembered quorate partition none of whose nodes is in a partition
+ * now.  A 50:50 tie that would go to another partition only because the
+ * remembered one is missing, or by the tie-breaker, is held for it, up to
+ * hold_until: everybody is told NACK, and the timer decides again then.
+ * A majority, the score and the active clients decide as ever.
+ */
+static int
+hold_tie(const struct view *v, const struct selection *s,
+    const struct member *first)
+{
+	struct cluster *cl = v->cl;
+	char set[NODE_SET_LEN], nack[DECISION_REASON_LEN];
+	uint64_t now;
+
+	if (cl->hold_until == 0 || !s->found || s->winner.held_vote ||
+	    (s->rule != RULE_ONLY_HALF && s->rule != RULE_TIE_BREAKER) ||
+	    cl->prev_quorate.count == 0 || !kap_enabled(cl))
+		return 0;
+	now = algo_now(first);
+	if (now >= cl->hold_until) {
+		cl->hold_until = 0;
+		return 0;
+	}
+	node_set_str(set, sizeof(set), &cl->prev_quorate);
+	snprintf(nack, sizeof(nack), "holding the tie for partition %s, "
+	    "which held the vote before %s, for up to %" PRIu64 " s", set,
+	    cl->hold_restart ? "the restart" : "its clients disconnected",
+	    (cl->hold_until - now + 999) / 1000);
+	cl->ack_reason[0] = '\0';
+	mark_clients(v, NULL);
+	cl->algo_state = SENDING_NACKS;
+	if (send_votes(v, QN_VOTE_NACK, nack) == 0)
+		send_acks(v);
+	algo_timer_start((struct member *)first,
+	    (uint32_t)(cl->hold_until - now));
+	return 1;
+}
+
 static int
 any_client_in(const struct cluster *cl, uint8_t state)
 {
@@ -540,9 +595,14 @@ decide(const struct view *v, struct decision *d)
 		return;
 	}
 	select_partition(v, &s);
+	if (hold_tie(v, &s, first)) {
+		if (d != NULL)
+			decision_vote(d, QN_VOTE_NO_CHANGE);
+		return;
+	}
 	winner = s.found ? s.winner.members : NULL;
 	explain(v, &s, first, nack, sizeof(nack));
-	remember_quorate_partition(v->cl, winner);
+	remember_quorate_partition(v, first, &s);
 	mark_clients(v, winner);
 	v->cl->algo_state = SENDING_NACKS;
 	if (send_votes(v, QN_VOTE_NACK, nack) == 0)
@@ -654,6 +714,16 @@ ffsplit_heuristics_change(struct member *c, uint8_t heuristics,
 	return QN_ERR_NONE;
 }
 
+/* A held tie's time is up (hold_tie). */
+static void
+ffsplit_timer(struct member *c)
+{
+	struct view v = { .cl = c->cluster };
+
+	if (v.cl != NULL)
+		decide(&v, NULL);
+}
+
 static void
 ffsplit_disconnect(struct member *c, int server_going_down)
 {
@@ -674,4 +744,5 @@ const struct algo algo_ffsplit = {
 	.vote_info_reply = ffsplit_vote_info_reply,
 	.heuristics_change = ffsplit_heuristics_change,
 	.disconnect = ffsplit_disconnect,
+	.timer = ffsplit_timer,
 };
