@@ -720,7 +720,8 @@ ffsplit_timer(struct member *c)
 {
 	struct view v = { .cl = c->cluster };
 
-	if (v.cl != NULL)
+	/* Unless a decision ended the hold meanwhile. */
+	if (v.cl != NULL && v.cl->hold_until != 0)
 		decide(&v, NULL);
 }
 
