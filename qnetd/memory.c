@@ -183,8 +183,13 @@ memory_load(struct memory *mem, const char *name, size_t len,
 {
 	struct memory_rec *r;
 
-	if (memory_find(mem, name, len) != NULL ||
-	    (r = rec_new(mem, name, len)) == NULL)
+	if (memory_find(mem, name, len) != NULL)
+		return -1;
+	/* Expired while nobody ran: not even loaded (loop time may be
+	 * younger than the idle time, so the sweep could not tell). */
+	if (idle_ms >= mem->keep_ms || mem->max_idle == 0)
+		return 0;
+	if ((r = rec_new(mem, name, len)) == NULL)
 		return -1;
 	if (set_nodes(r, nodes, n) != 0) {
 		TAILQ_INSERT_TAIL(&mem->recs, r, link);

@@ -64,8 +64,9 @@ int	memory_note(struct memory_rec *r, uint8_t algorithm,
 void	memory_sweep(struct memory *mem, uint64_t now);
 
 /*
- * A record read from a saved state, idle for idle_ms at now.  Returns 0,
- * or -1 when out of memory or the name is already there.
+ * A record read from a saved state, idle for idle_ms at now (not kept if
+ * that is keep_ms or more).  Returns 0, or -1 when out of memory or the
+ * name is already there.
  */
 int	memory_load(struct memory *mem, const char *name, size_t len,
 	    uint8_t algorithm, const uint32_t *nodes, size_t n,
