@@ -1,8 +1,10 @@
 /*
  * Saving the decision memory (memory.h) off the hot path: a change only
- * arms a timer, and the state is written (statefile.c) at most once every
- * state_save_interval ms, and once more at exit.  Loaded at start, before
- * any client can connect.
+ * arms a timer; when it fires the records are copied (statefile.c
+ * snapshot, a memcpy each) and the copy is turned into JSON and written
+ * on libuv's thread pool, one save at a time, at most once every
+ * state_save_interval ms; once more at exit.  Loaded at start, before any
+ * client can connect.
  */
 #ifndef QNETD_PERSIST_H
 #define QNETD_PERSIST_H
@@ -16,7 +18,8 @@ struct qnetd;
 struct persist {
 	uv_timer_t timer;
 	int enabled;		/* state_dir set and the timer initialised */
-	int dirty;		/* changed since the last save */
+	int dirty;		/* changed since the last snapshot */
+	int in_flight;		/* a snapshot is being written */
 	int failing;		/* the last save failed (logged once) */
 	uint64_t saves;		/* for --json */
 };

@@ -52,8 +52,85 @@ add(json_object *o, const char *key, json_object *v)
 	return 0;
 }
 
+/* One record as it was when the snapshot was taken. */
+struct snap_rec {
+	const char *name;		/* into the snapshot's arena */
+	size_t len;
+	const uint32_t *quorate;
+	size_t nquorate;
+	uint8_t algorithm;
+	uint64_t generation;
+	struct qn_ring_id ring;
+	uint64_t idle_ms;
+};
+
+struct statefile_snapshot {
+	size_t n;
+	struct snap_rec *recs;
+	char *arena;			/* names and node ids */
+};
+
+struct statefile_snapshot *
+statefile_snapshot(const struct memory *mem, uint64_t now)
+{
+	struct statefile_snapshot *snap;
+	const struct memory_rec *r;
+	size_t bytes = 0, i = 0, off = 0;
+
+	memory_for_each(mem, r)
+		bytes += r->nquorate * sizeof(uint32_t) + r->len;
+	if ((snap = calloc(1, sizeof(*snap))) == NULL ||
+	    (snap->recs = calloc(mem->count + 1, sizeof(*snap->recs))) ==
+	    NULL || (snap->arena = malloc(bytes + 1)) == NULL) {
+		statefile_snapshot_free(snap);
+		return NULL;
+	}
+	memory_for_each(mem, r) {
+		struct snap_rec *x = &snap->recs[i++];
+
+		/* Node ids first: aligned as the arena is. */
+		memcpy(snap->arena + off, r->quorate,
+		    r->nquorate * sizeof(uint32_t));
+		x->quorate = (const uint32_t *)(void *)(snap->arena + off);
+		off += r->nquorate * sizeof(uint32_t);
+		x->nquorate = r->nquorate;
+		x->algorithm = r->algorithm;
+		x->generation = r->generation;
+		x->ring = r->ring;
+		x->idle_ms = r->in_use || now < r->idle_since ? 0 :
+		    now - r->idle_since;
+	}
+	i = 0;
+	memory_for_each(mem, r) {
+		struct snap_rec *x = &snap->recs[i++];
+
+		memcpy(snap->arena + off, r->name, r->len);
+		x->name = snap->arena + off;
+		x->len = r->len;
+		off += r->len;
+	}
+	snap->n = i;
+	return snap;
+}
+
+void
+statefile_snapshot_free(struct statefile_snapshot *snap)
+{
+	if (snap == NULL)
+		return;
+	free(snap->recs);
+	free(snap->arena);
+	free(snap);
+}
+
+size_t
+statefile_snapshot_count(const struct statefile_snapshot *snap)
+{
+	return snap->n;
+}
+
 static json_object *
-record_json(const struct memory_rec *r, uint64_t now)
+record_json(const struct snap_rec *r)
 {
 	json_object *o = json_object_new_object(), *q;
 	char *name;
@@ -70,8 +147,7 @@ record_json(const struct memory_rec *r, uint64_t now)
 	bad |= add(o, "generation", json_object_new_uint64(r->generation));
 	bad |= add(o, "ring_node_id", json_object_new_uint64(r->ring.node_id));
 	bad |= add(o, "ring_seq", json_object_new_uint64(r->ring.seq));
-	bad |= add(o, "idle_ms", json_object_new_uint64(r->in_use ||
-	    now < r->idle_since ? 0 : now - r->idle_since));
+	bad |= add(o, "idle_ms", json_object_new_uint64(r->idle_ms));
 	if ((q = json_object_new_array_ext((int)r->nquorate)) == NULL)
 		bad = 1;
 	for (size_t i = 0; q != NULL && i < r->nquorate; i++)
@@ -86,10 +162,9 @@ record_json(const struct memory_rec *r, uint64_t now)
 }
 
 static json_object *
-state_json(const struct memory *mem, uint64_t now)
+state_json(const struct statefile_snapshot *snap)
 {
 	json_object *o = json_object_new_object(), *a;
-	const struct memory_rec *r;
 	char host[HOST_NAME_MAX + 1];
 	int bad = 0;
 
@@ -100,12 +175,16 @@ state_json(const struct memory *mem, uint64_t now)
 	bad |= add(o, "version", json_object_new_int(STATEFILE_VERSION));
 	bad |= add(o, "host", json_object_new_string(host));
 	bad |= add(o, "saved_at", json_object_new_int64((int64_t)time(NULL)));
-	if ((a = json_object_new_array()) == NULL)
+	if ((a = json_object_new_array_ext((int)snap->n)) == NULL)
 		bad = 1;
-	memory_for_each(mem, r) {
-		if (a == NULL)
+	for (size_t i = 0; a != NULL && i < snap->n; i++) {
+		json_object *r = record_json(&snap->recs[i]);
+
+		if (r == NULL || json_object_array_add(a, r) != 0) {
+			json_object_put(r);
+			bad = 1;
 			break;
-		bad |= json_object_array_add(a, record_json(r, now));
+		}
 	}
 	bad |= add(o, "clusters", a);
 	if (bad) {
@@ -133,7 +212,7 @@ write_all(int fd, const char *p, size_t len)
 }
 
 int
-statefile_save(const char *dir, const struct memory *mem, uint64_t now,
+statefile_write(const char *dir, const struct statefile_snapshot *snap,
     char *err, size_t errlen)
 {
 	char path[PATH_MAX], tmp[PATH_MAX];
@@ -148,7 +227,7 @@ statefile_save(const char *dir, const struct memory *mem, uint64_t now,
 		ERR("%s: path too long", dir);
 		return -1;
 	}
-	if ((o = state_json(mem, now)) == NULL) {
+	if ((o = state_json(snap)) == NULL) {
 		ERR("out of memory");
 		return -1;
 	}
@@ -182,6 +261,22 @@ statefile_save(const char *dir, const struct memory *mem, uint64_t now,
 	rc = 0;
 out:
 	json_object_put(o);
+	return rc;
+}
+
+int
+statefile_save(const char *dir, const struct memory *mem, uint64_t now,
+    char *err, size_t errlen)
+{
+	struct statefile_snapshot *snap = statefile_snapshot(mem, now);
+	int rc;
+
+	if (snap == NULL) {
+		ERR("out of memory");
+		return -1;
+	}
+	rc = statefile_write(dir, snap, err, errlen);
+	statefile_snapshot_free(snap);
 	return rc;
 }
 

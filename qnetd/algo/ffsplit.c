@@ -525,11 +525,13 @@ send_acks(const struct view *v)
 /*
  * Keep-active-partition across the clients' absence: the cluster came back
  * (after a restart of this qnetd, or after all its clients were gone) with
- * a remembered quorate partition none of whose nodes is in a partition
- * now.  A 50:50 tie that would go to another partition only because the
- * remembered one is missing, or by the tie-breaker, is held for it, up to
- * hold_until: everybody is told NACK, and the timer decides again then.
- * A majority, the score and the active clients decide as ever.
+ * a remembered quorate partition.  A 50:50 tie that would go to a
+ * partition holding none of its nodes, only because that partition is the
+ * only one with half the votes or by the tie-breaker, is held for it, up
+ * to hold_until: everybody is told NACK, and the timer decides again then.
+ * A majority, the score and the active clients decide as ever; so does a
+ * cluster without keep-active-partition, whose ties never depended on
+ * what came before.
  */
 static int
 hold_tie(const struct view *v, const struct selection *s,
