@@ -27,6 +27,7 @@
 #include <string.h>
 
 #include "algo.h"
+#include "ffsplit_view.h"
 #include "log.h"
 #include "names.h"
 
@@ -50,150 +51,6 @@ enum client_state {
 	NACK_SENT,
 	ACK_SENT
 };
-
-/* The cluster as one decision sees it (D1). */
-struct view {
-	struct cluster *cl;
-	const struct member *trigger;	/* NULL when a client left */
-	/* The trigger's values, new or stored. */
-	const struct node_list *config;
-	const struct node_list *membership;
-	const struct qn_ring_id *ring;
-	uint8_t heuristics;
-};
-
-static struct view
-view_for(struct member *trigger)
-{
-	return (struct view){
-		.cl = trigger->cluster,
-		.trigger = trigger,
-		.config = &trigger->config,
-		.membership = &trigger->membership,
-		.ring = &trigger->ring_id,
-		.heuristics = trigger->heur_latest,
-	};
-}
-
-static const struct node_list *
-config_of(const struct view *v, const struct member *c)
-{
-	return c == v->trigger ? v->config : &c->config;
-}
-
-static const struct node_list *
-membership_of(const struct view *v, const struct member *c)
-{
-	return c == v->trigger ? v->membership : &c->membership;
-}
-
-static const struct qn_ring_id *
-ring_of(const struct view *v, const struct member *c)
-{
-	return c == v->trigger ? v->ring : &c->ring_id;
-}
-
-static uint8_t
-heuristics_of(const struct view *v, const struct member *c)
-{
-	return c == v->trigger ? v->heuristics : c->heur_latest;
-}
-
-/* §14.1: only clients that reported both lists take part. */
-static int
-participates(const struct view *v, const struct member *c)
-{
-	return c == v->trigger || (c->has_config && c->has_membership);
-}
-
-/* Stability test, part 1: every client configured the same node set. */
-static int
-configs_agree(const struct view *v)
-{
-	const struct node_list *first = config_of(v, cluster_first(v->cl)), *l;
-	const struct member *c;
-
-	cluster_for_each(v->cl, c) {
-		l = config_of(v, c);
-		if (!node_list_same_set(first, l))
-			return 0;
-	}
-	return 1;
-}
-
-/*
- * Stability test, part 2: every connected client that X lists as a member
- * is in X's ring and lists at least X's members.  Read literally that is
- * a containment test for every pair of clients.
- */
-static int
-memberships_contain(const struct view *v)
-{
-	const struct member *x, *y;
-	const struct node_list *m;
-
-	cluster_for_each(v->cl, x) {
-		m = membership_of(v, x);
-		cluster_for_each(v->cl, y) {
-			if (y == x || !node_list_has(m, y->node_id))
-				continue;
-			if (!qn_ring_id_eq(ring_of(v, x), ring_of(v, y)) ||
-			    !node_list_subset(m, membership_of(v, y)))
-				return 0;
-		}
-	}
-	return 1;
-}
-
-/*
- * The same test in time linear in the lists.  A membership list holds its
- * own node (ffsplit_membership_list), so when X lists Y and X's list is in
- * Y's, Y lists X too and Y's list must be in X's: the lists are equal.
- * The test is then that every client's list equals, with the same ring,
- * that of its leader (the lowest connected client it lists), and that
- * every connected client it lists has the same leader.  One comparison of
- * whole lists per client instead of one per pair.
- */
-static int
-memberships_agree(const struct view *v)
-{
-	struct member *x, *y;
-	const struct node_list *m;
-	const struct member *l;
-
-	cluster_for_each(v->cl, x) {
-		m = membership_of(v, x);
-		x->ffsplit_leader = NULL;
-		if (m->count == 0)
-			continue;
-		/* (Never so; but then only the literal test is right.) */
-		if (!node_list_has(m, x->node_id))
-			return memberships_contain(v);
-		cluster_for_each(v->cl, y)
-			if (node_list_has(m, y->node_id))
-				break;
-		x->ffsplit_leader = y;
-	}
-	cluster_for_each(v->cl, x) {
-		if ((l = x->ffsplit_leader) == NULL)
-			continue;
-		m = membership_of(v, x);
-		if (l != x && (!qn_ring_id_eq(ring_of(v, x), ring_of(v, l)) ||
-		    !node_list_same_set(m, membership_of(v, l))))
-			return 0;
-		cluster_for_each(v->cl, y)
-			if (y != x && y->ffsplit_leader != l &&
-			    node_list_has(m, y->node_id))
-				return 0;
-	}
-	return 1;
-}
-
-static int
-membership_is_stable(const struct view *v)
-{
-	return configs_agree(v) && memberships_agree(v);
-}
 
 struct partition {
 	const struct member *leader;	/* lowest participating member */
@@ -591,7 +448,7 @@ decide(const struct view *v, struct decision *d)
 	if (first == NULL)
 		return;
 	v->cl->algo_state = WAITING_FOR_STABLE_MEMBERSHIP;
-	if (!membership_is_stable(v)) {
+	if (!ffsplit_membership_is_stable(v)) {
 		if (d != NULL)
 			decision_vote(d, QN_VOTE_WAIT_FOR_REPLY);
 		return;
