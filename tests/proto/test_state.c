@@ -99,6 +99,9 @@ START_TEST(restart_holds_tie_for_old_partition)
 	ASSERT_LOG(&s2, "NACK: holding the tie for partition {2}, which held "
 	    "the vote before the restart, for up to 2 s");
 	assert_json_has(&s2, "holding the tie for partition {2}");
+	assert_json_has(&s2, "\"decision_memory\":{\"quorate_partition\":[2],"
+	    "\"ring_id\":{\"node_id\":3,\"seq\":2,");
+	assert_json_has(&s2, "\"generation\":1,\"tie_held_ms\":");
 
 	state_join(&c2, &s2, 2);
 	seq = send_members(&c2, R2, 0, 2);
