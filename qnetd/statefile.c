@@ -89,8 +89,9 @@ statefile_snapshot(const struct memory *mem, uint64_t now)
 		struct snap_rec *x = &snap->recs[i++];
 
 		/* Node ids first: aligned as the arena is. */
-		memcpy(snap->arena + off, r->quorate,
-		    r->nquorate * sizeof(uint32_t));
+		if (r->nquorate > 0)
+			memcpy(snap->arena + off, r->quorate,
+			    r->nquorate * sizeof(uint32_t));
 		x->quorate = (const uint32_t *)(void *)(snap->arena + off);
 		off += r->nquorate * sizeof(uint32_t);
 		x->nquorate = r->nquorate;
