@@ -44,14 +44,20 @@ node2_holds_vote(struct qc *c2, const struct srv *s)
 	expect_nlr(c2, seq, QN_LIST_MEMBERSHIP, R2, QN_VOTE_NO_CHANGE);
 }
 
-/* Start a daemon on state_dir (the first one's directory if NULL). */
+/* Start a daemon on state_dir (its own directory if NULL). */
 static void
-start_on(struct srv *s, const char *state_dir)
+start_with(struct srv *s, const char *state_dir, const char *settings)
 {
 	srv_prepare(s);
 	if (state_dir != NULL)
 		snprintf(s->state_dir, sizeof(s->state_dir), "%s", state_dir);
-	SRV_LAUNCH(s, "-s", "off", "-S", HOLD_SETTINGS);
+	SRV_LAUNCH(s, "-s", "off", "-S", settings);
+}
+
+static void
+start_on(struct srv *s, const char *state_dir)
+{
+	start_with(s, state_dir, HOLD_SETTINGS);
 }
 
 static void
@@ -149,6 +155,37 @@ START_TEST(restart_hold_ends)
 }
 END_TEST
 
+/*
+ * Without keep-active-partition a tie never depends on what came before:
+ * nothing is held after a restart, node 1 wins at once (as without one).
+ */
+START_TEST(restart_kap_off_not_held)
+{
+	struct srv s1, s2;
+	struct qc c1, c2;
+	uint32_t seq;
+
+	if (debian) {
+		deliberate("decision memory across a restart (D17): not run");
+		return;
+	}
+	start_with(&s1, NULL, "tie_hold_time=2000");
+	node2_holds_vote(&c2, &s1);
+	qc_close(&c2);
+	srv_stop(&s1);
+
+	start_with(&s2, s1.dir, "tie_hold_time=2000");
+	ASSERT_LOG(&s2, "Decision memory of 1 cluster(s) loaded");
+	state_join(&c1, &s2, 1);
+	seq = send_members(&c1, R1, 0, 1);
+	send_vote_info_reply(&c1, expect_vote_info(&c1, 0, QN_VOTE_ACK, R1));
+	expect_nlr(&c1, seq, QN_LIST_MEMBERSHIP, R1, QN_VOTE_NO_CHANGE);
+	ck_assert_int_eq(log_count(&s2, "holding the tie"), 0);
+	qc_close(&c1);
+	srv_stop(&s2);
+}
+END_TEST
+
 /* Without the saved state (another directory) node 1 wins at once, as 3.0.3. */
 START_TEST(restart_without_state_forgets)
 {
@@ -241,6 +278,7 @@ main(void)
 
 	tcase_add_test(tc, restart_holds_tie_for_old_partition);
 	tcase_add_test(tc, restart_hold_ends);
+	tcase_add_test(tc, restart_kap_off_not_held);
 	tcase_add_test(tc, restart_without_state_forgets);
 	tcase_add_test(tc, blip_holds_tie);
 	tcase_add_test(tc, corrupt_state_fresh_start);
