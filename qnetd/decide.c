@@ -90,8 +90,9 @@ cluster_starts(struct decide_core *core, struct cluster *cl)
 		return;
 	for (size_t i = 0; i < r->nquorate; i++)
 		v[i].node_id = r->quorate[i];
+	/* Only ffsplit holds ties (lms and 2nodelms results are kept). */
 	if (node_list_set(&cl->prev_quorate, v, r->nquorate) == 0 &&
-	    core->tie_hold_ms > 0) {
+	    core->tie_hold_ms > 0 && r->algorithm == QN_ALGO_FFSPLIT) {
 		cl->hold_until = now + core->tie_hold_ms;
 		cl->hold_restart = r->from_file != 0;
 	}

@@ -239,3 +239,9 @@ algo_remember(const struct member *m, const struct node_list *nodes,
 	else if (changed > 0 && core->svc.memory_changed != NULL)
 		core->svc.memory_changed(core->svc.ctx);
 }
+
+void
+algo_remember_ack(const struct member *m, const struct qn_ring_id *ring)
+{
+	algo_remember(m, partition_of(m), ring);
+}

@@ -104,6 +104,10 @@ uint64_t algo_now(const struct member *c);
  */
 void	algo_remember(const struct member *c, const struct node_list *nodes,
 	    const struct qn_ring_id *ring);
+/* c's partition (its membership, the new one while it is decided) got
+ * ACK on ring (lms, 2nodelms): remembered as above. */
+void	algo_remember_ack(const struct member *c,
+	    const struct qn_ring_id *ring);
 
 extern const struct algo algo_test;
 extern const struct algo algo_ffsplit;

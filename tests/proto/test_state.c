@@ -240,6 +240,43 @@ START_TEST(blip_holds_tie)
 }
 END_TEST
 
+/*
+ * lms keeps its result in the memory too (shown, saved); it holds no tie
+ * after a restart.
+ */
+START_TEST(lms_result_remembered)
+{
+	struct srv s1, s2;
+	struct qc c;
+	struct init_p p = init_p(2, 1, QN_ALGO_LMS);
+	uint32_t seq;
+
+	if (debian) {
+		deliberate("decision memory (D17): not run");
+		return;
+	}
+	start_on(&s1, NULL);
+	join(&c, &s1, "lms", &p);
+	seq = send_config(&c, 1, 2);
+	expect_nlr(&c, seq, QN_LIST_INITIAL_CONFIG, R0, QN_VOTE_NO_CHANGE);
+	seq = send_members(&c, R1, 0, 1);
+	expect_nlr(&c, seq, QN_LIST_MEMBERSHIP, R1, QN_VOTE_ACK);
+	assert_json_has(&s1, "\"decision_memory\":{\"quorate_partition\":[1],"
+	    "\"ring_id\":{\"node_id\":1,\"seq\":2,");
+	qc_close(&c);
+	srv_stop(&s1);
+
+	start_on(&s2, s1.dir);
+	join(&c, &s2, "lms", &p);
+	seq = send_config(&c, 1, 2);
+	expect_nlr(&c, seq, QN_LIST_INITIAL_CONFIG, R0, QN_VOTE_NO_CHANGE);
+	assert_json_has(&s2, "\"quorate_partition\":[1],");
+	assert_json_has(&s2, "\"tie_held_ms\":0}");
+	qc_close(&c);
+	srv_stop(&s2);
+}
+END_TEST
+
 /* A corrupt state file: one line, a fresh start, the 3.0.3 decision. */
 START_TEST(corrupt_state_fresh_start)
 {
@@ -281,6 +318,7 @@ main(void)
 	tcase_add_test(tc, restart_kap_off_not_held);
 	tcase_add_test(tc, restart_without_state_forgets);
 	tcase_add_test(tc, blip_holds_tie);
+	tcase_add_test(tc, lms_result_remembered);
 	tcase_add_test(tc, corrupt_state_fresh_start);
 	return harness_run(s, H_PROTO);
 }
