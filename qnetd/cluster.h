@@ -12,6 +12,7 @@
 #include <sys/queue.h>
 
 #include "member.h"
+#include "memory.h"
 #include "htab.h"
 #include "nodelist.h"
 
@@ -37,6 +38,15 @@ struct cluster {
 	/* Algorithm state (ffsplit). */
 	uint8_t algo_state;
 	struct node_list prev_quorate;	/* keep-active-partition memory */
+	/*
+	 * Decision memory (memory.h), NULL if none could be had.  While
+	 * hold_until (loop ms) is ahead, prev_quorate came from before this
+	 * cluster's clients came back (hold_restart: before a restart) and a
+	 * 50:50 tie is held for it (ffsplit.c).
+	 */
+	struct memory_rec *mem;
+	uint64_t hold_until;
+	uint8_t hold_restart;
 	char ack_reason[DECISION_REASON_LEN];	/* for ACKs sent after the NACKs */
 
 	/* decide.c: whose membership list is being decided, and the list. */

@@ -11,6 +11,7 @@
 
 #include "cluster.h"
 #include "gate.h"
+#include "memory.h"
 #include "member.h"
 #include "proto.h"
 
@@ -37,12 +38,17 @@ struct decide_services {
 	void	(*gate_timer)(void *ctx, uint64_t at);
 	/* m can't be served any more (no memory for its held ACK). */
 	void	(*drop)(void *ctx, struct member *m, const char *why);
+	/* The decision memory changed: save it some time soon (or not;
+	 * NULL: nobody saves it). */
+	void	(*memory_changed)(void *ctx);
 };
 
 struct decide_core {
 	struct decide_services svc;
 	struct cluster_table clusters;
 	struct gate gate;		/* ACKs that must wait (gate.h) */
+	struct memory memory;		/* decisions beyond clients (memory.h) */
+	uint64_t tie_hold_ms;		/* ffsplit's hold for remembered ties */
 };
 
 #endif

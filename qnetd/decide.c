@@ -10,7 +10,17 @@ decide_core_init(struct decide_core *core)
 {
 	memset(core, 0, sizeof(*core));
 	gate_init(&core->gate, 0, 0);
+	memory_init(&core->memory, 0, 0);
 	return cluster_table_init(&core->clusters);
+}
+
+void
+decide_core_memory(struct decide_core *core, uint64_t keep_ms,
+    size_t max_idle, uint64_t tie_hold_ms)
+{
+	core->memory.keep_ms = keep_ms;
+	core->memory.max_idle = max_idle;
+	core->tie_hold_ms = tie_hold_ms;
 }
 
 void
@@ -25,6 +35,7 @@ void
 decide_core_free(struct decide_core *core)
 {
 	gate_free(&core->gate);
+	memory_free(&core->memory);
 	cluster_table_free(&core->clusters);
 }
 
@@ -50,6 +61,59 @@ join_conflict(const struct member *o, const struct member *c)
 	return QN_ERR_NONE;
 }
 
+static void
+memory_changed(struct decide_core *core)
+{
+	if (core->svc.memory_changed != NULL)
+		core->svc.memory_changed(core->svc.ctx);
+}
+
+/*
+ * A cluster's first client: take its decision memory.  A record that
+ * outlived the cluster's last client (or this qnetd) brings back the
+ * quorate partition, and with it the hold for its ties (ffsplit.c).
+ */
+static void
+cluster_starts(struct decide_core *core, struct cluster *cl)
+{
+	struct memory_rec *r;
+	struct qn_node *v;
+	uint64_t now = core->svc.now(core->svc.ctx);
+	int was_idle;
+
+	r = memory_find(&core->memory, cl->name, cl->name_len);
+	was_idle = r != NULL && !r->in_use;
+	if ((cl->mem = memory_attach(&core->memory, cl->name, cl->name_len,
+	    now)) == NULL || !was_idle || r->nquorate == 0)
+		return;
+	if ((v = calloc(r->nquorate, sizeof(*v))) == NULL)
+		return;
+	for (size_t i = 0; i < r->nquorate; i++)
+		v[i].node_id = r->quorate[i];
+	/* Only ffsplit holds ties (lms and 2nodelms results are kept). */
+	if (node_list_set(&cl->prev_quorate, v, r->nquorate) == 0 &&
+	    core->tie_hold_ms > 0 && r->algorithm == QN_ALGO_FFSPLIT) {
+		cl->hold_until = now + core->tie_hold_ms;
+		cl->hold_restart = r->from_file != 0;
+	}
+	free(v);
+}
+
+/* Free the cluster if no client is left; its memory stays behind. */
+static void
+cluster_ends(struct decide_core *core, struct cluster *cl)
+{
+	if (!TAILQ_EMPTY(&cl->members))
+		return;
+	if (cl->mem != NULL) {
+		memory_detach(&core->memory, cl->mem,
+		    core->svc.now(core->svc.ctx));
+		cl->mem = NULL;
+		memory_changed(core);
+	}
+	cluster_release(&core->clusters, cl);
+}
+
 /* INIT steps 10-12 (PROTOCOL.md §7.4). */
 enum qn_err
 decide_join(struct decide_core *core, struct member *c)
@@ -71,11 +135,13 @@ decide_join(struct decide_core *core, struct member *c)
 	if ((cl = cluster_get(t, c->cluster_name, c->cluster_name_len)) == NULL)
 		return QN_ERR_INTERNAL_ERROR;
 	c->core = core;
+	if (TAILQ_EMPTY(&cl->members) && cl->mem == NULL)
+		cluster_starts(core, cl);
 	cluster_add_member(cl, c);
 	if ((e = a->client_init(c)) != QN_ERR_NONE) {
 		cluster_remove_member(cl, c);
 		c->cluster = NULL;
-		cluster_release(t, cl);
+		cluster_ends(core, cl);
 		return e;
 	}
 	return QN_ERR_NONE;
@@ -94,7 +160,7 @@ decide_leave(struct member *c, int server_going_down, int closed_by_peer)
 	cluster_remove_member(cl, c);
 	algo_get(c->algorithm)->disconnect(c, server_going_down);
 	c->cluster = NULL;
-	cluster_release(&c->core->clusters, cl);
+	cluster_ends(c->core, cl);
 }
 
 /* What a NODE_LIST leaves behind once the algorithm accepted it (§2.1). */

@@ -24,6 +24,13 @@ int	decide_core_init(struct decide_core *core);
  */
 void	decide_core_start(struct decide_core *core,
 	    const struct decide_services *svc, double ack_grace_coefficient);
+/*
+ * Keep each cluster's decision memory keep_ms after its last client left,
+ * for at most max_idle such clusters (0, 0: forget with the last client,
+ * the default), and hold a remembered 50:50 tie for tie_hold_ms.
+ */
+void	decide_core_memory(struct decide_core *core, uint64_t keep_ms,
+	    size_t max_idle, uint64_t tie_hold_ms);
 /* Every member must have left. */
 void	decide_core_free(struct decide_core *core);
 

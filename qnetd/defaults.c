@@ -66,6 +66,15 @@ qnetd_defaults(struct qnetd *q)
 	s->http_max_connections = 16;
 	s->http_timeout = 10;
 	s->http_max_request_size = 16384;
+	/* Decision memory: a save costs a write and two fsyncs, so at most
+	 * one a second; kept a day after a cluster's last client, for up to
+	 * max_clusters clusters; a remembered tie held for 30 s, which is
+	 * time enough for a qdevice to reconnect after a restart (it retries
+	 * every second or so) and short next to a node's boot. */
+	s->state_save_interval = 1000;
+	s->memory_keep_time = 86400000;
+	s->memory_max_clusters = 65536;
+	s->tie_hold_time = 30000;
 	q->port = QN_DEFAULT_PORT;
 	q->tls_mode = QN_TLS_SUPPORTED;
 	q->client_cert_required = 1;

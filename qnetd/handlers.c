@@ -409,7 +409,9 @@ on_node_list(struct client *c, const struct msg *m)
 		.config_version = m->config_version,
 	};
 	log_debug("Client %s (node %" PRIu32 ") sent node list type %u with "
-	    "%zu nodes", c->addr, c->m.node_id, u.type, m->node_count);
+	    "%zu nodes%s", c->addr, c->m.node_id, u.type, m->node_count,
+	    u.type != QN_LIST_QUORUM ? "" : u.quorate ? ", quorate" :
+	    ", not quorate");
 	reply_init(&r, m, QN_MSG_NODE_LIST_REPLY);
 	msg_set_node_list_type(&r, m->node_list_type);
 	answer(c, m, decide_node_list(&c->m, &u, &d), &r, &d);

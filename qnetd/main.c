@@ -33,6 +33,8 @@
 #define OFF(f)	offsetof(struct qnetd_settings, f)
 /* The largest timer 3.0.3 accepts (ms). */
 #define MAX_TIMER_MS	18000000
+/* A year: the memory is kept, not timed. */
+#define MAX_KEEP_MS	31536000000LL
 /* Descriptors that are not clients: stdio, log, lock, NSS, IPC, listen. */
 #define FD_RESERVE	64
 /* How often to look whether a syslog socket came or went. */
@@ -88,6 +90,15 @@ static const struct setting qnetd_settings[] = {
 	    OFF(tls_handshake_stall_timeout), 0, MAX_TIMER_MS },
 	{ "ipc_idle_timeout", SETTING_INT, OFF(ipc.idle_timeout), 0,
 	    IPC_IDLE_TIMEOUT_MAX },
+	/* Ours: the decision memory and where it is saved (persist.h). */
+	{ "state_dir", SETTING_STR, OFF(state_dir), 0, 0 },
+	{ "state_save_interval", SETTING_INT, OFF(state_save_interval), 0,
+	    MAX_TIMER_MS },
+	{ "memory_keep_time", SETTING_INT, OFF(memory_keep_time), 0,
+	    MAX_KEEP_MS },
+	{ "memory_max_clusters", SETTING_INT, OFF(memory_max_clusters), 0,
+	    LLONG_MAX },
+	{ "tie_hold_time", SETTING_INT, OFF(tie_hold_time), 0, MAX_TIMER_MS },
 	/* 3.0.4's: the local socket's mode and group (daemon.h). */
 	{ "local_socket_umask", SETTING_STR, OFF(ipc.umask_text), 0, 0 },
 	{ "local_socket_gid", SETTING_STR, OFF(ipc.gid_text), 0, 0 },
@@ -112,6 +123,7 @@ static const struct setting_default string_defaults[] = {
 	{ OFF(cert_nickname), "QNetd Cert" },
 	{ OFF(lock_file), RUNDIR "/corosync-qnetd.pid" },
 	{ OFF(local_socket_file), RUNDIR "/corosync-qnetd.sock" },
+	{ OFF(state_dir), LOCALSTATEDIR "/lib/corosync-qnetd" },
 };
 
 static void
@@ -424,6 +436,7 @@ main(int argc, char **argv)
 	q.events = NULL;
 	conn_ctx_close(&q.conn_ctx);
 	daemon_loop_drain(&loop);
+	persist_flush(&q);	/* every client has left: the last changes */
 	uv_loop_close(&loop);
 	server_free(&q);
 	decide_core_free(&q.core);

@@ -19,6 +19,7 @@
 #include "limitlog.h"
 #include "listen.h"
 #include "peer.h"
+#include "persist.h"
 #include "rate.h"
 #include "server.h"
 
@@ -63,6 +64,12 @@ struct qnetd_settings {
 	long long http_max_connections;		/* per address */
 	long long http_timeout;			/* s of silence */
 	long long http_max_request_size;	/* bytes, headers included */
+	/* Decision memory (memory.h, persist.h). */
+	char *state_dir;			/* "": not saved */
+	long long state_save_interval;		/* ms between saves, at most */
+	long long memory_keep_time;		/* ms after the last client */
+	long long memory_max_clusters;		/* idle records kept */
+	long long tie_hold_time;		/* ms a remembered tie is held */
 };
 
 struct qnetd {
@@ -108,6 +115,7 @@ struct qnetd {
 	struct decide_core core;	/* clusters, the ACK gate (decide.h) */
 	struct qnetd_events *events;	/* NULL when stopped (events.h) */
 	uv_timer_t gate_timer;		/* the core's gate timer (send.c) */
+	struct persist persist;		/* saving the decision memory */
 	int stopping;
 	int lock_fd;			/* the pid lock file, -1 before it */
 	int server_ready;		/* server_init() was called */

@@ -5,6 +5,7 @@
 #include "decide.h"
 #include "events.h"
 #include "log.h"
+#include "persist.h"
 #include "qnetd.h"
 #include "send.h"
 #include "server.h"
@@ -223,9 +224,11 @@ gate_start(struct qnetd *q)
 		.now = svc_now,
 		.gate_timer = svc_gate_timer,
 		.drop = svc_drop,
+		.memory_changed = persist_changed,
 	};
 
 	uv_timer_init(q->loop, &q->gate_timer);
 	q->gate_timer.data = q;
 	decide_core_start(&q->core, &svc, q->set.ack_grace_coefficient);
+	persist_start(q);
 }

@@ -443,6 +443,7 @@ server_stop(struct qnetd *q)
 		budget_stop(q);
 		hs_stop(q);
 		uv_timer_stop(&q->gate_timer);
+		persist_stop(q);
 	}
 	listen_stop(q);
 	if (!q->server_ready)

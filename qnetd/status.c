@@ -177,6 +177,18 @@ status_json(const struct qnetd *q, struct buf *o)
 	buf_printf(o, "%zu", server_client_count(q));
 	json_key(o, &f, "connected_clusters");
 	buf_printf(o, "%zu", q->core.clusters.count);
+	/* Decision memory: clusters remembered (with or without clients). */
+	json_key(o, &f, "remembered_clusters");
+	buf_printf(o, "%zu", q->core.memory.count);
+	json_key(o, &f, "state_dir");
+	if (q->persist.enabled)
+		json_str(o, q->set.state_dir, strlen(q->set.state_dir));
+	else
+		buf_printf(o, "null");
+	json_key(o, &f, "state_saves");
+	buf_printf(o, "%" PRIu64, q->persist.saves);
+	json_key(o, &f, "state_save_failing");
+	buf_printf(o, "%s", q->persist.failing ? "true" : "false");
 	json_key(o, &f, "max_clients");
 	buf_printf(o, "%lld", q->max_clients);
 	json_key(o, &f, "max_send_size");
@@ -288,8 +300,35 @@ client_json(const struct client *c, struct buf *o)
 	buf_put_u8(o, '}');
 }
 
+/* The cluster's decision memory (memory.h) and a tie held for it. */
 static void
-cluster_json(const struct cluster *cl, struct buf *o)
+memory_json(const struct cluster *cl, uint64_t now, struct buf *o)
+{
+	const struct memory_rec *r = cl->mem;
+	int f = 1;
+
+	if (r == NULL) {
+		buf_printf(o, "null");
+		return;
+	}
+	buf_put_u8(o, '{');
+	json_key(o, &f, "quorate_partition");
+	buf_put_u8(o, '[');
+	for (size_t i = 0; i < r->nquorate; i++)
+		buf_printf(o, "%s%" PRIu32, i ? "," : "", r->quorate[i]);
+	buf_put_u8(o, ']');
+	json_key(o, &f, "ring_id");
+	ring_json(o, &r->ring);
+	json_key(o, &f, "generation");
+	buf_printf(o, "%" PRIu64, r->generation);
+	json_key(o, &f, "tie_held_ms");
+	buf_printf(o, "%" PRIu64, cl->hold_until > now ?
+	    cl->hold_until - now : 0);
+	buf_put_u8(o, '}');
+}
+
+static void
+cluster_json(const struct cluster *cl, uint64_t now, struct buf *o)
 {
 	const struct member *m = cluster_first(cl);
 	int f = 1, first = 1;
@@ -306,6 +345,8 @@ cluster_json(const struct cluster *cl, struct buf *o)
 	buf_put_u8(o, '}');
 	json_key(o, &f, "keep_active_partition_tie_breaker");
 	buf_printf(o, "%s", cluster_kap(cl) ? "true" : "false");
+	json_key(o, &f, "decision_memory");
+	memory_json(cl, now, o);
 	json_key(o, &f, "clients");
 	buf_put_u8(o, '[');
 	cluster_for_each(cl, m) {
@@ -327,7 +368,7 @@ list_json(const struct qnetd *q, const struct list_opts *lo, struct buf *o)
 		    TAILQ_EMPTY(&cl->members))
 			continue;
 		json_sep(o, &first);
-		cluster_json(cl, o);
+		cluster_json(cl, uv_now(q->loop), o);
 	}
 	buf_printf(o, "]}\n");
 }

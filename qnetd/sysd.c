@@ -69,12 +69,16 @@ static void
 startup_line(const struct qnetd *q)
 {
 	char addr[INET6_ADDRSTRLEN + 16];
+	const char *sd = q->set.state_dir;
+	int has_sd = sd != NULL && sd[0] != '\0';
 
 	bound_address(q, addr, sizeof(addr));
 	log_notice("QNetd listening on %s, TLS %s%s, local socket %s, "
-	    "no state directory", addr, tls_name((uint8_t)q->tls_mode),
+	    "%s%s", addr, tls_name((uint8_t)q->tls_mode),
 	    q->tls_mode != QN_TLS_UNSUPPORTED && q->client_cert_required ?
-	    " (client certificate required)" : "", q->set.local_socket_file);
+	    " (client certificate required)" : "", q->set.local_socket_file,
+	    has_sd ? "state directory " : "no state directory",
+	    has_sd ? sd : "");
 }
 
 /*

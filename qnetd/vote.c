@@ -205,3 +205,43 @@ algo_timer_stop(struct member *m)
 {
 	m->core->svc.timer_stop(m->core->svc.ctx, m);
 }
+
+uint64_t
+algo_now(const struct member *m)
+{
+	return m->core->svc.now(m->core->svc.ctx);
+}
+
+void
+algo_remember(const struct member *m, const struct node_list *nodes,
+    const struct qn_ring_id *ring)
+{
+	struct decide_core *core = m->core;
+	struct cluster *cl = m->cluster;
+	struct node_list sorted = { 0 };
+	const struct node_list *l = nodes;
+	int changed;
+
+	if (cl == NULL || cl->mem == NULL)
+		return;
+	/* A borrowed list has no sorted ids: make them. */
+	if (l != NULL && l->ids == NULL) {
+		if (node_list_set(&sorted, l->nodes, l->count) != 0)
+			return;
+		l = &sorted;
+	}
+	changed = memory_note(cl->mem, m->algorithm, l ? l->ids : NULL,
+	    l ? l->nids : 0, ring);
+	node_list_free(&sorted);
+	if (changed < 0)
+		log_err("cluster %s: out of memory, the decision memory keeps "
+		    "its previous partition", cl->name);
+	else if (changed > 0 && core->svc.memory_changed != NULL)
+		core->svc.memory_changed(core->svc.ctx);
+}
+
+void
+algo_remember_ack(const struct member *m, const struct qn_ring_id *ring)
+{
+	algo_remember(m, partition_of(m), ring);
+}

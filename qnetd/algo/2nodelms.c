@@ -105,6 +105,8 @@ judge(struct member *c, const struct qn_ring_id *ring, size_t members,
 			break_tie(c, d);
 	}
 	c->algo_result = d->vote;
+	if (d->vote == QN_VOTE_ACK)
+		algo_remember_ack(c, ring);
 }
 
 static enum qn_err

@@ -102,6 +102,19 @@ void	algo_send_vote_info(struct member *c, uint32_t seq, uint8_t vote,
 	    const struct qn_ring_id *ring, const char *reason);
 void	algo_timer_start(struct member *c, uint32_t ms);
 void	algo_timer_stop(struct member *c);
+/* The loop's time, in ms. */
+uint64_t algo_now(const struct member *c);
+/*
+ * c's cluster decided that nodes (NULL: none) are its quorate partition,
+ * on ring: keep it in the decision memory (memory.h), which outlives the
+ * cluster's clients and this qnetd.
+ */
+void	algo_remember(const struct member *c, const struct node_list *nodes,
+	    const struct qn_ring_id *ring);
+/* c's partition (its membership, the new one while it is decided) got
+ * ACK on ring (lms, 2nodelms): remembered as above. */
+void	algo_remember_ack(const struct member *c,
+	    const struct qn_ring_id *ring);
 
 extern const struct algo algo_test;
 extern const struct algo algo_ffsplit;

@@ -27,6 +27,7 @@
 #include <string.h>
 
 #include "algo.h"
+#include "ffsplit_view.h"
 #include "log.h"
 #include "names.h"
 
@@ -50,150 +51,6 @@ enum client_state {
 	NACK_SENT,
 	ACK_SENT
 };
-
-/* The cluster as one decision sees it (D1). */
-struct view {
-	struct cluster *cl;
-	const struct member *trigger;	/* NULL when a client left */
-	/* The trigger's values, new or stored. */
-	const struct node_list *config;
-	const struct node_list *membership;
-	const struct qn_ring_id *ring;
-	uint8_t heuristics;
-};
-
-static struct view
-view_for(struct member *trigger)
-{
-	return (struct view){
-		.cl = trigger->cluster,
-		.trigger = trigger,
-		.config = &trigger->config,
-		.membership = &trigger->membership,
-		.ring = &trigger->ring_id,
-		.heuristics = trigger->heur_latest,
-	};
-}
-
-static const struct node_list *
-config_of(const struct view *v, const struct member *c)
-{
-	return c == v->trigger ? v->config : &c->config;
-}
-
-static const struct node_list *
-membership_of(const struct view *v, const struct member *c)
-{
-	return c == v->trigger ? v->membership : &c->membership;
-}
-
-static const struct qn_ring_id *
-ring_of(const struct view *v, const struct member *c)
-{
-	return c == v->trigger ? v->ring : &c->ring_id;
-}
-
-static uint8_t
-heuristics_of(const struct view *v, const struct member *c)
-{
-	return c == v->trigger ? v->heuristics : c->heur_latest;
-}
-
-/* §14.1: only clients that reported both lists take part. */
-static int
-participates(const struct view *v, const struct member *c)
-{
-	return c == v->trigger || (c->has_config && c->has_membership);
-}
-
-/* Stability test, part 1: every client configured the same node set. */
-static int
-configs_agree(const struct view *v)
-{
-	const struct node_list *first = config_of(v, cluster_first(v->cl)), *l;
-	const struct member *c;
-
-	cluster_for_each(v->cl, c) {
-		l = config_of(v, c);
-		if (!node_list_same_set(first, l))
-			return 0;
-	}
-	return 1;
-}
-
-/*
- * Stability test, part 2: every connected client that X lists as a member
- * is in X's ring and lists at least X's members.  Read literally that is
- * a containment test for every pair of clients.
- */
-static int
-memberships_contain(const struct view *v)
-{
-	const struct member *x, *y;
-	const struct node_list *m;
-
-	cluster_for_each(v->cl, x) {
-		m = membership_of(v, x);
-		cluster_for_each(v->cl, y) {
-			if (y == x || !node_list_has(m, y->node_id))
-				continue;
-			if (!qn_ring_id_eq(ring_of(v, x), ring_of(v, y)) ||
-			    !node_list_subset(m, membership_of(v, y)))
-				return 0;
-		}
-	}
-	return 1;
-}
-
-/*
- * The same test in time linear in the lists.  A membership list holds its
- * own node (ffsplit_membership_list), so when X lists Y and X's list is in
- * Y's, Y lists X too and Y's list must be in X's: the lists are equal.
- * The test is then that every client's list equals, with the same ring,
- * that of its leader (the lowest connected client it lists), and that
- * every connected client it lists has the same leader.  One comparison of
- * whole lists per client instead of one per pair.
- */
-static int
-memberships_agree(const struct view *v)
-{
-	struct member *x, *y;
-	const struct node_list *m;
-	const struct member *l;
-
-	cluster_for_each(v->cl, x) {
-		m = membership_of(v, x);
-		x->ffsplit_leader = NULL;
-		if (m->count == 0)
-			continue;
-		/* (Never so; but then only the literal test is right.) */
-		if (!node_list_has(m, x->node_id))
-			return memberships_contain(v);
-		cluster_for_each(v->cl, y)
-			if (node_list_has(m, y->node_id))
-				break;
-		x->ffsplit_leader = y;
-	}
-	cluster_for_each(v->cl, x) {
-		if ((l = x->ffsplit_leader) == NULL)
-			continue;
-		m = membership_of(v, x);
-		if (l != x && (!qn_ring_id_eq(ring_of(v, x), ring_of(v, l)) ||
-		    !node_list_same_set(m, membership_of(v, l))))
-			return 0;
-		cluster_for_each(v->cl, y)
-			if (y != x && y->ffsplit_leader != l &&
-			    node_list_has(m, y->node_id))
-				return 0;
-	}
-	return 1;
-}
-
-static int
-membership_is_stable(const struct view *v)
-{
-	return configs_agree(v) && memberships_agree(v);
-}
 
 struct partition {
 	const struct member *leader;	/* lowest participating member */
@@ -455,19 +312,33 @@ explain(const struct view *v, const struct selection *s,
 	nack[plen + alen] = '\0';
 }
 
+/*
+ * prev_quorate := the winner (or nothing), kept in the decision memory.
+ * While a remembered tie is held, a decision without a winner keeps the
+ * remembered partition: it is what the hold waits for.
+ */
 static void
-remember_quorate_partition(struct cluster *cl, const struct node_list *winner)
+remember_quorate_partition(const struct view *v, const struct member *first,
+    const struct selection *s)
 {
+	struct cluster *cl = v->cl;
+	const struct node_list *winner = s->found ? s->winner.members : NULL;
+
 	if (winner == NULL) {
+		if (cl->hold_until != 0 && algo_now(first) < cl->hold_until)
+			return;
 		node_list_free(&cl->prev_quorate);
+		algo_remember(first, NULL, ring_of(v, first));
 		return;
 	}
+	cl->hold_until = 0;
 	if (node_list_set(&cl->prev_quorate, winner->nodes,
 	    winner->count) != 0) {
 		log_err("ffsplit: cluster %s: out of memory, keep-active-"
 		    "partition forgets the quorate partition", cl->name);
 		node_list_free(&cl->prev_quorate);
 	}
+	algo_remember(first, winner, ring_of(v, s->winner.leader));
 }
 
 static void
@@ -508,6 +379,49 @@ send_acks(const struct view *v)
 	    SENDING_ACKS : WAITING_FOR_CHANGE;
 }
 
+/*
+ * Keep-active-partition across the clients' absence: the cluster came back
+ * (after a restart of this qnetd, or after all its clients were gone) with
+ * a remembered quorate partition.  A 50:50 tie that would go to a
+ * partition holding none of its nodes, only because that partition is the
+ * only one with half the votes or by the tie-breaker, is held for it, up
+ * to hold_until: everybody is told NACK, and the timer decides again then.
+ * A majority, the score and the active clients decide as ever; so does a
+ * cluster without keep-active-partition, whose ties never depended on
+ * what came before.
+ */
+static int
+hold_tie(const struct view *v, const struct selection *s,
+    const struct member *first)
+{
+	struct cluster *cl = v->cl;
+	char set[NODE_SET_LEN], nack[DECISION_REASON_LEN];
+	uint64_t now;
+
+	if (cl->hold_until == 0 || !s->found || s->winner.held_vote ||
+	    (s->rule != RULE_ONLY_HALF && s->rule != RULE_TIE_BREAKER) ||
+	    cl->prev_quorate.count == 0 || !kap_enabled(cl))
+		return 0;
+	now = algo_now(first);
+	if (now >= cl->hold_until) {
+		cl->hold_until = 0;
+		return 0;
+	}
+	node_set_str(set, sizeof(set), &cl->prev_quorate);
+	snprintf(nack, sizeof(nack), "holding the tie for partition %s, "
+	    "which held the vote before %s, for up to %" PRIu64 " s", set,
+	    cl->hold_restart ? "the restart" : "its clients disconnected",
+	    (cl->hold_until - now + 999) / 1000);
+	cl->ack_reason[0] = '\0';
+	mark_clients(v, NULL);
+	cl->algo_state = SENDING_NACKS;
+	if (send_votes(v, QN_VOTE_NACK, nack) == 0)
+		send_acks(v);
+	algo_timer_start((struct member *)first,
+	    (uint32_t)(cl->hold_until - now));
+	return 1;
+}
+
 static int
 any_client_in(const struct cluster *cl, uint8_t state)
 {
@@ -534,15 +448,20 @@ decide(const struct view *v, struct decision *d)
 	if (first == NULL)
 		return;
 	v->cl->algo_state = WAITING_FOR_STABLE_MEMBERSHIP;
-	if (!membership_is_stable(v)) {
+	if (!ffsplit_membership_is_stable(v)) {
 		if (d != NULL)
 			decision_vote(d, QN_VOTE_WAIT_FOR_REPLY);
 		return;
 	}
 	select_partition(v, &s);
+	if (hold_tie(v, &s, first)) {
+		if (d != NULL)
+			decision_vote(d, QN_VOTE_NO_CHANGE);
+		return;
+	}
 	winner = s.found ? s.winner.members : NULL;
 	explain(v, &s, first, nack, sizeof(nack));
-	remember_quorate_partition(v->cl, winner);
+	remember_quorate_partition(v, first, &s);
 	mark_clients(v, winner);
 	v->cl->algo_state = SENDING_NACKS;
 	if (send_votes(v, QN_VOTE_NACK, nack) == 0)
@@ -654,6 +573,17 @@ ffsplit_heuristics_change(struct member *c, uint8_t heuristics,
 	return QN_ERR_NONE;
 }
 
+/* A held tie's time is up (hold_tie). */
+static void
+ffsplit_timer(struct member *c)
+{
+	struct view v = { .cl = c->cluster };
+
+	/* Unless a decision ended the hold meanwhile. */
+	if (v.cl != NULL && v.cl->hold_until != 0)
+		decide(&v, NULL);
+}
+
 static void
 ffsplit_disconnect(struct member *c, int server_going_down)
 {
@@ -674,4 +604,5 @@ const struct algo algo_ffsplit = {
 	.vote_info_reply = ffsplit_vote_info_reply,
 	.heuristics_change = ffsplit_heuristics_change,
 	.disconnect = ffsplit_disconnect,
+	.timer = ffsplit_timer,
 };

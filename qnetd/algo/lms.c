@@ -256,6 +256,8 @@ evaluate(struct member *c, const struct qn_ring_id *ring, struct decision *d)
 		break_tie(c, ring, &p, d);
 	}
 	c->algo_result = d->vote;
+	if (d->vote == QN_VOTE_ACK)
+		algo_remember_ack(c, ring);
 }
 
 static void

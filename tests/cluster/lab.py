@@ -436,6 +436,10 @@ class Lab:
 
     def start_qnetd(self):
         argv = [self.bin["qnetd"], "-f", "-d", "-s", self.qnetd_tls] + self.qnetd_args
+        if self.bin["qnetd"] != BINARIES["qnetd"][0]:     # ours
+            # Its own state directory, kept across restarts of the lab's qnetd.
+            argv += ["-S", f"state_dir={self.qnetd.root}/state"]
+            os.makedirs(f"{self.qnetd.root}/state", exist_ok=True)
         d = self.qnetd.spawn("qnetd", argv)
         wait_until(lambda: self.qnetd_tool("-s", check=False).returncode == 0 or not d.alive(),
                    10, what="qnetd IPC socket")

@@ -220,11 +220,13 @@ check "database readable by group coroqnetd only" \
 	sh -c "[ \"\$(stat -c '%a %G' $db $db/cert9.db $db/key4.db | tr '\n' ' ')\" = '750 coroqnetd 640 coroqnetd 640 coroqnetd ' ]"
 db_state > "$t/db.fresh"
 check "our corosync-qnetd runs as coroqnetd with the new database" qnetd_runs_with_db
+check "state directory /var/lib/corosync-qnetd: coroqnetd's, mode 750" \
+	sh -c "[ \"\$(stat -c '%a %U' /var/lib/corosync-qnetd)\" = '750 coroqnetd' ]"
 check "reinstall keeps the database" apt_install --reinstall "$new_q"
 check "the database is unchanged" diff -u "$t/db.fresh" <(db_state)
 check "purge" sh -c "dpkg --purge corosync-qnetd >$t/purge.log 2>&1"
 check "purged: nothing of ours left" sh -c \
-	'! ls -d /usr/bin/corosync-qnetd* /etc/default/corosync-qnetd '"$db"' 2>/dev/null'
+	'! ls -d /usr/bin/corosync-qnetd* /etc/default/corosync-qnetd /var/lib/corosync-qnetd '"$db"' 2>/dev/null'
 
 echo "packages (inside): $fails failure(s)"
 [ "$fails" = 0 ]

@@ -124,6 +124,7 @@ struct srv {
 	int stderr_full;	/* stderr is /dev/full (a full disk) */
 	int no_debug;		/* log at the default level: no -d */
 	rlim_t nofile;		/* the daemon's open files limit, 0: ours */
+	char state_dir[PATH_MAX];	/* its state_dir, "": dir */
 };
 
 /*

@@ -143,16 +143,18 @@ srv_prepare(struct srv *s)
 void
 srv_spawn(struct srv *s, const char *const *args)
 {
-	char port[16], settings[4 * PATH_MAX];
+	char port[16], settings[8 * PATH_MAX];
 	const char *argv[64];
 	size_t n = 0;
 
 	snprintf(port, sizeof(port), "%d", s->port);
 	if (harness_proto_settings)
 		snprintf(settings, sizeof(settings),
-		    "lock_file=%s,local_socket_file=%s,nss_db_dir=%s%s",
+		    "lock_file=%s,local_socket_file=%s,nss_db_dir=%s%s%s%s",
 		    s->lock, s->sock, have_certs ? nss_dir : s->dir,
-		    keep_gate || debian ? "" : ",ack_grace_coefficient=0");
+		    keep_gate || debian ? "" : ",ack_grace_coefficient=0",
+		    debian ? "" : ",state_dir=",
+		    debian ? "" : s->state_dir[0] ? s->state_dir : s->dir);
 	else
 		snprintf(settings, sizeof(settings),
 		    "lock_file=%s,local_socket_file=%s", s->lock, s->sock);
