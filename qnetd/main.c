@@ -99,6 +99,7 @@ static const struct setting qnetd_settings[] = {
 	{ "memory_max_clusters", SETTING_INT, OFF(memory_max_clusters), 0,
 	    LLONG_MAX },
 	{ "tie_hold_time", SETTING_INT, OFF(tie_hold_time), 0, MAX_TIMER_MS },
+	{ "state_dir_shared", SETTING_BOOL, OFF(state_dir_shared), 0, 0 },
 	/* 3.0.4's: the local socket's mode and group (daemon.h). */
 	{ "local_socket_umask", SETTING_STR, OFF(ipc.umask_text), 0, 0 },
 	{ "local_socket_gid", SETTING_STR, OFF(ipc.gid_text), 0, 0 },

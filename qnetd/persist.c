@@ -156,8 +156,8 @@ persist_start(struct qnetd *q)
 	/* A pending save must not keep the loop alive: exit flushes. */
 	uv_unref((uv_handle_t *)&p->timer);
 	p->enabled = 1;
-	n = statefile_load(q->set.state_dir, &q->core.memory, now, err,
-	    sizeof(err));
+	n = statefile_load(q->set.state_dir, &q->core.memory, now,
+	    q->set.state_dir_shared, err, sizeof(err));
 	if (n < 0)
 		log_warn("Saved decision memory %s/%s ignored, starting "
 		    "afresh: %s", q->set.state_dir, STATEFILE_NAME, err);

@@ -70,6 +70,7 @@ struct qnetd_settings {
 	long long memory_keep_time;		/* ms after the last client */
 	long long memory_max_clusters;		/* idle records kept */
 	long long tie_hold_time;		/* ms a remembered tie is held */
+	int state_dir_shared;			/* load another host's file */
 };
 
 struct qnetd {

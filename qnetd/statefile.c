@@ -455,8 +455,8 @@ load_record(json_object *o, struct memory *mem, uint64_t now,
 }
 
 static long
-load_json(json_object *root, struct memory *mem, uint64_t now, char *err,
-    size_t errlen)
+load_json(json_object *root, struct memory *mem, uint64_t now, int any_host,
+    char *err, size_t errlen)
 {
 	json_object *v, *clusters;
 	char host[HOST_NAME_MAX + 1];
@@ -481,7 +481,7 @@ load_json(json_object *root, struct memory *mem, uint64_t now, char *err,
 	}
 	host_name(host, sizeof(host));
 	if ((v = field(root, "host", json_type_string)) == NULL ||
-	    strcmp(json_object_get_string(v), host) != 0) {
+	    (!any_host && strcmp(json_object_get_string(v), host) != 0)) {
 		ERR("saved on host \"%s\", this is \"%s\"",
 		    v ? json_object_get_string(v) : "?", host);
 		return -1;
@@ -508,8 +508,8 @@ load_json(json_object *root, struct memory *mem, uint64_t now, char *err,
 }
 
 long
-statefile_load(const char *dir, struct memory *mem, uint64_t now, char *err,
-    size_t errlen)
+statefile_load(const char *dir, struct memory *mem, uint64_t now, int any_host,
+    char *err, size_t errlen)
 {
 	char path[PATH_MAX];
 	struct json_tokener *tok;
@@ -544,7 +544,7 @@ statefile_load(const char *dir, struct memory *mem, uint64_t now, char *err,
 		ERR("not valid JSON (data after the end)");
 		rc = -1;
 	} else {
-		rc = load_json(root, mem, now, err, errlen);
+		rc = load_json(root, mem, now, any_host, err, errlen);
 	}
 	json_object_put(root);
 	json_tokener_free(tok);

@@ -46,9 +46,10 @@ int	statefile_save(const char *dir, const struct memory *mem, uint64_t now,
  * Load dir's state into mem (which must be empty) at loop time now, then
  * sweep it (memory_sweep).  Returns the number of records loaded, 0 when
  * there is no file, -1 when it was rejected: err says why and mem is left
- * empty.
+ * empty.  A file saved on another host is rejected unless any_host (the
+ * directory moves between hosts: state_dir_shared).
  */
 long	statefile_load(const char *dir, struct memory *mem, uint64_t now,
-	    char *err, size_t errlen);
+	    int any_host, char *err, size_t errlen);
 
 #endif

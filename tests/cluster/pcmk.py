@@ -62,9 +62,12 @@ class PcmkLab(Lab):
     """Lab whose arbiter is a Pacemaker resource on `arbiters` hosts (see module doc).
     self.qnetd is the arbiter host running the resource group (None while none does)."""
 
-    def __init__(self, arbiters=2, monitor_interval=2, **kw):
+    def __init__(self, arbiters=2, monitor_interval=2, shared_state=True, **kw):
         super().__init__(**kw)
         self.n_arbiters, self.monitor_interval = arbiters, monitor_interval
+        # The state directory the resource carries: one directory both arbiter
+        # hosts see (as shared storage would be), else one private to each.
+        self.shared_state = shared_state
 
     # -- hosts -----------------------------------------------------------------
 
@@ -158,7 +161,12 @@ class PcmkLab(Lab):
         for name, value in (("stonith-enabled", "false"),):
             a.run(["crm_attribute", "-t", "crm_config", "-n", name, "-v", value])
         a.run(["crm_attribute", "-t", "rsc_defaults", "-n", "resource-stickiness", "-v", "100"])
-        qnetd_opts = f"-s {self.qnetd_tls} " + " ".join(self.qnetd_args)
+        if self.shared_state:
+            state = f"state_dir={self.dir}/arbiter-state,state_dir_shared=on"
+            os.makedirs(f"{self.dir}/arbiter-state")
+        else:
+            state = "state_dir=/var/lib/pacemaker/qnetd-state"
+        qnetd_opts = f"-s {self.qnetd_tls} -S {state} " + " ".join(self.qnetd_args)
         ip = {"ip": QNETD_ADDR, "cidr_netmask": "24", "nic": "eth0"}
         qnetd = {"binary": self.bin["qnetd"], "qnetd_tool_binary": self.bin["qnetd_tool"],
                  "qnetd_opts": qnetd_opts.strip(), "ip": QNETD_ADDR,

@@ -699,8 +699,9 @@ def pacemaker_arbiter_failover(**fl):
     arbiter host running the resource loses power while node 2 is cut off from the
     arbiter; Pacemaker starts the address and qnetd on the other host; node 1 comes
     back split from node 2 and reaches the new arbiter first; then node 2 does.
-    KAP was meant to keep the vote on node 2.  Quorum is sampled on every client
-    node throughout."""
+    KAP was meant to keep the vote on node 2, and it stays there: the resource group
+    carries the state directory (one directory both arbiter hosts see, as shared
+    storage would be).  Quorum is sampled on every client node throughout."""
     with PcmkLab(nodes=2, algorithm="ffsplit", tie_breaker="lowest", kap="on",
                  **fl) as lab:
         first = lab.qnetd
@@ -729,10 +730,10 @@ def pacemaker_arbiter_failover(**fl):
             lab.cut_qnetd(False, nodes=[2])
             wait_until(lambda: qnetd_nodes(lab) == [1, 2], 40,
                        what="both nodes on the new arbiter")
-            # Needs the decision memory rebuilt from what the clients report
-            # (issue 12 item 2, the state_dir/grace work): without it the new
-            # arbiter has no memory of node 2's vote and the tie-breaker (lowest)
-            # gives it to node 1.
+            # The resource carries the state directory (state_dir_shared): the
+            # new arbiter loads that node 2 had the vote and holds the tie for
+            # it (DECISIONS THAT SURVIVE); without it the tie-breaker (lowest)
+            # would give it to node 1.
             try:
                 lab.expect_states({2: dict(members=[2], quorate=True, qdevice_vote=True),
                                    1: dict(members=[1], quorate=False, qdevice_vote=False)},

@@ -100,7 +100,7 @@ expect_rejected(const char *why)
 	char err[512];
 
 	memory_init(&mem, DAY, 100);
-	ck_assert_int_eq(statefile_load(dir, &mem, 1000, err, sizeof(err)),
+	ck_assert_int_eq(statefile_load(dir, &mem, 1000, 0, err, sizeof(err)),
 	    -1);
 	ck_assert_msg(strstr(err, why) != NULL, "\"%s\" not in \"%s\"", why,
 	    err);
@@ -129,7 +129,7 @@ START_TEST(save_and_load)
 	ck_assert_ptr_nonnull(strstr(read_state(), "\"generation\":1"));
 
 	memory_init(&b, DAY, 100);
-	ck_assert_int_eq(statefile_load(dir, &b, 100, err, sizeof(err)), 2);
+	ck_assert_int_eq(statefile_load(dir, &b, 100, 0, err, sizeof(err)), 2);
 	r = memory_find(&b, name, sizeof(name));
 	ck_assert_ptr_nonnull(r);
 	ck_assert_uint_eq(r->nquorate, 2);
@@ -155,7 +155,7 @@ START_TEST(missing_file_is_no_state)
 	char err[512];
 
 	memory_init(&mem, DAY, 100);
-	ck_assert_int_eq(statefile_load(dir, &mem, 1000, err, sizeof(err)), 0);
+	ck_assert_int_eq(statefile_load(dir, &mem, 1000, 0, err, sizeof(err)), 0);
 	ck_assert_uint_eq(mem.count, 0);
 	memory_free(&mem);
 }
@@ -222,8 +222,16 @@ END_TEST
 
 START_TEST(foreign_files)
 {
+	struct memory mem;
+	char err[512];
+
 	write_valid("another-host.example", 1, CL1);
 	expect_rejected("saved on host \"another-host.example\"");
+	/* A directory that moves between hosts (state_dir_shared) loads it. */
+	memory_init(&mem, DAY, 100);
+	ck_assert_int_eq(statefile_load(dir, &mem, 1000, 1, err, sizeof(err)),
+	    1);
+	memory_free(&mem);
 	write_state("{\"format\":\"something-else\",\"version\":1}");
 	expect_rejected("not a corosync-qnetd state file");
 }
@@ -239,7 +247,7 @@ START_TEST(load_respects_bounds)
 	    "2,\"generation\":1,\"ring_node_id\":1,\"ring_seq\":1,"
 	    "\"idle_ms\":90000000,\"quorate\":[1]}");
 	memory_init(&mem, DAY, 100);
-	ck_assert_int_eq(statefile_load(dir, &mem, 200000000, err,
+	ck_assert_int_eq(statefile_load(dir, &mem, 200000000, 0, err,
 	    sizeof(err)), 1);
 	ck_assert_ptr_nonnull(memory_find(&mem, "cl1", 3));
 	ck_assert_ptr_null(memory_find(&mem, "cl2", 3));
