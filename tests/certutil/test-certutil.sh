@@ -638,7 +638,7 @@ start_qnetd() {
     local port="$1" i
 
     "$QNETD_BIN" -f -d -s req -l 127.0.0.1 -p "$port" \
-        -S "nss_db_dir=$QNETD_DB,lock_file=$WORK/qnetd.pid,local_socket_file=$WORK/qnetd.sock" \
+        -S "nss_db_dir=$QNETD_DB,lock_file=$WORK/qnetd.pid,local_socket_file=$WORK/qnetd.sock,state_dir=$WORK" \
         > "$WORK/qnetd.log" 2>&1 &
     QNETD_PID=$!
     for i in $(seq 1 50); do

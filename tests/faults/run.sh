@@ -129,7 +129,7 @@ start_qnetd() {
 	shift 2
 	mkdir -p "$dir"
 	${ns_exec:-} "$qnetd" -f -d -p "$port" \
-	    -S "lock_file=$dir/qnetd.pid,local_socket_file=$dir/qnetd.sock" \
+	    -S "lock_file=$dir/qnetd.pid,local_socket_file=$dir/qnetd.sock,state_dir=$dir" \
 	    "$@" >>"$dir/log" 2>&1 &
 	qpid=$!
 	pids+=("$qpid")
@@ -254,7 +254,7 @@ scenario_diskfull() {
 	mkdir -p "$dir"
 	port=$(free_port)
 	"$qnetd" -f -d -p "$port" -s off -l 127.0.0.1 \
-	    -S "lock_file=$dir/qnetd.pid,local_socket_file=$dir/qnetd.sock" \
+	    -S "lock_file=$dir/qnetd.pid,local_socket_file=$dir/qnetd.sock,state_dir=$dir" \
 	    >/dev/full 2>/dev/full &
 	qpid=$!
 	pids+=("$qpid")

@@ -78,6 +78,8 @@ OUR_QN_PATHS+=",nss_db_dir=/etc/corosync/qnetd/nssdb"
 # ACK for its restart grace (3.5 heartbeats, 28 s; corosync-qnetd(8), SAFETY
 # AFTER A RESTART), which tests/cluster covers.  Here qnetd is only the peer.
 OUR_QN_PATHS+=",ack_grace_coefficient=0"
+# Nor does it keep decisions between the scenarios (DECISIONS THAT SURVIVE).
+OUR_QN_PATHS+=",state_dir="
 
 PASSED=0
 FAILED=0

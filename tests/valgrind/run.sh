@@ -102,7 +102,7 @@ start_qnetd() {
 	valgrind --leak-check=full --errors-for-leak-kinds=definite,indirect \
 	    --error-exitcode=1 --log-file="$dir/valgrind.log" \
 	    "$QNETD" -f -d -l 127.0.0.1 -p "$port" \
-	    -S "lock_file=$dir/qnetd.pid,local_socket_file=$dir/qnetd.sock" \
+	    -S "lock_file=$dir/qnetd.pid,local_socket_file=$dir/qnetd.sock,state_dir=$dir" \
 	    "$@" >"$dir/qnetd.log" 2>&1 &
 	qnetd_pid=$!
 	i=0
