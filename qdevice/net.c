@@ -2,9 +2,9 @@
  * The net model (net.h): the events that drive it, what follows a
  * disconnect, its life cycle and the words of its status.
  *
- * One connection attempt: resolve net.host, connect to each address in
- * turn, PREINIT, optional STARTTLS, INIT, then the connect heuristics and
- * the initial burst (KAP option, config, membership and quorum lists).
+ * One connection attempt: resolve the host net_hosts.c chose from the
+ * list, connect to each address in turn, PREINIT, optional STARTTLS,
+ * INIT, then the connect heuristics and the initial burst (KAP option, config, membership and quorum lists).
  * Every problem schedules a disconnect; when it runs, the algorithm's
  * vote is applied and the model reconnects or ends the daemon as policy.c
  * says.  net_int.h shows how the model's files call each other.
@@ -30,7 +30,7 @@ start_attempt(struct qd_net *n)
 {
 	n->state = NET_WAITING_CONNECT;
 	n->init_reply_ok = 0;
-	net_link_connect(n);
+	net_link_connect(n, net_hosts_current(n));
 }
 
 static void
@@ -112,6 +112,7 @@ disconnected(struct qd_net *n, enum disc_reason r, int progressed)
 		n->ev->exit(n->ev->arg, disc_reason_exit_status(r), unregister);
 		return;
 	}
+	net_hosts_disconnected(n, r);
 	/*
 	 * After a connection that got somewhere, wait a random while so the
 	 * nodes of a cluster do not all come back at the same moment; 3.0.3
@@ -227,6 +228,8 @@ net_heur_result(struct qd_net *n, unsigned purposes, uint8_t prev, uint8_t h)
 	    n->state == NET_WAITING_INIT_REPLY) {
 		/* The burst carries the current membership too. */
 		net_connected_burst(n, h);
+		if (n->state == NET_CONNECTED)
+			net_hosts_connected(n);
 	} else if ((purposes & HEUR_FOR_MEMBERSHIP) && n->membership_pending &&
 	    n->state == NET_CONNECTED) {
 		if (net_send_membership_list(n, h) == 0) {
@@ -424,6 +427,7 @@ net_init(struct qd_net *n, uv_loop_t *loop, const struct qdevice_settings *set,
 	if (net_link_init(n, &link_cb) != 0)
 		return -1;
 	net_out_init(n);
+	net_hosts_init(n);
 	uv_timer_init(loop, &n->reconnect_timer);
 	n->reconnect_timer.data = n;
 	n->rng = seed(n);
@@ -443,6 +447,7 @@ net_close(struct qd_net *n)
 	if (n->link.handles_up) {
 		close_connection(n);
 		net_out_close(n);
+		net_hosts_close(n);
 		if (!uv_is_closing((uv_handle_t *)&n->reconnect_timer))
 			uv_close((uv_handle_t *)&n->reconnect_timer, NULL);
 	}

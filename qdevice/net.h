@@ -62,6 +62,11 @@ time_t	net_echo_reply_time(const struct qd_net *n);	/* 0: none yet */
 const char *net_kap_text(const struct qd_net *n);
 const char *net_kap_id(const struct qd_net *n);
 const char *net_state_text(const struct qd_net *n);
+/* The arbiter tried or in use (host list), its index and why (net_hosts.c). */
+const struct net_host *net_hosts_current(const struct qd_net *n);
+size_t	net_host_index(const struct qd_net *n);
+const char *net_host_why_id(const struct qd_net *n);	/* "previous_failed" */
+const char *net_host_why_text(const struct qd_net *n);
 const char *net_state_id(const struct qd_net *n);
 
 #endif

@@ -32,6 +32,27 @@ enum net_state {
 	NET_DISCONNECTED		/* until the reconnect timer fires */
 };
 
+/* Why the current host is the one tried or in use (net_hosts.c). */
+enum host_why {
+	HOST_FIRST,			/* the first: nothing failed yet */
+	HOST_PREVIOUS_FAILED,		/* the previous one failed */
+	HOST_RETURNED			/* back to the first after the hold */
+};
+
+struct host_probe;
+
+/* net_hosts.c */
+struct net_hosts {
+	size_t cur;			/* index in cfg->net.hosts */
+	enum host_why why;
+	size_t prev;			/* the host left, and why */
+	enum disc_reason prev_reason;
+	int return_pending;		/* the probe reached the first host */
+	uv_timer_t hold;		/* host_return_hold on another host */
+	struct host_probe *probe;	/* TCP connect to the first, or NULL */
+	int up;
+};
+
 /* What the connection reports to the model. */
 struct net_link_cb {
 	void	(*connected)(struct qd_net *n);
@@ -54,6 +75,7 @@ struct net_link {
 	uv_idle_t disconnect_idle;	/* runs a scheduled disconnect */
 	int disc_pending;
 	enum disc_reason disc_reason;
+	const struct net_host *host;	/* this attempt's (net_hosts.c) */
 	struct tls_client *tls;
 	int tls_active;
 	size_t max_receive, max_send;
@@ -70,6 +92,7 @@ struct qd_net {
 	const struct qd_events *ev;
 
 	struct net_link link;
+	struct net_hosts hosts;
 
 	/* net_out.c */
 	struct nodelist nodes;		/* configured; net.c replaces it */
@@ -103,8 +126,8 @@ net_phase(const struct qd_net *n)
 
 /* net_link.c */
 int	net_link_init(struct qd_net *n, const struct net_link_cb *cb);
-/* One connection attempt: resolve, connect each address in turn. */
-void	net_link_connect(struct qd_net *n);
+/* One connection attempt to h: resolve, connect each address in turn. */
+void	net_link_connect(struct qd_net *n, const struct net_host *h);
 /* A message that cannot be queued ends the connection: -1. */
 int	net_send(struct qd_net *n, struct msg *m);
 int	net_link_starttls(struct qd_net *n);
@@ -114,6 +137,14 @@ void	net_link_stop_connect_timer(struct qd_net *n);
 void	net_link_drop(struct qd_net *n);
 void	net_link_close(struct qd_net *n);
 void	net_link_finish(struct qd_net *n);
+
+/* net_hosts.c (below net.c, above net_link.c) */
+void	net_hosts_init(struct qd_net *n);
+void	net_hosts_close(struct qd_net *n);
+/* Connected (INIT done, lists sent): on another host, the hold starts. */
+void	net_hosts_connected(struct qd_net *n);
+/* Disconnected for r, reconnecting: choose the host of the next attempt. */
+void	net_hosts_disconnected(struct qd_net *n, enum disc_reason r);
 
 /* net_out.c */
 void	net_out_init(struct qd_net *n);

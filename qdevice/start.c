@@ -150,8 +150,9 @@ status_line(void *arg, char *buf, size_t len)
 		    "the membership");
 		return;
 	}
-	snprintf(buf, len, "qnetd %s:%u: %s, vote %s%s", q->cfg.net.host,
-	    (unsigned)q->cfg.net.port, net_state_text(q->net),
+	snprintf(buf, len, "qnetd %s:%u: %s, vote %s%s",
+	    net_hosts_current(q->net)->host,
+	    (unsigned)net_hosts_current(q->net)->port, net_state_text(q->net),
 	    vote_name(qd_vq_vote(q->vq)),
 	    qd_vq_cast_casting(q->vq) ? " (cast)" : " (not cast)");
 }
@@ -198,9 +199,10 @@ startup_heuristics(struct qdevice *q)
 	uv_timer_stop(&q->startup_timer);
 	q->phase = PHASE_RUNNING;
 	log_debug("Qdevice ready to provide service");
-	log_notice("Qdevice of cluster node %" PRIu32 " for qnetd %s:%u, "
+	log_notice("Qdevice of cluster node %" PRIu32 " for qnetd %s:%u%s, "
 	    "algorithm %s, TLS %s, local socket %s", q->cfg.node_id,
 	    q->cfg.net.host, (unsigned)q->cfg.net.port,
+	    q->cfg.net.host_count > 1 ? " (first of the host list)" : "",
 	    algo_id(q->cfg.net.algorithm), tls_id(q->cfg.net.tls),
 	    q->set->local_socket_file);
 	notify_ready(&q->notify);
