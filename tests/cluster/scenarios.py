@@ -13,8 +13,9 @@ import signal
 import subprocess
 import sys
 
-from lab import (FAILURE_REPORTS, FLAVOURS, Lab, Skip, SplitBrainWatch, binaries, holds,
-                 leftovers, leftovers_of_pid, missing_binaries, wait_until)
+from lab import (FAILURE_REPORTS, FLAVOURS, QNETD2_ADDR, QNETD_ADDR, SUBNET, Lab, Skip,
+                 SplitBrainWatch, binaries, holds, leftovers, leftovers_of_pid,
+                 missing_binaries, wait_until)
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 TESTS = []          # (name, callable)
@@ -196,6 +197,82 @@ def arbiter_restart_no_split_brain(nodes, qdevice_flavour, **fl):
         assert watch.rounds > 20, watch.rounds
         log = lab.qnetd_log()
         assert "ACK held back" in log, log[-2000:]
+
+
+def current_host(lab, nodeid):
+    """The arbiter a node's qdevice uses and why (corosync-qdevice-tool -s --json)."""
+    status = json.loads(lab.qdevice_tool(nodeid, "-s", "--json").stdout)
+    return status["net"]["current_host"]
+
+
+def on_arbiter(lab, arbiter, index, reason):
+    """Both qdevices connected to `arbiter` (its qnetd lists them), and say so: host
+    `index` of their list, chosen for `reason`."""
+    def check():
+        if sorted(lab.qnetd_list(arbiter=arbiter)["nodes"]) != [1, 2]:
+            return False
+        return all(current_host(lab, i)["index"] == index and
+                   current_host(lab, i)["reason"] == reason and
+                   lab.qdevice_status(i)["net"]["State"] == "Connected" for i in (1, 2))
+    wait_until(check, 60, what=f"both qdevices on arbiter {arbiter} ({reason})")
+
+
+@scenario
+def host_list_failover(**fl):
+    """quorum.device.net.host_2: arbiter A (host) is killed, both nodes move to B
+    (host_2) and keep quorum with its vote; a split is decided by B; A comes back
+    and the nodes return to it after host_return_hold."""
+    with Lab(nodes=2, arbiters=2, qnetd_flavour="ours", qdevice_flavour="ours",
+             net_options={"host_2": QNETD2_ADDR, "host_return_hold": 3000}) as lab:
+        on_arbiter(lab, 0, 0, "first")
+        with SplitBrainWatch(lab) as watch:
+            lab.stop_qnetd(signal.SIGKILL, arbiter=0)
+            on_arbiter(lab, 1, 1, "previous_failed")
+            expect_whole(lab, total_votes=3)
+            status = lab.qdevice_status(1)["net"]
+            assert status["QNetd host"] == f"{QNETD2_ADDR}:5403", status
+
+            lab.partition([1], [2])
+            expect_split(lab, winners=[1], losers=[2], winner_votes=2)
+            assert last_vote_on(lab, 1, 1) == "ACK" and last_vote_on(lab, 1, 2) == "NACK"
+            lab.heal()
+            expect_whole(lab, total_votes=3)
+
+            lab.start_qnetd(arbiter=0)
+            on_arbiter(lab, 0, 0, "returned_to_first")
+            expect_whole(lab, total_votes=3)
+        assert watch.rounds > 10, watch.rounds
+        log = lab.node(1).read("/var/log/corosync/qdevice.out")
+        assert "Next qnetd host: " + QNETD2_ADDR in log, log[-2000:]
+        assert "is reachable again" in log, log[-2000:]
+
+
+def last_vote_on(lab, arbiter, nodeid):
+    vote = lab.qnetd_list(arbiter=arbiter)["nodes"].get(nodeid, {}).get("Vote", "")
+    m = re.search(r"\((ACK|NACK)\)$", vote) or re.fullmatch(r"(ACK|NACK)", vote)
+    return m.group(1) if m else None
+
+
+@scenario
+def qnetd_two_listen_addresses(**fl):
+    """qnetd -l A -l B: the nodes know it as B only (host: B); cutting A changes
+    nothing, and a split is decided through B."""
+    second = SUBNET + ".4"
+    with Lab(nodes=2, qnetd_flavour="ours", qdevice_flavour="ours", qnetd_addrs=[second],
+             qnetd_args=["-l", QNETD_ADDR, "-l", second],
+             net_options={"host": second}) as lab:
+        assert f"QNetd listening on {QNETD_ADDR}:5403 and {second}:5403" in lab.qnetd_log()
+        status = lab.qnetd_status()
+        assert status["QNetd address"] == f"{QNETD_ADDR}:5403", status
+        assert status["QNetd address 2"] == f"{second}:5403", status
+        assert qnetd_nodes(lab) == [1, 2]
+        with SplitBrainWatch(lab) as watch:
+            lab.cut_qnetd(addr=QNETD_ADDR)
+            lab.partition([1], [2])
+            expect_split(lab, winners=[1], losers=[2], winner_votes=2)
+            lab.heal()
+            expect_whole(lab, total_votes=3)
+        assert watch.rounds > 5, watch.rounds
 
 
 # ---------------------------------------------------------------------------
