@@ -1,10 +1,11 @@
 /*
- * Inside the net model: its state, shared by its four files, each owning
+ * Inside the net model: its state, shared by its five files, each owning
  * its part of it.  Calls go one way:
  *
  *   net.c      events, the outcome of a disconnect, life cycle, status
  *    net_msg.c   the conversation with qnetd: PREINIT, replies, votes
  *     net_out.c    what the node sends: lists, echo; the vote it casts
+ *    net_hosts.c which arbiter of the host list; back to the first
  *      net_link.c    the connection: resolve, connect, send, disconnect
  *
  * net_link.c reports up only through struct net_link_cb, which net.c
