@@ -217,16 +217,21 @@ def on_arbiter(lab, arbiter, index, reason):
     wait_until(check, 60, what=f"both qdevices on arbiter {arbiter} ({reason})")
 
 
-@scenario
-def host_list_failover(**fl):
-    """quorum.device.net.host_2: arbiter A (host) is killed, both nodes move to B
-    (host_2) and keep quorum with its vote; a split is decided by B; A comes back
-    and the nodes return to it after host_return_hold."""
+@scenario(params={"killed": dict(cut=False), "cut": dict(cut=True)})
+def host_list_failover(cut, **fl):
+    """quorum.device.net.host_2: arbiter A (host) is killed (the connection fails)
+    or cut off (the heartbeat fails), both nodes move to B (host_2) and keep quorum
+    with its vote; a split is decided by B; A comes back and the nodes return to it
+    after host_return_hold."""
     with Lab(nodes=2, arbiters=2, qnetd_flavour="ours", qdevice_flavour="ours",
+             device_timeout=4000 if cut else None,
              net_options={"host_2": QNETD2_ADDR, "host_return_hold": 3000}) as lab:
         on_arbiter(lab, 0, 0, "first")
         with SplitBrainWatch(lab) as watch:
-            lab.stop_qnetd(signal.SIGKILL, arbiter=0)
+            if cut:
+                lab.cut_qnetd()
+            else:
+                lab.stop_qnetd(signal.SIGKILL, arbiter=0)
             on_arbiter(lab, 1, 1, "previous_failed")
             expect_whole(lab, total_votes=3)
             status = lab.qdevice_status(1)["net"]
@@ -238,7 +243,10 @@ def host_list_failover(**fl):
             lab.heal()
             expect_whole(lab, total_votes=3)
 
-            lab.start_qnetd(arbiter=0)
+            if cut:
+                lab.cut_qnetd(cut=False)
+            else:
+                lab.start_qnetd(arbiter=0)
             on_arbiter(lab, 0, 0, "returned_to_first")
             expect_whole(lab, total_votes=3)
         assert watch.rounds > 10, watch.rounds
