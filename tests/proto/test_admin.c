@@ -438,6 +438,14 @@ START_TEST(listen_twice)
 	buf_put_u8(&want, 0);
 	tool_expect(&s, (char *)want.data, "-s", "-v");
 	buf_free(&want);
+	buf_init(&want);
+	ck_assert_int_eq(ipc_request(&s, "status json \n", &want), 0);
+	snprintf(line, sizeof(line), "\"listen_addresses\":[\"127.0.0.1\","
+	    "\"127.0.0.2\"],\"listening_on\":[\"127.0.0.1:%d\","
+	    "\"127.0.0.2:%d\"]", s.port, s.port);
+	ck_assert_msg(strstr((char *)want.data, line) != NULL, "%s lacks %s",
+	    (char *)want.data, line);
+	buf_free(&want);
 	qc_close(&a);
 	qc_close(&b);
 	srv_stop(&s);
