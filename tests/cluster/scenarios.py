@@ -15,7 +15,7 @@ import sys
 
 from lab import (FAILURE_REPORTS, FLAVOURS, QNETD2_ADDR, QNETD_ADDR, SUBNET, Lab, Skip,
                  SplitBrainWatch, binaries, holds, leftovers, leftovers_of_pid,
-                 missing_binaries, wait_until)
+                 missing_binaries, sh, wait_until)
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 TESTS = []          # (name, callable)
@@ -263,17 +263,29 @@ def last_vote_on(lab, arbiter, nodeid):
 
 @scenario
 def qnetd_two_listen_addresses(**fl):
-    """qnetd -l A -l B: the nodes know it as B only (host: B); cutting A changes
-    nothing, and a split is decided through B."""
-    second = SUBNET + ".4"
-    with Lab(nodes=2, qnetd_flavour="ours", qdevice_flavour="ours", qnetd_addrs=[second],
-             qnetd_args=["-l", QNETD_ADDR, "-l", second],
+    """qnetd -l A -l B -l C: the nodes know it as B only (host: B); cutting A
+    changes nothing, and a split is decided through B.  C, unused, is removed
+    from the host and added back: the log says so for C."""
+    second, third = SUBNET + ".4", SUBNET + ".5"
+    with Lab(nodes=2, qnetd_flavour="ours", qdevice_flavour="ours",
+             qnetd_addrs=[second, third],
+             qnetd_args=["-l", QNETD_ADDR, "-l", second, "-l", third],
              net_options={"host": second}) as lab:
-        assert f"QNetd listening on {QNETD_ADDR}:5403 and {second}:5403" in lab.qnetd_log()
+        assert (f"QNetd listening on {QNETD_ADDR}:5403, {second}:5403 and {third}:5403"
+                in lab.qnetd_log()), lab.qnetd_log()[-2000:]
         status = lab.qnetd_status()
         assert status["QNetd address"] == f"{QNETD_ADDR}:5403", status
         assert status["QNetd address 2"] == f"{second}:5403", status
+        assert status["QNetd address 3"] == f"{third}:5403", status
         assert qnetd_nodes(lab) == [1, 2]
+        ip = ["ip", "-n", lab.qnetd.netns, "addr"]
+        sh(ip + ["del", third + "/24", "dev", "eth0"])
+        wait_until(lambda: f"Listen address {third} was removed" in lab.qnetd_log(), 10,
+                   what="the removal of the third address in the log")
+        sh(ip + ["add", third + "/24", "dev", "eth0"])
+        wait_until(lambda: f"Listen address {third} is back" in lab.qnetd_log(), 10,
+                   what="the third address back in the log")
+        assert f"Listen address {second} was removed" not in lab.qnetd_log()
         with SplitBrainWatch(lab) as watch:
             lab.cut_qnetd(addr=QNETD_ADDR)
             lab.partition([1], [2])
