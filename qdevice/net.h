@@ -65,6 +65,8 @@ const char *net_state_text(const struct qd_net *n);
 /* The arbiter tried or in use (host list), its index and why (net_hosts.c). */
 const struct net_host *net_hosts_current(const struct qd_net *n);
 size_t	net_host_index(const struct qd_net *n);
+/* 1 if a failed host is left for the next one; 0 in this build. */
+int	net_hosts_failover(const struct qd_net *n);
 const char *net_host_why_id(const struct qd_net *n);	/* "previous_failed" */
 const char *net_host_why_text(const struct qd_net *n);
 const char *net_state_id(const struct qd_net *n);

@@ -7,6 +7,13 @@
  * is ended like any other (the vote on disconnect is 3.0.3's, policy.c)
  * and the next attempt goes to the first.  The new arbiter's ACK gate
  * (qnetd) keeps its votes from overlapping the previous one's.
+ *
+ * Failover is OFF in this build (NET_HOSTS_FAILOVER): a node that moves
+ * on its own can end on another arbiter than the rest of the cluster,
+ * and in a split each arbiter then gives its half the 50:50 tie: two
+ * quorate partitions.  Until the whole cluster agrees on the arbiter
+ * (planned: CPG with the rule of arbiter_agree.c), only host is used;
+ * the list is parsed and shown.
  */
 #include "config.h"
 
@@ -18,6 +25,8 @@
 #include "log.h"
 #include "names.h"
 #include "net_int.h"
+
+#define NET_HOSTS_FAILOVER	0	/* see above: never 1 without agreement */
 
 /* A TCP connect to the first host; freed when nothing of it is left. */
 struct host_probe {
@@ -210,6 +219,11 @@ net_hosts_init(struct qd_net *n)
 	uv_timer_init(n->loop, &hs->hold);
 	hs->hold.data = n;
 	hs->up = 1;
+	if (!NET_HOSTS_FAILOVER && n->cfg->net.host_count > 1)
+		log_warn("quorum.device.net.host_2 and later are set, but "
+		    "failover to them is not available in this build: using "
+		    "only host %s:%u", n->cfg->net.hosts[0].host,
+		    (unsigned)n->cfg->net.hosts[0].port);
 }
 
 void
@@ -245,7 +259,7 @@ net_hosts_disconnected(struct qd_net *n, enum disc_reason r)
 	size_t next;
 
 	hold_stop(n);
-	if (nc->host_count < 2)
+	if (nc->host_count < 2 || !NET_HOSTS_FAILOVER)
 		return;
 	hs->prev = hs->cur;
 	hs->prev_reason = r;
@@ -260,6 +274,12 @@ net_hosts_disconnected(struct qd_net *n, enum disc_reason r)
 	hs->cur = next;
 	log_notice("Next qnetd host: %s:%u (%s)", nc->hosts[next].host,
 	    (unsigned)nc->hosts[next].port, net_host_why_text(n));
+}
+
+int
+net_hosts_failover(const struct qd_net *n)
+{
+	return NET_HOSTS_FAILOVER && n->cfg->net.host_count > 1;
 }
 
 size_t

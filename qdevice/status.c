@@ -222,6 +222,8 @@ net_json(const struct qd_status *q, struct buf *o)
 	buf_put_u8(o, ']');
 	json_key(o, &f, "host_return_hold");
 	buf_printf(o, "%" PRIu32, nc->host_return_hold);
+	json_key(o, &f, "host_failover");
+	json_bool(o, net_hosts_failover(q->net));
 	json_key(o, &f, "current_host");
 	json_host(q, o);
 	json_key(o, &f, "force_ip_version");
