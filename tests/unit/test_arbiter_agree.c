@@ -1,0 +1,354 @@
+/*
+ * Unit tests of the arbiter agreement (qdevice/arbiter_agree.c): the
+ * cluster moves between the arbiters of the host list only as a whole, in
+ * a view of a majority of the configured nodes where every member lost the
+ * agreed arbiter (or held the first reachable); a split keeps the one
+ * arbiter; members fed the same views and messages agree.
+ */
+#include "config.h"
+
+#include <check.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "arbiter_agree.h"
+
+#define ARRAY_LEN(a)	(sizeof(a) / sizeof((a)[0]))
+#define A_B_C		0x7		/* reach bits: hosts 0, 1, 2 */
+
+static const char *const names[] = { "A", "B", "C" };
+
+static struct agree_report
+rep(uint32_t nodeid, const struct agree *a, uint8_t reach, int lost,
+    int held)
+{
+	struct agree_report r = {
+		.nodeid = nodeid, .epoch = a->epoch, .index = (uint8_t)a->index,
+		.reach = reach, .lost = (uint8_t)lost,
+		.first_held = (uint8_t)held,
+	};
+
+	return r;
+}
+
+static void
+setup(struct agree *a, size_t nodes, const uint32_t *view, size_t count)
+{
+	static const uint32_t ids[] = { 1, 2, 3, 4, 5 };
+
+	ck_assert_int_eq(agree_init(a, ids, nodes, 3, 0), 0);
+	agree_view(a, view, count);
+}
+
+START_TEST(majority_by_default)
+{
+	static const uint32_t ids[] = { 1, 2, 3, 4, 5 };
+	struct agree a;
+
+	for (size_t n = 1; n <= 5; n++) {
+		ck_assert_int_eq(agree_init(&a, ids, n, 2, 0), 0);
+		ck_assert_uint_eq(a.need, n / 2 + 1);
+	}
+	ck_assert_int_eq(agree_init(&a, ids, 2, 2, 1), 0);
+	ck_assert_uint_eq(a.need, 1);
+	ck_assert_int_eq(agree_init(&a, ids, 0, 2, 0), -1);
+	ck_assert_int_eq(agree_init(&a, ids, 2, 0, 0), -1);
+	ck_assert_int_eq(agree_init(&a, ids, 2, AGREE_MAX_HOSTS + 1, 0), -1);
+	ck_assert_int_eq(agree_init(&a, ids, 2, 2, 3), -1);
+}
+END_TEST
+
+/* Both nodes lost A and reach B: the whole cluster moves to B. */
+START_TEST(all_lost_switches_to_first_reachable)
+{
+	static const uint32_t view[] = { 1, 2 };
+	struct agree_report r1, r2;
+	struct agree a;
+	char buf[256];
+
+	setup(&a, 2, view, 2);
+	r1 = rep(1, &a, 0x6, 1, 0);	/* B and C */
+	r2 = rep(2, &a, 0x2, 1, 0);	/* B only */
+	ck_assert_int_eq(agree_deliver(&a, &r1), 0);
+	ck_assert_uint_eq(a.index, 0);
+	ck_assert_str_eq(agree_state_id(&a), "waiting_for_reports");
+	ck_assert_int_eq(agree_deliver(&a, &r2), 1);
+	ck_assert_uint_eq(a.index, 1);
+	ck_assert_uint_eq(a.epoch, 1);
+	ck_assert_str_eq(agree_why_id(&a), "all_lost_previous");
+	ck_assert_str_eq(agree_why_text(&a, names, buf, sizeof(buf)),
+	    "all members lost A; waiting for every member's report");
+
+	/* The old reports say nothing about B: no further move. */
+	ck_assert_int_eq(agree_deliver(&a, &r1), 0);
+	ck_assert_int_eq(agree_deliver(&a, &r2), 0);
+	ck_assert_uint_eq(a.index, 1);
+	r1 = rep(1, &a, 0x6, 0, 0);
+	r2 = rep(2, &a, 0x2, 0, 0);
+	agree_deliver(&a, &r1);
+	ck_assert_int_eq(agree_deliver(&a, &r2), 0);
+	ck_assert_str_eq(agree_state_id(&a), "agreed");
+	ck_assert_str_eq(agree_why_text(&a, names, buf, sizeof(buf)),
+	    "all members lost A");
+}
+END_TEST
+
+/* The hazard: node 1 lost A, node 2 still has it.  Nobody moves. */
+START_TEST(one_member_lost_does_not_move)
+{
+	static const uint32_t view[] = { 1, 2 };
+	struct agree_report r1, r2;
+	struct agree a;
+
+	setup(&a, 2, view, 2);
+	r1 = rep(1, &a, 0x6, 1, 0);
+	r2 = rep(2, &a, A_B_C, 0, 0);
+	for (int k = 0; k < 3; k++) {
+		ck_assert_int_eq(agree_deliver(&a, &r1), 0);
+		ck_assert_int_eq(agree_deliver(&a, &r2), 0);
+	}
+	ck_assert_uint_eq(a.index, 0);
+	ck_assert_uint_eq(a.epoch, 0);
+	ck_assert_str_eq(agree_state_id(&a), "agreed");
+}
+END_TEST
+
+/* After a split each side is a minority view: both keep A whatever. */
+START_TEST(split_keeps_the_agreement)
+{
+	static const uint32_t one[] = { 1 }, two[] = { 2 };
+	struct agree a1, a2;
+	struct agree_report r;
+	char buf[256];
+
+	setup(&a1, 2, one, 1);
+	setup(&a2, 2, two, 1);
+	r = rep(1, &a1, 0x2, 1, 0);
+	ck_assert_int_eq(agree_deliver(&a1, &r), 0);
+	r = rep(2, &a2, 0x2, 1, 0);
+	ck_assert_int_eq(agree_deliver(&a2, &r), 0);
+	ck_assert_uint_eq(a1.index, 0);
+	ck_assert_uint_eq(a2.index, 0);
+	ck_assert_str_eq(agree_why_text(&a1, names, buf, sizeof(buf)),
+	    "the first host; waiting for a majority view to agree "
+	    "(2 of 2 nodes needed, 1 in view)");
+
+	/* 3 nodes: the side with 2 of them may move, the other may not. */
+	{
+		static const uint32_t maj[] = { 1, 2 }, min[] = { 3 };
+		struct agree m, s;
+
+		setup(&m, 3, maj, 2);
+		setup(&s, 3, min, 1);
+		r = rep(1, &m, 0x2, 1, 0);
+		agree_deliver(&m, &r);
+		r = rep(2, &m, 0x2, 1, 0);
+		ck_assert_int_eq(agree_deliver(&m, &r), 1);
+		r = rep(3, &s, 0x2, 1, 0);
+		ck_assert_int_eq(agree_deliver(&s, &r), 0);
+		ck_assert_uint_eq(m.index, 1);
+		ck_assert_uint_eq(s.index, 0);
+	}
+}
+END_TEST
+
+/* Nodes not in the configuration do not make a majority. */
+START_TEST(unconfigured_members_do_not_count)
+{
+	static const uint32_t view[] = { 1, 9, 9, 10 };
+	struct agree_report r;
+	struct agree a;
+
+	setup(&a, 3, view, ARRAY_LEN(view));
+	ck_assert_uint_eq(a.member_count, 3);	/* 9 once */
+	ck_assert_uint_eq(a.configured, 1);
+	for (uint32_t id = 1; id <= 10; id++) {
+		r = rep(id, &a, 0x2, 1, 0);
+		ck_assert_int_eq(agree_deliver(&a, &r), 0);
+	}
+	ck_assert_uint_eq(a.index, 0);
+	ck_assert_str_eq(agree_state_id(&a), "waiting_for_majority_view");
+}
+END_TEST
+
+START_TEST(no_common_host_stays)
+{
+	static const uint32_t view[] = { 1, 2 };
+	struct agree_report r1, r2;
+	struct agree a;
+	char buf[256];
+
+	setup(&a, 2, view, 2);
+	r1 = rep(1, &a, 0x2, 1, 0);	/* B */
+	r2 = rep(2, &a, 0x4, 1, 0);	/* C */
+	agree_deliver(&a, &r1);
+	ck_assert_int_eq(agree_deliver(&a, &r2), 0);
+	ck_assert_uint_eq(a.index, 0);
+	ck_assert_str_eq(agree_why_text(&a, names, buf, sizeof(buf)),
+	    "the first host; all members lost A, but no other host is "
+	    "reachable by all");
+	/* A lost but "reachable" in the bits: still not chosen again. */
+	r1 = rep(1, &a, 0x1, 1, 0);
+	r2 = rep(2, &a, 0x1, 1, 0);
+	agree_deliver(&a, &r1);
+	ck_assert_int_eq(agree_deliver(&a, &r2), 0);
+	ck_assert_uint_eq(a.index, 0);
+}
+END_TEST
+
+START_TEST(return_to_first_when_all_held_it)
+{
+	static const uint32_t view[] = { 1, 2 };
+	struct agree_report r1, r2;
+	struct agree a;
+	char buf[256];
+
+	setup(&a, 2, view, 2);
+	r1 = rep(1, &a, 0x2, 1, 0);
+	r2 = rep(2, &a, 0x2, 1, 0);
+	agree_deliver(&a, &r1);
+	ck_assert_int_eq(agree_deliver(&a, &r2), 1);
+	ck_assert_uint_eq(a.index, 1);
+
+	/* Only node 1 held A reachable: stay on B. */
+	r1 = rep(1, &a, 0x3, 0, 1);
+	r2 = rep(2, &a, 0x3, 0, 0);
+	agree_deliver(&a, &r1);
+	ck_assert_int_eq(agree_deliver(&a, &r2), 0);
+	ck_assert_uint_eq(a.index, 1);
+
+	r2 = rep(2, &a, 0x3, 0, 1);
+	ck_assert_int_eq(agree_deliver(&a, &r2), 1);
+	ck_assert_uint_eq(a.index, 0);
+	ck_assert_uint_eq(a.epoch, 2);
+	ck_assert_str_eq(agree_why_id(&a), "returned_to_first");
+	r1 = rep(1, &a, 0x3, 0, 1);
+	r2 = rep(2, &a, 0x3, 0, 1);
+	agree_deliver(&a, &r1);
+	ck_assert_int_eq(agree_deliver(&a, &r2), 0);	/* already there */
+	ck_assert_str_eq(agree_why_text(&a, names, buf, sizeof(buf)),
+	    "all members reached A for host_return_hold");
+}
+END_TEST
+
+/* A node that was away adopts the agreement the majority made. */
+START_TEST(rejoining_member_adopts_later_agreement)
+{
+	static const uint32_t maj[] = { 1, 2 }, all[] = { 3, 1, 2 };
+	struct agree m, late;
+	struct agree_report r;
+
+	setup(&m, 3, maj, 2);
+	r = rep(1, &m, 0x2, 1, 0);
+	agree_deliver(&m, &r);
+	r = rep(2, &m, 0x2, 1, 0);
+	agree_deliver(&m, &r);
+	ck_assert_uint_eq(m.epoch, 1);
+
+	setup(&late, 3, all, 3);
+	agree_view(&m, all, 3);
+	r = rep(3, &late, A_B_C, 0, 0);	/* epoch 0, index 0 */
+	ck_assert_int_eq(agree_deliver(&late, &r), 0);
+	ck_assert_int_eq(agree_deliver(&m, &r), 0);
+	r = rep(1, &m, 0x2, 0, 0);
+	ck_assert_int_eq(agree_deliver(&late, &r), 1);
+	ck_assert_int_eq(agree_deliver(&m, &r), 0);
+	ck_assert_uint_eq(late.index, 1);
+	ck_assert_uint_eq(late.epoch, 1);
+	ck_assert_str_eq(agree_why_id(&late), "adopted");
+}
+END_TEST
+
+/* Reports from outside the view or of another list are ignored. */
+START_TEST(foreign_reports_ignored)
+{
+	static const uint32_t view[] = { 1, 2 };
+	struct agree_report r;
+	struct agree a;
+
+	setup(&a, 2, view, 2);
+	r = rep(3, &a, 0x2, 1, 0);
+	r.epoch = 7;
+	ck_assert_int_eq(agree_deliver(&a, &r), 0);
+	r = rep(1, &a, 0x2, 1, 0);
+	r.index = 5;
+	ck_assert_int_eq(agree_deliver(&a, &r), 0);
+	ck_assert_uint_eq(a.epoch, 0);
+	ck_assert_uint_eq(a.index, 0);
+}
+END_TEST
+
+/*
+ * Virtual synchrony: the members of a view see the same messages in the
+ * same order.  Whatever each starts from and whatever they report, after a
+ * round where everyone reported, they hold the same agreement.
+ */
+START_TEST(members_agree_deterministically)
+{
+	static const uint32_t view[] = { 1, 2, 3, 4 };
+	struct agree m[4];
+	unsigned seed = 12 + (unsigned)_i;
+
+	for (size_t i = 0; i < 4; i++)
+		setup(&m[i], 5, view, 4);
+	/* Different starting points: some carry a later agreement. */
+	m[(size_t)_i % 4].epoch = 3;
+	m[(size_t)_i % 4].index = 2;
+	for (int round = 0; round < 40; round++) {
+		for (size_t k = 0; k < 4; k++) {
+			size_t from = (size_t)rand_r(&seed) % 4;
+			struct agree_report r = rep(view[from], &m[from],
+			    (uint8_t)(rand_r(&seed) % 8),
+			    rand_r(&seed) % 3 != 0, rand_r(&seed) % 2);
+
+			for (size_t i = 0; i < 4; i++)
+				agree_deliver(&m[i], &r);
+		}
+		/* A full round: each member reports what it holds. */
+		for (size_t from = 0; from < 4; from++) {
+			struct agree_report r = rep(view[from], &m[from],
+			    0x7, 0, 0);
+
+			for (size_t i = 0; i < 4; i++)
+				agree_deliver(&m[i], &r);
+		}
+		for (size_t i = 1; i < 4; i++) {
+			ck_assert_uint_eq(m[i].epoch, m[0].epoch);
+			ck_assert_uint_eq(m[i].index, m[0].index);
+		}
+	}
+	ck_assert_uint_ge(m[0].epoch, 3);
+}
+END_TEST
+
+static Suite *
+agree_suite(void)
+{
+	Suite *s = suite_create("arbiter agreement");
+	TCase *tc = tcase_create("rule");
+
+	tcase_add_test(tc, majority_by_default);
+	tcase_add_test(tc, all_lost_switches_to_first_reachable);
+	tcase_add_test(tc, one_member_lost_does_not_move);
+	tcase_add_test(tc, split_keeps_the_agreement);
+	tcase_add_test(tc, unconfigured_members_do_not_count);
+	tcase_add_test(tc, no_common_host_stays);
+	tcase_add_test(tc, return_to_first_when_all_held_it);
+	tcase_add_test(tc, rejoining_member_adopts_later_agreement);
+	tcase_add_test(tc, foreign_reports_ignored);
+	tcase_add_loop_test(tc, members_agree_deterministically, 0, 8);
+	suite_add_tcase(s, tc);
+	return s;
+}
+
+int
+main(void)
+{
+	SRunner *sr = srunner_create(agree_suite());
+	int failed;
+
+	srunner_run_all(sr, CK_NORMAL);
+	failed = srunner_ntests_failed(sr);
+	srunner_free(sr);
+	return failed == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
+}
