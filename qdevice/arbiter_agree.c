@@ -2,7 +2,7 @@
  * Agreement on the arbiter (see arbiter_agree.h).  The cluster moves
  * between arbiters only as a whole: the agreed (epoch, index) changes only
  * on a report delivered in a view holding `need` configured nodes (default
- * a strict majority, so two views that both may switch share a member),
+ * all of them, so no node can miss a change and stay on the old one),
  * when every member of the view reported holding the current agreement and
  * either all lost its arbiter (to the first host all reach) or all held the
  * first host reachable (back to it).  A later agreement reported by anyone
@@ -46,7 +46,7 @@ agree_init(struct agree *a, const uint32_t *nodes, size_t node_count,
 		return -1;
 	memcpy(a->nodes, nodes, node_count * sizeof(*nodes));
 	a->node_count = node_count;
-	a->need = need != 0 ? need : node_count / 2 + 1;
+	a->need = need != 0 ? need : node_count;
 	a->host_count = host_count;
 	a->why = AGREE_FIRST;
 	a->state = AGREE_NO_MAJORITY;
@@ -84,6 +84,7 @@ static void
 change(struct agree *a, uint32_t epoch, unsigned index, enum agree_why why)
 {
 	a->prev = a->index;
+	a->confirmed = 0;
 	a->epoch = epoch;
 	a->index = index;
 	a->why = why;
@@ -104,6 +105,8 @@ evaluate(struct agree *a)
 		return 0;
 	}
 	a->state = AGREE_AGREED;
+	if (a->configured == a->node_count)
+		a->confirmed = 1;
 	for (size_t i = 0; i < a->member_count; i++) {
 		lost &= a->rep[i].lost != 0;
 		held &= a->rep[i].first_held != 0;
@@ -162,7 +165,7 @@ const char *
 agree_state_id(const struct agree *a)
 {
 	static const char *const ids[] = {
-		[AGREE_NO_MAJORITY] = "waiting_for_majority_view",
+		[AGREE_NO_MAJORITY] = "waiting_for_all_nodes_view",
 		[AGREE_WAITING] = "waiting_for_reports",
 		[AGREE_AGREED] = "agreed",
 		[AGREE_NO_COMMON_HOST] = "no_common_host",
@@ -196,13 +199,14 @@ agree_why_text(const struct agree *a, const char *const *names, char *buf,
 	}
 	switch (a->state) {
 	case AGREE_NO_MAJORITY:
-		snprintf(buf, len, "%s; waiting for a majority view to agree "
-		    "(%zu of %zu nodes needed, %zu in view)", why, a->need,
-		    a->node_count, a->configured);
+		snprintf(buf, len, "%s; waiting for a view of all nodes to "
+		    "agree (%zu of %zu nodes needed, %zu in view)%s", why,
+		    a->need, a->node_count, a->configured, a->confirmed ? "" :
+		    "; not confirmed: not connecting");
 		break;
 	case AGREE_WAITING:
-		snprintf(buf, len, "%s; waiting for every member's report",
-		    why);
+		snprintf(buf, len, "%s; waiting for every member's report%s",
+		    why, a->confirmed ? "" : "; not confirmed: not connecting");
 		break;
 	case AGREE_NO_COMMON_HOST:
 		snprintf(buf, len, "%s; all members lost %s, but no other "

@@ -35,7 +35,7 @@ enum agree_why {
 
 /* Where the current view stands. */
 enum agree_state {
-	AGREE_NO_MAJORITY,	/* the view lacks the nodes needed */
+	AGREE_NO_MAJORITY,	/* the view lacks the nodes needed (all) */
 	AGREE_WAITING,		/* not every member reported this agreement */
 	AGREE_AGREED,		/* every member did; no reason to move */
 	AGREE_NO_COMMON_HOST	/* all lost it, no other host all reach */
@@ -52,6 +52,12 @@ struct agree {
 	unsigned prev;		/* the index before the last change */
 	enum agree_why why;
 	enum agree_state state;
+	/*
+	 * Every configured node reported holding this agreement in one view:
+	 * all know it, none can be on another arbiter.  Only then may a
+	 * member connect to it; a change clears it.
+	 */
+	int confirmed;
 
 	uint32_t members[AGREE_MAX_NODES];	/* the current view */
 	size_t member_count;
@@ -61,7 +67,9 @@ struct agree {
 };
 
 /*
- * The configured nodes and hosts.  need = 0: a strict majority of the nodes.
+ * The configured nodes and hosts.  need = 0: all of them (a majority alone
+ * would leave a node that was away on the old arbiter: it could win a split
+ * there while the others win on the new one).
  * Returns -1 on a bad argument (no or too many nodes or hosts, need too big).
  */
 int	agree_init(struct agree *a, const uint32_t *nodes, size_t node_count,

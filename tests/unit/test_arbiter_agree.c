@@ -1,9 +1,10 @@
 /*
  * Unit tests of the arbiter agreement (qdevice/arbiter_agree.c): the
  * cluster moves between the arbiters of the host list only as a whole, in
- * a view of a majority of the configured nodes where every member lost the
- * agreed arbiter (or held the first reachable); a split keeps the one
- * arbiter; members fed the same views and messages agree.
+ * a view of all configured nodes where every member lost the agreed
+ * arbiter (or held the first reachable); a split keeps the one arbiter; an
+ * agreement is confirmed (may be connected to) only once every configured
+ * node reported it; members fed the same views and messages agree.
  */
 #include "config.h"
 
@@ -40,14 +41,15 @@ setup(struct agree *a, size_t nodes, const uint32_t *view, size_t count)
 	agree_view(a, view, count);
 }
 
-START_TEST(majority_by_default)
+START_TEST(all_nodes_by_default)
 {
 	static const uint32_t ids[] = { 1, 2, 3, 4, 5 };
 	struct agree a;
 
 	for (size_t n = 1; n <= 5; n++) {
 		ck_assert_int_eq(agree_init(&a, ids, n, 2, 0), 0);
-		ck_assert_uint_eq(a.need, n / 2 + 1);
+		ck_assert_uint_eq(a.need, n);
+		ck_assert_int_eq(a.confirmed, 0);
 	}
 	ck_assert_int_eq(agree_init(&a, ids, 2, 2, 1), 0);
 	ck_assert_uint_eq(a.need, 1);
@@ -71,13 +73,16 @@ START_TEST(all_lost_switches_to_first_reachable)
 	r2 = rep(2, &a, 0x2, 1, 0);	/* B only */
 	ck_assert_int_eq(agree_deliver(&a, &r1), 0);
 	ck_assert_uint_eq(a.index, 0);
+	ck_assert_int_eq(a.confirmed, 0);
 	ck_assert_str_eq(agree_state_id(&a), "waiting_for_reports");
 	ck_assert_int_eq(agree_deliver(&a, &r2), 1);
 	ck_assert_uint_eq(a.index, 1);
 	ck_assert_uint_eq(a.epoch, 1);
+	ck_assert_int_eq(a.confirmed, 0);	/* B: nobody said they hold it */
 	ck_assert_str_eq(agree_why_id(&a), "all_lost_previous");
 	ck_assert_str_eq(agree_why_text(&a, names, buf, sizeof(buf)),
-	    "all members lost A; waiting for every member's report");
+	    "all members lost A; waiting for every member's report; not "
+	    "confirmed: not connecting");
 
 	/* The old reports say nothing about B: no further move. */
 	ck_assert_int_eq(agree_deliver(&a, &r1), 0);
@@ -86,7 +91,9 @@ START_TEST(all_lost_switches_to_first_reachable)
 	r1 = rep(1, &a, 0x6, 0, 0);
 	r2 = rep(2, &a, 0x2, 0, 0);
 	agree_deliver(&a, &r1);
+	ck_assert_int_eq(a.confirmed, 0);
 	ck_assert_int_eq(agree_deliver(&a, &r2), 0);
+	ck_assert_int_eq(a.confirmed, 1);
 	ck_assert_str_eq(agree_state_id(&a), "agreed");
 	ck_assert_str_eq(agree_why_text(&a, names, buf, sizeof(buf)),
 	    "all members lost A");
@@ -130,25 +137,47 @@ START_TEST(split_keeps_the_agreement)
 	ck_assert_uint_eq(a1.index, 0);
 	ck_assert_uint_eq(a2.index, 0);
 	ck_assert_str_eq(agree_why_text(&a1, names, buf, sizeof(buf)),
-	    "the first host; waiting for a majority view to agree "
-	    "(2 of 2 nodes needed, 1 in view)");
+	    "the first host; waiting for a view of all nodes to agree "
+	    "(2 of 2 nodes needed, 1 in view); not confirmed: not connecting");
 
-	/* 3 nodes: the side with 2 of them may move, the other may not. */
+	/*
+	 * 3 nodes, 2 of them together: a majority, but node 3 would stay on
+	 * A and could win a split there while 1 and 2 win on B: no move.
+	 */
 	{
-		static const uint32_t maj[] = { 1, 2 }, min[] = { 3 };
-		struct agree m, s;
+		static const uint32_t maj[] = { 1, 2 };
+		struct agree m;
 
 		setup(&m, 3, maj, 2);
-		setup(&s, 3, min, 1);
 		r = rep(1, &m, 0x2, 1, 0);
 		agree_deliver(&m, &r);
 		r = rep(2, &m, 0x2, 1, 0);
-		ck_assert_int_eq(agree_deliver(&m, &r), 1);
-		r = rep(3, &s, 0x2, 1, 0);
-		ck_assert_int_eq(agree_deliver(&s, &r), 0);
-		ck_assert_uint_eq(m.index, 1);
-		ck_assert_uint_eq(s.index, 0);
+		ck_assert_int_eq(agree_deliver(&m, &r), 0);
+		ck_assert_uint_eq(m.index, 0);
+		ck_assert_int_eq(m.confirmed, 0);
 	}
+}
+END_TEST
+
+/* A confirmed agreement stays confirmed through a split. */
+START_TEST(confirmed_survives_split)
+{
+	static const uint32_t all[] = { 1, 2 }, one[] = { 1 };
+	struct agree_report r;
+	struct agree a;
+
+	setup(&a, 2, all, 2);
+	r = rep(1, &a, A_B_C, 0, 0);
+	agree_deliver(&a, &r);
+	ck_assert_int_eq(a.confirmed, 0);
+	r = rep(2, &a, A_B_C, 0, 0);
+	agree_deliver(&a, &r);
+	ck_assert_int_eq(a.confirmed, 1);
+	agree_view(&a, one, 1);
+	r = rep(1, &a, 0x2, 1, 0);
+	ck_assert_int_eq(agree_deliver(&a, &r), 0);
+	ck_assert_int_eq(a.confirmed, 1);
+	ck_assert_uint_eq(a.index, 0);
 }
 END_TEST
 
@@ -167,7 +196,7 @@ START_TEST(unconfigured_members_do_not_count)
 		ck_assert_int_eq(agree_deliver(&a, &r), 0);
 	}
 	ck_assert_uint_eq(a.index, 0);
-	ck_assert_str_eq(agree_state_id(&a), "waiting_for_majority_view");
+	ck_assert_str_eq(agree_state_id(&a), "waiting_for_all_nodes_view");
 }
 END_TEST
 
@@ -231,14 +260,19 @@ START_TEST(return_to_first_when_all_held_it)
 }
 END_TEST
 
-/* A node that was away adopts the agreement the majority made. */
+/*
+ * A member whose qdevice restarted (or missed the switch's delivery)
+ * adopts the later agreement the others report.
+ */
 START_TEST(rejoining_member_adopts_later_agreement)
 {
 	static const uint32_t maj[] = { 1, 2 }, all[] = { 3, 1, 2 };
 	struct agree m, late;
 	struct agree_report r;
 
-	setup(&m, 3, maj, 2);
+	ck_assert_int_eq(agree_init(&m, (const uint32_t[]){ 1, 2, 3 }, 3, 3,
+	    2), 0);
+	agree_view(&m, maj, 2);
 	r = rep(1, &m, 0x2, 1, 0);
 	agree_deliver(&m, &r);
 	r = rep(2, &m, 0x2, 1, 0);
@@ -256,6 +290,15 @@ START_TEST(rejoining_member_adopts_later_agreement)
 	ck_assert_uint_eq(late.index, 1);
 	ck_assert_uint_eq(late.epoch, 1);
 	ck_assert_str_eq(agree_why_id(&late), "adopted");
+	ck_assert_int_eq(late.confirmed, 0);
+	r = rep(2, &m, 0x2, 0, 0);
+	agree_deliver(&late, &r);
+	agree_deliver(&m, &r);
+	r = rep(3, &late, 0x2, 0, 0);
+	agree_deliver(&late, &r);
+	agree_deliver(&m, &r);
+	ck_assert_int_eq(late.confirmed, 1);
+	ck_assert_int_eq(m.confirmed, 1);
 }
 END_TEST
 
@@ -290,7 +333,7 @@ START_TEST(members_agree_deterministically)
 	unsigned seed = 12 + (unsigned)_i;
 
 	for (size_t i = 0; i < 4; i++)
-		setup(&m[i], 5, view, 4);
+		setup(&m[i], 4, view, 4);
 	/* Different starting points: some carry a later agreement. */
 	m[(size_t)_i % 4].epoch = 3;
 	m[(size_t)_i % 4].index = 2;
@@ -315,6 +358,7 @@ START_TEST(members_agree_deterministically)
 		for (size_t i = 1; i < 4; i++) {
 			ck_assert_uint_eq(m[i].epoch, m[0].epoch);
 			ck_assert_uint_eq(m[i].index, m[0].index);
+			ck_assert_int_eq(m[i].confirmed, m[0].confirmed);
 		}
 	}
 	ck_assert_uint_ge(m[0].epoch, 3);
@@ -327,10 +371,11 @@ agree_suite(void)
 	Suite *s = suite_create("arbiter agreement");
 	TCase *tc = tcase_create("rule");
 
-	tcase_add_test(tc, majority_by_default);
+	tcase_add_test(tc, all_nodes_by_default);
 	tcase_add_test(tc, all_lost_switches_to_first_reachable);
 	tcase_add_test(tc, one_member_lost_does_not_move);
 	tcase_add_test(tc, split_keeps_the_agreement);
+	tcase_add_test(tc, confirmed_survives_split);
 	tcase_add_test(tc, unconfigured_members_do_not_count);
 	tcase_add_test(tc, no_common_host_stays);
 	tcase_add_test(tc, return_to_first_when_all_held_it);
