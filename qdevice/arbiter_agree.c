@@ -4,7 +4,7 @@
  * on a report delivered in a view holding `need` configured nodes (default
  * all of them, so no node can miss a change and stay on the old one),
  * when every member of the view reported holding the current agreement and
- * either all lost its arbiter (to the first host all reach) or all held the
+ * either all lost its arbiter (to the next host all reach) or all held the
  * first host reachable (back to it).  A later agreement reported by anyone
  * is adopted: (epoch, index) compared in that order, so every member ends
  * on the same one.  Without such a view nothing changes: after a split both
@@ -114,8 +114,9 @@ evaluate(struct agree *a)
 	}
 	if (lost) {
 		reach &= ~(1u << a->index);
-		for (unsigned h = 0; h < a->host_count; h++)
-			if (reach & (1u << h)) {
+		/* The next after it that all reach, round the list. */
+		for (unsigned k = 1, h; k < a->host_count; k++)
+			if (reach & (1u << (h = (a->index + k) % a->host_count))) {
 				change(a, a->epoch + 1, h, AGREE_SWITCHED);
 				a->state = AGREE_WAITING;
 				return 1;

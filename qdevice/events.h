@@ -10,6 +10,7 @@
 
 #include <stdint.h>
 
+#include "arbiter_agree.h"
 #include "policy.h"
 
 enum phase {
@@ -50,6 +51,9 @@ struct qd_events {
 	void	(*heur_membership_done)(void *arg);
 	/* a configuration reload switched heuristics on */
 	void	(*heur_enabled)(void *arg);
+	/* cpg: the arbiter group's view (node ids), a member's report */
+	void	(*arbiter_view)(void *arg, const uint32_t *members, size_t n);
+	void	(*arbiter_report)(void *arg, const struct agree_report *r);
 };
 
 static inline enum phase

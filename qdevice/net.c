@@ -62,13 +62,42 @@ reconnect_jitter(struct qd_net *n)
 	return max ? (uint32_t)((x >> 32) % max) : 0;
 }
 
+static void	reconnect(uv_timer_t *t);
+
+/* An attempt now, unless the host list's agreement says wait (net_hosts.c). */
+static void
+try_attempt(struct qd_net *n)
+{
+	uint64_t wait = net_hosts_connect_wait(n);
+
+	if (wait == 0) {
+		start_attempt(n);
+	} else if (wait == UINT64_MAX) {
+		log_debug("Not connecting: the nodes have not all agreed on "
+		    "a qnetd host yet");
+	} else {
+		log_debug("Connecting to the agreed qnetd host in %" PRIu64
+		    " ms", wait);
+		uv_timer_start(&n->reconnect_timer, reconnect, wait, 0);
+	}
+}
+
 static void
 reconnect(uv_timer_t *t)
 {
 	struct qd_net *n = t->data;
 
 	if (net_phase(n) == PHASE_RUNNING)
-		start_attempt(n);
+		try_attempt(n);
+}
+
+void
+net_hosts_kick(struct qd_net *n)
+{
+	if (n->state == NET_DISCONNECTED && !n->link.disc_pending &&
+	    !uv_is_active((uv_handle_t *)&n->reconnect_timer) &&
+	    net_phase(n) == PHASE_RUNNING)
+		try_attempt(n);
 }
 
 /* A scheduled disconnect runs (not while the daemon exits). */
@@ -87,7 +116,10 @@ disconnected(struct qd_net *n, enum disc_reason r, int progressed)
 	/* Corosync is gone: nobody to tell the vote to. */
 	if (r != DISC_COROSYNC_CONNECTION_CLOSED &&
 	    net_phase(n) == PHASE_RUNNING) {
-		vote = policy_vote_on_disconnect(n->cfg->net.algorithm,
+		/* Leaving an arbiter for another: none of its vote stays. */
+		vote = r == DISC_ARBITER_SWITCH || n->hosts.switching ?
+		    QN_VOTE_NACK :
+		    policy_vote_on_disconnect(n->cfg->net.algorithm,
 		    qd_vq_view(n->vq)->quorate, n->cfg->wait_for_all);
 		net_set_vote(n, vote);
 		if (net_phase(n) == PHASE_EXITING)
@@ -438,7 +470,7 @@ net_init(struct qd_net *n, uv_loop_t *loop, const struct qdevice_settings *set,
 void
 net_start(struct qd_net *n)
 {
-	start_attempt(n);
+	try_attempt(n);
 }
 
 void

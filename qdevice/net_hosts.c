@@ -1,19 +1,17 @@
 /*
  * Which arbiter the net model talks to (quorum.device.net.host, host_2 ...
- * host_8).  Each attempt goes to the current host; a connection or
- * heartbeat that fails moves on to the next one (after the last: the
- * first).  Connected to another than the first, after host_return_hold
- * a plain TCP connect probes the first; when it answers, the connection
- * is ended like any other (the vote on disconnect is 3.0.3's, policy.c)
- * and the next attempt goes to the first.  The new arbiter's ACK gate
- * (qnetd) keeps its votes from overlapping the previous one's.
- *
- * Failover is OFF in this build (NET_HOSTS_FAILOVER): a node that moves
- * on its own can end on another arbiter than the rest of the cluster,
- * and in a split each arbiter then gives its half the 50:50 tie: two
- * quorate partitions.  Until the whole cluster agrees on the arbiter
- * (planned: CPG with the rule of arbiter_agree.c), only host is used;
- * the list is parsed and shown.
+ * host_8).  With one host, that one, as in 3.0.3.  With more, the whole
+ * cluster moves between them by agreement, never a part of it: a node on
+ * its own would leave one partition on the old arbiter and one on the new,
+ * each winning a split there.  Every qdevice reports over CPG (cpg.c)
+ * whether it lost the agreed arbiter and, on another than the first,
+ * whether the first answered a TCP probe after host_return_hold;
+ * arbiter_agree.c turns the delivered reports into the agreed (epoch,
+ * index), the same on every member.  A change drops the old arbiter's
+ * vote at once (NACK); the new one is connected only once every
+ * configured node reported holding the agreement (confirmed) and a grace
+ * longer than quorum.device.timeout passed, so a node slow to follow has
+ * lost its old vote in votequorum by then.  Without CPG: the first host.
  */
 #include "config.h"
 
@@ -26,7 +24,10 @@
 #include "names.h"
 #include "net_int.h"
 
-#define NET_HOSTS_FAILOVER	0	/* see above: never 1 without agreement */
+#include <uv.h>
+
+/* Votes from the new arbiter after quorum.device.timeout and this. */
+#define SWITCH_GRACE_EXTRA	2000
 
 /* A TCP connect to the first host; freed when nothing of it is left. */
 struct host_probe {
@@ -71,33 +72,32 @@ probe_abandon(struct host_probe *p)
 
 static void	hold_start(struct qd_net *n);
 
-/* The probe's outcome: back to the first host, or wait another hold. */
+static void	send_report(struct qd_net *n, int force);
+
+/* The probe's outcome: the first host held reachable, or not (yet). */
 static void
 probe_done(struct host_probe *p, int reachable)
 {
 	struct qd_net *n = p->n;
 	struct net_hosts *hs = &n->hosts;
 	const struct net_host *first = &n->cfg->net.hosts[0];
-	const struct net_host *cur = &n->cfg->net.hosts[hs->cur];
 
 	probe_abandon(p);
 	hs->probe = NULL;
 	if (n->state != NET_CONNECTED || n->link.disc_pending ||
-	    hs->cur == 0)
+	    hs->cur == 0 || hs->ag == NULL)
 		return;
-	if (!reachable) {
+	if (reachable && !hs->first_held)
+		log_notice("qnetd host %s:%u (the first) is reachable again "
+		    "(host_return_hold %" PRIu32 " ms passed): the cluster "
+		    "returns to it when every node says so", first->host,
+		    (unsigned)first->port, n->cfg->net.host_return_hold);
+	else if (!reachable)
 		log_debug("qnetd host %s:%u (the first) is still not "
-		    "reachable: staying with %s:%u", first->host,
-		    (unsigned)first->port, cur->host, (unsigned)cur->port);
-		hold_start(n);
-		return;
-	}
-	log_notice("qnetd host %s:%u (the first) is reachable again: leaving "
-	    "%s:%u for it (host_return_hold %" PRIu32 " ms passed)",
-	    first->host, (unsigned)first->port, cur->host,
-	    (unsigned)cur->port, n->cfg->net.host_return_hold);
-	hs->return_pending = 1;
-	net_disconnect(n, DISC_RETURN_TO_FIRST_HOST);
+		    "reachable", first->host, (unsigned)first->port);
+	hs->first_held = reachable;
+	send_report(n, 0);
+	hold_start(n);
 }
 
 static void
@@ -215,15 +215,36 @@ net_hosts_init(struct qd_net *n)
 	struct net_hosts *hs = &n->hosts;
 
 	hs->cur = 0;
-	hs->why = HOST_FIRST;
 	uv_timer_init(n->loop, &hs->hold);
 	hs->hold.data = n;
 	hs->up = 1;
-	if (!NET_HOSTS_FAILOVER && n->cfg->net.host_count > 1)
-		log_warn("quorum.device.net.host_2 and later are set, but "
-		    "failover to them is not available in this build: using "
-		    "only host %s:%u", n->cfg->net.hosts[0].host,
-		    (unsigned)n->cfg->net.hosts[0].port);
+}
+
+int
+net_hosts_agree_start(struct qd_net *n,
+    int (*send)(void *arg, const struct agree_report *r), void *arg)
+{
+	struct net_hosts *hs = &n->hosts;
+	uint32_t ids[AGREE_MAX_NODES];
+	size_t count = 0;
+
+	for (size_t i = 0; i < n->nodes.count && count < AGREE_MAX_NODES; i++)
+		ids[count++] = n->nodes.nodes[i].node_id;
+	if (n->nodes.count > AGREE_MAX_NODES ||
+	    (hs->ag = calloc(1, sizeof(*hs->ag))) == NULL ||
+	    agree_init(hs->ag, ids, count, (unsigned)n->cfg->net.host_count,
+	    0) != 0) {
+		log_err("Can't agree on an arbiter among %zu nodes", count);
+		free(hs->ag);
+		hs->ag = NULL;
+		return -1;
+	}
+	hs->send = send;
+	hs->send_arg = arg;
+	log_notice("Host list: the cluster agrees on its qnetd host through "
+	    "corosync's process groups; connecting once all %zu nodes agree",
+	    count);
+	return 0;
 }
 
 void
@@ -234,6 +255,8 @@ net_hosts_close(struct qd_net *n)
 	hold_stop(n);
 	if (!uv_is_closing((uv_handle_t *)&n->hosts.hold))
 		uv_close((uv_handle_t *)&n->hosts.hold, NULL);
+	free(n->hosts.ag);
+	n->hosts.ag = NULL;
 	n->hosts.up = 0;
 }
 
@@ -243,43 +266,122 @@ net_hosts_current(const struct qd_net *n)
 	return &n->cfg->net.hosts[n->hosts.cur];
 }
 
+/* Tell the group what this node holds and sees (when it changed). */
+static void
+send_report(struct qd_net *n, int force)
+{
+	struct net_hosts *hs = &n->hosts;
+	struct agree_report r = { 0 };
+
+	if (hs->ag == NULL)
+		return;
+	r.epoch = hs->ag->epoch;
+	r.index = (uint8_t)hs->ag->index;
+	/* Other hosts are not probed: a move goes to the next one. */
+	r.reach = (uint8_t)((1u << n->cfg->net.host_count) - 1);
+	if (hs->lost)
+		r.reach &= (uint8_t)~(1u << hs->ag->index);
+	r.lost = (uint8_t)hs->lost;
+	r.first_held = (uint8_t)(hs->first_held && hs->ag->index != 0);
+	if (!force && hs->sent && memcmp(&r, &hs->last, sizeof(r)) == 0)
+		return;
+	hs->last = r;
+	hs->sent = 1;
+	hs->send(hs->send_arg, &r);
+}
+
+/* The agreed arbiter changed: leave the old one, the new one later. */
+static void
+switch_to_agreed(struct qd_net *n)
+{
+	struct net_hosts *hs = &n->hosts;
+	const struct net_host *h = &n->cfg->net.hosts[hs->ag->index];
+	uint64_t grace = (uint64_t)n->cfg->timeout + SWITCH_GRACE_EXTRA;
+	char why[320];
+
+	hold_stop(n);
+	hs->cur = hs->ag->index;
+	hs->lost = 0;
+	hs->first_held = 0;
+	hs->grace_until = uv_now(n->loop) + grace;
+	log_notice("The cluster agreed on qnetd host %s:%u (epoch %" PRIu32
+	    ": %s); connecting in %" PRIu64 " ms at the earliest", h->host,
+	    (unsigned)h->port, hs->ag->epoch,
+	    net_host_why_text(n, why, sizeof(why)), grace);
+	hs->switching = 1;
+	net_disconnect(n, DISC_ARBITER_SWITCH);
+}
+
+void
+net_hosts_view(struct qd_net *n, const uint32_t *members, size_t count)
+{
+	if (n->hosts.ag == NULL)
+		return;
+	agree_view(n->hosts.ag, members, count);
+	send_report(n, 1);
+}
+
+void
+net_hosts_report(struct qd_net *n, const struct agree_report *r)
+{
+	struct net_hosts *hs = &n->hosts;
+	int was_confirmed;
+
+	if (hs->ag == NULL)
+		return;
+	was_confirmed = hs->ag->confirmed;
+	if (agree_deliver(hs->ag, r) && hs->ag->index != hs->cur)
+		switch_to_agreed(n);
+	if (hs->ag->confirmed && !was_confirmed) {
+		log_info("Every node holds qnetd host %s:%u (epoch %" PRIu32
+		    ")", net_hosts_current(n)->host,
+		    (unsigned)net_hosts_current(n)->port, hs->ag->epoch);
+		if (n->state == NET_DISCONNECTED)
+			net_hosts_kick(n);
+	}
+	send_report(n, 0);
+}
+
+uint64_t
+net_hosts_connect_wait(struct qd_net *n)
+{
+	struct net_hosts *hs = &n->hosts;
+	uint64_t now = uv_now(n->loop);
+
+	if (hs->ag == NULL)
+		return 0;
+	if (!hs->ag->confirmed)
+		return UINT64_MAX;	/* net_hosts_report() kicks it */
+	return hs->grace_until > now ? hs->grace_until - now : 0;
+}
+
 void
 net_hosts_connected(struct qd_net *n)
 {
-	if (n->hosts.cur != 0 && n->cfg->net.host_return_hold != 0)
+	struct net_hosts *hs = &n->hosts;
+
+	hs->lost = 0;
+	send_report(n, 0);
+	if (hs->ag != NULL && hs->cur != 0 && n->cfg->net.host_return_hold != 0)
 		hold_start(n);
 }
 
-/* The connection ended for r and the model reconnects: to which host? */
+/* The connection ended for r; the next attempt stays on the agreed host. */
 void
 net_hosts_disconnected(struct qd_net *n, enum disc_reason r)
 {
 	struct net_hosts *hs = &n->hosts;
-	const struct net_config *nc = &n->cfg->net;
-	size_t next;
 
+	(void)r;
 	hold_stop(n);
-	if (nc->host_count < 2 || !NET_HOSTS_FAILOVER)
+	hs->first_held = 0;
+	if (hs->switching) {
+		hs->switching = 0;
+		send_report(n, 0);
 		return;
-	hs->prev = hs->cur;
-	hs->prev_reason = r;
-	if (hs->return_pending) {
-		hs->return_pending = 0;
-		next = 0;
-		hs->why = HOST_RETURNED;
-	} else {
-		next = (hs->cur + 1) % nc->host_count;
-		hs->why = HOST_PREVIOUS_FAILED;
 	}
-	hs->cur = next;
-	log_notice("Next qnetd host: %s:%u (%s)", nc->hosts[next].host,
-	    (unsigned)nc->hosts[next].port, net_host_why_text(n));
-}
-
-int
-net_hosts_failover(const struct qd_net *n)
-{
-	return NET_HOSTS_FAILOVER && n->cfg->net.host_count > 1;
+	hs->lost = 1;
+	send_report(n, 0);
 }
 
 size_t
@@ -288,35 +390,39 @@ net_host_index(const struct qd_net *n)
 	return n->hosts.cur;
 }
 
-const char *
-net_host_why_id(const struct qd_net *n)
+int
+net_hosts_failover(const struct qd_net *n)
 {
-	switch (n->hosts.why) {
-	case HOST_FIRST:
-		return "first";
-	case HOST_PREVIOUS_FAILED:
-		return "previous_failed";
-	default:
-		return "returned_to_first";
-	}
+	return n->hosts.ag != NULL;
+}
+
+const struct agree *
+net_hosts_agreement(const struct qd_net *n)
+{
+	return n->hosts.ag;
 }
 
 const char *
-net_host_why_text(const struct qd_net *n)
+net_host_why_id(const struct qd_net *n)
 {
-	static char text[320];
-	const struct net_host *p = &n->cfg->net.hosts[n->hosts.prev];
+	return n->hosts.ag != NULL ? agree_why_id(n->hosts.ag) : "first";
+}
 
-	switch (n->hosts.why) {
-	case HOST_FIRST:
-		return "the first host";
-	case HOST_PREVIOUS_FAILED:
-		snprintf(text, sizeof(text), "%s:%u failed: %s", p->host,
-		    (unsigned)p->port, disc_reason_str(n->hosts.prev_reason));
-		return text;
-	default:
-		snprintf(text, sizeof(text), "back to the first host after "
-		    "host_return_hold, from %s:%u", p->host, (unsigned)p->port);
-		return text;
+const char *
+net_host_why_text(const struct qd_net *n, char *buf, size_t len)
+{
+	const struct net_config *nc = &n->cfg->net;
+	char names[AGREE_MAX_HOSTS][300];
+	const char *np[AGREE_MAX_HOSTS];
+
+	if (n->hosts.ag == NULL) {
+		snprintf(buf, len, "the first host");
+		return buf;
 	}
+	for (size_t i = 0; i < nc->host_count && i < AGREE_MAX_HOSTS; i++) {
+		snprintf(names[i], sizeof(names[i]), "%s:%u", nc->hosts[i].host,
+		    (unsigned)nc->hosts[i].port);
+		np[i] = names[i];
+	}
+	return agree_why_text(n->hosts.ag, np, buf, len);
 }

@@ -33,25 +33,24 @@ enum net_state {
 	NET_DISCONNECTED		/* until the reconnect timer fires */
 };
 
-/* Why the current host is the one tried or in use (net_hosts.c). */
-enum host_why {
-	HOST_FIRST,			/* the first: nothing failed yet */
-	HOST_PREVIOUS_FAILED,		/* the previous one failed */
-	HOST_RETURNED			/* back to the first after the hold */
-};
-
 struct host_probe;
 
 /* net_hosts.c */
 struct net_hosts {
 	size_t cur;			/* index in cfg->net.hosts */
-	enum host_why why;
-	size_t prev;			/* the host left, and why */
-	enum disc_reason prev_reason;
-	int return_pending;		/* the probe reached the first host */
 	uv_timer_t hold;		/* host_return_hold on another host */
 	struct host_probe *probe;	/* TCP connect to the first, or NULL */
 	int up;
+	/* The host list's agreement; NULL with one host or without CPG. */
+	struct agree *ag;
+	int	(*send)(void *arg, const struct agree_report *r);
+	void *send_arg;
+	struct agree_report last;	/* the last report sent */
+	int sent;
+	int lost;			/* the agreed host failed */
+	int first_held;			/* the first answered after the hold */
+	int switching;			/* our own disconnect for a switch */
+	uint64_t grace_until;		/* uv_now(): no attempt before */
 };
 
 /* What the connection reports to the model. */
@@ -144,8 +143,12 @@ void	net_hosts_init(struct qd_net *n);
 void	net_hosts_close(struct qd_net *n);
 /* Connected (INIT done, lists sent): on another host, the hold starts. */
 void	net_hosts_connected(struct qd_net *n);
-/* Disconnected for r, reconnecting: choose the host of the next attempt. */
+/* Disconnected for r, reconnecting (the agreed host lost, unless ours). */
 void	net_hosts_disconnected(struct qd_net *n, enum disc_reason r);
+/* ms before the next attempt may start; UINT64_MAX: until kicked. */
+uint64_t net_hosts_connect_wait(struct qd_net *n);
+/* net.c: the agreement allows an attempt now (if none is under way). */
+void	net_hosts_kick(struct qd_net *n);
 
 /* net_out.c */
 void	net_out_init(struct qd_net *n);

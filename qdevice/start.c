@@ -14,6 +14,7 @@
 #include <string.h>
 
 #include "cmap.h"
+#include "cpg.h"
 #include "daemon.h"
 #include "heur.h"
 #include "log.h"
@@ -46,6 +47,7 @@ struct qdevice {
 	struct qd_events ev;
 	struct qd_status status;
 	struct qd_cmap *cmap;
+	struct qd_cpg *cpg;		/* with a host list only */
 	struct qd_vq *vq;
 	struct qd_heur *heur;
 	struct qd_net *net;
@@ -342,6 +344,48 @@ ev_heur_membership_done(void *arg)
 }
 
 static void
+ev_arbiter_view(void *arg, const uint32_t *members, size_t n)
+{
+	struct qdevice *q = arg;
+
+	net_hosts_view(q->net, members, n);
+}
+
+static void
+ev_arbiter_report(void *arg, const struct agree_report *r)
+{
+	struct qdevice *q = arg;
+
+	net_hosts_report(q->net, r);
+}
+
+static int
+cpg_send(void *arg, const struct agree_report *r)
+{
+	return qd_cpg_send(arg, r);
+}
+
+/*
+ * A host list is used only by agreement of all nodes (net_hosts.c), over
+ * CPG; without it the daemon stays on the first host, as it would alone.
+ */
+static void
+start_host_list(struct qdevice *q)
+{
+	if (q->cfg.net.host_count < 2)
+		return;
+	if ((q->cpg = qd_cpg_new()) == NULL ||
+	    qd_cpg_start(q->cpg, q->loop, &q->ev) != 0 ||
+	    net_hosts_agree_start(q->net, cpg_send, q->cpg) != 0) {
+		qd_cpg_close(q->cpg);
+		log_warn("quorum.device.net.host_2 and later are set, but the "
+		    "nodes can't agree on a host: using only host %s:%u",
+		    q->cfg.net.hosts[0].host,
+		    (unsigned)q->cfg.net.hosts[0].port);
+	}
+}
+
+static void
 ev_heur_enabled(void *arg)
 {
 	struct qdevice *q = arg;
@@ -428,6 +472,7 @@ start(struct qdevice *q)
 	    &q->ev) != 0)
 		return -1;
 	qd_vq_cast_init(q->vq, q->loop, q->cfg.net.cast_vote_interval);
+	start_host_list(q);
 	if (qd_cmap_track(q->cmap, q->loop, &q->ev) != 0)
 		return -1;
 	log_debug("Registering main poll loop callbacks");
@@ -454,6 +499,7 @@ teardown(struct qdevice *q)
 		ipc_server_stop(&q->ipc);
 	}
 	qd_vq_close(q->vq);
+	qd_cpg_close(q->cpg);
 	qd_cmap_close(q->cmap);
 	qd_heur_close(q->heur);
 	qd_heur_finish(q->heur);
@@ -521,6 +567,7 @@ free_modules(struct qdevice *q)
 	qd_heur_free(q->heur);
 	qd_vq_free(q->vq);
 	qd_cmap_free(q->cmap);
+	qd_cpg_free(q->cpg);
 }
 
 int
@@ -547,6 +594,8 @@ qdevice_run(const struct qdevice_settings *set, int foreground, int debug)
 		.heur_result = ev_heur_result,
 		.heur_membership_done = ev_heur_membership_done,
 		.heur_enabled = ev_heur_enabled,
+		.arbiter_view = ev_arbiter_view,
+		.arbiter_report = ev_arbiter_report,
 	};
 	limits_from_settings(&q);
 	q.cmap = qd_cmap_new();

@@ -188,13 +188,21 @@ static void
 json_host(const struct qd_status *q, struct buf *o)
 {
 	const struct net_host *h = net_hosts_current(q->net);
-	const char *why = net_host_why_text(q->net);
+	const struct agree *a = net_hosts_agreement(q->net);
+	char text[640];
+	const char *why = net_host_why_text(q->net, text, sizeof(text));
 
 	buf_printf(o, "{\"index\":%zu,\"host\":", net_host_index(q->net));
 	json_str(o, h->host, strlen(h->host));
 	buf_printf(o, ",\"port\":%u,\"reason\":\"%s\",\"reason_text\":",
 	    (unsigned)h->port, net_host_why_id(q->net));
 	json_str(o, why, strlen(why));
+	if (a != NULL)
+		buf_printf(o, ",\"agreement\":{\"epoch\":%" PRIu32 ",\"index\":"
+		    "%u,\"state\":\"%s\",\"confirmed\":%s,\"members\":%zu,"
+		    "\"nodes_needed\":%zu}", a->epoch, a->index,
+		    agree_state_id(a), a->confirmed ? "true" : "false",
+		    a->member_count, a->need);
 	buf_put_u8(o, '}');
 }
 

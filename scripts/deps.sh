@@ -5,7 +5,7 @@ set -eu
 
 PKGS="build-essential autoconf automake libtool pkg-config
 libnss3-dev libnss3-tools libnspr4-dev libuv1-dev libqb-dev libssl-dev check libsystemd-dev
-corosync libvotequorum-dev libcmap-dev libcorosync-common-dev libquorum-dev
+corosync libvotequorum-dev libcmap-dev libcpg-dev libcorosync-common-dev libquorum-dev
 corosync-qnetd corosync-qdevice
 iproute2 nftables util-linux procps psmisc man-db
 clang libclang-rt-14-dev valgrind linux-perf

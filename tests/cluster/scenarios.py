@@ -217,60 +217,63 @@ def on_arbiter(lab, arbiter, index, reason):
     wait_until(check, 60, what=f"both qdevices on arbiter {arbiter} ({reason})")
 
 
-FAILOVER_OFF = "failover to them is not available in this build"
-
-
 def never_on(lab, arbiter):
     """No qdevice of the lab's cluster is a client of `arbiter`."""
     assert lab.qnetd_list(arbiter=arbiter)["nodes"] == {}, lab.qnetd_list(arbiter=arbiter)
 
 
+def agreement(lab, nodeid):
+    """The host list's agreement a node's qdevice shows (--json)."""
+    return current_host(lab, nodeid)["agreement"]
+
+
 @scenario(params={"killed": dict(cut=False), "cut": dict(cut=True)})
-def host_list_no_failover(cut, **fl):
-    """quorum.device.net.host_2 is parsed and shown, but failover is off in this
-    build (nodes moving on their own can end on two arbiters: split brain).
-    Arbiter A (host) is killed or cut off: nobody moves to B (host_2), the
-    nodes stay quorate together without the qdevice vote, a split leaves both
-    halves inquorate, and with A back the vote returns."""
+def host_list_failover(cut, **fl):
+    """quorum.device.net.host_2: arbiter A (host) is killed (the connection fails)
+    or cut off (the heartbeat fails) for both nodes; they agree to move, and the
+    whole cluster moves to B (host_2) and keeps quorum with its vote; a split is
+    decided by B; A comes back and, once both held it reachable for
+    host_return_hold, the cluster returns to it."""
     with Lab(nodes=2, arbiters=2, qnetd_flavour="ours", qdevice_flavour="ours",
              device_timeout=4000 if cut else None,
              net_options={"host_2": QNETD2_ADDR, "host_return_hold": 3000}) as lab:
         on_arbiter(lab, 0, 0, "first")
-        status = json.loads(lab.qdevice_tool(1, "-s", "--json").stdout)["net"]
-        assert status["host_failover"] is False, status
-        assert [h["host"] for h in status["hosts"]] == [QNETD_ADDR, QNETD2_ADDR], status
+        assert agreement(lab, 1)["confirmed"] is True, agreement(lab, 1)
         with SplitBrainWatch(lab) as watch:
             if cut:
                 lab.cut_qnetd()
             else:
                 lab.stop_qnetd(signal.SIGKILL, arbiter=0)
-            lab.expect_all([1, 2], members=[1, 2], quorate=True, qdevice_vote=False,
-                           total_votes=2, timeout=60)
-            assert [current_host(lab, i)["index"] for i in (1, 2)] == [0, 0]
-            never_on(lab, 1)
+            on_arbiter(lab, 1, 1, "all_lost_previous")
+            assert [agreement(lab, i)["epoch"] for i in (1, 2)] == [1, 1]
+            expect_whole(lab, total_votes=3)
+            status = lab.qdevice_status(1)["net"]
+            assert status["QNetd host"] == f"{QNETD2_ADDR}:5403", status
 
             lab.partition([1], [2])
-            lab.expect_states({1: dict(quorate=False), 2: dict(quorate=False)}, timeout=60)
-            never_on(lab, 1)
+            expect_split(lab, winners=[1], losers=[2], winner_votes=2)
+            assert last_vote_on(lab, 1, 1) == "ACK" and last_vote_on(lab, 1, 2) == "NACK"
             lab.heal()
+            expect_whole(lab, total_votes=3)
 
             if cut:
                 lab.cut_qnetd(cut=False)
             else:
                 lab.start_qnetd(arbiter=0)
-            on_arbiter(lab, 0, 0, "first")
+            on_arbiter(lab, 0, 0, "returned_to_first")
             expect_whole(lab, total_votes=3)
         assert watch.rounds > 10, watch.rounds
         log = lab.node(1).read("/var/log/corosync/qdevice.out")
-        assert FAILOVER_OFF in log, log[-2000:]
-        assert "Next qnetd host" not in log, log[-2000:]
+        assert "The cluster agreed on qnetd host " + QNETD2_ADDR in log, log[-2000:]
+        assert "is reachable again" in log, log[-2000:]
 
 
 @scenario
 def host_list_asymmetric_cut_no_split_brain(**fl):
-    """The split brain a host list could cause: node 1 is cut from A (host) only,
-    node 2 still reaches A.  Node 1 must not move to B (host_2) alone; when the
-    nodes then split 1:1, A alone decides and gives the vote to node 2."""
+    """The split brain a host list could cause if nodes moved alone: node 1 is cut
+    from A (host) only, node 2 still reaches A.  The nodes don't agree to move,
+    node 1 stays with A (reconnecting); when the nodes then split 1:1, A alone
+    decides and gives the vote to node 2, never both."""
     with Lab(nodes=2, arbiters=2, qnetd_flavour="ours", qdevice_flavour="ours",
              device_timeout=4000,
              net_options={"host_2": QNETD2_ADDR, "host_return_hold": 0}) as lab:
@@ -281,6 +284,7 @@ def host_list_asymmetric_cut_no_split_brain(**fl):
                        what="node 1's qdevice losing A")
             lab.expect_all([1, 2], members=[1, 2], quorate=True, timeout=60)
             assert current_host(lab, 1)["index"] == 0, current_host(lab, 1)
+            assert agreement(lab, 1)["epoch"] == 0, agreement(lab, 1)
             assert sorted(lab.qnetd_list(arbiter=0)["nodes"]) == [2]
             never_on(lab, 1)
 
@@ -289,7 +293,13 @@ def host_list_asymmetric_cut_no_split_brain(**fl):
             assert last_vote_on(lab, 0, 2) == "ACK"
             assert current_host(lab, 1)["index"] == 0, current_host(lab, 1)
             never_on(lab, 1)
+            lab.heal()
+            lab.expect_all([1, 2], members=[1, 2], quorate=True, timeout=60)
+            assert [current_host(lab, i)["index"] for i in (1, 2)] == [0, 0]
+            never_on(lab, 1)
         assert watch.rounds > 5, watch.rounds
+        log = lab.node(1).read("/var/log/corosync/qdevice.out")
+        assert "The cluster agreed on" not in log, log[-2000:]
 
 
 def last_vote_on(lab, arbiter, nodeid):

@@ -61,7 +61,7 @@ START_TEST(all_nodes_by_default)
 END_TEST
 
 /* Both nodes lost A and reach B: the whole cluster moves to B. */
-START_TEST(all_lost_switches_to_first_reachable)
+START_TEST(all_lost_switches_to_next_reachable)
 {
 	static const uint32_t view[] = { 1, 2 };
 	struct agree_report r1, r2;
@@ -97,6 +97,25 @@ START_TEST(all_lost_switches_to_first_reachable)
 	ck_assert_str_eq(agree_state_id(&a), "agreed");
 	ck_assert_str_eq(agree_why_text(&a, names, buf, sizeof(buf)),
 	    "all members lost A");
+}
+END_TEST
+
+/* On B, all lose it and reach all others: C, not back to A; from C, A. */
+START_TEST(next_goes_round_the_list)
+{
+	static const uint32_t view[] = { 1, 2 };
+	struct agree_report r1, r2;
+	struct agree a;
+
+	setup(&a, 2, view, 2);
+	for (unsigned want = 1; want <= 3; want++) {
+		r1 = rep(1, &a, (uint8_t)(A_B_C & ~(1u << a.index)), 1, 0);
+		r2 = rep(2, &a, (uint8_t)(A_B_C & ~(1u << a.index)), 1, 0);
+		agree_deliver(&a, &r1);
+		ck_assert_int_eq(agree_deliver(&a, &r2), 1);
+		ck_assert_uint_eq(a.index, want % 3);
+		ck_assert_uint_eq(a.epoch, want);
+	}
 }
 END_TEST
 
@@ -372,7 +391,8 @@ agree_suite(void)
 	TCase *tc = tcase_create("rule");
 
 	tcase_add_test(tc, all_nodes_by_default);
-	tcase_add_test(tc, all_lost_switches_to_first_reachable);
+	tcase_add_test(tc, all_lost_switches_to_next_reachable);
+	tcase_add_test(tc, next_goes_round_the_list);
 	tcase_add_test(tc, one_member_lost_does_not_move);
 	tcase_add_test(tc, split_keeps_the_agreement);
 	tcase_add_test(tc, confirmed_survives_split);
