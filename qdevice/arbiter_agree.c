@@ -53,6 +53,26 @@ agree_init(struct agree *a, const uint32_t *nodes, size_t node_count,
 	return 0;
 }
 
+int
+agree_set_nodes(struct agree *a, const uint32_t *nodes, size_t count)
+{
+	int added = 0;
+
+	if (count == 0 || count > AGREE_MAX_NODES)
+		return -1;
+	for (size_t i = 0; i < count; i++)
+		added |= !configured(a, nodes[i]);
+	memcpy(a->nodes, nodes, count * sizeof(*nodes));
+	a->node_count = count;
+	a->need = count;
+	a->configured = 0;
+	for (size_t i = 0; i < a->member_count; i++)
+		a->configured += configured(a, a->members[i]);
+	if (added)
+		a->confirmed = 0;
+	return 0;
+}
+
 void
 agree_view(struct agree *a, const uint32_t *members, size_t count)
 {

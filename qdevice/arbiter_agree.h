@@ -75,6 +75,13 @@ struct agree {
 int	agree_init(struct agree *a, const uint32_t *nodes, size_t node_count,
 	    unsigned host_count, size_t need);
 
+/*
+ * The configured nodes changed (a reload): all of them are needed from now
+ * on; a node that is new may hold nothing yet, so the agreement must be
+ * confirmed again.  -1 on a bad list (nothing changed).
+ */
+int	agree_set_nodes(struct agree *a, const uint32_t *nodes, size_t count);
+
 /* A new view: its members (any order); every member must report again. */
 void	agree_view(struct agree *a, const uint32_t *members, size_t count);
 

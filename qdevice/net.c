@@ -91,10 +91,12 @@ reconnect(uv_timer_t *t)
 		try_attempt(n);
 }
 
+/* A host list report; once all nodes hold the agreement, connect. */
 void
-net_hosts_kick(struct qd_net *n)
+net_arbiter_report(struct qd_net *n, const struct agree_report *r)
 {
-	if (n->state == NET_DISCONNECTED && !n->link.disc_pending &&
+	if (net_hosts_report(n, r) && n->state == NET_DISCONNECTED &&
+	    !n->link.disc_pending &&
 	    !uv_is_active((uv_handle_t *)&n->reconnect_timer) &&
 	    net_phase(n) == PHASE_RUNNING)
 		try_attempt(n);
@@ -209,6 +211,7 @@ net_nodelist_changed(struct qd_net *n, struct nodelist *nl)
 		return;
 	log_debug("Configured node list changed");
 	net_log_nodes(n->nodes.nodes, n->nodes.count);
+	net_hosts_nodes_changed(n);
 	if (net_ffsplit_check_votes(n) != 0) {
 		net_disconnect(n, DISC_ALGO_ERROR);
 		return;

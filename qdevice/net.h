@@ -77,7 +77,7 @@ const char *net_host_why_text(const struct qd_net *n, char *buf, size_t len);
 int	net_hosts_agree_start(struct qd_net *n,
 	    int (*send)(void *arg, const struct agree_report *r), void *arg);
 void	net_hosts_view(struct qd_net *n, const uint32_t *members, size_t count);
-void	net_hosts_report(struct qd_net *n, const struct agree_report *r);
+void	net_arbiter_report(struct qd_net *n, const struct agree_report *r);
 /* The agreement (epoch, index, why), or NULL without one. */
 const struct agree *net_hosts_agreement(const struct qd_net *n);
 const char *net_state_id(const struct qd_net *n);

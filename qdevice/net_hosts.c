@@ -217,7 +217,21 @@ net_hosts_init(struct qd_net *n)
 	hs->cur = 0;
 	uv_timer_init(n->loop, &hs->hold);
 	hs->hold.data = n;
+	uv_timer_init(n->loop, &hs->resend);
+	hs->resend.data = n;
 	hs->up = 1;
+}
+
+/* The configured node ids; -1 when there are too many to agree. */
+static int
+node_ids(const struct qd_net *n, uint32_t *ids, size_t *count)
+{
+	*count = 0;
+	if (n->nodes.count > AGREE_MAX_NODES)
+		return -1;
+	for (size_t i = 0; i < n->nodes.count; i++)
+		ids[(*count)++] = n->nodes.nodes[i].node_id;
+	return 0;
 }
 
 int
@@ -228,9 +242,7 @@ net_hosts_agree_start(struct qd_net *n,
 	uint32_t ids[AGREE_MAX_NODES];
 	size_t count = 0;
 
-	for (size_t i = 0; i < n->nodes.count && count < AGREE_MAX_NODES; i++)
-		ids[count++] = n->nodes.nodes[i].node_id;
-	if (n->nodes.count > AGREE_MAX_NODES ||
+	if (node_ids(n, ids, &count) != 0 ||
 	    (hs->ag = calloc(1, sizeof(*hs->ag))) == NULL ||
 	    agree_init(hs->ag, ids, count, (unsigned)n->cfg->net.host_count,
 	    0) != 0) {
@@ -255,6 +267,8 @@ net_hosts_close(struct qd_net *n)
 	hold_stop(n);
 	if (!uv_is_closing((uv_handle_t *)&n->hosts.hold))
 		uv_close((uv_handle_t *)&n->hosts.hold, NULL);
+	if (!uv_is_closing((uv_handle_t *)&n->hosts.resend))
+		uv_close((uv_handle_t *)&n->hosts.resend, NULL);
 	free(n->hosts.ag);
 	n->hosts.ag = NULL;
 	n->hosts.up = 0;
@@ -264,6 +278,12 @@ const struct net_host *
 net_hosts_current(const struct qd_net *n)
 {
 	return &n->cfg->net.hosts[n->hosts.cur];
+}
+
+static void
+resend(uv_timer_t *t)
+{
+	send_report(t->data, 1);
 }
 
 /* Tell the group what this node holds and sees (when it changed). */
@@ -287,7 +307,33 @@ send_report(struct qd_net *n, int force)
 		return;
 	hs->last = r;
 	hs->sent = 1;
-	hs->send(hs->send_arg, &r);
+	uv_timer_stop(&hs->resend);
+	if (hs->send(hs->send_arg, &r) != 0) {
+		/* Nobody can agree without it: again in a second. */
+		hs->sent = 0;
+		uv_timer_start(&hs->resend, resend, 1000, 0);
+	}
+}
+
+void
+net_hosts_nodes_changed(struct qd_net *n)
+{
+	struct net_hosts *hs = &n->hosts;
+	uint32_t ids[AGREE_MAX_NODES];
+	size_t count;
+
+	if (hs->ag == NULL)
+		return;
+	if (node_ids(n, ids, &count) != 0 ||
+	    agree_set_nodes(hs->ag, ids, count) != 0) {
+		log_err("Can't agree on an arbiter among %zu nodes: keeping "
+		    "the previous node list for it", n->nodes.count);
+		return;
+	}
+	if (!hs->ag->confirmed)
+		log_notice("The node list changed: the qnetd host must be "
+		    "agreed by all %zu nodes again", count);
+	send_report(n, 1);
 }
 
 /* The agreed arbiter changed: leave the old one, the new one later. */
@@ -321,14 +367,14 @@ net_hosts_view(struct qd_net *n, const uint32_t *members, size_t count)
 	send_report(n, 1);
 }
 
-void
+int
 net_hosts_report(struct qd_net *n, const struct agree_report *r)
 {
 	struct net_hosts *hs = &n->hosts;
-	int was_confirmed;
+	int was_confirmed, confirmed = 0;
 
 	if (hs->ag == NULL)
-		return;
+		return 0;
 	was_confirmed = hs->ag->confirmed;
 	if (agree_deliver(hs->ag, r) && hs->ag->index != hs->cur)
 		switch_to_agreed(n);
@@ -336,10 +382,10 @@ net_hosts_report(struct qd_net *n, const struct agree_report *r)
 		log_info("Every node holds qnetd host %s:%u (epoch %" PRIu32
 		    ")", net_hosts_current(n)->host,
 		    (unsigned)net_hosts_current(n)->port, hs->ag->epoch);
-		if (n->state == NET_DISCONNECTED)
-			net_hosts_kick(n);
+		confirmed = 1;
 	}
 	send_report(n, 0);
+	return confirmed;
 }
 
 uint64_t

@@ -51,6 +51,7 @@ struct net_hosts {
 	int first_held;			/* the first answered after the hold */
 	int switching;			/* our own disconnect for a switch */
 	uint64_t grace_until;		/* uv_now(): no attempt before */
+	uv_timer_t resend;		/* after a failed report */
 };
 
 /* What the connection reports to the model. */
@@ -145,10 +146,12 @@ void	net_hosts_close(struct qd_net *n);
 void	net_hosts_connected(struct qd_net *n);
 /* Disconnected for r, reconnecting (the agreed host lost, unless ours). */
 void	net_hosts_disconnected(struct qd_net *n, enum disc_reason r);
-/* ms before the next attempt may start; UINT64_MAX: until kicked. */
+/* ms before the next attempt may start; UINT64_MAX: until confirmed. */
 uint64_t net_hosts_connect_wait(struct qd_net *n);
-/* net.c: the agreement allows an attempt now (if none is under way). */
-void	net_hosts_kick(struct qd_net *n);
+/* The configured node list changed (n->nodes). */
+void	net_hosts_nodes_changed(struct qd_net *n);
+/* A delivered report; 1 when the agreement just became confirmed. */
+int	net_hosts_report(struct qd_net *n, const struct agree_report *r);
 
 /* net_out.c */
 void	net_out_init(struct qd_net *n);

@@ -356,7 +356,7 @@ ev_arbiter_report(void *arg, const struct agree_report *r)
 {
 	struct qdevice *q = arg;
 
-	net_hosts_report(q->net, r);
+	net_arbiter_report(q->net, r);
 }
 
 static int

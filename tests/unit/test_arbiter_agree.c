@@ -321,6 +321,38 @@ START_TEST(rejoining_member_adopts_later_agreement)
 }
 END_TEST
 
+/* A node added to the configuration must confirm the agreement too. */
+START_TEST(added_node_needs_confirming)
+{
+	static const uint32_t two[] = { 1, 2 }, three[] = { 1, 2, 3 };
+	struct agree_report r;
+	struct agree a;
+
+	setup(&a, 2, two, 2);
+	r = rep(1, &a, A_B_C, 0, 0);
+	agree_deliver(&a, &r);
+	r = rep(2, &a, A_B_C, 0, 0);
+	agree_deliver(&a, &r);
+	ck_assert_int_eq(a.confirmed, 1);
+	ck_assert_int_eq(agree_set_nodes(&a, two, 2), 0);	/* same */
+	ck_assert_int_eq(a.confirmed, 1);
+	ck_assert_int_eq(agree_set_nodes(&a, three, 3), 0);
+	ck_assert_int_eq(a.confirmed, 0);
+	ck_assert_uint_eq(a.need, 3);
+	/* Without node 3 in the view nothing moves any more. */
+	r = rep(1, &a, 0x2, 1, 0);
+	agree_deliver(&a, &r);
+	r = rep(2, &a, 0x2, 1, 0);
+	ck_assert_int_eq(agree_deliver(&a, &r), 0);
+	ck_assert_uint_eq(a.index, 0);
+	ck_assert_int_eq(agree_set_nodes(&a, three, 0), -1);
+	/* Node 3 removed again: 1 and 2 are all. */
+	ck_assert_int_eq(agree_set_nodes(&a, two, 2), 0);
+	ck_assert_int_eq(agree_deliver(&a, &r), 1);
+	ck_assert_uint_eq(a.index, 1);
+}
+END_TEST
+
 /* Reports from outside the view or of another list are ignored. */
 START_TEST(foreign_reports_ignored)
 {
@@ -401,6 +433,7 @@ agree_suite(void)
 	tcase_add_test(tc, return_to_first_when_all_held_it);
 	tcase_add_test(tc, rejoining_member_adopts_later_agreement);
 	tcase_add_test(tc, foreign_reports_ignored);
+	tcase_add_test(tc, added_node_needs_confirming);
 	tcase_add_loop_test(tc, members_agree_deterministically, 0, 8);
 	suite_add_tcase(s, tc);
 	return s;
