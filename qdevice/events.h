@@ -1,9 +1,9 @@
 /*
  * The model interface the adapters report to.  start.c fills one table
- * and gives it to each adapter (cs.c, cmap.c, votequorum.c, heur.c) and to
- * the net model at init; the adapters turn corosync and worker events into
- * these calls and never call start.c, the model or each other.  The net
- * model uses only phase and exit.
+ * and gives it to each adapter (cs.c, cmap.c, cpg.c, votequorum.c,
+ * heur.c) and to the net model at init; the adapters turn corosync and
+ * worker events into these calls and never call start.c, the model or
+ * each other.  The net model uses only phase and exit.
  */
 #ifndef QDEVICE_EVENTS_H
 #define QDEVICE_EVENTS_H
