@@ -302,6 +302,49 @@ def host_list_asymmetric_cut_no_split_brain(**fl):
         assert "The cluster agreed on" not in log, log[-2000:]
 
 
+@scenario
+def host_list_qdevice_restart_during_split(**fl):
+    """The cluster moved to B (A killed); A comes back (host_return_hold 0: no
+    return).  The nodes split and B gives node 1 the vote.  Node 2's qdevice
+    restarts during the split: knowing nothing of the move, it must not connect to
+    A (A would give node 2 the 50:50 tie: both nodes quorate); it waits until it
+    meets node 1 again, adopts B from it and connects there."""
+    with Lab(nodes=2, arbiters=2, qnetd_flavour="ours", qdevice_flavour="ours",
+             net_options={"host_2": QNETD2_ADDR, "host_return_hold": 0}) as lab:
+        on_arbiter(lab, 0, 0, "first")
+        with SplitBrainWatch(lab) as watch:
+            lab.stop_qnetd(signal.SIGKILL, arbiter=0)
+            on_arbiter(lab, 1, 1, "all_lost_previous")
+            expect_whole(lab, total_votes=3)
+            lab.start_qnetd(arbiter=0)
+
+            lab.partition([1], [2])
+            expect_split(lab, winners=[1], losers=[2], winner_votes=2)
+            lab.stop_qdevice(2)
+            lab.start_qdevice(2)
+
+            def waiting():
+                tool = lab.qdevice_tool(2, "-s", "--json", check=False)
+                if tool.returncode != 0:
+                    return None
+                a = json.loads(tool.stdout)["net"]["current_host"].get("agreement")
+                return a if a and a["members"] == 1 else None
+            a = wait_until(waiting, 30, what="node 2's qdevice in its own view")
+            assert a["confirmed"] is False and a["epoch"] == 0, a
+            never_quorate(lab, [2], 8)
+            never_on(lab, 0)
+            expect_split(lab, winners=[1], losers=[2], winner_votes=2)
+
+            lab.heal()
+            wait_until(lambda: sorted(lab.qnetd_list(arbiter=1)["nodes"]) == [1, 2], 60,
+                       what="both qdevices on B")
+            assert current_host(lab, 2)["index"] == 1, current_host(lab, 2)
+            assert agreement(lab, 2)["epoch"] == 1, agreement(lab, 2)
+            expect_whole(lab, total_votes=3)
+            never_on(lab, 0)
+        assert watch.rounds > 10, watch.rounds
+
+
 def last_vote_on(lab, arbiter, nodeid):
     vote = lab.qnetd_list(arbiter=arbiter)["nodes"].get(nodeid, {}).get("Vote", "")
     m = re.search(r"\((ACK|NACK)\)$", vote) or re.fullmatch(r"(ACK|NACK)", vote)
