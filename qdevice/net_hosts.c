@@ -20,11 +20,10 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "log.h"
-#include "names.h"
-#include "net_int.h"
-
 #include <uv.h>
+
+#include "log.h"
+#include "net_int.h"
 
 /* Votes from the new arbiter after quorum.device.timeout and this. */
 #define SWITCH_GRACE_EXTRA	2000
