@@ -345,6 +345,34 @@ def host_list_qdevice_restart_during_split(**fl):
         assert watch.rounds > 10, watch.rounds
 
 
+@scenario
+def host_list_needs_all_nodes(**fl):
+    """A move needs every configured node: with node 2 stopped, A (host) killed
+    leaves node 1 with A, without its vote and not moving alone, and the tool
+    says why; node 2 comes back, both have lost A, the cluster moves to B."""
+    with Lab(nodes=2, arbiters=2, qnetd_flavour="ours", qdevice_flavour="ours",
+             net_options={"host_2": QNETD2_ADDR, "host_return_hold": 0}) as lab:
+        on_arbiter(lab, 0, 0, "first")
+        with SplitBrainWatch(lab) as watch:
+            lab.stop_node(2)
+            lab.expect(1, members=[1], quorate=True, qdevice_vote=True, timeout=60)
+            lab.stop_qnetd(signal.SIGKILL, arbiter=0)
+            lab.expect(1, members=[1], quorate=False, qdevice_vote=False, timeout=60)
+            wait_until(lambda: agreement(lab, 1)["state"] == "waiting_for_all_nodes_view",
+                       30, what="node 1 waiting for all nodes")
+            host = current_host(lab, 1)
+            assert host["index"] == 0, host
+            assert "waiting for a view of all nodes to agree" in host["reason_text"], host
+            never_on(lab, 1)
+
+            lab.start_corosync(2)
+            lab.wait_membership(timeout=60)
+            lab.start_qdevice(2)
+            on_arbiter(lab, 1, 1, "all_lost_previous")
+            expect_whole(lab, total_votes=3)
+        assert watch.rounds > 10, watch.rounds
+
+
 def last_vote_on(lab, arbiter, nodeid):
     vote = lab.qnetd_list(arbiter=arbiter)["nodes"].get(nodeid, {}).get("Vote", "")
     m = re.search(r"\((ACK|NACK)\)$", vote) or re.fullmatch(r"(ACK|NACK)", vote)
