@@ -159,6 +159,11 @@ agree_deliver(struct agree *a, const struct agree_report *r)
 
 	if (slot < 0 || r->index >= a->host_count)
 		return 0;	/* not of this view, or of another config */
+	if (r->list != a->list) {
+		a->foreign_list_from = r->nodeid;
+		a->have[slot] = 0;
+		return 0;
+	}
 	a->rep[slot] = *r;
 	a->have[slot] = 1;
 	if (r->epoch > a->epoch ||

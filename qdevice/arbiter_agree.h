@@ -23,6 +23,7 @@ struct agree_report {
 	uint8_t reach;		/* bit i: host i of the list reachable */
 	uint8_t lost;		/* the agreed arbiter is lost */
 	uint8_t first_held;	/* host 0 reachable for host_return_hold */
+	uint32_t list;		/* hash of the member's host list */
 };
 
 /* Why the agreed arbiter is the one it is. */
@@ -46,6 +47,13 @@ struct agree {
 	size_t node_count;
 	size_t need;		/* configured nodes a view needs to switch */
 	unsigned host_count;
+	/*
+	 * Hash of the host list: an index means the same host only where
+	 * the lists are the same.  A report of another list is not counted,
+	 * so nothing is agreed or confirmed with its sender.
+	 */
+	uint32_t list;
+	uint32_t foreign_list_from;	/* the last such sender, 0: none */
 
 	uint32_t epoch;		/* the agreement: (epoch, index) */
 	unsigned index;

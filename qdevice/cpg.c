@@ -1,8 +1,8 @@
 /*
  * The arbiter group over libcpg (cpg.h).  A report is 16 bytes:
  * magic "QDAR", version 1, index, reach bits, flags (1: the agreed
- * arbiter is lost, 2: the first host held reachable), epoch (all
- * big-endian), 4 reserved.  Unknown versions are ignored, so a later
+ * arbiter is lost, 2: the first host held reachable), epoch, the hash of
+ * the sender's host list (all big-endian).  Unknown versions are ignored, so a later
  * format can be rolled out node by node.
  */
 #include "config.h"
@@ -69,6 +69,8 @@ deliver(cpg_handle_t h, const struct cpg_name *group, uint32_t nodeid,
 	r.first_held = (m[7] & FLAG_FIRST_HELD) != 0;
 	memcpy(&v, m + 8, 4);
 	r.epoch = ntohl(v);
+	memcpy(&v, m + 12, 4);
+	r.list = ntohl(v);
 	if (qd_phase(c->ev) != PHASE_EXITING)
 		c->ev->arbiter_report(c->ev->arg, &r);
 }
@@ -171,6 +173,8 @@ qd_cpg_send(struct qd_cpg *c, const struct agree_report *r)
 	    (r->first_held ? FLAG_FIRST_HELD : 0));
 	v = htonl(r->epoch);
 	memcpy(m + 8, &v, 4);
+	v = htonl(r->list);
+	memcpy(m + 12, &v, 4);
 	e = cpg_mcast_joined(c->handle, CPG_TYPE_AGREED, &iov, 1);
 	if (e != CS_OK) {
 		log_debug("Can't send the arbiter report (CPG error %d)",

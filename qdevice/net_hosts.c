@@ -233,6 +233,25 @@ node_ids(const struct qd_net *n, uint32_t *ids, size_t *count)
 	return 0;
 }
 
+/* FNV-1a over the hosts and ports, in order. */
+static uint32_t
+list_hash(const struct net_config *nc)
+{
+	uint32_t h = 2166136261u;
+
+	for (size_t i = 0; i < nc->host_count; i++) {
+		const char *s = nc->hosts[i].host;
+		uint8_t port[3] = { (uint8_t)(nc->hosts[i].port >> 8),
+		    (uint8_t)nc->hosts[i].port, 0xff };
+
+		for (; *s != '\0'; s++)
+			h = (h ^ (uint8_t)*s) * 16777619u;
+		for (size_t k = 0; k < sizeof(port); k++)
+			h = (h ^ port[k]) * 16777619u;
+	}
+	return h;
+}
+
 int
 net_hosts_agree_start(struct qd_net *n,
     int (*send)(void *arg, const struct agree_report *r), void *arg)
@@ -250,6 +269,7 @@ net_hosts_agree_start(struct qd_net *n,
 		hs->ag = NULL;
 		return -1;
 	}
+	hs->ag->list = list_hash(&n->cfg->net);
 	hs->send = send;
 	hs->send_arg = arg;
 	log_notice("Host list: the cluster agrees on its qnetd host through "
@@ -302,6 +322,7 @@ send_report(struct qd_net *n, int force)
 		r.reach &= (uint8_t)~(1u << hs->ag->index);
 	r.lost = (uint8_t)hs->lost;
 	r.first_held = (uint8_t)(hs->first_held && hs->ag->index != 0);
+	r.list = hs->ag->list;
 	if (!force && hs->sent && memcmp(&r, &hs->last, sizeof(r)) == 0)
 		return;
 	hs->last = r;
@@ -375,6 +396,11 @@ net_hosts_report(struct qd_net *n, const struct agree_report *r)
 	if (hs->ag == NULL)
 		return 0;
 	was_confirmed = hs->ag->confirmed;
+	if (r->list != hs->ag->list && hs->ag->foreign_list_from != r->nodeid)
+		log_err("Node %" PRIu32 " has another qnetd host list "
+		    "(quorum.device.net.host ... host_8, port_N): the nodes "
+		    "can't agree on a host until the lists are the same",
+		    r->nodeid);
 	if (agree_deliver(hs->ag, r) && hs->ag->index != hs->cur)
 		switch_to_agreed(n);
 	if (hs->ag->confirmed && !was_confirmed) {

@@ -353,6 +353,35 @@ START_TEST(added_node_needs_confirming)
 }
 END_TEST
 
+/*
+ * Nodes with different host lists: index 1 is not the same host for them,
+ * so nothing is confirmed or switched with such a member.
+ */
+START_TEST(other_host_list_never_agrees)
+{
+	static const uint32_t view[] = { 1, 2 };
+	struct agree_report r1, r2;
+	struct agree a;
+
+	setup(&a, 2, view, 2);
+	a.list = 0x1111;
+	r1 = rep(1, &a, 0x2, 1, 0);
+	r2 = rep(2, &a, 0x2, 1, 0);
+	r1.list = 0x1111;
+	r2.list = 0x2222;
+	for (int k = 0; k < 2; k++) {
+		ck_assert_int_eq(agree_deliver(&a, &r1), 0);
+		ck_assert_int_eq(agree_deliver(&a, &r2), 0);
+	}
+	ck_assert_uint_eq(a.index, 0);
+	ck_assert_int_eq(a.confirmed, 0);
+	ck_assert_uint_eq(a.foreign_list_from, 2);
+	r2.list = 0x1111;		/* fixed */
+	ck_assert_int_eq(agree_deliver(&a, &r2), 1);
+	ck_assert_uint_eq(a.index, 1);
+}
+END_TEST
+
 /* Reports from outside the view or of another list are ignored. */
 START_TEST(foreign_reports_ignored)
 {
@@ -434,6 +463,7 @@ agree_suite(void)
 	tcase_add_test(tc, rejoining_member_adopts_later_agreement);
 	tcase_add_test(tc, foreign_reports_ignored);
 	tcase_add_test(tc, added_node_needs_confirming);
+	tcase_add_test(tc, other_host_list_never_agrees);
 	tcase_add_loop_test(tc, members_agree_deterministically, 0, 8);
 	suite_add_tcase(s, tc);
 	return s;
