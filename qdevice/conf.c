@@ -116,6 +116,8 @@ read_net(const struct kv *kv, const struct config_limits *lim,
 	OPT_STR("quorum.device.net.port",
 	    parse_ll(s, 1, 65535, &v) == 0 && (n->port = (uint16_t)v, 1),
 	    "an integer 1-65535");
+	if (conf_read_hosts(kv, n, err, errlen) != 0)
+		return -1;
 
 	n->tls = QN_TLS_SUPPORTED;
 	OPT_STR("quorum.device.net.tls", parse_tls(s, &n->tls) == 0,
@@ -235,6 +237,7 @@ void
 config_free(struct qdevice_config *c)
 {
 	free(c->cluster_name);
+	conf_free_hosts(&c->net);
 	free(c->net.host);
 	c->cluster_name = NULL;
 	c->net.host = NULL;

@@ -54,9 +54,22 @@ enum heur_mode {
 	HEUR_MODE_SYNC		/* only at membership changes and connect */
 };
 
-struct net_config {
-	char *host;
+/* host, host_2 ... host_8: the arbiters, in the order they are tried. */
+#define NET_MAX_HOSTS		8
+#define NET_DEFAULT_RETURN_HOLD	60000	/* ms, host_return_hold */
+
+struct net_host {
+	char *host;			/* hosts[0].host is net_config.host */
 	uint16_t port;
+};
+
+struct net_config {
+	char *host;			/* quorum.device.net.host */
+	uint16_t port;
+	struct net_host hosts[NET_MAX_HOSTS];	/* [0] = host, port */
+	size_t host_count;		/* 1 unless host_2 ... are set */
+	uint32_t host_return_hold;	/* ms on another host before trying
+					 * the first again; 0: stay */
 	uint8_t tls;			/* enum qn_tls */
 	uint8_t algorithm;		/* enum qn_algo */
 	struct qn_tie_breaker tie_breaker;

@@ -56,4 +56,13 @@ int	conf_get_ranged(const struct kv *kv, const char *key, uint32_t min,
 	}								\
 } while (0)
 
+/*
+ * quorum.device.net.host_2 ... host_8, port_2 ... port_8 and
+ * host_return_hold, after host and port are in n (conf_hosts.c).  0, or -1
+ * with err naming the key.
+ */
+int	conf_read_hosts(const struct kv *kv, struct net_config *n, char *err,
+	    size_t errlen);
+void	conf_free_hosts(struct net_config *n);
+
 #endif

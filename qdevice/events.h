@@ -1,15 +1,16 @@
 /*
  * The model interface the adapters report to.  start.c fills one table
- * and gives it to each adapter (cs.c, cmap.c, votequorum.c, heur.c) and to
- * the net model at init; the adapters turn corosync and worker events into
- * these calls and never call start.c, the model or each other.  The net
- * model uses only phase, exit and event.
+ * and gives it to each adapter (cs.c, cmap.c, cpg.c, votequorum.c,
+ * heur.c) and to the net model at init; the adapters turn corosync and
+ * worker events into these calls and never call start.c, the model or
+ * each other.  The net model uses only phase, exit and event.
  */
 #ifndef QDEVICE_EVENTS_H
 #define QDEVICE_EVENTS_H
 
 #include <stdint.h>
 
+#include "arbiter_agree.h"
 #include "policy.h"
 
 enum phase {
@@ -54,6 +55,9 @@ struct qd_events {
 	/* model: an event for the hook and --follow (common/hook.h) */
 	void	(*event)(void *arg, const char *name, const char *vote,
 		    const char *reason);
+	/* cpg: the arbiter group's view (node ids), a member's report */
+	void	(*arbiter_view)(void *arg, const uint32_t *members, size_t n);
+	void	(*arbiter_report)(void *arg, const struct agree_report *r);
 };
 
 /* Report an event (name static: "vote_changed"), if anybody listens. */

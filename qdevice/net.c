@@ -2,9 +2,9 @@
  * The net model (net.h): the events that drive it, what follows a
  * disconnect, its life cycle and the words of its status.
  *
- * One connection attempt: resolve net.host, connect to each address in
- * turn, PREINIT, optional STARTTLS, INIT, then the connect heuristics and
- * the initial burst (KAP option, config, membership and quorum lists).
+ * One connection attempt: resolve the host net_hosts.c chose from the
+ * list, connect to each address in turn, PREINIT, optional STARTTLS,
+ * INIT, then the connect heuristics and the initial burst (KAP option, config, membership and quorum lists).
  * Every problem schedules a disconnect; when it runs, the algorithm's
  * vote is applied and the model reconnects or ends the daemon as policy.c
  * says.  net_int.h shows how the model's files call each other.
@@ -31,7 +31,7 @@ start_attempt(struct qd_net *n)
 {
 	n->state = NET_WAITING_CONNECT;
 	n->init_reply_ok = 0;
-	net_link_connect(n);
+	net_link_connect(n, net_hosts_current(n));
 }
 
 static void
@@ -63,13 +63,44 @@ reconnect_jitter(struct qd_net *n)
 	return max ? (uint32_t)((x >> 32) % max) : 0;
 }
 
+static void	reconnect(uv_timer_t *t);
+
+/* An attempt now, unless the host list's agreement says wait (net_hosts.c). */
+static void
+try_attempt(struct qd_net *n)
+{
+	uint64_t wait = net_hosts_connect_wait(n);
+
+	if (wait == 0) {
+		start_attempt(n);
+	} else if (wait == UINT64_MAX) {
+		log_debug("Not connecting: the nodes have not all agreed on "
+		    "a qnetd host yet");
+	} else {
+		log_debug("Connecting to the agreed qnetd host in %" PRIu64
+		    " ms", wait);
+		uv_timer_start(&n->reconnect_timer, reconnect, wait, 0);
+	}
+}
+
 static void
 reconnect(uv_timer_t *t)
 {
 	struct qd_net *n = t->data;
 
 	if (net_phase(n) == PHASE_RUNNING)
-		start_attempt(n);
+		try_attempt(n);
+}
+
+/* A host list report; once all nodes hold the agreement, connect. */
+void
+net_arbiter_report(struct qd_net *n, const struct agree_report *r)
+{
+	if (net_hosts_report(n, r) && n->state == NET_DISCONNECTED &&
+	    !n->link.disc_pending &&
+	    !uv_is_active((uv_handle_t *)&n->reconnect_timer) &&
+	    net_phase(n) == PHASE_RUNNING)
+		try_attempt(n);
 }
 
 /* A scheduled disconnect runs (not while the daemon exits). */
@@ -97,7 +128,10 @@ disconnected(struct qd_net *n, enum disc_reason r, int progressed)
 	/* Corosync is gone: nobody to tell the vote to. */
 	if (r != DISC_COROSYNC_CONNECTION_CLOSED &&
 	    net_phase(n) == PHASE_RUNNING) {
-		vote = policy_vote_on_disconnect(n->cfg->net.algorithm,
+		/* Leaving an arbiter for another: none of its vote stays. */
+		vote = r == DISC_ARBITER_SWITCH || n->hosts.switching ?
+		    QN_VOTE_NACK :
+		    policy_vote_on_disconnect(n->cfg->net.algorithm,
 		    qd_vq_view(n->vq)->quorate, n->cfg->wait_for_all);
 		net_set_vote(n, vote, VOTE_WHY_CONNECTION_LOST,
 		    "connection to qnetd lost: %s", disc_reason_str(r));
@@ -123,6 +157,7 @@ disconnected(struct qd_net *n, enum disc_reason r, int progressed)
 		n->ev->exit(n->ev->arg, disc_reason_exit_status(r), unregister);
 		return;
 	}
+	net_hosts_disconnected(n, r);
 	/*
 	 * After a connection that got somewhere, wait a random while so the
 	 * nodes of a cluster do not all come back at the same moment; 3.0.3
@@ -189,6 +224,7 @@ net_nodelist_changed(struct qd_net *n, struct nodelist *nl)
 		return;
 	log_debug("Configured node list changed");
 	net_log_nodes(n->nodes.nodes, n->nodes.count);
+	net_hosts_nodes_changed(n);
 	if (net_ffsplit_check_votes(n) != 0) {
 		net_disconnect(n, DISC_ALGO_ERROR);
 		return;
@@ -243,6 +279,8 @@ net_heur_result(struct qd_net *n, unsigned purposes, uint8_t prev, uint8_t h)
 	    n->state == NET_WAITING_INIT_REPLY) {
 		/* The burst carries the current membership too. */
 		net_connected_burst(n, h);
+		if (n->state == NET_CONNECTED)
+			net_hosts_connected(n);
 	} else if ((purposes & HEUR_FOR_MEMBERSHIP) && n->membership_pending &&
 	    n->state == NET_CONNECTED) {
 		if (net_send_membership_list(n, h) == 0) {
@@ -479,6 +517,7 @@ net_init(struct qd_net *n, uv_loop_t *loop, const struct qdevice_settings *set,
 	if (net_link_init(n, &link_cb) != 0)
 		return -1;
 	net_out_init(n);
+	net_hosts_init(n);
 	uv_timer_init(loop, &n->reconnect_timer);
 	n->reconnect_timer.data = n;
 	n->rng = seed(n);
@@ -489,7 +528,7 @@ net_init(struct qd_net *n, uv_loop_t *loop, const struct qdevice_settings *set,
 void
 net_start(struct qd_net *n)
 {
-	start_attempt(n);
+	try_attempt(n);
 }
 
 void
@@ -498,6 +537,7 @@ net_close(struct qd_net *n)
 	if (n->link.handles_up) {
 		close_connection(n);
 		net_out_close(n);
+		net_hosts_close(n);
 		if (!uv_is_closing((uv_handle_t *)&n->reconnect_timer))
 			uv_close((uv_handle_t *)&n->reconnect_timer, NULL);
 	}

@@ -68,6 +68,24 @@ const struct counter *net_disconnects(void);
 const char *net_kap_text(const struct qd_net *n);
 const char *net_kap_id(const struct qd_net *n);
 const char *net_state_text(const struct qd_net *n);
+/* The arbiter tried or in use (host list), its index and why (net_hosts.c). */
+const struct net_host *net_hosts_current(const struct qd_net *n);
+size_t	net_host_index(const struct qd_net *n);
+/* 1 if the cluster may move to another host of the list (agreement on). */
+int	net_hosts_failover(const struct qd_net *n);
+const char *net_host_why_id(const struct qd_net *n);	/* "all_lost_previous" */
+const char *net_host_why_text(const struct qd_net *n, char *buf, size_t len);
+/*
+ * With more than one host: agree with the other nodes on the arbiter,
+ * reporting through send (cpg.c); -1 (logged): stay on the first.  The
+ * group's views and reports go to net_hosts_view() and net_hosts_report().
+ */
+int	net_hosts_agree_start(struct qd_net *n,
+	    int (*send)(void *arg, const struct agree_report *r), void *arg);
+void	net_hosts_view(struct qd_net *n, const uint32_t *members, size_t count);
+void	net_arbiter_report(struct qd_net *n, const struct agree_report *r);
+/* The agreement (epoch, index, why), or NULL without one. */
+const struct agree *net_hosts_agreement(const struct qd_net *n);
 const char *net_state_id(const struct qd_net *n);
 /* Why the vote is what it is (NULL id: no vote yet); since: its change. */
 const char *net_vote_reason_id(const struct qd_net *n);

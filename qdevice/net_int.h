@@ -1,10 +1,11 @@
 /*
- * Inside the net model: its state, shared by its four files, each owning
+ * Inside the net model: its state, shared by its five files, each owning
  * its part of it.  Calls go one way:
  *
  *   net.c      events, the outcome of a disconnect, life cycle, status
  *    net_msg.c   the conversation with qnetd: PREINIT, replies, votes
  *     net_out.c    what the node sends: lists, echo; the vote it casts
+ *    net_hosts.c which arbiter of the host list; back to the first
  *      net_link.c    the connection: resolve, connect, send, disconnect
  *
  * net_link.c reports up only through struct net_link_cb, which net.c
@@ -39,6 +40,27 @@ enum net_state {
 	NET_DISCONNECTED		/* until the reconnect timer fires */
 };
 
+struct host_probe;
+
+/* net_hosts.c */
+struct net_hosts {
+	size_t cur;			/* index in cfg->net.hosts */
+	uv_timer_t hold;		/* host_return_hold on another host */
+	struct host_probe *probe;	/* TCP connect to the first, or NULL */
+	int up;
+	/* The host list's agreement; NULL with one host or without CPG. */
+	struct agree *ag;
+	int	(*send)(void *arg, const struct agree_report *r);
+	void *send_arg;
+	struct agree_report last;	/* the last report sent */
+	int sent;
+	int lost;			/* the agreed host failed */
+	int first_held;			/* the first answered after the hold */
+	int switching;			/* our own disconnect for a switch */
+	uint64_t grace_until;		/* uv_now(): no attempt before */
+	uv_timer_t resend;		/* after a failed report */
+};
+
 /* What the connection reports to the model. */
 struct net_link_cb {
 	void	(*connected)(struct qd_net *n);
@@ -61,6 +83,7 @@ struct net_link {
 	uv_idle_t disconnect_idle;	/* runs a scheduled disconnect */
 	int disc_pending;
 	enum disc_reason disc_reason;
+	const struct net_host *host;	/* this attempt's (net_hosts.c) */
 	struct tls_client *tls;
 	int tls_active;
 	size_t max_receive, max_send;
@@ -77,6 +100,7 @@ struct qd_net {
 	const struct qd_events *ev;
 
 	struct net_link link;
+	struct net_hosts hosts;
 
 	/* net_out.c */
 	struct nodelist nodes;		/* configured; net.c replaces it */
@@ -117,8 +141,8 @@ net_phase(const struct qd_net *n)
 
 /* net_link.c */
 int	net_link_init(struct qd_net *n, const struct net_link_cb *cb);
-/* One connection attempt: resolve, connect each address in turn. */
-void	net_link_connect(struct qd_net *n);
+/* One connection attempt to h: resolve, connect each address in turn. */
+void	net_link_connect(struct qd_net *n, const struct net_host *h);
 /* A message that cannot be queued ends the connection: -1. */
 int	net_send(struct qd_net *n, struct msg *m);
 int	net_link_starttls(struct qd_net *n);
@@ -128,6 +152,20 @@ void	net_link_stop_connect_timer(struct qd_net *n);
 void	net_link_drop(struct qd_net *n);
 void	net_link_close(struct qd_net *n);
 void	net_link_finish(struct qd_net *n);
+
+/* net_hosts.c (below net.c, above net_link.c) */
+void	net_hosts_init(struct qd_net *n);
+void	net_hosts_close(struct qd_net *n);
+/* Connected (INIT done, lists sent): on another host, the hold starts. */
+void	net_hosts_connected(struct qd_net *n);
+/* Disconnected for r, reconnecting (the agreed host lost, unless ours). */
+void	net_hosts_disconnected(struct qd_net *n, enum disc_reason r);
+/* ms before the next attempt may start; UINT64_MAX: until confirmed. */
+uint64_t net_hosts_connect_wait(struct qd_net *n);
+/* The configured node list changed (n->nodes). */
+void	net_hosts_nodes_changed(struct qd_net *n);
+/* A delivered report; 1 when the agreement just became confirmed. */
+int	net_hosts_report(struct qd_net *n, const struct agree_report *r);
 
 /* net_out.c */
 void	net_out_init(struct qd_net *n);

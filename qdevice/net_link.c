@@ -1,7 +1,7 @@
 /*
- * The net model's connection to qnetd: one attempt resolves net.host,
- * connects to each address in turn and tells the model when TCP is up; a
- * connect timer bounds the whole attempt.  Every problem goes through
+ * The net model's connection to qnetd: one attempt resolves the host
+ * net_hosts.c chose, connects to each address in turn and tells the model
+ * when TCP is up; a connect timer bounds the whole attempt.  Every problem goes through
  * net_disconnect(), which only schedules: the disconnect runs from the
  * loop, outside any callback of the connection, and the model decides
  * what follows (struct net_link_cb).
@@ -227,8 +227,8 @@ try_next_address(struct qd_net *n)
 	freeaddrinfo(l->addrs);
 	l->addrs = l->next_addr = NULL;
 	/* Nothing more until the connect timer fires (BEHAVIOUR.md §3.5). */
-	log_err("Can't connect to qnetd host %s:%u", n->cfg->net.host,
-	    (unsigned)n->cfg->net.port);
+	log_err("Can't connect to qnetd host %s:%u", l->host->host,
+	    (unsigned)l->host->port);
 	l->connect_failed = 1;
 }
 
@@ -245,10 +245,10 @@ resolved(uv_getaddrinfo_t *req, int status, struct addrinfo *res)
 	}
 	n->link.resolving = NULL;
 	if (status != 0) {
-		log_err("Can't resolve qnetd host %s: %s", n->cfg->net.host,
+		log_err("Can't resolve qnetd host %s: %s", n->link.host->host,
 		    uv_strerror(status));
-		log_err("Can't connect to qnetd host %s:%u", n->cfg->net.host,
-		    (unsigned)n->cfg->net.port);
+		log_err("Can't connect to qnetd host %s:%u",
+		    n->link.host->host, (unsigned)n->link.host->port);
 		n->link.connect_failed = 1;
 		return;
 	}
@@ -266,7 +266,7 @@ connect_timeout(uv_timer_t *t)
 }
 
 void
-net_link_connect(struct qd_net *n)
+net_link_connect(struct qd_net *n, const struct net_host *h)
 {
 	struct net_link *l = &n->link;
 	const struct net_config *nc = &n->cfg->net;
@@ -275,6 +275,7 @@ net_link_connect(struct qd_net *n)
 	char port[8];
 	uv_getaddrinfo_t *req;
 
+	l->host = h;
 	l->tcp_connected = 0;
 	l->connect_failed = 0;
 	l->tls_active = 0;
@@ -283,11 +284,11 @@ net_link_connect(struct qd_net *n)
 	uv_timer_start(&l->connect_timer, connect_timeout, nc->connect_timeout,
 	    0);
 	log_debug("Trying connect to qnetd server %s:%u (timeout = %" PRIu32
-	    "ms)", nc->host, (unsigned)nc->port, nc->connect_timeout);
+	    "ms)", h->host, (unsigned)h->port, nc->connect_timeout);
 
 	hints.ai_family = nc->force_ip_version == 4 ? AF_INET :
 	    nc->force_ip_version == 6 ? AF_INET6 : AF_UNSPEC;
-	snprintf(port, sizeof(port), "%u", (unsigned)nc->port);
+	snprintf(port, sizeof(port), "%u", (unsigned)h->port);
 	/* The resolver runs on libuv's thread pool: the loop never waits. */
 	if ((req = calloc(1, sizeof(*req))) == NULL) {
 		l->connect_failed = 1;
@@ -295,12 +296,12 @@ net_link_connect(struct qd_net *n)
 	}
 	req->data = n;
 	l->resolving = req;
-	if (uv_getaddrinfo(n->loop, req, resolved, nc->host, port,
+	if (uv_getaddrinfo(n->loop, req, resolved, h->host, port,
 	    &hints) != 0) {
 		free(req);
 		l->resolving = NULL;
-		log_err("Can't connect to qnetd host %s:%u", nc->host,
-		    (unsigned)nc->port);
+		log_err("Can't connect to qnetd host %s:%u", h->host,
+		    (unsigned)h->port);
 		l->connect_failed = 1;
 	}
 }

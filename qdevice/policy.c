@@ -32,6 +32,7 @@ static const char *const reason_str[DISC_REASON_COUNT] = {
 	[DISC_CANT_ALLOCATE_MSG_BUFFER] = "Can't allocate message buffer",
 	[DISC_ALGO_ERROR] = "Algorithm error",
 	[DISC_ALGO_ECHO_REPLY_ERROR] = "Algorithm echo reply received error",
+	[DISC_ARBITER_SWITCH] = "The cluster agreed on another qnetd host",
 	[DISC_COROSYNC_CONNECTION_CLOSED] = "Corosync connection closed",
 	[DISC_LOCAL_SOCKET_CLOSED] = "Local socket closed",
 	[DISC_CANT_SCHEDULE_VOTING_TIMER] = "Can't schedule voting timer",
@@ -72,6 +73,7 @@ reason_retries(enum disc_reason r)
 	case DISC_CANT_SEND_MESSAGE:
 	case DISC_CANT_CONNECT:
 	case DISC_ECHO_REPLY_NOT_RECEIVED:
+	case DISC_ARBITER_SWITCH:
 	case DISC_SERVER_SENT_DUPLICATE_NODE_ID:
 	case DISC_SERVER_SENT_TIE_BREAKER_DIFFERS:
 	case DISC_SERVER_SENT_ALGORITHM_DIFFERS:

@@ -37,6 +37,7 @@ enum disc_reason {
 	DISC_CANT_ALLOCATE_MSG_BUFFER,	/* also: node list unreadable */
 	DISC_ALGO_ERROR,		/* e.g. ffsplit vote-count check */
 	DISC_ALGO_ECHO_REPLY_ERROR,	/* echo reply with a wrong seq */
+	DISC_ARBITER_SWITCH,		/* ours: host list, net_hosts.c */
 	/* Exit always */
 	DISC_COROSYNC_CONNECTION_CLOSED,
 	DISC_LOCAL_SOCKET_CLOSED,	/* shutdown request: exit 0 */

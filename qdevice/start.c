@@ -15,6 +15,7 @@
 #include <strings.h>
 
 #include "cmap.h"
+#include "cpg.h"
 #include "daemon.h"
 #include "heur.h"
 #include "hook.h"
@@ -51,6 +52,7 @@ struct qdevice {
 	struct hook *hook;		/* events (common/hook.h) */
 	struct qd_status status;
 	struct qd_cmap *cmap;
+	struct qd_cpg *cpg;		/* with a host list only */
 	struct qd_vq *vq;
 	struct qd_heur *heur;
 	struct qd_net *net;
@@ -182,8 +184,9 @@ status_line(void *arg, char *buf, size_t len)
 		    "the membership");
 		return;
 	}
-	snprintf(buf, len, "qnetd %s:%u: %s, vote %s%s", q->cfg.net.host,
-	    (unsigned)q->cfg.net.port, net_state_text(q->net),
+	snprintf(buf, len, "qnetd %s:%u: %s, vote %s%s",
+	    net_hosts_current(q->net)->host,
+	    (unsigned)net_hosts_current(q->net)->port, net_state_text(q->net),
 	    vote_name(qd_vq_vote(q->vq)),
 	    qd_vq_cast_casting(q->vq) ? " (cast)" : " (not cast)");
 }
@@ -230,9 +233,10 @@ startup_heuristics(struct qdevice *q)
 	uv_timer_stop(&q->startup_timer);
 	q->phase = PHASE_RUNNING;
 	log_debug("Qdevice ready to provide service");
-	log_notice("Qdevice of cluster node %" PRIu32 " for qnetd %s:%u, "
+	log_notice("Qdevice of cluster node %" PRIu32 " for qnetd %s:%u%s, "
 	    "algorithm %s, TLS %s, local socket %s", q->cfg.node_id,
 	    q->cfg.net.host, (unsigned)q->cfg.net.port,
+	    q->cfg.net.host_count > 1 ? " (first of the host list)" : "",
 	    algo_id(q->cfg.net.algorithm), tls_id(q->cfg.net.tls),
 	    q->set->local_socket_file);
 	notify_ready(&q->notify);
@@ -372,6 +376,48 @@ ev_heur_membership_done(void *arg)
 }
 
 static void
+ev_arbiter_view(void *arg, const uint32_t *members, size_t n)
+{
+	struct qdevice *q = arg;
+
+	net_hosts_view(q->net, members, n);
+}
+
+static void
+ev_arbiter_report(void *arg, const struct agree_report *r)
+{
+	struct qdevice *q = arg;
+
+	net_arbiter_report(q->net, r);
+}
+
+static int
+cpg_send(void *arg, const struct agree_report *r)
+{
+	return qd_cpg_send(arg, r);
+}
+
+/*
+ * A host list is used only by agreement of all nodes (net_hosts.c), over
+ * CPG; without it the daemon stays on the first host, as it would alone.
+ */
+static void
+start_host_list(struct qdevice *q)
+{
+	if (q->cfg.net.host_count < 2)
+		return;
+	if ((q->cpg = qd_cpg_new()) == NULL ||
+	    qd_cpg_start(q->cpg, q->loop, &q->ev) != 0 ||
+	    net_hosts_agree_start(q->net, cpg_send, q->cpg) != 0) {
+		qd_cpg_close(q->cpg);
+		log_warn("quorum.device.net.host_2 and later are set, but the "
+		    "nodes can't agree on a host: using only host %s:%u",
+		    q->cfg.net.hosts[0].host,
+		    (unsigned)q->cfg.net.hosts[0].port);
+	}
+}
+
+static void
 ev_heur_enabled(void *arg)
 {
 	struct qdevice *q = arg;
@@ -487,6 +533,7 @@ start(struct qdevice *q)
 	    &q->ev) != 0)
 		return -1;
 	qd_vq_cast_init(q->vq, q->loop, q->cfg.net.cast_vote_interval);
+	start_host_list(q);
 	if (qd_cmap_track(q->cmap, q->loop, &q->ev) != 0)
 		return -1;
 	log_debug("Registering main poll loop callbacks");
@@ -515,6 +562,7 @@ teardown(struct qdevice *q)
 		ipc_server_stop(&q->ipc);
 	}
 	qd_vq_close(q->vq);
+	qd_cpg_close(q->cpg);
 	qd_cmap_close(q->cmap);
 	qd_heur_close(q->heur);
 	qd_heur_finish(q->heur);
@@ -584,6 +632,7 @@ free_modules(struct qdevice *q)
 	qd_heur_free(q->heur);
 	qd_vq_free(q->vq);
 	qd_cmap_free(q->cmap);
+	qd_cpg_free(q->cpg);
 }
 
 int
@@ -611,6 +660,8 @@ qdevice_run(const struct qdevice_settings *set, int foreground, int debug)
 		.heur_membership_done = ev_heur_membership_done,
 		.heur_enabled = ev_heur_enabled,
 		.event = ev_event,
+		.arbiter_view = ev_arbiter_view,
+		.arbiter_report = ev_arbiter_report,
 	};
 	limits_from_settings(&q);
 	q.cmap = qd_cmap_new();

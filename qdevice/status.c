@@ -115,7 +115,9 @@ net_text(const struct qd_status *q, int verbose, struct buf *o)
 	buf_printf(o, "Qdevice-net information\n");
 	buf_printf(o, "----------------------\n");
 	buf_printf(o, "Cluster name:\t\t%s\n", q->cfg->cluster_name);
-	buf_printf(o, "QNetd host:\t\t%s:%u\n", nc->host, (unsigned)nc->port);
+	/* With a host list: the one tried or in use (3.0.3 had one). */
+	buf_printf(o, "QNetd host:\t\t%s:%u\n", net_hosts_current(q->net)->host,
+	    (unsigned)net_hosts_current(q->net)->port);
 	if (verbose) {
 		if (nc->force_ip_version != 0)
 			buf_printf(o, "Force IP version:\t%d\n",
@@ -180,6 +182,29 @@ static void
 json_bool(struct buf *o, int v)
 {
 	buf_printf(o, "%s", v ? "true" : "false");
+}
+
+/* The arbiter tried or in use, and why that one. */
+static void
+json_host(const struct qd_status *q, struct buf *o)
+{
+	const struct net_host *h = net_hosts_current(q->net);
+	const struct agree *a = net_hosts_agreement(q->net);
+	char text[640];
+	const char *why = net_host_why_text(q->net, text, sizeof(text));
+
+	buf_printf(o, "{\"index\":%zu,\"host\":", net_host_index(q->net));
+	json_str(o, h->host, strlen(h->host));
+	buf_printf(o, ",\"port\":%u,\"reason\":\"%s\",\"reason_text\":",
+	    (unsigned)h->port, net_host_why_id(q->net));
+	json_str(o, why, strlen(why));
+	if (a != NULL)
+		buf_printf(o, ",\"agreement\":{\"epoch\":%" PRIu32 ",\"index\":"
+		    "%u,\"state\":\"%s\",\"confirmed\":%s,\"members\":%zu,"
+		    "\"nodes_needed\":%zu}", a->epoch, a->index,
+		    agree_state_id(a), a->confirmed ? "true" : "false",
+		    a->member_count, a->need);
+	buf_put_u8(o, '}');
 }
 
 static void
@@ -271,6 +296,20 @@ net_json(const struct qd_status *q, struct buf *o)
 	json_str(o, nc->host, strlen(nc->host));
 	json_key(o, &f, "port");
 	buf_printf(o, "%u", (unsigned)nc->port);
+	json_key(o, &f, "hosts");
+	buf_put_u8(o, '[');
+	for (size_t i = 0; i < nc->host_count; i++) {
+		buf_printf(o, "%s{\"host\":", i ? "," : "");
+		json_str(o, nc->hosts[i].host, strlen(nc->hosts[i].host));
+		buf_printf(o, ",\"port\":%u}", (unsigned)nc->hosts[i].port);
+	}
+	buf_put_u8(o, ']');
+	json_key(o, &f, "host_return_hold");
+	buf_printf(o, "%" PRIu32, nc->host_return_hold);
+	json_key(o, &f, "host_failover");
+	json_bool(o, net_hosts_failover(q->net));
+	json_key(o, &f, "current_host");
+	json_host(q, o);
 	json_key(o, &f, "force_ip_version");
 	buf_printf(o, "%d", nc->force_ip_version);
 	json_key(o, &f, "connect_timeout");

@@ -1,4 +1,6 @@
+#include <arpa/inet.h>
 #include <errno.h>
+#include <netinet/in.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -35,8 +37,11 @@ listen_init(struct qnetd *q, const struct listen_ops *ops)
 	struct listener *l = &q->listen;
 
 	l->ops = ops;
-	l->fd = -1;
-	l->watch.fd = -1;
+	for (size_t i = 0; i < LISTEN_MAX_ADDRS; i++) {
+		l->socks[i].q = q;
+		l->socks[i].fd = -1;
+		l->socks[i].watch.fd = -1;
+	}
 	l->retry.data = q;
 	uv_timer_init(q->loop, &l->retry);
 	l->admit_check.data = q;
@@ -50,19 +55,24 @@ listen_resume(uv_timer_t *t)
 {
 	struct qnetd *q = t->data;
 
-	if (!q->stopping)
-		uv_poll_start(&q->listen.poll, UV_READABLE, on_listen_ready);
+	if (q->stopping)
+		return;
+	for (size_t i = 0; i < q->listen.nsocks; i++)
+		uv_poll_start(&q->listen.socks[i].poll, UV_READABLE,
+		    on_listen_ready);
 }
 
 /*
  * Stop accepting for a while.  Out of descriptors the listening socket stays
  * readable, and accepting again at once would spin; the connections wait
- * in the backlog instead.
+ * in the backlog instead.  Descriptors are the process's: every
+ * listening socket pauses.
  */
 static void
 listen_pause(struct qnetd *q, uint64_t ms)
 {
-	uv_poll_stop(&q->listen.poll);
+	for (size_t i = 0; i < q->listen.nsocks; i++)
+		uv_poll_stop(&q->listen.socks[i].poll);
 	uv_timer_start(&q->listen.retry, listen_resume, ms, 0);
 }
 
@@ -112,10 +122,11 @@ accepted_add(struct qnetd *q, int fd, const struct sockaddr_storage *ss)
 		uv_check_start(&l->admit_check, admit_accepted);
 }
 
-/* Accept what the listening socket holds, within the bounds above. */
+/* Accept what a listening socket holds, within the bounds above. */
 static void
-accept_pending(struct qnetd *q)
+accept_pending(struct listen_sock *s)
 {
+	struct qnetd *q = s->q;
 	struct sockaddr_storage ss;
 	socklen_t sslen;
 	uint64_t start = uv_hrtime();
@@ -127,7 +138,7 @@ accept_pending(struct qnetd *q)
 		    uv_hrtime() - start >= ACCEPT_BUDGET_NS)
 			return;
 		sslen = sizeof(ss);
-		fd = net_accept(q->listen.fd, &ss, &sslen);
+		fd = net_accept(s->fd, &ss, &sslen);
 		if (fd != -1) {
 			accepted_add(q, fd, &ss);
 			continue;
@@ -148,8 +159,8 @@ accept_pending(struct qnetd *q)
 }
 
 /*
- * Between client events, now and then, the listening socket too: libuv
- * serves up to 1,024 ready descriptors per epoll_wait() and the listening
+ * Between client events, now and then, the listening sockets too: libuv
+ * serves up to 1,024 ready descriptors per epoll_wait() and a listening
  * socket once among them, so in a reconnect storm thousands of
  * disconnects would be served while the kernel's accept queue fills up
  * and overflows.  An accept() that finds nothing costs one syscall.
@@ -162,25 +173,27 @@ listen_between(struct qnetd *q)
 	if (++l->io_since_accept < ACCEPT_INTERLEAVE)
 		return;
 	l->io_since_accept = 0;
-	if (l->listening && !q->stopping &&
-	    uv_is_active((uv_handle_t *)&l->poll))
-		accept_pending(q);
+	if (!l->listening || q->stopping)
+		return;
+	for (size_t i = 0; i < l->nsocks; i++)
+		if (uv_is_active((uv_handle_t *)&l->socks[i].poll))
+			accept_pending(&l->socks[i]);
 }
 
 static void
 on_listen_ready(uv_poll_t *p, int status, int events)
 {
-	struct qnetd *q = p->data;
+	struct listen_sock *s = p->data;
 
 	(void)events;
 	if (status < 0) {
 		/* libuv stopped the handle; try again rather than go deaf. */
 		log_crit("Poll error on listening socket: %s",
 		    uv_strerror(status));
-		listen_pause(q, LISTEN_ERROR_RETRY_MS);
+		listen_pause(s->q, LISTEN_ERROR_RETRY_MS);
 		return;
 	}
-	accept_pending(q);
+	accept_pending(s);
 }
 
 /*
@@ -206,34 +219,92 @@ check_somaxconn(const struct qnetd *q)
 		    q->set.listen_backlog, max, max);
 }
 
+/* As given on the command line; the wildcard is "*". */
+static void
+given_address(const struct qnetd *q, size_t i, char *buf, size_t len)
+{
+	const char *a = i < q->nlisten_addrs ? q->listen_addrs[i] : NULL;
+
+	snprintf(buf, len, "%s:%lld", a ? a : "*", q->port);
+}
+
+void
+listen_address(const struct qnetd *q, size_t i, char *buf, size_t len)
+{
+	struct sockaddr_storage ss;
+	socklen_t sl = sizeof(ss);
+	char a[INET6_ADDRSTRLEN];
+
+	given_address(q, i, buf, len);
+	if (!q->listen.listening || i >= q->listen.nsocks ||
+	    getsockname(q->listen.socks[i].fd, (struct sockaddr *)&ss,
+	    &sl) != 0)
+		return;
+	if (ss.ss_family == AF_INET &&
+	    inet_ntop(AF_INET, &((struct sockaddr_in *)&ss)->sin_addr, a,
+	    sizeof(a)) != NULL)
+		snprintf(buf, len, "%s:%lld", a, q->port);
+	else if (ss.ss_family == AF_INET6 &&
+	    inet_ntop(AF_INET6, &((struct sockaddr_in6 *)&ss)->sin6_addr, a,
+	    sizeof(a)) != NULL)
+		snprintf(buf, len, "[%s]:%lld", a, q->port);
+}
+
+size_t
+listen_count(const struct qnetd *q)
+{
+	return q->listen.listening ? q->listen.nsocks : 0;
+}
+
+/*
+ * Every address is bound before any is served: a daemon that can't listen
+ * where it was told to stops at start-up, with the address in the log,
+ * rather than run deaf on one of them.
+ */
 int
 listen_start(struct qnetd *q)
 {
 	struct listener *l = &q->listen;
+	size_t n = q->nlisten_addrs ? q->nlisten_addrs : 1;
 	char err[NET_ERR_LEN];
 
-	l->fd = net_listen(q->listen_addr, (uint16_t)q->port, q->family,
-	    (int)q->set.listen_backlog, err);
-	if (l->fd == -1) {
-		log_crit("Can't create listening socket: %s", err);
-		return -1;
+	for (l->nsocks = 0; l->nsocks < n; l->nsocks++) {
+		struct listen_sock *s = &l->socks[l->nsocks];
+
+		s->fd = net_listen(q->nlisten_addrs ?
+		    q->listen_addrs[l->nsocks] : NULL, (uint16_t)q->port,
+		    q->family, (int)q->set.listen_backlog, err);
+		if (s->fd == -1) {
+			/* err names the address (or name) that failed. */
+			log_crit("Can't create listening socket: %s", err);
+			while (l->nsocks > 0) {
+				s = &l->socks[--l->nsocks];
+				close(s->fd);
+				s->fd = -1;
+			}
+			return -1;
+		}
 	}
 	l->listening = 1;
 	check_somaxconn(q);
-	uv_poll_init(q->loop, &l->poll, l->fd);
-	l->poll.data = q;
-	uv_poll_start(&l->poll, UV_READABLE, on_listen_ready);
-	addrwatch_start(&l->watch, q->loop, l->fd);
+	for (size_t i = 0; i < l->nsocks; i++) {
+		struct listen_sock *s = &l->socks[i];
+
+		uv_poll_init(q->loop, &s->poll, s->fd);
+		s->poll.data = s;
+		uv_poll_start(&s->poll, UV_READABLE, on_listen_ready);
+		addrwatch_start(&s->watch, q->loop, s->fd);
+	}
 	return 0;
 }
 
 static void
 listen_closed(uv_handle_t *h)
 {
-	struct qnetd *q = h->data;
+	struct listen_sock *s = h->data;
 
-	close(q->listen.fd);
-	q->listen.fd = -1;
+	close(s->fd);
+	s->fd = -1;
 }
 
 void
@@ -252,8 +323,10 @@ listen_stop(struct qnetd *q)
 	if (!l->listening)
 		return;
 	l->listening = 0;
-	uv_close((uv_handle_t *)&l->poll, listen_closed);
-	addrwatch_stop(&l->watch);
+	for (size_t i = 0; i < l->nsocks; i++) {
+		uv_close((uv_handle_t *)&l->socks[i].poll, listen_closed);
+		addrwatch_stop(&l->socks[i].watch);
+	}
 }
 
 void

@@ -1,5 +1,5 @@
 /*
- * The listening socket: accepting in batches and between client events so
+ * The listening sockets (one per -l, or the wildcard): accepting in batches and between client events so
  * that a reconnect storm doesn't overflow the kernel's accept queue,
  * handing each connection to the server's admission after the event
  * batch, and pausing when descriptors run out.
@@ -30,23 +30,43 @@ struct accepted_fd {
 	struct sockaddr_storage ss;
 };
 
+/* At most this many -l. */
+#define LISTEN_MAX_ADDRS	16
+
+/* One bound address. */
+struct listen_sock {
+	struct qnetd *q;
+	int fd;				/* valid while listening */
+	uv_poll_t poll;
+	struct addrwatch watch;		/* the listen address's fate */
+};
+
 /* The server's, in struct qnetd. */
 struct listener {
 	const struct listen_ops *ops;
-	int fd;				/* valid while listening */
 	int listening;			/* listen_start() succeeded */
-	uv_poll_t poll;
+	struct listen_sock socks[LISTEN_MAX_ADDRS];
+	size_t nsocks;
 	uv_timer_t retry;		/* accept paused: out of descriptors */
 	unsigned io_since_accept;	/* client events since the last accept */
 	struct accepted_fd *accepted;	/* admitted after the batch ... */
 	size_t naccepted, cap;
 	uv_check_t admit_check;		/* ... by this */
-	struct addrwatch watch;		/* the listen address's fate */
 };
 
 void	listen_init(struct qnetd *q, const struct listen_ops *ops);
-/* Listen on the command line's address; -1 (logged) on failure. */
+/*
+ * Listen on each of the command line's addresses (or the wildcard); -1
+ * (logged, naming the address) when one can't be bound.
+ */
 int	listen_start(struct qnetd *q);
+/* Sockets listening (0 before listen_start()). */
+size_t	listen_count(const struct qnetd *q);
+/*
+ * "addr:port" ("[addr]:port" for IPv6) of socket i as bound, or as given
+ * when not listening (the wildcard is "*").
+ */
+void	listen_address(const struct qnetd *q, size_t i, char *buf, size_t len);
 /* Stop accepting; accepted connections not yet admitted are closed. */
 void	listen_stop(struct qnetd *q);
 void	listen_free(struct qnetd *q);

@@ -173,7 +173,11 @@ parse_args(struct qnetd *q, int argc, char **argv)
 			q->foreground = 1;
 			break;
 		case 'l':
-			q->listen_addr = optarg;
+			/* 3.0.3 kept the last -l; we listen on each. */
+			if (q->nlisten_addrs == LISTEN_MAX_ADDRS)
+				die("at most %d listen addresses (-l)",
+				    LISTEN_MAX_ADDRS);
+			q->listen_addrs[q->nlisten_addrs++] = optarg;
 			break;
 		case 'p':
 			if (parse_ll(optarg, 1, 65535, &v) != 0)

@@ -77,7 +77,9 @@ struct qnetd {
 	struct qnetd_settings set;
 
 	/* Command line */
-	const char *listen_addr;	/* NULL = wildcard */
+	/* -l, in order; none = the wildcard */
+	const char *listen_addrs[LISTEN_MAX_ADDRS];
+	size_t nlisten_addrs;
 	long long port;
 	int family;			/* 0, 4 or 6 */
 	int tls_mode;			/* enum qn_tls */

@@ -4,6 +4,7 @@
  * crmsh read it; the JSON output (word "json") is ours, schema version 1,
  * documented in corosync-qnetd-tool(8).
  */
+#include <arpa/inet.h>
 #include <inttypes.h>
 #include <string.h>
 #include <strings.h>
@@ -33,8 +34,9 @@ struct list_opts {
 static void
 status_text(const struct qnetd *q, int verbose, struct buf *o)
 {
+	/* 3.0.3's line names one address (-l as given): the first. */
 	buf_printf(o, "QNetd address:\t\t\t%s:%lld\n",
-	    q->listen_addr ? q->listen_addr : "*", q->port);
+	    q->nlisten_addrs ? q->listen_addrs[0] : "*", q->port);
 	buf_printf(o, "TLS:\t\t\t\t%s%s\n", tls_name((uint8_t)q->tls_mode),
 	    q->tls_mode != QN_TLS_UNSUPPORTED && q->client_cert_required ?
 	    " (client certificate required)" : "");
@@ -46,6 +48,10 @@ status_text(const struct qnetd *q, int verbose, struct buf *o)
 		buf_printf(o, "Maximum allowed clients:\t%lld\n", q->max_clients);
 	buf_printf(o, "Maximum send/receive size:\t%lld/%lld bytes\n",
 	    q->set.max_client_send_size, q->set.max_client_receive_size);
+	/* Ours: the other -l, only when there are (3.0.3 had one). */
+	for (size_t i = 1; i < q->nlisten_addrs; i++)
+		buf_printf(o, "QNetd address %zu:\t\t%s:%lld\n", i + 1,
+		    q->listen_addrs[i], q->port);
 }
 
 static void
@@ -163,10 +169,30 @@ status_json(const struct qnetd *q, struct buf *o)
 	json_key(o, &f, "version");
 	buf_printf(o, "%d", JSON_VERSION);
 	json_key(o, &f, "listen_address");
-	if (q->listen_addr)
-		json_str(o, q->listen_addr, strlen(q->listen_addr));
+	if (q->nlisten_addrs)
+		json_str(o, q->listen_addrs[0], strlen(q->listen_addrs[0]));
 	else
 		buf_printf(o, "null");
+	/* Every -l as given, and where each is bound ("*:port": wildcard). */
+	json_key(o, &f, "listen_addresses");
+	buf_put_u8(o, '[');
+	for (size_t i = 0; i < q->nlisten_addrs; i++) {
+		if (i)
+			buf_put_u8(o, ',');
+		json_str(o, q->listen_addrs[i], strlen(q->listen_addrs[i]));
+	}
+	buf_put_u8(o, ']');
+	json_key(o, &f, "listening_on");
+	buf_put_u8(o, '[');
+	for (size_t i = 0; i < listen_count(q); i++) {
+		char a[INET6_ADDRSTRLEN + 24];
+
+		listen_address(q, i, a, sizeof(a));
+		if (i)
+			buf_put_u8(o, ',');
+		json_str(o, a, strlen(a));
+	}
+	buf_put_u8(o, ']');
 	json_key(o, &f, "port");
 	buf_printf(o, "%lld", q->port);
 	json_key(o, &f, "tls");

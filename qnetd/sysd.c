@@ -42,37 +42,33 @@ status_cb(void *arg, char *buf, size_t len)
 	sysd_status_line(arg, buf, len);
 }
 
-/* The address the listener got, which -l may have named. */
+/* The addresses the listeners got, which -l may have named: "A, B and C". */
 static void
-bound_address(const struct qnetd *q, char *buf, size_t len)
+bound_addresses(const struct qnetd *q, char *buf, size_t len)
 {
-	struct sockaddr_storage ss;
-	socklen_t sl = sizeof(ss);
-	char a[INET6_ADDRSTRLEN];
+	size_t n = listen_count(q), used = 0;
+	char a[INET6_ADDRSTRLEN + 16];
 
-	snprintf(buf, len, "%s:%lld", q->listen_addr ? q->listen_addr : "*",
-	    q->port);
-	if (!q->listen.listening ||
-	    getsockname(q->listen.fd, (struct sockaddr *)&ss, &sl) != 0)
+	if (n == 0) {
+		listen_address(q, 0, buf, len);
 		return;
-	if (ss.ss_family == AF_INET &&
-	    inet_ntop(AF_INET, &((struct sockaddr_in *)&ss)->sin_addr, a,
-	    sizeof(a)) != NULL)
-		snprintf(buf, len, "%s:%lld", a, q->port);
-	else if (ss.ss_family == AF_INET6 &&
-	    inet_ntop(AF_INET6, &((struct sockaddr_in6 *)&ss)->sin6_addr, a,
-	    sizeof(a)) != NULL)
-		snprintf(buf, len, "[%s]:%lld", a, q->port);
+	}
+	buf[0] = '\0';
+	for (size_t i = 0; i < n && used < len; i++) {
+		listen_address(q, i, a, sizeof(a));
+		used += (size_t)snprintf(buf + used, len - used, "%s%s",
+		    i == 0 ? "" : i + 1 == n ? " and " : ", ", a);
+	}
 }
 
 static void
 startup_line(const struct qnetd *q)
 {
-	char addr[INET6_ADDRSTRLEN + 16];
+	char addr[LISTEN_MAX_ADDRS * (INET6_ADDRSTRLEN + 24)];
 	const char *sd = q->set.state_dir;
 	int has_sd = sd != NULL && sd[0] != '\0';
 
-	bound_address(q, addr, sizeof(addr));
+	bound_addresses(q, addr, sizeof(addr));
 	log_notice("QNetd listening on %s, TLS %s%s, local socket %s, "
 	    "%s%s", addr, tls_name((uint8_t)q->tls_mode),
 	    q->tls_mode != QN_TLS_UNSUPPORTED && q->client_cert_required ?

@@ -5,7 +5,7 @@ set -eu
 
 PKGS="build-essential autoconf automake libtool pkg-config
 libnss3-dev libnss3-tools libnspr4-dev libuv1-dev libqb-dev libssl-dev check libsystemd-dev libmicrohttpd-dev libjson-c-dev
-corosync libvotequorum-dev libcmap-dev libcorosync-common-dev libquorum-dev
+corosync libvotequorum-dev libcmap-dev libcpg-dev libcorosync-common-dev libquorum-dev
 corosync-qnetd corosync-qdevice
 pacemaker pacemaker-cli-utils resource-agents
 iproute2 nftables util-linux procps psmisc man-db

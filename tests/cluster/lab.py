@@ -49,6 +49,7 @@ FLAVOURS = ("debian", "ours")
 REPO = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 SUBNET = "10.77.0"
 QNETD_ADDR = SUBNET + ".2"
+QNETD2_ADDR = SUBNET + ".3"             # the second arbiter (arbiters=2)
 HOST_MOUNTS = {"etc": "/etc/corosync", "lib": "/var/lib/corosync",
                "log": "/var/log/corosync", "run": "/run"}
 CLUSTER = "demo"
@@ -211,6 +212,10 @@ class Lab:
     device_timeout   quorum.device.timeout in ms (None: corosync's default)
     qnetd_args       extra corosync-qnetd arguments
     qdevice_args     extra corosync-qdevice arguments (every node)
+    qnetd_addrs      more addresses of the qnetd host (for repeated -l)
+    arbiters         1, or 2: a second qnetd host "qnetd2" (QNETD2_ADDR, same NSS
+                     database), started too; lab.arbiter(1) is it
+    net_options      more (or overriding) quorum.device.net keys, e.g. {"host_2": ...}
     cert_cluster     cluster name written into the node certificate (default: cluster)
     wait_vote        start() waits until every node is quorate with the qdevice vote
     qnetd_flavour / qdevice_flavour   "debian" | "ours" (default from the environment)
@@ -221,7 +226,7 @@ class Lab:
                  token=1000, device_votes=None, device_timeout=None, qnetd_args=(),
                  qdevice_args=(),
                  cluster=CLUSTER, cert_cluster=None, qnetd_flavour=None, qdevice_flavour=None,
-                 wait_vote=True):
+                 wait_vote=True, qnetd_addrs=(), arbiters=1, net_options=None):
         self.n = nodes
         self.algorithm, self.tie_breaker, self.tls = algorithm, str(tie_breaker), tls
         self.qnetd_tls = qnetd_tls or {"on": "on", "off": "off", "required": "req"}[tls]
@@ -232,6 +237,8 @@ class Lab:
             (1 if algorithm == "ffsplit" else None)
         self.qnetd_args = list(qnetd_args)
         self.qdevice_args = list(qdevice_args)
+        self.qnetd_addrs, self.n_arbiters = list(qnetd_addrs), arbiters
+        self.net_options = dict(net_options or {})
         self.cluster, self.cert_cluster = cluster, cert_cluster or cluster
         self.bin = binaries(qnetd_flavour, qdevice_flavour)
         self.wait_vote = wait_vote
@@ -272,7 +279,8 @@ class Lab:
         if self.tls != "off" or self.qnetd_tls != "off":
             self.enrol()
         self.write_configs()
-        self.start_qnetd()
+        for a in range(self.n_arbiters):
+            self.start_qnetd(arbiter=a)
         for node in self.nodes:
             self.start_corosync(node.nodeid)
         self.wait_membership()
@@ -298,12 +306,15 @@ class Lab:
         self._make_hosts()
         for h in self.hosts:
             h.create()
+        for a in self.qnetd_addrs:
+            sh(["ip", "-n", self.qnetd.netns, "addr", "add", a + "/24", "dev", "eth0"])
 
     def _make_hosts(self):
         """self.qnetd, self.nodes and self.hosts (all of them); a subclass may add more."""
         self.qnetd = Host(self, "qnetd", QNETD_ADDR)
+        self.arbiters = [self.qnetd] + [Host(self, "qnetd2", QNETD2_ADDR)][:self.n_arbiters - 1]
         self.nodes = [Host(self, f"n{i}", f"{SUBNET}.{10 + i}", i) for i in range(1, self.n + 1)]
-        self.hosts = [self.qnetd] + self.nodes
+        self.hosts = self.arbiters + self.nodes
 
     def teardown(self):
         """Stop every process, remove mounts, namespaces and the run dir. Never raises."""
@@ -377,8 +388,9 @@ class Lab:
             device += f"\t\tvotes: {self.device_votes}\n"
         if self.device_timeout is not None:
             device += f"\t\ttimeout: {self.device_timeout}\n"
-        net = (f"\t\t\thost: {QNETD_ADDR}\n\t\t\talgorithm: {self.algorithm}\n"
-               f"\t\t\ttie_breaker: {self.tie_breaker}\n\t\t\ttls: {self.tls}\n")
+        keys = {"host": QNETD_ADDR, "algorithm": self.algorithm,
+                "tie_breaker": self.tie_breaker, "tls": self.tls, **self.net_options}
+        net = "".join(f"\t\t\t{k}: {v}\n" for k, v in keys.items())
         if self.kap is not None:
             net += f"\t\t\tkeep_active_partition_tie_breaker: {self.kap}\n"
         heur = ""
@@ -419,6 +431,8 @@ class Lab:
         crt = f"cluster-{self.cert_cluster}.crt"
         self._copy(q, f"{nssdb_q}/{crt}", [first], f"/etc/corosync/{crt}")
         first.run([node_cu, "-M", "-c", f"/etc/corosync/{crt}"])
+        for a in self.arbiters[1:]:     # the same CA and server certificate
+            shutil.copytree(q.path("/etc/corosync/qnetd"), a.path("/etc/corosync/qnetd"))
         self._copy(first, f"{nssdb_n}/qdevice-net-node.p12", others,
                    "/etc/corosync/qdevice-net-node.p12")
         for n in others:
@@ -434,21 +448,22 @@ class Lab:
 
     # -- daemons -------------------------------------------------------------
 
-    def start_qnetd(self):
+    def start_qnetd(self, arbiter=0):
         argv = [self.bin["qnetd"], "-f", "-d", "-s", self.qnetd_tls] + self.qnetd_args
+        host = self.arbiters[arbiter]
         if self.bin["qnetd"] != BINARIES["qnetd"][0]:     # ours
             # Its own state directory, kept across restarts of the lab's qnetd.
-            argv += ["-S", f"state_dir={self.qnetd.root}/state"]
-            os.makedirs(f"{self.qnetd.root}/state", exist_ok=True)
-        d = self.qnetd.spawn("qnetd", argv)
-        wait_until(lambda: self.qnetd_tool("-s", check=False).returncode == 0 or not d.alive(),
-                   10, what="qnetd IPC socket")
+            argv += ["-S", f"state_dir={host.root}/state"]
+            os.makedirs(f"{host.root}/state", exist_ok=True)
+        d = host.spawn("qnetd", argv)
+        wait_until(lambda: self.qnetd_tool("-s", check=False, arbiter=arbiter).returncode == 0
+                   or not d.alive(), 10, what="qnetd IPC socket")
         if not d.alive():
             raise RuntimeError(f"corosync-qnetd exited with {d.proc.returncode}")
         return d
 
-    def stop_qnetd(self, sig=signal.SIGTERM):
-        return self.qnetd.daemons["qnetd"].stop(sig)
+    def stop_qnetd(self, sig=signal.SIGTERM, arbiter=0):
+        return self.arbiters[arbiter].daemons["qnetd"].stop(sig)
 
     def start_corosync(self, nodeid):
         return self.node(nodeid).spawn(
@@ -485,7 +500,8 @@ class Lab:
         missing = {n.nodeid for n in self.nodes} - set(where)
         if missing:
             raise ValueError(f"nodes {sorted(missing)} are in no group")
-        self._blocked = {p for p in self._blocked if QNETD_ADDR in p}
+        arbiter_addrs = {a.addr for a in self.arbiters} | set(self.qnetd_addrs)
+        self._blocked = {p for p in self._blocked if p & arbiter_addrs}
         for a, b in itertools.combinations(self.nodes, 2):
             if where[a.nodeid] != where[b.nodeid]:
                 self._blocked.add(frozenset((a.addr, b.addr)))
@@ -494,10 +510,10 @@ class Lab:
     def heal(self):
         self.partition([n.nodeid for n in self.nodes])
 
-    def cut_qnetd(self, cut=True, nodes=None):
-        """Drop traffic between qnetd and the given nodes (all by default)."""
+    def cut_qnetd(self, cut=True, nodes=None, addr=QNETD_ADDR):
+        """Drop traffic between qnetd (its address addr) and the given nodes (all by default)."""
         for n in self._hosts(nodes) if nodes else self.nodes:
-            pair = frozenset((n.addr, QNETD_ADDR))
+            pair = frozenset((n.addr, addr))
             if cut:
                 self._blocked.add(pair)
             else:
@@ -533,20 +549,20 @@ class Lab:
     def qdevice_status(self, nodeid):
         return parse_qdevice_status(self.qdevice_tool(nodeid, "-s", "-v").stdout)
 
-    def qnetd_tool(self, *args, check=True):
-        return self.qnetd.run([self.bin["qnetd_tool"]] + list(args), check=check)
+    def qnetd_tool(self, *args, check=True, arbiter=0):
+        return self.arbiters[arbiter].run([self.bin["qnetd_tool"]] + list(args), check=check)
 
     def qnetd_status(self):
         """corosync-qnetd-tool -s -v as {field: value}."""
         return parse_colon_block(self.qnetd_tool("-s", "-v").stdout)
 
-    def qnetd_list(self):
+    def qnetd_list(self, arbiter=0):
         """Clients qnetd knows of this lab's cluster: {nodeid: {field: value}}."""
-        clusters = parse_qnetd_list(self.qnetd_tool("-l", "-v").stdout)
+        clusters = parse_qnetd_list(self.qnetd_tool("-l", "-v", arbiter=arbiter).stdout)
         return clusters.get(self.cluster, {"nodes": {}})
 
-    def qnetd_log(self):
-        return self.qnetd.read("/var/log/corosync/qnetd.out")
+    def qnetd_log(self, arbiter=0):
+        return self.arbiters[arbiter].read("/var/log/corosync/qnetd.out")
 
     def quorum_matches(self, nodeid, members=None, quorate=None, qdevice_vote=None,
                        total_votes=None):

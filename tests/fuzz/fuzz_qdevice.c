@@ -237,6 +237,10 @@ setup(uint8_t cfg, uint8_t cfg2)
 	c->wait_for_all = (cfg & CFG_WFA) != 0;
 	c->net.host = strdup("127.0.0.1");
 	c->net.port = listen_port;
+	/* The host list as config_read() makes it: host alone. */
+	c->net.hosts[0].host = c->net.host;
+	c->net.hosts[0].port = c->net.port;
+	c->net.host_count = 1;
 	c->net.tls = QN_TLS_UNSUPPORTED;
 	c->net.algorithm = cfg & CFG_ALGO_MASK;
 	c->net.tie_breaker.mode = cfg2 & CFG2_TB_HIGH ? QN_TB_HIGHEST :
@@ -379,6 +383,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		} else if (op == 0xa9) {
 			h.conf.net.port = h.conf.net.port == listen_port ?
 			    closed_port : listen_port;
+			h.conf.net.hosts[0].port = h.conf.net.port;
 		}
 		pump();
 	}

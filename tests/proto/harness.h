@@ -196,6 +196,11 @@ enum { RECV_CLOSED = 0, RECV_MSG = 1, RECV_TIMEOUT = -1 };
 int	tcp_connect(const struct srv *s, const char *src, int rcvbuf);
 int	qc_connect_from(struct qc *c, const struct srv *s, const char *src,
 	    int rcvbuf);
+/* The same to dst (an IPv4 literal) instead of 127.0.0.1. */
+int	tcp_connect_to(const struct srv *s, const char *dst, const char *src,
+	    int rcvbuf);
+int	qc_connect_to(struct qc *c, const struct srv *s, const char *dst,
+	    const char *src, int rcvbuf);
 void	qc_connect(struct qc *c, const struct srv *s);
 void	qc_close(struct qc *c);
 int	qc_wait(struct qc *c, short events, int64_t deadline);

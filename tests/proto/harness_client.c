@@ -43,6 +43,13 @@ fd_wait(int fd, short events, int64_t deadline)
 int
 tcp_connect(const struct srv *s, const char *src, int rcvbuf)
 {
+	return tcp_connect_to(s, "127.0.0.1", src, rcvbuf);
+}
+
+int
+tcp_connect_to(const struct srv *s, const char *dst, const char *src,
+    int rcvbuf)
+{
 	struct sockaddr_in a;
 	int fd, err = 0, one = 1;
 
@@ -60,7 +67,7 @@ tcp_connect(const struct srv *s, const char *src, int rcvbuf)
 	memset(&a, 0, sizeof(a));
 	a.sin_family = AF_INET;
 	a.sin_port = htons((uint16_t)s->port);
-	a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+	ck_assert_int_eq(inet_pton(AF_INET, dst, &a.sin_addr), 1);
 	if (connect(fd, (struct sockaddr *)&a, sizeof(a)) != 0) {
 		socklen_t elen = sizeof(err);
 
@@ -85,11 +92,18 @@ int
 qc_connect_from(struct qc *c, const struct srv *s, const char *src,
     int rcvbuf)
 {
+	return qc_connect_to(c, s, "127.0.0.1", src, rcvbuf);
+}
+
+int
+qc_connect_to(struct qc *c, const struct srv *s, const char *dst,
+    const char *src, int rcvbuf)
+{
 	struct sockaddr_in a;
 	socklen_t len = sizeof(a);
 
 	memset(c, 0, sizeof(*c));
-	c->fd = tcp_connect(s, src, rcvbuf);
+	c->fd = tcp_connect_to(s, dst, src, rcvbuf);
 	if (c->fd < 0)
 		return -1;
 	ck_assert_int_eq(getsockname(c->fd, (struct sockaddr *)&a, &len), 0);

@@ -446,6 +446,76 @@ START_TEST(sigterm_supervised)
 }
 END_TEST
 
+/*
+ * DELIBERATE: -l given twice listens on both addresses (3.0.3 kept the
+ * last); -s names the first as 3.0.3 would, -s -v adds the others, the
+ * start-up line names both.  The same address twice can't be bound: the
+ * daemon stops, naming it.
+ */
+START_TEST(listen_twice)
+{
+	struct srv s;
+	struct qc a, b;
+	struct buf want;
+	char line[128];
+	int status;
+
+	SRV_START(&s, "-s", "off", "-l", "127.0.0.2");
+	ck_assert_int_eq(qc_connect_to(&b, &s, "127.0.0.2", NULL, 0), 0);
+	send_preinit(&b, 1, "second");
+	expect_preinit_reply(&b, 1, QN_TLS_UNSUPPORTED, 1);
+	if (debian) {
+		/* 3.0.3: only the last -l. */
+		ck_assert_int_eq(qc_connect_to(&a, &s, "127.0.0.1", NULL, 0),
+		    -1);
+		qc_close(&b);
+		srv_stop(&s);
+		return;
+	}
+	ck_assert_int_eq(qc_connect_to(&a, &s, "127.0.0.1", NULL, 0), 0);
+	send_preinit(&a, 1, "first");
+	expect_preinit_reply(&a, 1, QN_TLS_UNSUPPORTED, 1);
+	snprintf(line, sizeof(line), "QNetd listening on 127.0.0.1:%d and "
+	    "127.0.0.2:%d, TLS", s.port, s.port);
+	ASSERT_LOG(&s, line);
+
+	buf_init(&want);
+	buf_printf(&want, "QNetd address:\t\t\t127.0.0.1:%d\n"
+	    "TLS:\t\t\t\tUnsupported\nConnected clients:\t\t2\n"
+	    "Connected clusters:\t\t0\n", s.port);
+	buf_put_u8(&want, 0);
+	tool_expect(&s, (char *)want.data, "-s");
+	want.len--;
+	buf_printf(&want, "Maximum send/receive size:\t32768/32768 bytes\n"
+	    "QNetd address 2:\t\t127.0.0.2:%d\n", s.port);
+	buf_put_u8(&want, 0);
+	tool_expect(&s, (char *)want.data, "-s", "-v");
+	buf_free(&want);
+	buf_init(&want);
+	ck_assert_int_eq(ipc_request(&s, "status json \n", &want), 0);
+	snprintf(line, sizeof(line), "\"listen_addresses\":[\"127.0.0.1\","
+	    "\"127.0.0.2\"],\"listening_on\":[\"127.0.0.1:%d\","
+	    "\"127.0.0.2:%d\"]", s.port, s.port);
+	ck_assert_msg(strstr((char *)want.data, line) != NULL, "%s lacks %s",
+	    (char *)want.data, line);
+	buf_free(&want);
+	qc_close(&a);
+	qc_close(&b);
+	srv_stop(&s);
+
+	/* The harness's -l 127.0.0.1, and once more. */
+	srv_prepare(&s);
+	srv_spawn(&s, (const char *const[]){ "-s", "off", "-l", "127.0.0.1",
+	    NULL });
+	ck_assert(srv_wait(&s, 10000, &status));
+	ck_assert(WIFEXITED(status) && WEXITSTATUS(status) != 0);
+	snprintf(line, sizeof(line), "Can't create listening socket: Can't "
+	    "listen on 127.0.0.1:%d (bind)", s.port);
+	ck_assert_msg(log_count(&s, line) > 0, "no log line with \"%s\"",
+	    line);
+}
+END_TEST
+
 int
 main(void)
 {
@@ -458,5 +528,6 @@ main(void)
 	tcase_add_test(tc, cli_tls_required);
 	tcase_add_test(tc, sigterm);
 	tcase_add_test(tc, sigterm_supervised);
+	tcase_add_test(tc, listen_twice);
 	return harness_run(s, H_PROTO | H_CERTS);
 }

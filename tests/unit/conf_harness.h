@@ -49,5 +49,6 @@ void	read_fails(const char *key, const char *value, const char *allowed);
 
 TCase	*config_heuristics_tcase(void);
 TCase	*config_nodelist_tcase(void);
+TCase	*config_hosts_tcase(void);
 
 #endif

@@ -336,6 +336,7 @@ config_suite(void)
 
 	suite_add_tcase(s, config_heuristics_tcase());
 	suite_add_tcase(s, config_nodelist_tcase());
+	suite_add_tcase(s, config_hosts_tcase());
 	return s;
 }
 

@@ -31,6 +31,8 @@ static const enum disc_reason retry[] = {
 	DISC_ECHO_REPLY_NOT_RECEIVED, DISC_SERVER_SENT_DUPLICATE_NODE_ID,
 	DISC_SERVER_SENT_TIE_BREAKER_DIFFERS,
 	DISC_SERVER_SENT_ALGORITHM_DIFFERS,
+	/* Ours: the cluster agreed on another host of the list. */
+	DISC_ARBITER_SWITCH,
 };
 
 static const enum disc_reason exit_but_lms[] = {
