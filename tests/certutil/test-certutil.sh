@@ -626,8 +626,85 @@ EOF
     run 1 "quick start refuses nodes that already have a database" \
         "$QD" -Q -n "$CLUSTER" -S "$QS/fake-ssh" -C "$QS/fake-scp" qnetd n1 n4
     check "quick start refusal left n4 untouched" test ! -e "$QS/hosts/n4/qdevice"
+    run 0 "quick start -Q -d DIR puts the node databases in DIR" \
+        "$QD" -Q -n "$CLUSTER" -d "$ETC/alt/nssdb" -S "$QS/fake-ssh" -C "$QS/fake-scp" \
+        qnetd n5 n6
+    for n in n5 n6; do
+        check "quick start -d: $n has Cluster Cert with key in DIR, none in the default" \
+            eval '[ "$(trust_of "$QS/hosts/$n/alt/nssdb" "Cluster Cert")" = "u,u,u" ] &&
+                has_key_for "$QS/hosts/$n/alt/nssdb" "Cluster Cert" &&
+                ! [ -e "$QS/hosts/$n/qdevice/net/nssdb" ]'
+    done
 else
     skip "quick start with -S/-C (extension)"
+fi
+
+#
+# -d DIR on every operation: DIR is the database directory itself (what
+# nss_db_dir names), with the same files and nicknames inside; the default
+# databases are not touched.
+#
+DQ=$WORK/alt/qnetd-db
+DN1=$WORK/alt/node1/db
+DN2=$WORK/alt/node2/db
+if extension; then
+    run 0 "qnetd-certutil -h documents -d" "$QN" -h &&
+        check "qnetd-certutil usage lists -d dir" grep_q "-d dir" "$WORK/out"
+    run 0 "qdevice-net-certutil -h documents -d" "$QD" -h &&
+        check "qdevice-net-certutil usage lists -d dir" grep_q "-d dir" "$WORK/out"
+    run 0 "qdevice-net-certutil -h -d DIR names DIR as the database directory" \
+        "$QD" -h -d "$DN1" &&
+        check "usage with -d: Database directory: DIR" grep_q "^Database directory: $DN1\$" "$WORK/out"
+    run 2 "qnetd -i -d '' is refused" "$QN" -i -d ""
+    umount "$ETC/qdevice" 2>/dev/null
+    cp "$QNETD_DB/cert9.db" "$WORK/default-cert9.before"
+    qnetd_default_files=$(ls "$QNETD_DB")
+    run 0 "qnetd -i -d DIR/ (trailing slash)" "$QN" -i -d "$DQ/"
+    check "qnetd -i -d: output names DIR/qnetd-cacert.crt" grep_q "^QNetd CA certificate is exported as $DQ/qnetd-cacert.crt\$" "$WORK/out"
+    for f in cert9.db key4.db pkcs11.txt pwdfile.txt noise.txt serial.txt qnetd-cacert.crt; do
+        check "qnetd -i -d created DIR/$f" test -f "$DQ/$f"
+    done
+    check "qnetd -i -d: DIR mode 0770, files 0660" \
+        eval 'mode_is "$DQ" 770 && all_files_mode "$DQ" 660 serial.txt'
+    check "qnetd -i -d: QNet CA (CTu,u,u) and QNetd Cert (u,u,u) in DIR" \
+        eval '[ "$(trust_of "$DQ" "QNet CA")" = "CTu,u,u" ] && [ "$(trust_of "$DQ" "QNetd Cert")" = "u,u,u" ] &&
+            [ "$(cert_field "$DQ" "QNetd Cert" Subject)" = "CN=Qnetd Server" ]'
+    run 1 "qnetd -i -d refuses a second initialization of DIR" "$QN" -i -d "$DQ"
+    run 1 "qnetd -s -d without a database there" "$QN" -s -d "$WORK/alt/none" -c "$WORK/node.crq" -n dcl
+    run 1 "node -r -d without a database there" "$QD" -r -d "$WORK/alt/none" -n dcl
+    check "nothing was created in a -d DIR without a database" test ! -e "$WORK/alt/none"
+
+    run 0 "node1 -i -d DIR -c DIR/qnetd-cacert.crt" "$QD" -i -d "$DN1" -c "$DQ/qnetd-cacert.crt"
+    check "node1 -i -d: QNet CA (CT,c,c), DIR mode 0770, files 0660" \
+        eval '[ "$(trust_of "$DN1" "QNet CA")" = "CT,c,c" ] && mode_is "$DN1" 770 && all_files_mode "$DN1" 660'
+    run 0 "node1 -r -d DIR -n dcl" "$QD" -r -d "$DN1" -n dcl
+    check "node1 -r -d: request in DIR with subject CN=dcl" \
+        eval '[ "$(crq_subject "$DN1/qdevice-net-node.crq")" = "CN=dcl" ]'
+    run 0 "qnetd -s -d DIR signs" "$QN" -s -d "$DQ" -c "$DN1/qdevice-net-node.crq" -n dcl
+    check "qnetd -s -d: DIR/cluster-dcl.crt, DIR/serial.txt 103" \
+        eval 'test -s "$DQ/cluster-dcl.crt" && [ "$(cat "$DQ/serial.txt")" = 103 ]'
+    run 0 "node1 -M -d DIR" "$QD" -M -d "$DN1" -c "$DQ/cluster-dcl.crt"
+    check "node1 -M -d: Cluster Cert (u,u,u) with key chaining to QNet CA, p12 in DIR" \
+        eval '[ "$(trust_of "$DN1" "Cluster Cert")" = "u,u,u" ] && has_key_for "$DN1" "Cluster Cert" &&
+            cert_valid_for "$DN1" "Cluster Cert" C && test -s "$DN1/qdevice-net-node.p12"'
+    run 0 "node2 -i -d DIR" "$QD" -i -d "$DN2" -c "$DQ/qnetd-cacert.crt"
+    run 0 "node2 -m -d DIR" "$QD" -m -d "$DN2" -c "$DN1/qdevice-net-node.p12"
+    check "node2 -m -d: Cluster Cert with key chaining to QNet CA" \
+        eval 'has_key_for "$DN2" "Cluster Cert" && cert_valid_for "$DN2" "Cluster Cert" C'
+    check "-d: the default qnetd database is untouched" \
+        eval 'cmp -s "$WORK/default-cert9.before" "$QNETD_DB/cert9.db" &&
+            [ "$(ls "$QNETD_DB")" = "$qnetd_default_files" ]'
+    check "-d: no default node database was created" test ! -e "$NODE_DB"
+
+    # Created files take the owner and group of the directory holding DIR
+    mkdir -p "$WORK/alt/grp"
+    chown 0:4321 "$WORK/alt/grp"
+    run 0 "qnetd -i -G -d DIR in a group-owned directory" "$QN" -i -G -d "$WORK/alt/grp/db"
+    check "-G -d: DIR 0750, files 0640, owned by 0:4321" \
+        eval 'mode_is "$WORK/alt/grp/db" 750 && all_files_mode "$WORK/alt/grp/db" 640 serial.txt &&
+            all_files_owner "$WORK/alt/grp/db" 0:4321'
+else
+    skip "-d DIR (extension)"
 fi
 
 #
@@ -635,10 +712,10 @@ fi
 # TLS client presenting the cluster certificate for the right cluster only.
 #
 start_qnetd() {
-    local port="$1" i
+    local port="$1" db="${2:-$QNETD_DB}" i
 
     "$QNETD_BIN" -f -d -s req -l 127.0.0.1 -p "$port" \
-        -S "nss_db_dir=$QNETD_DB,lock_file=$WORK/qnetd.pid,local_socket_file=$WORK/qnetd.sock" \
+        -S "nss_db_dir=$db,lock_file=$WORK/qnetd.pid,local_socket_file=$WORK/qnetd.sock" \
         > "$WORK/qnetd.log" 2>&1 &
     QNETD_PID=$!
     for i in $(seq 1 50); do
@@ -754,6 +831,26 @@ else
     else
         fail "corosync-qnetd ($QNETD_BIN) starts with -s req on the database"
         sed 's/^/    | /' "$WORK/qnetd.log" | head -n 20
+    fi
+
+    # Databases made with -d DIR: qnetd with nss_db_dir=DIR accepts a node
+    # whose certificate was made in another -d DIR.
+    if extension && [ -e "$DN1/qdevice-net-node.p12" ]; then
+        if start_qnetd "$((PORT + 2))" "$DQ"; then
+            pass "corosync-qnetd starts with nss_db_dir = the -d DIR of qnetd-certutil"
+            if command -v python3 >/dev/null 2>&1 && command -v openssl >/dev/null 2>&1 &&
+                openssl pkcs12 -in "$DN1/qdevice-net-node.p12" -passin pass: -nodes -clcerts \
+                    -out "$WORK/client-d.pem" 2>/dev/null; then
+                run 0 "TLS client with the certificate made with -d is accepted for cluster dcl" \
+                    python3 "$WORK/tlsclient.py" 127.0.0.1 "$((PORT + 2))" dcl "$DQ/qnetd-cacert.crt" "$WORK/client-d.pem"
+            else
+                skip "TLS client check of -d (no python3 or openssl)"
+            fi
+            stop_qnetd
+        else
+            fail "corosync-qnetd starts with nss_db_dir = the -d DIR of qnetd-certutil"
+            sed 's/^/    | /' "$WORK/qnetd.log" | head -n 20
+        fi
     fi
 
     # Sanity check of the check: without the server certificate qnetd must fail
