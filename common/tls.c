@@ -24,6 +24,7 @@
 struct tls_server {
 	PRFileDesc *model;	/* settings copied into every accepted socket */
 	struct tls_anchors *anchors;	/* NULL: NSS checks every client */
+	int require;		/* a client certificate is required */
 };
 
 struct tls_client {
@@ -123,6 +124,53 @@ auth_client_cert(void *arg, PRFileDesc *fd, PRBool check_sig,
 	    is_server);
 }
 
+/*
+ * The certificate of that nickname to serve with.  NSS keeps the
+ * certificates it has loaded in a cache that a nickname lookup consults
+ * first, so after a rotation (the old certificate deleted, a new one added
+ * under the same nickname) PK11_FindCertFromNickname may return the old
+ * one, whose key is gone with it.  Take the best of all of them: with its
+ * private key, valid now, issued last.
+ */
+static CERTCertificate *
+find_server_cert(const char *nickname)
+{
+	CERTCertList *list;
+	CERTCertListNode *n;
+	CERTCertificate *best = NULL;
+	SECKEYPrivateKey *key;
+	PRTime now = PR_Now(), nb, na, best_nb = 0;
+	int rank, best_rank = -1;
+
+	if ((list = PK11_FindCertsFromNickname(nickname, NULL)) == NULL) {
+		PR_SetError(SEC_ERROR_UNKNOWN_CERT, 0);
+		return NULL;
+	}
+	for (n = CERT_LIST_HEAD(list); !CERT_LIST_END(n, list);
+	    n = CERT_LIST_NEXT(n)) {
+		if (CERT_GetCertTimes(n->cert, &nb, &na) != SECSuccess)
+			continue;
+		rank = 0;
+		if ((key = PK11_FindKeyByAnyCert(n->cert, NULL)) != NULL) {
+			SECKEY_DestroyPrivateKey(key);
+			rank += 2;
+		}
+		if (nb <= now && now <= na)
+			rank += 1;
+		if (rank > best_rank || (rank == best_rank && nb > best_nb)) {
+			best = n->cert;
+			best_rank = rank;
+			best_nb = nb;
+		}
+	}
+	if (best != NULL)
+		best = CERT_DupCertificate(best);
+	CERT_DestroyCertList(list);
+	if (best == NULL)
+		PR_SetError(SEC_ERROR_UNKNOWN_CERT, 0);
+	return best;
+}
+
 static SECStatus
 server_model_config(struct tls_server *s, const char *nickname, int require)
 {
@@ -131,10 +179,12 @@ server_model_config(struct tls_server *s, const char *nickname, int require)
 	SECKEYPrivateKey *key;
 	SECStatus rv = SECFailure;
 
-	if ((cert = PK11_FindCertFromNickname(nickname, NULL)) == NULL)
+	if ((cert = find_server_cert(nickname)) == NULL)
 		return SECFailure;
-	if ((key = PK11_FindKeyByAnyCert(cert, NULL)) == NULL)
+	if ((key = PK11_FindKeyByAnyCert(cert, NULL)) == NULL) {
+		PR_SetError(SEC_ERROR_NO_KEY, 0);
 		goto out;
+	}
 	/* The model keeps its own references to cert and key. */
 	if (SSL_ConfigServerCert(model, cert, key, NULL, 0) != SECSuccess)
 		goto out;
@@ -162,6 +212,7 @@ tls_server_new(const char *cert_nickname, int require_client_cert)
 		PR_SetError(PR_OUT_OF_MEMORY_ERROR, 0);
 		return NULL;
 	}
+	s->require = require_client_cert;
 	if ((s->model = model_new(PR_TRUE)) == NULL)
 		goto fail;
 	if (server_model_config(s, cert_nickname, require_client_cert) !=
@@ -185,21 +236,28 @@ fail:
 int
 tls_server_reload(struct tls_server *s, const char *cert_nickname)
 {
-	CERTCertificate *cert;
-	SECKEYPrivateKey *key = NULL;
+	PRFileDesc *old = s->model;
 	struct tls_anchors *anchors;
-	SECStatus rv = SECFailure;
+	PRErrorCode err;
 
-	if ((cert = PK11_FindCertFromNickname(cert_nickname, NULL)) == NULL)
+	/*
+	 * A new model: SSL_ConfigServerCert on the old one would replace only
+	 * a certificate of the same key type, so an RSA certificate rotated
+	 * to ECDSA would still be offered.  Sockets accepted before keep
+	 * their own copy of the old settings.
+	 */
+	if ((s->model = model_new(PR_TRUE)) == NULL) {
+		s->model = old;
 		return -1;
-	/* Replaces the model's certificate of the same kind. */
-	if ((key = PK11_FindKeyByAnyCert(cert, NULL)) != NULL)
-		rv = SSL_ConfigServerCert(s->model, cert, key, NULL, 0);
-	if (key != NULL)
-		SECKEY_DestroyPrivateKey(key);
-	CERT_DestroyCertificate(cert);
-	if (rv != SECSuccess)
+	}
+	if (server_model_config(s, cert_nickname, s->require) != SECSuccess) {
+		err = PR_GetError();
+		PR_Close(s->model);
+		s->model = old;
+		PR_SetError(err, 0);
 		return -1;
+	}
+	PR_Close(old);
 	/* The CAs may have changed with it; used only inside a check. */
 	if (s->anchors != NULL && (anchors = tls_anchors_load()) != NULL) {
 		tls_anchors_free(s->anchors);

@@ -20,6 +20,7 @@
 #include "decide.h"
 #include "log.h"
 #include "names.h"
+#include "nssdb.h"
 #include "qnetd.h"
 #include "settings.h"
 #include "sysd.h"
@@ -27,6 +28,7 @@
 
 #define PROG	"corosync-qnetd"
 #define RUNDIR	LOCALSTATEDIR "/run/corosync-qnetd"
+#define NSS_DB_DEFAULT	COROSYNCSYSCONFDIR "/qnetd/nssdb"
 #define OFF(f)	offsetof(struct qnetd_settings, f)
 /* The largest timer 3.0.3 accepts (ms). */
 #define MAX_TIMER_MS	18000000
@@ -47,6 +49,7 @@ static const struct setting qnetd_settings[] = {
 	    16, UINT32_MAX },
 	{ "nss_db_dir", SETTING_STR, OFF(nss_db_dir), 0, 0 },
 	{ "cert_nickname", SETTING_STR, OFF(cert_nickname), 0, 0 },
+	{ "nss_db_auto_init", SETTING_BOOL, OFF(nss_db_auto_init), 0, 0 },
 	{ "heartbeat_interval_min", SETTING_INT, OFF(heartbeat_interval_min),
 	    1, UINT32_MAX },
 	{ "heartbeat_interval_max", SETTING_INT, OFF(heartbeat_interval_max),
@@ -93,7 +96,7 @@ static const struct setting qnetd_settings[] = {
 
 /* String settings get their defaults only if -S did not set them. */
 static const struct setting_default string_defaults[] = {
-	{ OFF(nss_db_dir), COROSYNCSYSCONFDIR "/qnetd/nssdb" },
+	{ OFF(nss_db_dir), NSS_DB_DEFAULT },
 	{ OFF(cert_nickname), "QNetd Cert" },
 	{ OFF(lock_file), RUNDIR "/corosync-qnetd.pid" },
 	{ OFF(local_socket_file), RUNDIR "/corosync-qnetd.sock" },
@@ -291,6 +294,9 @@ start(struct qnetd *q)
 		if (tls_init(q->set.nss_db_dir) != 0) {
 			log_crit("NSS error (%s): can't open NSS database %s",
 			    tls_error(), q->set.nss_db_dir);
+			if (!nssdb_exists(q->set.nss_db_dir))
+				nssdb_log_hint(q->set.nss_db_dir,
+				    NSS_DB_DEFAULT);
 			return -1;
 		}
 		q->tls = tls_server_new(q->set.cert_nickname,
@@ -298,6 +304,8 @@ start(struct qnetd *q)
 		if (q->tls == NULL) {
 			log_crit("NSS error (%s): can't load certificate '%s'",
 			    tls_error(), q->set.cert_nickname);
+			nssdb_log_cert_hint(q->set.nss_db_dir,
+			    q->set.cert_nickname);
 			return -1;
 		}
 	} else if (tls_init(NULL) != 0) {
@@ -338,10 +346,15 @@ main(int argc, char **argv)
 	signal(SIGPIPE, SIG_IGN);
 	daemon_ignore_sighup();
 
+	if (q.tls_mode != QN_TLS_UNSUPPORTED && q.set.nss_db_auto_init &&
+	    nssdb_auto_init(q.set.nss_db_dir) != 0)
+		goto out;
 	if (q.tls_mode != QN_TLS_UNSUPPORTED &&
 	    access(q.set.nss_db_dir, R_OK | X_OK) != 0) {
 		log_crit("Can't open NSS DB directory %s: %s", q.set.nss_db_dir,
 		    strerror(errno));
+		if (errno == ENOENT)
+			nssdb_log_hint(q.set.nss_db_dir, NSS_DB_DEFAULT);
 		goto out;
 	}
 	if (!q.foreground && daemonize() != 0) {

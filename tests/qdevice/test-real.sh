@@ -706,6 +706,33 @@ scenario_cli() {
 	    "Failed to initialize the cmap API" <<<"$out"
 }
 
+# tls: on against a qnetd with TLS off: the connection goes on in plain text
+# (as in 3.0.3), and a warning says so at the default log level (no -d).
+scenario_tls_plain() {
+	local qnetd=$1 name="tls-plain-$1"
+
+	if ! make_certs; then
+		fail "$name: certificates (see $LOG/certs)"
+		return
+	fi
+	write_conf ffsplit on 1
+	start_corosync "$name" || { fail "$name: corosync"; stop_all; return; }
+	start_qnetd "$qnetd" off "$name"
+	"$OUR_QDEVICE" -f -S "$OUR_QD_PATHS" > "$LOG/qdevice.$name" 2>&1 &
+	QDEVICE_PID=$!
+	if ! wait_for 25 has_vote; then
+		fail "$name: vote over plain text"
+		dump_logs "$name"
+		stop_all
+		return
+	fi
+	check "$name: no TLS" status_has "$(printf 'TLS active:\t\tNo')"
+	check "$name: warning at the default level" grep -q \
+	    "warning.*qnetd does not support TLS: this connection is in plain text" \
+	    "$LOG/qdevice.$name"
+	stop_all
+}
+
 # ---------------------------------------------------------------------------
 
 main() {
@@ -737,6 +764,7 @@ main() {
 		selected reconnect && scenario_reconnect $q
 		selected heuristics && scenario_heuristics $q
 		selected reload && scenario_reload $q
+		selected tls-plain && scenario_tls_plain $q
 	done
 	selected compare && scenario_status_compare
 	selected errors && scenario_config_errors
