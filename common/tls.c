@@ -20,11 +20,13 @@
 #include "log.h"
 #include "tls.h"
 #include "tls_anchor.h"
+#include "tls_cert.h"
 
 struct tls_server {
 	PRFileDesc *model;	/* settings copied into every accepted socket */
 	struct tls_anchors *anchors;	/* NULL: NSS checks every client */
 	int require;		/* a client certificate is required */
+	CERTCertificate *cert;	/* the one served, for expiry checks */
 };
 
 struct tls_client {
@@ -124,53 +126,6 @@ auth_client_cert(void *arg, PRFileDesc *fd, PRBool check_sig,
 	    is_server);
 }
 
-/*
- * The certificate of that nickname to serve with.  NSS keeps the
- * certificates it has loaded in a cache that a nickname lookup consults
- * first, so after a rotation (the old certificate deleted, a new one added
- * under the same nickname) PK11_FindCertFromNickname may return the old
- * one, whose key is gone with it.  Take the best of all of them: with its
- * private key, valid now, issued last.
- */
-static CERTCertificate *
-find_server_cert(const char *nickname)
-{
-	CERTCertList *list;
-	CERTCertListNode *n;
-	CERTCertificate *best = NULL;
-	SECKEYPrivateKey *key;
-	PRTime now = PR_Now(), nb, na, best_nb = 0;
-	int rank, best_rank = -1;
-
-	if ((list = PK11_FindCertsFromNickname(nickname, NULL)) == NULL) {
-		PR_SetError(SEC_ERROR_UNKNOWN_CERT, 0);
-		return NULL;
-	}
-	for (n = CERT_LIST_HEAD(list); !CERT_LIST_END(n, list);
-	    n = CERT_LIST_NEXT(n)) {
-		if (CERT_GetCertTimes(n->cert, &nb, &na) != SECSuccess)
-			continue;
-		rank = 0;
-		if ((key = PK11_FindKeyByAnyCert(n->cert, NULL)) != NULL) {
-			SECKEY_DestroyPrivateKey(key);
-			rank += 2;
-		}
-		if (nb <= now && now <= na)
-			rank += 1;
-		if (rank > best_rank || (rank == best_rank && nb > best_nb)) {
-			best = n->cert;
-			best_rank = rank;
-			best_nb = nb;
-		}
-	}
-	if (best != NULL)
-		best = CERT_DupCertificate(best);
-	CERT_DestroyCertList(list);
-	if (best == NULL)
-		PR_SetError(SEC_ERROR_UNKNOWN_CERT, 0);
-	return best;
-}
-
 static SECStatus
 server_model_config(struct tls_server *s, const char *nickname, int require)
 {
@@ -179,7 +134,7 @@ server_model_config(struct tls_server *s, const char *nickname, int require)
 	SECKEYPrivateKey *key;
 	SECStatus rv = SECFailure;
 
-	if ((cert = find_server_cert(nickname)) == NULL)
+	if ((cert = tls_cert_find(nickname)) == NULL)
 		return SECFailure;
 	if ((key = PK11_FindKeyByAnyCert(cert, NULL)) == NULL) {
 		PR_SetError(SEC_ERROR_NO_KEY, 0);
@@ -196,10 +151,16 @@ server_model_config(struct tls_server *s, const char *nickname, int require)
 	    require ? SSL_REQUIRE_ALWAYS : SSL_REQUIRE_NEVER) != SECSuccess)
 		goto out;
 	rv = SECSuccess;
+	tls_cert_log_expiry(cert, "Server certificate");
+	if (s->cert != NULL)
+		CERT_DestroyCertificate(s->cert);
+	s->cert = cert;
+	cert = NULL;
 out:
 	if (key != NULL)
 		SECKEY_DestroyPrivateKey(key);
-	CERT_DestroyCertificate(cert);
+	if (cert != NULL)
+		CERT_DestroyCertificate(cert);
 	return rv;
 }
 
@@ -272,9 +233,43 @@ tls_server_free(struct tls_server *s)
 	if (s == NULL)
 		return;
 	PR_Close(s->model);
+	if (s->cert != NULL)
+		CERT_DestroyCertificate(s->cert);
 	tls_anchors_free(s->anchors);
 	SSL_ShutdownServerSessionIDCache();
 	free(s);
+}
+
+void
+tls_server_check_expiry(const struct tls_server *s)
+{
+	if (s->cert != NULL)
+		tls_cert_log_expiry(s->cert, "Server certificate");
+}
+
+int
+tls_client_reload(const struct tls_client *cl)
+{
+	CERTCertificate *cert;
+	PRExplodedTime t;
+	PRTime nb, na;
+	char when[64] = "";
+
+	if (cl->nickname == NULL)
+		return 0;
+	if ((cert = tls_cert_find(cl->nickname)) == NULL)
+		return -1;
+	if (CERT_GetCertTimes(cert, &nb, &na) == SECSuccess) {
+		PR_ExplodeTime(na, PR_GMTParameters, &t);
+		PR_FormatTimeUSEnglish(when, sizeof(when),
+		    "%Y-%m-%d %H:%M:%S UTC", &t);
+	}
+	log_notice("Client certificate '%s' (%s, valid until %s) is used "
+	    "from the next connection", cl->nickname,
+	    cert->subjectName != NULL ? cert->subjectName : "", when);
+	tls_cert_log_expiry(cert, "Client certificate");
+	CERT_DestroyCertificate(cert);
+	return 0;
 }
 
 static int
@@ -360,7 +355,8 @@ client_model_config(struct tls_client *cl)
 		return SECFailure;
 	if (cl->nickname == NULL)
 		return SECSuccess;
-	return SSL_GetClientAuthDataHook(cl->model, NSS_GetClientAuthData,
+	/* Looked up at each handshake: a renewed certificate is used. */
+	return SSL_GetClientAuthDataHook(cl->model, tls_cert_client_auth,
 	    cl->nickname);
 }
 

@@ -32,6 +32,11 @@ void	tls_server_free(struct tls_server *s);
  * NSS error set and the old certificate kept.
  */
 int	tls_server_reload(struct tls_server *s, const char *cert_nickname);
+/*
+ * Log the server certificate and its CA when expired or within 30 days of
+ * it (also done at load and reload).
+ */
+void	tls_server_check_expiry(const struct tls_server *s);
 
 /*
  * Client: the server certificate must chain to a trusted CA and carry the
@@ -44,6 +49,12 @@ int	tls_server_reload(struct tls_server *s, const char *cert_nickname);
 struct tls_client *tls_client_new(const char *server_cn,
 	    const char *client_cert_nickname);
 void	tls_client_free(struct tls_client *c);
+/*
+ * SIGHUP: look the client certificate up again and log which one the next
+ * handshake sends (it is looked up at every handshake) and its expiry.
+ * 0, or -1 with the NSS error set when there is none.
+ */
+int	tls_client_reload(const struct tls_client *c);
 
 /*
  * For conn_tls.c: layer SSL over tcp, an NSPR socket on a connected,

@@ -306,6 +306,14 @@ START_TEST(t_rotate_under_load)
 		qc_close(&c[i]);
 	}
 	ck_assert_int_eq(log_count(&s, "can't reload"), 0);
+	/* A certificate at its end is logged as such on the reload. */
+	ck_assert_int_eq(shf("cd '%s' && certutil -D -d sql:. -n 'QNetd Cert' "
+	    "&& certutil -S -d sql:. -n 'QNetd Cert' -s 'CN=Qnetd Server' "
+	    "-c 'QNet CA' -t ',,' -m 200 -k ec -q nistp256 -w -1 -v 1 "
+	    "-z noise >/dev/null 2>&1", db), 0);
+	ck_assert_int_eq(kill(s.pid, SIGHUP), 0);
+	ASSERT_LOG(&s, "Server certificate 'QNetd Cert' (CN=Qnetd Server) "
+	    "expired on");
 	srv_stop(&s);
 }
 END_TEST
