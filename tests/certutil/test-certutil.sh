@@ -687,6 +687,20 @@ if extension; then
     check "node1 -M -d: Cluster Cert (u,u,u) with key chaining to QNet CA, p12 in DIR" \
         eval '[ "$(trust_of "$DN1" "Cluster Cert")" = "u,u,u" ] && has_key_for "$DN1" "Cluster Cert" &&
             cert_valid_for "$DN1" "Cluster Cert" C && test -s "$DN1/qdevice-net-node.p12"'
+    # -R: a new server key and certificate from the same CA
+    ca_before=$(certutil -L -d "sql:$DQ" -n "QNet CA" -a)
+    run 0 "qnetd -R -d DIR renews the server certificate" "$QN" -R -d "$DQ" &&
+        check "qnetd -R: output says to reload corosync-qnetd" grep_q "Reload corosync-qnetd" "$WORK/out"
+    check "qnetd -R: QNetd Cert serial 104, CN=Qnetd Server, a valid SSL server certificate" \
+        eval '[ "$(cert_field "$DQ" "QNetd Cert" Serial)" = 104 ] &&
+            [ "$(cert_field "$DQ" "QNetd Cert" Subject)" = "CN=Qnetd Server" ] &&
+            cert_valid_for "$DQ" "QNetd Cert" V && [ "$(trust_of "$DQ" "QNetd Cert")" = "u,u,u" ]'
+    check "qnetd -R: one server key left, CA unchanged, no backup file left" \
+        eval '[ "$(certutil -K -d "sql:$DQ" -f "$DQ/pwdfile.txt" 2>/dev/null | grep -c "QNetd Cert")" = 1 ] &&
+            [ "$(certutil -L -d "sql:$DQ" -n "QNet CA" -a)" = "$ca_before" ] &&
+            ! ls -a "$DQ" | grep -q backup'
+    run 1 "qnetd -R without a database" "$QN" -R -d "$WORK/alt/none"
+    check "qnetd -R without a database created nothing" test ! -e "$WORK/alt/none"
     run 0 "node2 -i -d DIR" "$QD" -i -d "$DN2" -c "$DQ/qnetd-cacert.crt"
     run 0 "node2 -m -d DIR" "$QD" -m -d "$DN2" -c "$DN1/qdevice-net-node.p12"
     check "node2 -m -d: Cluster Cert with key chaining to QNet CA" \
