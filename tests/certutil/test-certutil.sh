@@ -1,6 +1,7 @@
 #!/bin/bash
-# Checks are written as single-quoted strings for eval:
-# shellcheck disable=SC2016
+# Checks are written as single-quoted strings for eval (and the variables
+# set for them look unused):
+# shellcheck disable=SC2016,SC2034
 #
 # End-to-end test of corosync-qnetd-certutil and corosync-qdevice-net-certutil.
 #
@@ -317,7 +318,7 @@ run 0 "qnetd-certutil -h prints usage" "$QN" -h &&
             grep -q -- "-G" "$WORK/out" && grep -q -- "-c" "$WORK/out" && grep -q -- "-n" "$WORK/out"'
 run 0 "qnetd-certutil without operation prints usage" "$QN"
 check "qnetd-certutil without operation: usage on stdout" test -s "$WORK/out"
-run 1 "qnetd-certutil rejects a bad option" "$QN" -x &&
+run 1 "qnetd-certutil rejects a bad option" "$QN" -z &&
     check "qnetd-certutil bad option message" grep_q "Invalid option" "$WORK/err"
 run 1 "qnetd-certutil -c without argument" "$QN" -s -c
 run 0 "qdevice-net-certutil -h prints usage" "$QD" -h
@@ -701,6 +702,47 @@ if extension; then
             ! ls -a "$DQ" | grep -q backup'
     run 1 "qnetd -R without a database" "$QN" -R -d "$WORK/alt/none"
     check "qnetd -R without a database created nothing" test ! -e "$WORK/alt/none"
+    # Enrolment tokens (-t), kept beside the -d database
+    if command -v openssl >/dev/null 2>&1; then
+        run 2 "qnetd -t without a cluster name" "$QN" -t -d "$DQ"
+        run 2 "qnetd -t -T 0 is refused" "$QN" -t -n dcl -T 0 -d "$DQ"
+        run 2 "qnetd -t -u x is refused" "$QN" -t -n dcl -u x -d "$DQ"
+        run 2 "qnetd -t with a cluster name unfit for a token" "$QN" -t -n "a b" -d "$DQ"
+        run 1 "qnetd -t without a database" "$QN" -t -n dcl -d "$WORK/alt/none"
+        run 0 "qnetd -t -n dcl -T 600 -u 2 prints a token" "$QN" -t -n dcl -T 600 -u 2 -d "$DQ"
+        tok=$(cat "$WORK/out")
+        check "token is qnetenroll1.ID.SECRET.CAPIN on one line" \
+            eval '[ "$(wc -l < "$WORK/out")" = 1 ] &&
+                printf "%s" "$tok" | grep -E -q "^qnetenroll1\.[0-9a-f]{8}\.[0-9a-f]{64}\.[0-9a-f]{64}\$"'
+        tok_id=$(printf '%s' "$tok" | cut -d. -f2)
+        tok_secret=$(printf '%s' "$tok" | cut -d. -f3)
+        tok_pin=$(printf '%s' "$tok" | cut -d. -f4)
+        check "token pins the SHA-256 of the QNet CA's public key (SubjectPublicKeyInfo)" \
+            eval '[ "$tok_pin" = "$(sed -n "/-----BEGIN/,\$p" "$DQ/qnetd-cacert.crt" |
+                openssl x509 -noout -pubkey | openssl pkey -pubin -outform DER | sha256sum | cut -d " " -f 1)" ]'
+        check "token file beside the database keeps the secret's hash, not the secret" \
+            eval 'grep -q "^$tok_id dcl [0-9]* 2 active $(printf "%s" "$tok_secret" | sha256sum | cut -d " " -f 1) " "$DQ/enroll-tokens" &&
+                ! grep -q "$tok_secret" "$DQ/enroll-tokens" && mode_is "$DQ/enroll-tokens" 640'
+        run 0 "qnetd -t -n dcl -T 1 (a token that expires at once)" "$QN" -t -n dcl -T 1 -d "$DQ"
+        short_id=$(cut -d. -f2 "$WORK/out")
+        run 0 "qnetd -t -n other: a third token" "$QN" -t -n other -d "$DQ"
+        other_id=$(cut -d. -f2 "$WORK/out")
+        check "three different token ids" \
+            eval '[ "$tok_id" != "$short_id" ] && [ "$short_id" != "$other_id" ] && [ "$tok_id" != "$other_id" ]'
+        run 0 "qnetd -t -x ID revokes a token" "$QN" -t -x "$other_id" -d "$DQ"
+        run 1 "qnetd -t -x of an unknown token" "$QN" -t -x deadbeef -d "$DQ"
+        run 2 "qnetd -t -x of an invalid id" "$QN" -t -x "x;y" -d "$DQ"
+        sleep 2
+        run 0 "qnetd -t -l lists the tokens" "$QN" -t -l -d "$DQ"
+        check "-t -l: header, then active (2 uses), expired and revoked tokens" \
+            eval 'head -n 1 "$WORK/out" | grep -q "^ID  *CLUSTER  *EXPIRES  *USES LEFT  *STATE\$" &&
+                grep -q "^$tok_id  *dcl  *[0-9-]* [0-9:]* UTC  *2  *active\$" "$WORK/out" &&
+                grep -q "^$short_id  *dcl .* expired\$" "$WORK/out" &&
+                grep -q "^$other_id  *other .* revoked\$" "$WORK/out" && [ "$(wc -l < "$WORK/out")" = 4 ]'
+        check "tokens are not shown by -t -l" not_grep_q "$tok_secret" "$WORK/out"
+    else
+        skip "enrolment tokens (no openssl)"
+    fi
     run 0 "node2 -i -d DIR" "$QD" -i -d "$DN2" -c "$DQ/qnetd-cacert.crt"
     run 0 "node2 -m -d DIR" "$QD" -m -d "$DN2" -c "$DN1/qdevice-net-node.p12"
     check "node2 -m -d: Cluster Cert with key chaining to QNet CA" \
