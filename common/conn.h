@@ -185,6 +185,14 @@ int	conn_peer_cert_present(const struct conn *c);
 int	conn_peer_cert_matches(const struct conn *c, const char *name);
 /* Client side: we presented a certificate during the handshake. */
 int	conn_client_cert_sent(const struct conn *c);
+/*
+ * RFC 5705 / 8446 keying material exported from the TLS session under
+ * label (no context): the same bytes on both ends of one session and on
+ * no other, to bind a proof to the connection.  0, or -1 before the
+ * handshake is over or without TLS.
+ */
+int	conn_tls_export(const struct conn *c, const char *label, uint8_t *out,
+	    size_t len);
 
 /* Begin closing: nothing more is sent or received; on_closed follows. */
 void	conn_close(struct conn *c);

@@ -455,6 +455,19 @@ conn_peer_cert_matches(const struct conn *c, const char *name)
 }
 
 int
+conn_tls_export(const struct conn *c, const char *label, uint8_t *out,
+    size_t len)
+{
+	if (c->tls == NULL || !c->handshake_done) {
+		PR_SetError(PR_NOT_CONNECTED_ERROR, 0);
+		return -1;
+	}
+	return SSL_ExportKeyingMaterial(c->tls, label,
+	    (unsigned int)strlen(label), PR_FALSE, NULL, 0, out,
+	    (unsigned int)len) == SECSuccess ? 0 : -1;
+}
+
+int
 conn_client_cert_sent(const struct conn *c)
 {
 	CERTCertificate *cert;
