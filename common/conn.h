@@ -167,8 +167,10 @@ void	conn_pause_reading(struct conn *c, int paused);
  * Server side of STARTTLS: call from on_message for the STARTTLS message.
  * The next bytes read are the ClientHello.  Returns -1 if TLS cannot start;
  * the connection is then unusable (no on_error follows): close it.
+ * With no_client_cert no client certificate is requested (enrolment).
  */
-int	conn_starttls_server(struct conn *c, const struct tls_server *srv);
+int	conn_starttls_server(struct conn *c, const struct tls_server *srv,
+	    int no_client_cert);
 
 /*
  * Client side: once everything queued so far (the STARTTLS message) has

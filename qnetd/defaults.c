@@ -57,6 +57,10 @@ qnetd_defaults(struct qnetd *q)
 	 * starts holds each slot this long, so 16 slots serve 32 of them a
 	 * second and still have room for the others (handshake.c). */
 	s->tls_handshake_stall_timeout = 500;
+	/* Enrolment: certificates for 2 years (issue 14), and a node that
+	 * mistypes a token a few times is not locked out for long. */
+	s->enroll_cert_lifetime = 730;
+	s->enroll_attempts_per_minute = 10;
 	q->port = QN_DEFAULT_PORT;
 	q->tls_mode = QN_TLS_SUPPORTED;
 	q->client_cert_required = 1;

@@ -168,6 +168,10 @@ enroll_token_use(const struct enroll_token_use *u, const char **why)
 			found = 1;
 			if ((*why = check(u, &l)) != NULL)
 				goto fail;
+			if (u->check_only) {
+				*why = NULL;
+				goto fail;	/* (returns 0) */
+			}
 			buf_printf(&out, "%s %s %lld %lld %s %s %lld\n", l.id,
 			    l.cluster, l.expires, l.uses - 1, l.state, l.hash,
 			    l.created);
@@ -191,5 +195,5 @@ fail:
 	buf_free(&in);
 	buf_free(&out);
 	close(fd);
-	return -1;
+	return *why == NULL ? 0 : -1;
 }

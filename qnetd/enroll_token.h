@@ -30,6 +30,7 @@ struct enroll_token_use {
 	const uint8_t *bound;	/* what the proof is over */
 	size_t bound_len;
 	time_t now;
+	int check_only;		/* check, but take no use */
 };
 
 /*

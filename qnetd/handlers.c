@@ -6,6 +6,8 @@
 #include <string.h>
 
 #include "decide.h"
+#include "enroll.h"
+#include "enroll_msg.h"
 #include "handlers.h"
 #include "log.h"
 #include "names.h"
@@ -495,6 +497,19 @@ handle_message(struct client *c, enum reader_status st, const uint8_t *data,
 	}
 
 	client_dpd_rearm(c);
+	if (enroll_msg_is_type(get_u16(data))) {
+		enroll_message(c, data, len);
+		return;
+	}
+	/* An enrolment connection carries enrolment and nothing else. */
+	if (c->enrolling) {
+		log_err("Client %s sent %s on an enrolment connection. "
+		    "Disconnecting client", c->addr,
+		    msg_type_name(get_u16(data)));
+		send_error(c, NULL, QN_ERR_UNEXPECTED_MESSAGE);
+		c->qnetd->up->disconnect(c, "not an enrolment message");
+		return;
+	}
 	if ((de = msg_decode(data, len, &m)) != DECODE_OK) {
 		log_warn("Client %s sent a message that can't be decoded: %s",
 		    c->addr, decode_err_str(de));

@@ -86,6 +86,11 @@ static const struct setting qnetd_settings[] = {
 	    OFF(max_cluster_cpu_per_second), 0, 1000 },
 	{ "tls_handshake_stall_timeout", SETTING_INT,
 	    OFF(tls_handshake_stall_timeout), 0, MAX_TIMER_MS },
+	/* Enrolment over the qnetd port (enroll.c). */
+	{ "enroll_cert_lifetime", SETTING_INT, OFF(enroll_cert_lifetime), 1,
+	    36600 },
+	{ "enroll_attempts_per_minute", SETTING_INT,
+	    OFF(enroll_attempts_per_minute), 0, 1000000 },
 	{ "ipc_idle_timeout", SETTING_INT, OFF(ipc.idle_timeout), 0,
 	    IPC_IDLE_TIMEOUT_MAX },
 	/* 3.0.4's: the local socket's mode and group (daemon.h). */

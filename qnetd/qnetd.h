@@ -13,6 +13,7 @@
 #include "core.h"
 #include "daemon.h"
 #include "dpd.h"
+#include "enroll.h"
 #include "gate.h"
 #include "handshake.h"
 #include "ipc.h"
@@ -51,6 +52,8 @@ struct qnetd_settings {
 	double ack_grace_coefficient;		/* gate.h; 0 = off */
 	long long max_cluster_cpu_per_second;	/* ms, budget.c */
 	long long tls_handshake_stall_timeout;	/* ms until a slot is lost */
+	long long enroll_cert_lifetime;		/* days, enrolment (enroll.c) */
+	long long enroll_attempts_per_minute;	/* per address; 0 = off */
 };
 
 struct qnetd {
@@ -83,6 +86,7 @@ struct qnetd {
 	struct dpd dpd;			/* dead peers (dpd.c) */
 	struct budget budget;		/* clusters over their CPU budget */
 	struct hs_admission hs;		/* TLS handshakes (handshake.c) */
+	struct enroll_state enroll;	/* enrolment (enroll.c) */
 
 	/*
 	 * What the modules below the server (handlers, send, handshake,
