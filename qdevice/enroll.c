@@ -41,7 +41,7 @@
 #define PROG		"corosync-qdevice-net-enroll"
 #define SERVER_CN	"Qnetd Server"
 #define IO_TIMEOUT	10	/* seconds, per read or write */
-#define PLAIN_WAIT_MS	500	/* a refusal of ENROLL_STARTTLS comes plain */
+#define PLAIN_WAIT_MS	250	/* a refusal of ENROLL_STARTTLS comes plain */
 #define MAX_MSG		(256 * 1024)
 
 struct token {
