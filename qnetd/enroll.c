@@ -1,6 +1,8 @@
 #include "config.h"
 
+#include <errno.h>
 #include <inttypes.h>
+#include <sys/stat.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
@@ -121,7 +123,8 @@ on_starttls(struct client *c)
 		q->up->disconnect(c, "enrolment out of turn");
 		return;
 	}
-	if (q->tls == NULL) {
+	if (q->tls == NULL || q->set.enroll_state_dir == NULL ||
+	    q->set.nss_db_dir == NULL) {
 		refuse(c, QN_ENROLL_UNAVAILABLE, "this qnetd runs without TLS");
 		return;
 	}
@@ -179,7 +182,12 @@ on_request(struct client *c, const struct enroll_msg *m)
 	}
 	memcpy(bound, ekm, sizeof(ekm));
 	memcpy(bound + sizeof(ekm), m->csr, m->csr_len);
-	u = (struct enroll_token_use){ .dir = q->set.nss_db_dir, .id = id,
+	/* Made by systemd (StateDirectory=) or here, for the uses taken. */
+	if (mkdir(q->set.enroll_state_dir, 0750) != 0 && errno != EEXIST)
+		log_warn("Can't create enroll_state_dir %s: %s",
+		    q->set.enroll_state_dir, strerror(errno));
+	u = (struct enroll_token_use){ .dir = q->set.nss_db_dir,
+	    .state_dir = q->set.enroll_state_dir, .id = id,
 	    .cluster = c->m.cluster_name, .proof = m->proof,
 	    .proof_len = m->proof_len, .bound = bound,
 	    .bound_len = sizeof(ekm) + m->csr_len, .now = time(NULL) };

@@ -138,60 +138,78 @@ read_all(int fd, struct buf *in)
 	return in->failed ? -1 : 0;
 }
 
-int
-enroll_token_use(const struct enroll_token_use *u, const char **why)
+/* The line of token id in the token file (read-only, shared lock). */
+static int
+find_token(const struct enroll_token_use *u, struct line *l, const char **why)
 {
-	char path[PATH_MAX], *save = NULL, *text, *ln;
-	struct buf in, out;
-	struct line l;
+	char path[PATH_MAX], *save = NULL, *ln;
+	struct buf in;
 	int fd, found = 0;
 
 	*why = "can't read the token file";
 	if ((size_t)snprintf(path, sizeof(path), "%s/%s", u->dir,
 	    ENROLL_TOKEN_FILE) >= sizeof(path))
 		return -1;
-	if ((fd = open(path, O_RDWR | O_CLOEXEC)) < 0) {
+	if ((fd = open(path, O_RDONLY | O_CLOEXEC)) < 0) {
 		if (errno == ENOENT)
 			*why = "wrong token";
 		return -1;
 	}
 	buf_init(&in);
-	buf_init(&out);
-	/* The lock corosync-qnetd-certutil -t takes (flock(1)). */
-	if (flock(fd, LOCK_EX) != 0 || read_all(fd, &in) != 0)
-		goto fail;
-	text = (char *)in.data;
-	for (ln = strtok_r(text, "\n", &save); ln != NULL;
-	    ln = strtok_r(NULL, "\n", &save)) {
-		if (!found && parse_line(ln, &l) == 0 &&
-		    strcmp(l.id, u->id) == 0) {
-			found = 1;
-			if ((*why = check(u, &l)) != NULL)
-				goto fail;
-			if (u->check_only) {
-				*why = NULL;
-				goto fail;	/* (returns 0) */
-			}
-			buf_printf(&out, "%s %s %lld %lld %s %s %lld\n", l.id,
-			    l.cluster, l.expires, l.uses - 1, l.state, l.hash,
-			    l.created);
-			continue;
-		}
-		buf_printf(&out, "%s\n", ln);
-	}
-	if (!found) {
+	/* corosync-qnetd-certutil -t writes it under flock(1). */
+	if (flock(fd, LOCK_SH) == 0 && read_all(fd, &in) == 0) {
 		*why = "wrong token";
-		goto fail;
+		for (ln = strtok_r((char *)in.data, "\n", &save); ln != NULL;
+		    ln = strtok_r(NULL, "\n", &save))
+			if (parse_line(ln, l) == 0 && strcmp(l->id, u->id) == 0) {
+				found = 1;
+				break;
+			}
 	}
-	*why = "can't update the token file";
-	if (out.failed || rewrite(fd, &out) != 0)
-		goto fail;
-	*why = NULL;
 	buf_free(&in);
-	buf_free(&out);
 	close(fd);
-	return 0;
-fail:
+	return found ? 0 : -1;
+}
+
+int
+enroll_token_use(const struct enroll_token_use *u, const char **why)
+{
+	char path[PATH_MAX], *save = NULL, *ln, id[16];
+	struct buf in, out;
+	struct line l;
+	long long used = 0, n;
+	int fd;
+
+	if (find_token(u, &l, why) != 0)
+		return -1;
+	*why = "can't open the enrolment state file";
+	if ((size_t)snprintf(path, sizeof(path), "%s/%s", u->state_dir,
+	    ENROLL_USES_FILE) >= sizeof(path))
+		return -1;
+	if ((fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0600)) < 0)
+		return -1;
+	buf_init(&in);
+	buf_init(&out);
+	if (flock(fd, LOCK_EX) != 0 || read_all(fd, &in) != 0)
+		goto out;
+	/* "ID USED" lines: the uses taken of each token. */
+	for (ln = strtok_r((char *)in.data, "\n", &save); ln != NULL;
+	    ln = strtok_r(NULL, "\n", &save)) {
+		if (sscanf(ln, "%15s %lld", id, &n) != 2)
+			continue;
+		if (strcmp(id, l.id) == 0)
+			used = n;
+		else
+			buf_printf(&out, "%s %lld\n", id, n);
+	}
+	l.uses -= used;
+	if ((*why = check(u, &l)) != NULL || u->check_only)
+		goto out;
+	buf_printf(&out, "%s %lld\n", l.id, used + 1);
+	*why = "can't update the enrolment state file";
+	if (!out.failed && rewrite(fd, &out) == 0)
+		*why = NULL;
+out:
 	buf_free(&in);
 	buf_free(&out);
 	close(fd);

@@ -1,9 +1,11 @@
 /*
  * The enrolment tokens that corosync-qnetd-certutil -t keeps in
  * <nss_db_dir>/enroll-tokens (one line each: id, cluster, expiry, uses
- * left, active|revoked, SHA-256 of the secret, creation time): checking a
- * node's proof that it holds one, and taking one use of it.  The enrolment
- * exchange over the qnetd port that calls it is not there yet (issue 14).
+ * granted, active|revoked, SHA-256 of the secret, creation time): checking
+ * a node's proof that it holds one, and taking one use of it.  The daemon
+ * only reads that file (under the hardened unit /etc is read-only); the
+ * uses taken go to <enroll_state_dir>/enroll-uses ("ID USED" lines), which
+ * corosync-qnetd-certutil -t -l reads too.  Called by enroll.c.
  *
  * The proof is HMAC-SHA-256 keyed with SHA-256(secret), the value kept in
  * the file, over what the caller binds it to (the TLS session's exported
@@ -19,10 +21,12 @@
 #include <time.h>
 
 #define ENROLL_TOKEN_FILE	"enroll-tokens"
+#define ENROLL_USES_FILE	"enroll-uses"	/* in enroll_state_dir */
 #define ENROLL_PROOF_LEN	32	/* HMAC-SHA-256 */
 
 struct enroll_token_use {
-	const char *dir;	/* nss_db_dir */
+	const char *dir;	/* nss_db_dir: the tokens, read only */
+	const char *state_dir;	/* enroll_state_dir: the uses taken */
 	const char *id;		/* 8 hex digits */
 	const char *cluster;	/* from the node's preinit */
 	const uint8_t *proof;	/* ENROLL_PROOF_LEN bytes */

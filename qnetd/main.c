@@ -87,6 +87,7 @@ static const struct setting qnetd_settings[] = {
 	{ "tls_handshake_stall_timeout", SETTING_INT,
 	    OFF(tls_handshake_stall_timeout), 0, MAX_TIMER_MS },
 	/* Enrolment over the qnetd port (enroll.c). */
+	{ "enroll_state_dir", SETTING_STR, OFF(enroll_state_dir), 0, 0 },
 	{ "enroll_cert_lifetime", SETTING_INT, OFF(enroll_cert_lifetime), 1,
 	    36600 },
 	{ "enroll_attempts_per_minute", SETTING_INT,
@@ -103,6 +104,7 @@ static const struct setting qnetd_settings[] = {
 static const struct setting_default string_defaults[] = {
 	{ OFF(nss_db_dir), NSS_DB_DEFAULT },
 	{ OFF(cert_nickname), "QNetd Cert" },
+	{ OFF(enroll_state_dir), LOCALSTATEDIR "/lib/corosync-qnetd" },
 	{ OFF(lock_file), RUNDIR "/corosync-qnetd.pid" },
 	{ OFF(local_socket_file), RUNDIR "/corosync-qnetd.sock" },
 };

@@ -52,6 +52,7 @@ struct qnetd_settings {
 	double ack_grace_coefficient;		/* gate.h; 0 = off */
 	long long max_cluster_cpu_per_second;	/* ms, budget.c */
 	long long tls_handshake_stall_timeout;	/* ms until a slot is lost */
+	char *enroll_state_dir;			/* token uses taken */
 	long long enroll_cert_lifetime;		/* days, enrolment (enroll.c) */
 	long long enroll_attempts_per_minute;	/* per address; 0 = off */
 };

@@ -77,15 +77,15 @@ make_token(struct lab *l, const char *cluster, const char *opts)
 static void
 lab_start(struct lab *l, const char *extra)
 {
-	char settings[PATH_MAX + 128];
+	char settings[2 * PATH_MAX + 128];
 
 	srv_prepare(&l->s);
 	snprintf(l->db, sizeof(l->db), "%s/qdb", l->s.dir);
 	snprintf(l->out, sizeof(l->out), "%s/node.out", l->s.dir);
 	ck_assert_int_eq(shf("mkdir '%s' && cp '%s'/*.db '%s'/pkcs11.txt '%s'",
 	    l->db, nss_dir, nss_dir, l->db), 0);
-	snprintf(settings, sizeof(settings), "nss_db_dir=%s%s", l->db,
-	    extra != NULL ? extra : "");
+	snprintf(settings, sizeof(settings), "nss_db_dir=%s,enroll_state_dir="
+	    "%s/state%s", l->db, l->s.dir, extra != NULL ? extra : "");
 	SRV_LAUNCH(&l->s, "-s", "on", "-S", settings);
 }
 
@@ -171,8 +171,8 @@ START_TEST(t_enroll_and_join)
 	echo_ok(&c1);
 	qc_close(&c1);
 	qc_close(&c2);
-	ck_assert_int_eq(shf("%s -t -l -d '%s' | grep -q 'used up'",
-	    QNETD_CERTUTIL, l.db), 0);
+	ck_assert_int_eq(shf("%s -t -l -d '%s' -D '%s/state' | grep -q "
+	    "'  0  *used up$'", QNETD_CERTUTIL, l.db, l.s.dir), 0);
 	srv_stop(&l.s);
 }
 END_TEST
@@ -265,9 +265,10 @@ START_TEST(t_other_ca)
 	/* The same token file: only the CA tells them apart. */
 	ck_assert_int_eq(shf("cp '%s/enroll-tokens' '%s'", l.db, other.db), 0);
 	{
-		char settings[PATH_MAX + 64];
+		char settings[2 * PATH_MAX + 64];
 
-		snprintf(settings, sizeof(settings), "nss_db_dir=%s", other.db);
+		snprintf(settings, sizeof(settings), "nss_db_dir=%s,"
+		    "enroll_state_dir=%s/state", other.db, other.s.dir);
 		SRV_LAUNCH(&other.s, "-s", "on", "-S", settings);
 	}
 	ck_assert_int_eq(enroll(&other, "node", "demo", l.token), 1);

@@ -51,6 +51,9 @@ write_tokens(void)
 	long long now = (long long)time(NULL);
 	FILE *f;
 
+	/* A new set of tokens: no uses taken yet. */
+	snprintf(path, sizeof(path), "%s/%s", dir, ENROLL_USES_FILE);
+	unlink(path);
 	snprintf(path, sizeof(path), "%s/%s", dir, ENROLL_TOKEN_FILE);
 	ck_assert_ptr_nonnull(f = fopen(path, "w"));
 	key_of("secret-a", key);
@@ -71,7 +74,7 @@ use(const char *id, const char *secret, const char *cluster,
     const uint8_t *b, size_t blen, const char **why)
 {
 	uint8_t key[32], proof[ENROLL_PROOF_LEN];
-	struct enroll_token_use u = { .dir = dir, .id = id,
+	struct enroll_token_use u = { .dir = dir, .state_dir = dir, .id = id,
 	    .cluster = cluster, .proof = proof, .proof_len = sizeof(proof),
 	    .bound = b, .bound_len = blen, .now = time(NULL) };
 
@@ -86,17 +89,18 @@ use(const char *id, const char *secret, const char *cluster,
 #define USE(id, secret, cluster, why) \
 	use((id), (secret), (cluster), bound, sizeof(bound), (why))
 
-/* The uses left of a token, from the file. */
+/* The uses left of a token: granted in the token file, less those taken. */
 static long long
 uses_left(const char *id)
 {
-	char path[256], cmd[400];
+	char cmd[800];
 	long long n = -1;
 	FILE *p;
 
-	snprintf(path, sizeof(path), "%s/%s", dir, ENROLL_TOKEN_FILE);
-	snprintf(cmd, sizeof(cmd), "awk '$1 == \"%s\" { print $4 }' %s", id,
-	    path);
+	snprintf(cmd, sizeof(cmd), "{ awk '$1 == \"%s\" { print $4 }' %s/%s; "
+	    "awk '$1 == \"%s\" { print -$2 }' %s/%s 2>/dev/null; } | "
+	    "awk '{ s += $1 } END { print s }'", id, dir, ENROLL_TOKEN_FILE,
+	    id, dir, ENROLL_USES_FILE);
 	ck_assert_ptr_nonnull(p = popen(cmd, "r"));
 	if (fscanf(p, "%lld", &n) != 1)
 		n = -1;
@@ -194,7 +198,7 @@ START_TEST(script_token)
 	{
 		char db[300];
 		uint8_t key[32], proof[ENROLL_PROOF_LEN];
-		struct enroll_token_use u = { .dir = db, .id = id,
+		struct enroll_token_use u = { .dir = db, .state_dir = dir, .id = id,
 		    .cluster = "demo", .proof = proof,
 		    .proof_len = sizeof(proof), .bound = bound,
 		    .bound_len = sizeof(bound), .now = time(NULL) };
@@ -208,8 +212,8 @@ START_TEST(script_token)
 		ck_assert_str_eq(why, "used up");
 	}
 	/* The script reads what the daemon wrote. */
-	snprintf(cmd, sizeof(cmd), "%s -t -l -d %s/db | grep -q '^%s  *demo "
-	    ".*  0  *used up$'", script, dir, id);
+	snprintf(cmd, sizeof(cmd), "%s -t -l -d %s/db -D %s | grep -q '^%s  *demo "
+	    ".*  0  *used up$'", script, dir, dir, id);
 	ck_assert_int_eq(system(cmd), 0);
 }
 END_TEST
