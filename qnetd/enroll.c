@@ -237,12 +237,9 @@ enroll_message(struct client *c, const uint8_t *data, size_t len)
 		refuse(c, QN_ENROLL_BAD_REQUEST, "malformed enrolment message");
 		return;
 	}
-	if (c->enroll_done) {
-		log_err("Client %s sent more after its enrolment was answered. "
-		    "Disconnecting client", c->addr);
-		c->qnetd->up->disconnect(c, "enrolment already answered");
+	/* One exchange per connection; init_timeout ends it. */
+	if (c->enroll_done)
 		return;
-	}
 	switch (m.type) {
 	case QN_MSG_ENROLL_STARTTLS:
 		on_starttls(c);

@@ -501,13 +501,19 @@ handle_message(struct client *c, enum reader_status st, const uint8_t *data,
 		enroll_message(c, data, len);
 		return;
 	}
-	/* An enrolment connection carries enrolment and nothing else. */
+	/*
+	 * An enrolment connection carries enrolment and nothing else: the
+	 * first other message gets an error (a disconnect now would drop
+	 * it unsent), the rest is ignored, and init_timeout ends it.
+	 */
 	if (c->enrolling) {
-		log_err("Client %s sent %s on an enrolment connection. "
-		    "Disconnecting client", c->addr,
-		    msg_type_name(get_u16(data)));
-		send_error(c, NULL, QN_ERR_UNEXPECTED_MESSAGE);
-		c->qnetd->up->disconnect(c, "not an enrolment message");
+		if (!c->enroll_done) {
+			log_err("Client %s sent %s on an enrolment "
+			    "connection", c->addr,
+			    msg_type_name(get_u16(data)));
+			send_error(c, NULL, QN_ERR_UNEXPECTED_MESSAGE);
+			c->enroll_done = 1;
+		}
 		return;
 	}
 	if ((de = msg_decode(data, len, &m)) != DECODE_OK) {

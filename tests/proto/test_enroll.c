@@ -319,6 +319,39 @@ START_TEST(t_rate_limited)
 }
 END_TEST
 
+/*
+ * An enrolment connection: TLS without a certificate request, and INIT on
+ * it gets an error, nothing after it an answer, and the connection ends;
+ * the daemon serves on.
+ */
+START_TEST(t_enrolment_only)
+{
+	struct lab l;
+	struct qc c, n;
+
+	NEED_CERTS("t_enrolment_only");
+	lab_start(&l, ",init_timeout=2000");
+	qc_connect(&c, &l.s);
+	send_preinit(&c, 1, "demo");
+	expect_preinit_reply(&c, 1, QN_TLS_SUPPORTED, 1);
+	qc_sendf(&c, "7e00 00000000");
+	ck_assert_int_eq(qc_starttls(&c, NULL), 0);
+	ck_assert_int_eq(c.cert_requested, 0);
+	send_init(&c, &(struct init_p){ .seq = 3, .node = 1, .hb = 10000,
+	    .algo = QN_ALGO_TEST, .tb = { QN_TB_LOWEST, 0 }, .ring = R0 });
+	expect_error_noseq(&c, QN_ERR_UNEXPECTED_MESSAGE);
+	/* Nothing more is answered; init_timeout ends the connection. */
+	send_seq_only(&c, QN_MSG_ECHO_REQUEST);
+	qc_expect_closed(&c, 8000);
+	qc_close(&c);
+	ASSERT_LOG(&l.s, "on an enrolment connection");
+	tls_join(&n, &l.s, "demo", 1);
+	echo_ok(&n);
+	qc_close(&n);
+	srv_stop(&l.s);
+}
+END_TEST
+
 int
 main(void)
 {
@@ -330,5 +363,6 @@ main(void)
 	tcase_add_test(t, t_refusals);
 	tcase_add_test(t, t_other_ca);
 	tcase_add_test(t, t_rate_limited);
+	tcase_add_test(t, t_enrolment_only);
 	return harness_run(s, H_CERTS);
 }
