@@ -352,6 +352,40 @@ START_TEST(t_enrolment_only)
 }
 END_TEST
 
+/*
+ * A 3.0.3 qnetd (Debian's, when installed) answers the enrolment message
+ * as unsupported: the node says so, and stores nothing.
+ */
+START_TEST(t_qnetd_303)
+{
+	const char *ours = qnetd_bin, *deb = "/usr/bin/corosync-qnetd";
+	int was_debian = debian;
+	char settings[PATH_MAX + 64];
+	struct lab l;
+
+	NEED_TOOLS("t_qnetd_303");
+	if (!is_executable(deb)) {
+		printf("SKIP: t_qnetd_303 (no %s)\n", deb);
+		return;
+	}
+	srv_prepare(&l.s);
+	snprintf(l.db, sizeof(l.db), "%s/qdb", l.s.dir);
+	snprintf(l.out, sizeof(l.out), "%s/node.out", l.s.dir);
+	ck_assert_int_eq(shf("mkdir '%s' && cp '%s'/*.db '%s'/pkcs11.txt '%s'",
+	    l.db, nss_dir, nss_dir, l.db), 0);
+	make_token(&l, "demo", "");
+	snprintf(settings, sizeof(settings), "nss_db_dir=%s", l.db);
+	qnetd_bin = deb;
+	debian = 1;
+	SRV_LAUNCH(&l.s, "-s", "on", "-S", settings);
+	qnetd_bin = ours;
+	debian = was_debian;
+	ck_assert_int_eq(enroll(&l, "node", "demo", l.token), 1);
+	assert_refused(&l, "node", "does not support enrolment");
+	srv_stop(&l.s);
+}
+END_TEST
+
 int
 main(void)
 {
@@ -364,5 +398,6 @@ main(void)
 	tcase_add_test(t, t_other_ca);
 	tcase_add_test(t, t_rate_limited);
 	tcase_add_test(t, t_enrolment_only);
+	tcase_add_test(t, t_qnetd_303);
 	return harness_run(s, H_CERTS);
 }
