@@ -32,6 +32,12 @@ enroll_init(struct qnetd *q)
 		q->enroll.seed = (uint64_t)time(NULL) * 0x9e3779b97f4a7c15ULL;
 }
 
+uint64_t
+enroll_issued(const struct qnetd *q)
+{
+	return q->enroll.issued;
+}
+
 /* The address without its port ("::ffff:10.0.0.1:40000"). */
 static size_t
 host_len(const char *addr)

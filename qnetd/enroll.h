@@ -32,6 +32,8 @@ struct enroll_state {
 };
 
 void	enroll_init(struct qnetd *q);
+/* Certificates issued since the start (status --json). */
+uint64_t enroll_issued(const struct qnetd *q);
 /* An enrolment message (its type is QN_MSG_ENROLL_*), whole. */
 void	enroll_message(struct client *c, const uint8_t *data, size_t len);
 

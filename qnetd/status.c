@@ -166,6 +166,8 @@ status_json(const struct qnetd *q, struct buf *o)
 	buf_printf(o, "%lld", q->set.max_client_send_size);
 	json_key(o, &f, "max_receive_size");
 	buf_printf(o, "%lld", q->set.max_client_receive_size);
+	json_key(o, &f, "certificates_enrolled");
+	buf_printf(o, "%" PRIu64, enroll_issued(q));
 	buf_printf(o, "}\n");
 }
 

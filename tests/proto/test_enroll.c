@@ -162,6 +162,8 @@ START_TEST(t_enroll_and_join)
 	    "'^Cluster Cert  *u,u,u'", l.s.dir, l.s.dir), 0);
 	ASSERT_LOG(&l.s, "Enrolment: issued a certificate for cluster demo");
 	ck_assert_int_eq(log_count(&l.s, "Enrolment: issued"), 2);
+	ck_assert_int_eq(shf("%s -s --json -p '%s' | grep -q "
+	    "'\"certificates_enrolled\":2'", tool_bin, l.s.sock), 0);
 	snprintf(name, sizeof(name), "enrolled-%d", l.s.port);
 	export_pem(&l, "node1", name);
 	tls_join(&c1, &l.s, name, 1);
