@@ -355,6 +355,40 @@ START_TEST(t_enrolment_only)
 END_TEST
 
 /*
+ * A node database made before with -i: the enrolment uses it when its CA
+ * is the QNetd's, and stores nothing when it trusts another CA.
+ */
+START_TEST(t_existing_db)
+{
+	struct lab l;
+
+	NEED_TOOLS("t_existing_db");
+	lab_start(&l, NULL);
+	make_token(&l, "demo", "-u 2");
+	ck_assert_int_eq(shf("certutil -L -d 'sql:%s' -n 'QNet CA' -a > "
+	    "'%s/ca.crt' && %s -i -c '%s/ca.crt' -d '%s/node' >/dev/null && "
+	    "%s -i -d '%s/other' >/dev/null && %s -i -c "
+	    "'%s/other/qnetd-cacert.crt' -d '%s/node2' >/dev/null",
+	    l.db, l.s.dir, NODE_CERTUTIL, l.s.dir, l.s.dir, QNETD_CERTUTIL,
+	    l.s.dir, NODE_CERTUTIL, l.s.dir, l.s.dir), 0);
+	ck_assert_int_eq(enroll(&l, "node", "demo", l.token), 0);
+	ck_assert(!out_has(&l, "Importing CA"));
+	ck_assert_int_eq(shf("certutil -L -d 'sql:%s/node' -n 'Cluster Cert' "
+	    ">/dev/null", l.s.dir), 0);
+	/* Enrolled already: refused before anything is asked of the QNetd. */
+	ck_assert_int_eq(enroll(&l, "node", "demo", l.token), 1);
+	ck_assert(out_has(&l, "already has a cluster certificate"));
+	ck_assert_int_eq(log_count(&l.s, "Enrolment: issued"), 1);
+	/* Another CA in the database: the certificate is not stored. */
+	ck_assert_int_eq(enroll(&l, "node2", "demo", l.token), 1);
+	ck_assert(out_has(&l, "has another QNet CA than this QNetd"));
+	ck_assert_int_ne(shf("certutil -L -d 'sql:%s/node2' -n 'Cluster Cert' "
+	    ">/dev/null 2>&1", l.s.dir), 0);
+	srv_stop(&l.s);
+}
+END_TEST
+
+/*
  * A 3.0.3 qnetd (Debian's, when installed) answers the enrolment message
  * as unsupported: the node says so, and stores nothing.
  */
@@ -401,5 +435,6 @@ main(void)
 	tcase_add_test(t, t_rate_limited);
 	tcase_add_test(t, t_enrolment_only);
 	tcase_add_test(t, t_qnetd_303);
+	tcase_add_test(t, t_existing_db);
 	return harness_run(s, H_CERTS);
 }
