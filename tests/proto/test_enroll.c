@@ -354,6 +354,58 @@ START_TEST(t_enrolment_only)
 }
 END_TEST
 
+#define FLOOD	1000
+
+/*
+ * A flood of enrolment attempts from one address, as fast as one client
+ * makes them: all but the first few are told "rate limited" before any
+ * TLS or token work, and a TLS client keeps its vote all along.
+ */
+START_TEST(t_flood)
+{
+	static const uint8_t limited[] = { 0x7e, 0x02, 0, 0, 0, 0,
+	    0x7e, 0x05, 0x00, 0x02, 0x00, QN_ENROLL_RATE_LIMITED };
+	struct lab l;
+	struct qc c, v;
+	struct buf got;
+	int refused = 0;
+	uint32_t seq;
+
+	NEED_CERTS("t_flood");
+	lab_start(&l, NULL);
+	tls_join(&v, &l.s, "demo", 1);
+	buf_init(&got);
+	for (int i = 0; i < FLOOD; i++) {
+		qc_connect(&c, &l.s);
+		send_preinit(&c, 1, "demo");
+		expect_preinit_reply(&c, 1, QN_TLS_SUPPORTED, 1);
+		qc_sendf(&c, "7e00 00000000");
+		buf_reset(&got);
+		/* The few allowed wait for a ClientHello: no answer. */
+		if (qc_recv(&c, i < 20 ? 300 : TIMEOUT_MS, &got) == RECV_MSG &&
+		    got.len >= sizeof(limited) &&
+		    memcmp(got.data, limited, 2) == 0 &&
+		    memcmp(got.data + 6, limited + 6, 6) == 0)
+			refused++;
+		qc_close(&c);
+		if (i % 100 == 0) {
+			seq = send_ask_for_vote(&v);
+			expect_afvr(&v, seq, QN_VOTE_ACK, R0);
+		}
+	}
+	buf_free(&got);
+	/* The default: 10 at once, 10 a minute. */
+	ck_assert_int_ge(refused, FLOOD - 20);
+	ck_assert_int_le(refused, FLOOD - 10);
+	ASSERT_LOG(&l.s, "Limit enroll_attempts_per_minute = 10 reached");
+	seq = send_ask_for_vote(&v);
+	expect_afvr(&v, seq, QN_VOTE_ACK, R0);
+	echo_ok(&v);
+	qc_close(&v);
+	srv_stop(&l.s);
+}
+END_TEST
+
 /*
  * A node database made before with -i: the enrolment uses it when its CA
  * is the QNetd's, and stores nothing when it trusts another CA.
@@ -436,5 +488,6 @@ main(void)
 	tcase_add_test(t, t_enrolment_only);
 	tcase_add_test(t, t_qnetd_303);
 	tcase_add_test(t, t_existing_db);
+	tcase_add_test(t, t_flood);
 	return harness_run(s, H_CERTS);
 }
