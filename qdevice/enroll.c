@@ -359,7 +359,9 @@ start_tls(PRFileDesc *tcp)
 	if (SSL_ForceHandshake(ssl) != SECSuccess) {
 		if (!pin_seen && PR_GetError() == SSL_ERROR_BAD_CERT_DOMAIN)
 			die("refusing to enrol: %s", pin_why);
-		die("TLS handshake with the qnetd failed: %s", nss_err());
+		die("TLS handshake with the qnetd failed: %s (a busy qnetd "
+		    "may have refused in plain text too late: try again)",
+		    nss_err());
 	}
 	if (!pin_seen)
 		die("refusing to enrol: %s", pin_why);
