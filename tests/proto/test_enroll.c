@@ -436,6 +436,9 @@ START_TEST(t_existing_db)
 	ck_assert(out_has(&l, "has another QNet CA than this QNetd"));
 	ck_assert_int_ne(shf("certutil -L -d 'sql:%s/node2' -n 'Cluster Cert' "
 	    ">/dev/null 2>&1", l.s.dir), 0);
+	/* ... and the key made for it is gone: only -i's database is left. */
+	ck_assert_int_ne(shf("certutil -K -d 'sql:%s/node2' -f /dev/null "
+	    "2>/dev/null | grep -q '^<'", l.s.dir), 0);
 	srv_stop(&l.s);
 }
 END_TEST
