@@ -168,8 +168,10 @@ void	conn_pause_reading(struct conn *c, int paused);
  * Server side of STARTTLS: call from on_message for the STARTTLS message.
  * The next bytes read are the ClientHello.  Returns -1 if TLS cannot start;
  * the connection is then unusable (no on_error follows): close it.
+ * With no_client_cert no client certificate is requested (enrolment).
  */
-int	conn_starttls_server(struct conn *c, const struct tls_server *srv);
+int	conn_starttls_server(struct conn *c, const struct tls_server *srv,
+	    int no_client_cert);
 
 /*
  * Client side: once everything queued so far (the STARTTLS message) has
@@ -186,6 +188,14 @@ int	conn_peer_cert_present(const struct conn *c);
 int	conn_peer_cert_matches(const struct conn *c, const char *name);
 /* Client side: we presented a certificate during the handshake. */
 int	conn_client_cert_sent(const struct conn *c);
+/*
+ * RFC 5705 / 8446 keying material exported from the TLS session under
+ * label (no context): the same bytes on both ends of one session and on
+ * no other, to bind a proof to the connection.  0, or -1 before the
+ * handshake is over or without TLS.
+ */
+int	conn_tls_export(const struct conn *c, const char *label, uint8_t *out,
+	    size_t len);
 
 /* Begin closing: nothing more is sent or received; on_closed follows. */
 void	conn_close(struct conn *c);

@@ -36,7 +36,7 @@ nspr_error_kind(PRErrorCode err)
  */
 static int
 start_tls(struct conn *c, const struct tls_server *srv,
-    const struct tls_client *cl)
+    const struct tls_client *cl, int no_client_cert)
 {
 	PRSocketOptionData opt;
 	PRFileDesc *tcp, *ssl;
@@ -54,6 +54,11 @@ start_tls(struct conn *c, const struct tls_server *srv,
 		return -1;
 	c->tls = ssl;
 	c->handshake_done = 0;
+	/* Enrolment: the node has no certificate yet; don't ask for one. */
+	if (no_client_cert && (SSL_OptionSet(ssl, SSL_REQUEST_CERTIFICATE,
+	    PR_FALSE) != SECSuccess || SSL_OptionSet(ssl,
+	    SSL_REQUIRE_CERTIFICATE, SSL_REQUIRE_NEVER) != SECSuccess))
+		return -1;
 	return SSL_ResetHandshake(ssl, srv != NULL) == SECSuccess ? 0 : -1;
 }
 
@@ -64,7 +69,7 @@ conn_tls_start_client(struct conn *c)
 	const struct tls_client *cl = c->tls_client_pending;
 
 	c->tls_client_pending = NULL;
-	if (start_tls(c, NULL, cl) != 0) {
+	if (start_tls(c, NULL, cl, 0) != 0) {
 		conn_fail(c, CONN_TLS);
 		return -1;
 	}
@@ -182,11 +187,12 @@ conn_tls_close(struct conn *c)
 }
 
 int
-conn_starttls_server(struct conn *c, const struct tls_server *srv)
+conn_starttls_server(struct conn *c, const struct tls_server *srv,
+    int no_client_cert)
 {
 	if (conn_gone(c) || c->tls != NULL || c->connecting)
 		return -1;
-	if (start_tls(c, srv, NULL) != 0) {
+	if (start_tls(c, srv, NULL, no_client_cert) != 0) {
 		conn_stop(c);
 		return -1;
 	}
@@ -206,7 +212,7 @@ conn_starttls_client(struct conn *c, struct tls_client *cl)
 	/* STARTTLS is out already: switch now and start the handshake. */
 	if (c->connecting)
 		return -1;
-	if (start_tls(c, NULL, cl) != 0) {
+	if (start_tls(c, NULL, cl, 0) != 0) {
 		conn_stop(c);
 		return -1;
 	}

@@ -269,6 +269,34 @@ accept_cb(uv_stream_t *server, int status)
 		accept_one(server->data);
 }
 
+/*
+ * libuv reports a bind() to a missing directory as EACCES (uv_pipe_bind
+ * turns ENOENT into it), so "Permission denied" would hide the cause:
+ * look at the directory.
+ */
+static int
+bind_errno(const char *path, int rc)
+{
+	char dir[sizeof(((struct sockaddr_un *)NULL)->sun_path)];
+	char *slash;
+	struct stat st;
+
+	if (rc != UV_EACCES)
+		return -rc;
+	(void)snprintf(dir, sizeof(dir), "%s", path);
+	if ((slash = strrchr(dir, '/')) == NULL)
+		(void)snprintf(dir, sizeof(dir), ".");
+	else if (slash == dir)
+		slash[1] = '\0';
+	else
+		*slash = '\0';
+	if (stat(dir, &st) != 0)
+		return errno;
+	if (!S_ISDIR(st.st_mode))
+		return ENOTDIR;
+	return EACCES;
+}
+
 int
 ipc_server_start(struct ipc_server *s, uv_loop_t *loop, const char *path,
     int backlog)
@@ -323,8 +351,9 @@ ipc_server_start(struct ipc_server *s, uv_loop_t *loop, const char *path,
 	}
 	if (rc != 0 ||
 	    (rc = uv_listen((uv_stream_t *)&s->pipe, backlog, accept_cb)) != 0) {
+		rc = bind_errno(path, rc);
 		ipc_server_stop(s);
-		errno = -rc;
+		errno = rc;
 		return -1;
 	}
 	return 0;

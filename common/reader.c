@@ -54,7 +54,7 @@ header_done(struct reader *r)
 	uint64_t total = (uint64_t)QN_HEADER_SIZE + get_u32(r->data + 2);
 
 	r->total = total;
-	if (type >= QN_MSG_COUNT)
+	if (!qn_msg_type_known(type))
 		r->skip = READER_UNSUPPORTED;
 	else if (total > r->max_size)
 		r->skip = READER_TOO_LONG;

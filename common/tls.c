@@ -20,10 +20,13 @@
 #include "log.h"
 #include "tls.h"
 #include "tls_anchor.h"
+#include "tls_cert.h"
 
 struct tls_server {
 	PRFileDesc *model;	/* settings copied into every accepted socket */
 	struct tls_anchors *anchors;	/* NULL: NSS checks every client */
+	int require;		/* a client certificate is required */
+	CERTCertificate *cert;	/* the one served, for expiry checks */
 };
 
 struct tls_client {
@@ -140,10 +143,12 @@ server_model_config(struct tls_server *s, const char *nickname, int require)
 	SECKEYPrivateKey *key;
 	SECStatus rv = SECFailure;
 
-	if ((cert = PK11_FindCertFromNickname(nickname, NULL)) == NULL)
+	if ((cert = tls_cert_find(nickname)) == NULL)
 		return SECFailure;
-	if ((key = PK11_FindKeyByAnyCert(cert, NULL)) == NULL)
+	if ((key = PK11_FindKeyByAnyCert(cert, NULL)) == NULL) {
+		PR_SetError(SEC_ERROR_NO_KEY, 0);
 		goto out;
+	}
 	/* The model keeps its own references to cert and key. */
 	if (SSL_ConfigServerCert(model, cert, key, NULL, 0) != SECSuccess)
 		goto out;
@@ -155,10 +160,16 @@ server_model_config(struct tls_server *s, const char *nickname, int require)
 	    require ? SSL_REQUIRE_ALWAYS : SSL_REQUIRE_NEVER) != SECSuccess)
 		goto out;
 	rv = SECSuccess;
+	tls_cert_log_expiry(cert, "Server certificate");
+	if (s->cert != NULL)
+		CERT_DestroyCertificate(s->cert);
+	s->cert = cert;
+	cert = NULL;
 out:
 	if (key != NULL)
 		SECKEY_DestroyPrivateKey(key);
-	CERT_DestroyCertificate(cert);
+	if (cert != NULL)
+		CERT_DestroyCertificate(cert);
 	return rv;
 }
 
@@ -171,6 +182,7 @@ tls_server_new(const char *cert_nickname, int require_client_cert)
 		PR_SetError(PR_OUT_OF_MEMORY_ERROR, 0);
 		return NULL;
 	}
+	s->require = require_client_cert;
 	if ((s->model = model_new(PR_TRUE)) == NULL)
 		goto fail;
 	if (server_model_config(s, cert_nickname, require_client_cert) !=
@@ -194,21 +206,28 @@ fail:
 int
 tls_server_reload(struct tls_server *s, const char *cert_nickname)
 {
-	CERTCertificate *cert;
-	SECKEYPrivateKey *key = NULL;
+	PRFileDesc *old = s->model;
 	struct tls_anchors *anchors;
-	SECStatus rv = SECFailure;
+	PRErrorCode err;
 
-	if ((cert = PK11_FindCertFromNickname(cert_nickname, NULL)) == NULL)
+	/*
+	 * A new model: SSL_ConfigServerCert on the old one would replace only
+	 * a certificate of the same key type, so an RSA certificate rotated
+	 * to ECDSA would still be offered.  Sockets accepted before keep
+	 * their own copy of the old settings.
+	 */
+	if ((s->model = model_new(PR_TRUE)) == NULL) {
+		s->model = old;
 		return -1;
-	/* Replaces the model's certificate of the same kind. */
-	if ((key = PK11_FindKeyByAnyCert(cert, NULL)) != NULL)
-		rv = SSL_ConfigServerCert(s->model, cert, key, NULL, 0);
-	if (key != NULL)
-		SECKEY_DestroyPrivateKey(key);
-	CERT_DestroyCertificate(cert);
-	if (rv != SECSuccess)
+	}
+	if (server_model_config(s, cert_nickname, s->require) != SECSuccess) {
+		err = PR_GetError();
+		PR_Close(s->model);
+		s->model = old;
+		PR_SetError(err, 0);
 		return -1;
+	}
+	PR_Close(old);
 	/* The CAs may have changed with it; used only inside a check. */
 	if (s->anchors != NULL && (anchors = tls_anchors_load()) != NULL) {
 		tls_anchors_free(s->anchors);
@@ -223,9 +242,43 @@ tls_server_free(struct tls_server *s)
 	if (s == NULL)
 		return;
 	PR_Close(s->model);
+	if (s->cert != NULL)
+		CERT_DestroyCertificate(s->cert);
 	tls_anchors_free(s->anchors);
 	SSL_ShutdownServerSessionIDCache();
 	free(s);
+}
+
+void
+tls_server_check_expiry(const struct tls_server *s)
+{
+	if (s->cert != NULL)
+		tls_cert_log_expiry(s->cert, "Server certificate");
+}
+
+int
+tls_client_reload(const struct tls_client *cl)
+{
+	CERTCertificate *cert;
+	PRExplodedTime t;
+	PRTime nb, na;
+	char when[64] = "";
+
+	if (cl->nickname == NULL)
+		return 0;
+	if ((cert = tls_cert_find(cl->nickname)) == NULL)
+		return -1;
+	if (CERT_GetCertTimes(cert, &nb, &na) == SECSuccess) {
+		PR_ExplodeTime(na, PR_GMTParameters, &t);
+		PR_FormatTimeUSEnglish(when, sizeof(when),
+		    "%Y-%m-%d %H:%M:%S UTC", &t);
+	}
+	log_notice("Client certificate '%s' (%s, valid until %s) is used "
+	    "from the next connection", cl->nickname,
+	    cert->subjectName != NULL ? cert->subjectName : "", when);
+	tls_cert_log_expiry(cert, "Client certificate");
+	CERT_DestroyCertificate(cert);
+	return 0;
 }
 
 static int
@@ -311,7 +364,8 @@ client_model_config(struct tls_client *cl)
 		return SECFailure;
 	if (cl->nickname == NULL)
 		return SECSuccess;
-	return SSL_GetClientAuthDataHook(cl->model, NSS_GetClientAuthData,
+	/* Looked up at each handshake: a renewed certificate is used. */
+	return SSL_GetClientAuthDataHook(cl->model, tls_cert_client_auth,
 	    cl->nickname);
 }
 
@@ -407,6 +461,19 @@ conn_peer_cert_matches(const struct conn *c, const char *name)
 	match = CERT_VerifyCertName(cert, name) == SECSuccess;
 	CERT_DestroyCertificate(cert);
 	return match;
+}
+
+int
+conn_tls_export(const struct conn *c, const char *label, uint8_t *out,
+    size_t len)
+{
+	if (c->tls == NULL || !c->handshake_done) {
+		PR_SetError(PR_NOT_CONNECTED_ERROR, 0);
+		return -1;
+	}
+	return SSL_ExportKeyingMaterial(c->tls, label,
+	    (unsigned int)strlen(label), PR_FALSE, NULL, 0, out,
+	    (unsigned int)len) == SECSuccess ? 0 : -1;
 }
 
 int

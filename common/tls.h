@@ -35,6 +35,11 @@ int	tls_server_reload(struct tls_server *s, const char *cert_nickname);
 /* When the database's certificate of that nickname expires (Unix time,
  * seconds); 0, or -1 when there is none. */
 int	tls_cert_not_after(const char *cert_nickname, long long *t);
+/*
+ * Log the server certificate and its CA when expired or within 30 days of
+ * it (also done at load and reload).
+ */
+void	tls_server_check_expiry(const struct tls_server *s);
 
 /*
  * Client: the server certificate must chain to a trusted CA and carry the
@@ -47,6 +52,12 @@ int	tls_cert_not_after(const char *cert_nickname, long long *t);
 struct tls_client *tls_client_new(const char *server_cn,
 	    const char *client_cert_nickname);
 void	tls_client_free(struct tls_client *c);
+/*
+ * SIGHUP: look the client certificate up again and log which one the next
+ * handshake sends (it is looked up at every handshake) and its expiry.
+ * 0, or -1 with the NSS error set when there is none.
+ */
+int	tls_client_reload(const struct tls_client *c);
 
 /*
  * For conn_tls.c: layer SSL over tcp, an NSPR socket on a connected,

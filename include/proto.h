@@ -136,6 +136,47 @@ enum qn_heuristics {
 	QN_HEUR_FAIL = 2
 };
 
+/*
+ * Enrolment (ours, issue 14): message types and options far from 3.0.3's,
+ * which a 3.0.3 daemon answers with SERVER_ERROR "unsupported message".
+ * The exchange is in corosync-qnetd(8), PROTOCOL NOTES.
+ */
+enum qn_enroll_msg_type {
+	QN_MSG_ENROLL_STARTTLS = 0x7E00,	/* client: TLS, no client cert */
+	QN_MSG_ENROLL_REQUEST = 0x7E01,		/* client: token id, proof, CSR */
+	QN_MSG_ENROLL_REPLY = 0x7E02		/* server: error or certificates */
+};
+
+enum qn_enroll_opt {
+	QN_OPT_ENROLL_TOKEN_ID = 0x7E00,	/* 8 hex digits */
+	QN_OPT_ENROLL_PROOF = 0x7E01,		/* HMAC-SHA-256, 32 bytes */
+	QN_OPT_ENROLL_CSR = 0x7E02,		/* PKCS#10, DER */
+	QN_OPT_ENROLL_CERT = 0x7E03,		/* the signed certificate, DER */
+	QN_OPT_ENROLL_CA_CERT = 0x7E04,		/* the QNet CA, DER */
+	QN_OPT_ENROLL_ERROR = 0x7E05,		/* enum qn_enroll_err, u16 */
+	QN_OPT_ENROLL_REASON = 0x7E06		/* text for the node's user */
+};
+
+enum qn_enroll_err {
+	QN_ENROLL_OK = 0,
+	QN_ENROLL_REFUSED = 1,		/* token or request refused (reason) */
+	QN_ENROLL_RATE_LIMITED = 2,	/* too many attempts from this address */
+	QN_ENROLL_UNAVAILABLE = 3,	/* no TLS, no CA key: can't sign */
+	QN_ENROLL_BAD_REQUEST = 4	/* malformed, or sent out of turn */
+};
+
+/* A type the reader keeps (3.0.3's, then ours); others are skipped. */
+static inline int
+qn_msg_type_known(uint16_t t)
+{
+	return t < QN_MSG_COUNT ||
+	    (t >= QN_MSG_ENROLL_STARTTLS && t <= QN_MSG_ENROLL_REPLY);
+}
+
+/* The keying-material label the token proof is bound to (RFC 5705). */
+#define QN_ENROLL_EXPORTER_LABEL	"EXPORTER-corosync-qnetd-enroll"
+#define QN_ENROLL_EXPORTER_LEN		32
+
 struct qn_ring_id {
 	uint32_t node_id;
 	uint64_t seq;

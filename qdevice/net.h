@@ -40,6 +40,8 @@ void	net_finish(struct qd_net *n);
 
 /* End the connection for reason r (scheduled; the first reason counts). */
 void	net_disconnect(struct qd_net *n, enum disc_reason r);
+/* SIGHUP: which client certificate the next handshake sends (logged). */
+void	net_tls_reload(struct qd_net *n);
 
 /* Events from corosync and the heuristics */
 void	net_membership_changed(struct qd_net *n);

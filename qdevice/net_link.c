@@ -366,6 +366,25 @@ net_disconnect(struct qd_net *n, enum disc_reason r)
 /* ------------------------------------------------------------------ */
 /* Life cycle */
 
+/*
+ * SIGHUP: the client certificate is looked up at every handshake, so a
+ * renewed one is sent from the next connection on.  The connection up now
+ * stays: its certificate was checked once, at its handshake, and with
+ * ffsplit a reconnect would cost the vote until the new ACK.
+ */
+void
+net_tls_reload(struct qd_net *n)
+{
+	struct net_link *l = &n->link;
+
+	if (l->tls == NULL)
+		return;
+	if (tls_client_reload(l->tls) != 0)
+		log_err("NSS error (%s): no client certificate '%s' in %s",
+		    tls_error(), n->set->net_nss_client_cert_nickname,
+		    n->set->net_nss_db_dir);
+}
+
 int
 net_link_init(struct qd_net *n, const struct net_link_cb *cb)
 {

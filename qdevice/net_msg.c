@@ -78,6 +78,14 @@ preinit_reply(struct qd_net *n, const struct msg *m)
 		net_disconnect(n, DISC_INCOMPATIBLE_TLS);
 		return;
 	}
+	/*
+	 * tls: on with a qnetd that has TLS off: 3.0.3 goes on in plain text
+	 * without a word; say so, it is what tls: required would refuse.
+	 */
+	if (server == QN_TLS_UNSUPPORTED && client == QN_TLS_SUPPORTED)
+		log_warn("qnetd does not support TLS: this connection is in "
+		    "plain text (the cluster certificate is not used); set "
+		    "quorum.device.net.tls to required to refuse it");
 	if (server != QN_TLS_UNSUPPORTED && client != QN_TLS_UNSUPPORTED) {
 		msg_init(&st, QN_MSG_STARTTLS);
 		msg_set_seq(&st, net_next_seq(n));

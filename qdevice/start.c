@@ -208,6 +208,7 @@ on_sighup(uv_signal_t *s, int signum)
 	log_notice("SIGHUP: reloading");
 	apply_debug(q);
 	log_syslog_probe();
+	net_tls_reload(q->net);
 	notify_ready(&q->notify);
 }
 

@@ -54,6 +54,8 @@ struct client {
 	unsigned closing:1;
 	unsigned closed_by_peer:1;	/* EOF: its qdevice closed the connection */
 	unsigned rate_paused:1;		/* out of message tokens */
+	unsigned enrolling:1;		/* ENROLL_STARTTLS: enrolment only */
+	unsigned enroll_done:1;		/* its one ENROLL_REQUEST was answered */
 };
 
 /* The client whose member m is (the server's members are all clients'). */

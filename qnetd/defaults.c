@@ -75,6 +75,10 @@ qnetd_defaults(struct qnetd *q)
 	s->memory_keep_time = 86400000;
 	s->memory_max_clusters = 65536;
 	s->tie_hold_time = 30000;
+	/* Enrolment: certificates for 2 years (issue 14), and a node that
+	 * mistypes a token a few times is not locked out for long. */
+	s->enroll_cert_lifetime = 730;
+	s->enroll_attempts_per_minute = 10;
 	q->port = QN_DEFAULT_PORT;
 	q->tls_mode = QN_TLS_SUPPORTED;
 	q->client_cert_required = 1;

@@ -7,6 +7,8 @@
 
 #include "decide.h"
 #include "events.h"
+#include "enroll.h"
+#include "enroll_msg.h"
 #include "handlers.h"
 #include "log.h"
 #include "names.h"
@@ -524,6 +526,25 @@ handle_message(struct client *c, enum reader_status st, const uint8_t *data,
 	}
 
 	client_dpd_rearm(c);
+	if (enroll_msg_is_type(get_u16(data))) {
+		enroll_message(c, data, len);
+		return;
+	}
+	/*
+	 * An enrolment connection carries enrolment and nothing else: the
+	 * first other message gets an error (a disconnect now would drop
+	 * it unsent), the rest is ignored, and init_timeout ends it.
+	 */
+	if (c->enrolling) {
+		if (!c->enroll_done) {
+			log_err("Client %s sent %s on an enrolment "
+			    "connection", c->addr,
+			    msg_type_name(get_u16(data)));
+			send_error(c, NULL, QN_ERR_UNEXPECTED_MESSAGE);
+			c->enroll_done = 1;
+		}
+		return;
+	}
 	if ((de = msg_decode(data, len, &m)) != DECODE_OK) {
 		log_warn("Client %s sent a message that can't be decoded: %s",
 		    c->addr, decode_err_str(de));

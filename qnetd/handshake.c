@@ -258,7 +258,7 @@ start(struct client *c, int slot)
 {
 	struct qnetd *q = c->qnetd;
 
-	if (conn_starttls_server(&c->conn, q->tls) != 0) {
+	if (conn_starttls_server(&c->conn, q->tls, c->enrolling) != 0) {
 		c->qnetd->up->disconnect(c, "can't start TLS");
 		return;
 	}

@@ -18,6 +18,7 @@ static const char *const limit_names[LIMIT_COUNT] = {
 	[LIMIT_SEND_BYTES] = "max_client_send_bytes",
 	[LIMIT_MESSAGE_RATE] = "max_client_message_rate",
 	[LIMIT_CLUSTER_CPU] = "max_cluster_cpu_per_second",
+	[LIMIT_ENROLL_ATTEMPTS] = "enroll_attempts_per_minute",
 	[LIMIT_TLS_HANDSHAKES] = "max_tls_handshakes",
 	[LIMIT_ACCEPT] = "accept",
 };

@@ -24,6 +24,7 @@ enum qnetd_limit {
 	LIMIT_TLS_HANDSHAKES,
 	LIMIT_ACCEPT,		/* accept() failed: out of descriptors, memory */
 	LIMIT_CLUSTER_CPU,
+	LIMIT_ENROLL_ATTEMPTS,
 	LIMIT_COUNT
 };
 

@@ -23,6 +23,7 @@
 #include "log.h"
 #include "metrics.h"
 #include "names.h"
+#include "nssdb.h"
 #include "qnetd.h"
 #include "settings.h"
 #include "sysd.h"
@@ -30,6 +31,7 @@
 
 #define PROG	"corosync-qnetd"
 #define RUNDIR	LOCALSTATEDIR "/run/corosync-qnetd"
+#define NSS_DB_DEFAULT	COROSYNCSYSCONFDIR "/qnetd/nssdb"
 #define OFF(f)	offsetof(struct qnetd_settings, f)
 /* The largest timer 3.0.3 accepts (ms). */
 #define MAX_TIMER_MS	18000000
@@ -52,6 +54,7 @@ static const struct setting qnetd_settings[] = {
 	    16, UINT32_MAX },
 	{ "nss_db_dir", SETTING_STR, OFF(nss_db_dir), 0, 0 },
 	{ "cert_nickname", SETTING_STR, OFF(cert_nickname), 0, 0 },
+	{ "nss_db_auto_init", SETTING_BOOL, OFF(nss_db_auto_init), 0, 0 },
 	{ "heartbeat_interval_min", SETTING_INT, OFF(heartbeat_interval_min),
 	    1, UINT32_MAX },
 	{ "heartbeat_interval_max", SETTING_INT, OFF(heartbeat_interval_max),
@@ -88,6 +91,12 @@ static const struct setting qnetd_settings[] = {
 	    OFF(max_cluster_cpu_per_second), 0, 1000 },
 	{ "tls_handshake_stall_timeout", SETTING_INT,
 	    OFF(tls_handshake_stall_timeout), 0, MAX_TIMER_MS },
+	/* Enrolment over the qnetd port (enroll.c). */
+	{ "enroll_state_dir", SETTING_STR, OFF(enroll_state_dir), 0, 0 },
+	{ "enroll_cert_lifetime", SETTING_INT, OFF(enroll_cert_lifetime), 1,
+	    36600 },
+	{ "enroll_attempts_per_minute", SETTING_INT,
+	    OFF(enroll_attempts_per_minute), 0, 1000000 },
 	{ "ipc_idle_timeout", SETTING_INT, OFF(ipc.idle_timeout), 0,
 	    IPC_IDLE_TIMEOUT_MAX },
 	/* Ours: the decision memory and where it is saved (persist.h). */
@@ -120,8 +129,9 @@ static const struct setting qnetd_settings[] = {
 
 /* String settings get their defaults only if -S did not set them. */
 static const struct setting_default string_defaults[] = {
-	{ OFF(nss_db_dir), COROSYNCSYSCONFDIR "/qnetd/nssdb" },
+	{ OFF(nss_db_dir), NSS_DB_DEFAULT },
 	{ OFF(cert_nickname), "QNetd Cert" },
+	{ OFF(enroll_state_dir), LOCALSTATEDIR "/lib/corosync-qnetd" },
 	{ OFF(lock_file), RUNDIR "/corosync-qnetd.pid" },
 	{ OFF(local_socket_file), RUNDIR "/corosync-qnetd.sock" },
 	{ OFF(state_dir), LOCALSTATEDIR "/lib/corosync-qnetd" },
@@ -341,6 +351,9 @@ start(struct qnetd *q)
 		if (tls_init(q->set.nss_db_dir) != 0) {
 			log_crit("NSS error (%s): can't open NSS database %s",
 			    tls_error(), q->set.nss_db_dir);
+			if (!nssdb_exists(q->set.nss_db_dir))
+				nssdb_log_hint(q->set.nss_db_dir,
+				    NSS_DB_DEFAULT);
 			return -1;
 		}
 		q->tls = tls_server_new(q->set.cert_nickname,
@@ -348,6 +361,8 @@ start(struct qnetd *q)
 		if (q->tls == NULL) {
 			log_crit("NSS error (%s): can't load certificate '%s'",
 			    tls_error(), q->set.cert_nickname);
+			nssdb_log_cert_hint(q->set.nss_db_dir,
+			    q->set.cert_nickname);
 			return -1;
 		}
 	} else if (tls_init(NULL) != 0) {
@@ -398,10 +413,15 @@ main(int argc, char **argv)
 	signal(SIGPIPE, SIG_IGN);
 	daemon_ignore_sighup();
 
+	if (q.tls_mode != QN_TLS_UNSUPPORTED && q.set.nss_db_auto_init &&
+	    nssdb_auto_init(q.set.nss_db_dir) != 0)
+		goto out;
 	if (q.tls_mode != QN_TLS_UNSUPPORTED &&
 	    access(q.set.nss_db_dir, R_OK | X_OK) != 0) {
 		log_crit("Can't open NSS DB directory %s: %s", q.set.nss_db_dir,
 		    strerror(errno));
+		if (errno == ENOENT)
+			nssdb_log_hint(q.set.nss_db_dir, NSS_DB_DEFAULT);
 		goto out;
 	}
 	if (!q.foreground && daemonize() != 0) {

@@ -13,6 +13,7 @@
 #include "core.h"
 #include "daemon.h"
 #include "dpd.h"
+#include "enroll.h"
 #include "gate.h"
 #include "handshake.h"
 #include "ipc.h"
@@ -36,6 +37,7 @@ struct qnetd_settings {
 	long long max_client_receive_size;
 	char *nss_db_dir;
 	char *cert_nickname;
+	int nss_db_auto_init;		/* create a missing database (nssdb.c) */
 	long long heartbeat_interval_min;
 	long long heartbeat_interval_max;
 	int dpd_enabled;
@@ -71,6 +73,9 @@ struct qnetd_settings {
 	long long memory_max_clusters;		/* idle records kept */
 	long long tie_hold_time;		/* ms a remembered tie is held */
 	int state_dir_shared;			/* load another host's file */
+	char *enroll_state_dir;			/* token uses taken */
+	long long enroll_cert_lifetime;		/* days, enrolment (enroll.c) */
+	long long enroll_attempts_per_minute;	/* per address; 0 = off */
 };
 
 struct qnetd {
@@ -105,6 +110,7 @@ struct qnetd {
 	struct dpd dpd;			/* dead peers (dpd.c) */
 	struct budget budget;		/* clusters over their CPU budget */
 	struct hs_admission hs;		/* TLS handshakes (handshake.c) */
+	struct enroll_state enroll;	/* enrolment (enroll.c) */
 
 	/*
 	 * What the modules below the server (handlers, send, handshake,

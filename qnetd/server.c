@@ -419,6 +419,7 @@ server_init(struct qnetd *q)
 	rate_init(q, client_read_pause_update);
 	budget_init(q);
 	hs_init(q);
+	enroll_init(q);
 	dpd_init(q, client_expired);
 	peer_table_init(&q->peers);
 	gate_start(q);

@@ -222,6 +222,8 @@ status_json(const struct qnetd *q, struct buf *o)
 	json_key(o, &f, "max_receive_size");
 	buf_printf(o, "%lld", q->set.max_client_receive_size);
 	events_json(q, o, &f);
+	json_key(o, &f, "certificates_enrolled");
+	buf_printf(o, "%" PRIu64, enroll_issued(q));
 	buf_printf(o, "}\n");
 }
 

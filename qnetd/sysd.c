@@ -18,6 +18,19 @@
 
 /* One daemon per process, and systemd knows one status of it. */
 static struct notify notify;
+/* A certificate nearing its end is logged at load, on SIGHUP and daily. */
+#define EXPIRY_CHECK_MS	(24 * 3600 * 1000ULL)
+static uv_timer_t expiry_timer;
+static int expiry_timer_up;
+
+static void
+on_expiry_check(uv_timer_t *t)
+{
+	const struct qnetd *q = t->data;
+
+	if (q->tls != NULL)
+		tls_server_check_expiry(q->tls);
+}
 
 void
 sysd_status_line(const struct qnetd *q, char *buf, size_t len)
@@ -110,6 +123,13 @@ sysd_start(struct qnetd *q)
 {
 	startup_line(q);
 	daemon_sighup_start(&q->signals, q->loop, on_sighup, q);
+	if (q->tls != NULL && uv_timer_init(q->loop, &expiry_timer) == 0) {
+		expiry_timer.data = q;
+		uv_timer_start(&expiry_timer, on_expiry_check, EXPIRY_CHECK_MS,
+		    EXPIRY_CHECK_MS);
+		uv_unref((uv_handle_t *)&expiry_timer);
+		expiry_timer_up = 1;
+	}
 	notify_start(&notify, q->loop, status_cb, q);
 	notify_ready(&notify);
 }
@@ -118,5 +138,9 @@ void
 sysd_stop(struct qnetd *q)
 {
 	(void)q;
+	if (expiry_timer_up) {
+		uv_close((uv_handle_t *)&expiry_timer, NULL);
+		expiry_timer_up = 0;
+	}
 	notify_stop(&notify);
 }

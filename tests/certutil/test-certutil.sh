@@ -1,6 +1,7 @@
 #!/bin/bash
-# Checks are written as single-quoted strings for eval:
-# shellcheck disable=SC2016
+# Checks are written as single-quoted strings for eval (and the variables
+# set for them look unused):
+# shellcheck disable=SC2016,SC2034
 #
 # End-to-end test of corosync-qnetd-certutil and corosync-qdevice-net-certutil.
 #
@@ -135,169 +136,9 @@ mount -t tmpfs -o mode=0755 none "$ETC" || {
     exit 77
 }
 
-npass=0
-nfail=0
-nskip=0
-
-pass() {
-    npass=$((npass + 1))
-    echo "PASS: $*"
-}
-
-fail() {
-    nfail=$((nfail + 1))
-    echo "FAIL: $*"
-}
-
-skip() {
-    nskip=$((nskip + 1))
-    echo "SKIP: $*"
-}
-
-check() {
-    local desc="$1"
-    shift
-
-    if "$@"; then
-        pass "$desc"
-    else
-        fail "$desc"
-    fi
-}
-
-# run WANT DESC CMD...: run CMD (stdout in $WORK/out, stderr in $WORK/err)
-# and check its exit status (a number, or "nz" for any non-zero status)
-RC=0
-run() {
-    local want="$1" desc="$2"
-    shift 2
-
-    "$@" > "$WORK/out" 2> "$WORK/err" < /dev/null
-    RC=$?
-
-    if [ "$want" = nz ] && [ "$RC" -ne 0 ]; then
-        pass "$desc (exit $RC)"
-        return 0
-    fi
-    if [ "$want" = "$RC" ]; then
-        pass "$desc (exit $RC)"
-        return 0
-    fi
-
-    fail "$desc (exit $RC, expected $want)"
-    sed 's/^/    | /' "$WORK/out" "$WORK/err" | head -n 20
-    return 1
-}
-
-extension() {
-    [ "$COMPAT_ONLY" != 1 ]
-}
-
-mode_is() {
-    [ "$(stat -c '%a' "$1" 2>/dev/null)" = "$2" ]
-}
-
-owner_is() {
-    [ "$(stat -c '%u:%g' "$1" 2>/dev/null)" = "$2" ]
-}
-
-# trust flags of a nickname in a database
-trust_of() {
-    certutil -L -d "sql:$1" 2>/dev/null |
-        sed -n "s/^$2  *\([^ ]*\)\$/\1/p" | head -n 1
-}
-
-# cert_field DB NICKNAME FIELD: Subject/Issuer (without quotes) or Serial
-cert_field() {
-    local out
-
-    out=$(certutil -L -d "sql:$1" -n "$2" 2>/dev/null) || return 1
-    case "$3" in
-        Serial) printf '%s\n' "$out" | sed -n 's/^ *Serial Number: \([0-9]*\) .*/\1/p' | head -n 1 ;;
-        *) printf '%s\n' "$out" | sed -n "s/^ *$3: \"\(.*\)\"\$/\1/p" | head -n 1 ;;
-    esac
-}
-
-# "Not Before" and "Not After" years of a certificate differ by 100
-validity_100y() {
-    local out y1 y2
-
-    out=$(certutil -L -d "sql:$1" -n "$2" 2>/dev/null) || return 1
-    y1=$(printf '%s\n' "$out" | sed -n 's/^ *Not Before: .* \([0-9]\{4\}\)$/\1/p')
-    y2=$(printf '%s\n' "$out" | sed -n 's/^ *Not After : .* \([0-9]\{4\}\)$/\1/p')
-    [ -n "$y1" ] && [ -n "$y2" ] && [ $((y2 - y1)) -eq 100 ]
-}
-
-# certutil -V: certificate valid for a usage (C = SSL client, V = SSL server)
-cert_valid_for() {
-    certutil -V -d "sql:$1" -n "$2" -u "$3" 2>&1 | grep -q 'certificate is valid'
-}
-
-# certutil -K names an RSA key after its certificate but lists an EC key as
-# "(orphan)"; exporting the certificate with its key works for both.
-has_key_for() {
-    certutil -K -d "sql:$1" -f "$1/pwdfile.txt" 2>/dev/null | grep -q "$2\$" ||
-        pk12util -d "sql:$1" -n "$2" -k "$1/pwdfile.txt" -W "" \
-            -o "$WORK/has-key.p12" >/dev/null 2>&1
-}
-
-file_is_empty() {
-    [ -f "$1" ] && ! [ -s "$1" ]
-}
-
-grep_q() {
-    grep -q -e "$1" "$2"
-}
-
-not_grep_q() {
-    ! grep -q -e "$1" "$2"
-}
-
-crq_subject() {
-    local tool
-
-    for tool in nss-pp pp; do
-        if command -v "$tool" >/dev/null 2>&1; then
-            "$tool" -t certificate-request -w -i "$1" 2>/dev/null |
-                sed -n 's/^ *Subject: "\(.*\)"$/\1/p' | head -n 1
-            return
-        fi
-    done
-    if command -v openssl >/dev/null 2>&1; then
-        openssl req -in "$1" -inform DER -noout -subject -nameopt RFC2253 2>/dev/null |
-            sed 's/^subject=//'
-    fi
-}
-
-all_files_mode() {
-    local dir="$1" mode="$2" f
-
-    for f in cert9.db key4.db pkcs11.txt pwdfile.txt noise.txt "${@:3}"; do
-        mode_is "$dir/$f" "$mode" || {
-            echo "    | $dir/$f: mode $(stat -c '%a' "$dir/$f" 2>/dev/null), expected $mode"
-            return 1
-        }
-    done
-}
-
-all_files_owner() {
-    local dir="$1" owner="$2" f
-
-    for f in "$dir" "$dir"/*; do
-        owner_is "$f" "$owner" || {
-            echo "    | $f: owner $(stat -c '%u:%g' "$f"), expected $owner"
-            return 1
-        }
-    done
-}
-
-# Switch the node database directory to that of node N (separate hosts)
-use_node() {
-    mkdir -p "$WORK/node$1"
-    umount "$ETC/qdevice" 2>/dev/null
-    mkdir -p "$ETC/qdevice"
-    mount --bind "$WORK/node$1" "$ETC/qdevice"
-}
+# Counters, checks, database probes, the qnetd helpers and the TLS client.
+# shellcheck source=tests/certutil/lib.sh
+. "$SRC_DIR/tests/certutil/lib.sh"
 
 QN=$QNETD_CERTUTIL
 QD=$QDEVICE_CERTUTIL
@@ -317,7 +158,7 @@ run 0 "qnetd-certutil -h prints usage" "$QN" -h &&
             grep -q -- "-G" "$WORK/out" && grep -q -- "-c" "$WORK/out" && grep -q -- "-n" "$WORK/out"'
 run 0 "qnetd-certutil without operation prints usage" "$QN"
 check "qnetd-certutil without operation: usage on stdout" test -s "$WORK/out"
-run 1 "qnetd-certutil rejects a bad option" "$QN" -x &&
+run 1 "qnetd-certutil rejects a bad option" "$QN" -z &&
     check "qnetd-certutil bad option message" grep_q "Invalid option" "$WORK/err"
 run 1 "qnetd-certutil -c without argument" "$QN" -s -c
 run 0 "qdevice-net-certutil -h prints usage" "$QD" -h
@@ -626,108 +467,146 @@ EOF
     run 1 "quick start refuses nodes that already have a database" \
         "$QD" -Q -n "$CLUSTER" -S "$QS/fake-ssh" -C "$QS/fake-scp" qnetd n1 n4
     check "quick start refusal left n4 untouched" test ! -e "$QS/hosts/n4/qdevice"
+    run 0 "quick start -Q -d DIR puts the node databases in DIR" \
+        "$QD" -Q -n "$CLUSTER" -d "$ETC/alt/nssdb" -S "$QS/fake-ssh" -C "$QS/fake-scp" \
+        qnetd n5 n6
+    for n in n5 n6; do
+        check "quick start -d: $n has Cluster Cert with key in DIR, none in the default" \
+            eval '[ "$(trust_of "$QS/hosts/$n/alt/nssdb" "Cluster Cert")" = "u,u,u" ] &&
+                has_key_for "$QS/hosts/$n/alt/nssdb" "Cluster Cert" &&
+                ! [ -e "$QS/hosts/$n/qdevice/net/nssdb" ]'
+    done
 else
     skip "quick start with -S/-C (extension)"
+fi
+
+#
+# -d DIR on every operation: DIR is the database directory itself (what
+# nss_db_dir names), with the same files and nicknames inside; the default
+# databases are not touched.
+#
+DQ=$WORK/alt/qnetd-db
+DN1=$WORK/alt/node1/db
+DN2=$WORK/alt/node2/db
+if extension; then
+    run 0 "qnetd-certutil -h documents -d" "$QN" -h &&
+        check "qnetd-certutil usage lists -d dir" grep_q "-d dir" "$WORK/out"
+    run 0 "qdevice-net-certutil -h documents -d" "$QD" -h &&
+        check "qdevice-net-certutil usage lists -d dir" grep_q "-d dir" "$WORK/out"
+    run 0 "qdevice-net-certutil -h -d DIR names DIR as the database directory" \
+        "$QD" -h -d "$DN1" &&
+        check "usage with -d: Database directory: DIR" grep_q "^Database directory: $DN1\$" "$WORK/out"
+    run 2 "qnetd -i -d '' is refused" "$QN" -i -d ""
+    umount "$ETC/qdevice" 2>/dev/null
+    cp "$QNETD_DB/cert9.db" "$WORK/default-cert9.before"
+    qnetd_default_files=$(ls "$QNETD_DB")
+    run 0 "qnetd -i -d DIR/ (trailing slash)" "$QN" -i -d "$DQ/"
+    check "qnetd -i -d: output names DIR/qnetd-cacert.crt" grep_q "^QNetd CA certificate is exported as $DQ/qnetd-cacert.crt\$" "$WORK/out"
+    for f in cert9.db key4.db pkcs11.txt pwdfile.txt noise.txt serial.txt qnetd-cacert.crt; do
+        check "qnetd -i -d created DIR/$f" test -f "$DQ/$f"
+    done
+    check "qnetd -i -d: DIR mode 0770, files 0660" \
+        eval 'mode_is "$DQ" 770 && all_files_mode "$DQ" 660 serial.txt'
+    check "qnetd -i -d: QNet CA (CTu,u,u) and QNetd Cert (u,u,u) in DIR" \
+        eval '[ "$(trust_of "$DQ" "QNet CA")" = "CTu,u,u" ] && [ "$(trust_of "$DQ" "QNetd Cert")" = "u,u,u" ] &&
+            [ "$(cert_field "$DQ" "QNetd Cert" Subject)" = "CN=Qnetd Server" ]'
+    run 1 "qnetd -i -d refuses a second initialization of DIR" "$QN" -i -d "$DQ"
+    run 1 "qnetd -s -d without a database there" "$QN" -s -d "$WORK/alt/none" -c "$WORK/node.crq" -n dcl
+    run 1 "node -r -d without a database there" "$QD" -r -d "$WORK/alt/none" -n dcl
+    check "nothing was created in a -d DIR without a database" test ! -e "$WORK/alt/none"
+
+    run 0 "node1 -i -d DIR -c DIR/qnetd-cacert.crt" "$QD" -i -d "$DN1" -c "$DQ/qnetd-cacert.crt"
+    check "node1 -i -d: QNet CA (CT,c,c), DIR mode 0770, files 0660" \
+        eval '[ "$(trust_of "$DN1" "QNet CA")" = "CT,c,c" ] && mode_is "$DN1" 770 && all_files_mode "$DN1" 660'
+    run 0 "node1 -r -d DIR -n dcl" "$QD" -r -d "$DN1" -n dcl
+    check "node1 -r -d: request in DIR with subject CN=dcl" \
+        eval '[ "$(crq_subject "$DN1/qdevice-net-node.crq")" = "CN=dcl" ]'
+    run 0 "qnetd -s -d DIR signs" "$QN" -s -d "$DQ" -c "$DN1/qdevice-net-node.crq" -n dcl
+    check "qnetd -s -d: DIR/cluster-dcl.crt, DIR/serial.txt 103" \
+        eval 'test -s "$DQ/cluster-dcl.crt" && [ "$(cat "$DQ/serial.txt")" = 103 ]'
+    run 0 "node1 -M -d DIR" "$QD" -M -d "$DN1" -c "$DQ/cluster-dcl.crt"
+    check "node1 -M -d: Cluster Cert (u,u,u) with key chaining to QNet CA, p12 in DIR" \
+        eval '[ "$(trust_of "$DN1" "Cluster Cert")" = "u,u,u" ] && has_key_for "$DN1" "Cluster Cert" &&
+            cert_valid_for "$DN1" "Cluster Cert" C && test -s "$DN1/qdevice-net-node.p12"'
+    # -R: a new server key and certificate from the same CA
+    ca_before=$(certutil -L -d "sql:$DQ" -n "QNet CA" -a)
+    run 0 "qnetd -R -d DIR renews the server certificate" "$QN" -R -d "$DQ" &&
+        check "qnetd -R: output says to reload corosync-qnetd" grep_q "Reload corosync-qnetd" "$WORK/out"
+    check "qnetd -R: QNetd Cert serial 104, CN=Qnetd Server, a valid SSL server certificate" \
+        eval '[ "$(cert_field "$DQ" "QNetd Cert" Serial)" = 104 ] &&
+            [ "$(cert_field "$DQ" "QNetd Cert" Subject)" = "CN=Qnetd Server" ] &&
+            cert_valid_for "$DQ" "QNetd Cert" V && [ "$(trust_of "$DQ" "QNetd Cert")" = "u,u,u" ]'
+    check "qnetd -R: one server key left, CA unchanged, no backup file left" \
+        eval '[ "$(certutil -K -d "sql:$DQ" -f "$DQ/pwdfile.txt" 2>/dev/null | grep -c "QNetd Cert")" = 1 ] &&
+            [ "$(certutil -L -d "sql:$DQ" -n "QNet CA" -a)" = "$ca_before" ] &&
+            ! ls -a "$DQ" | grep -q backup'
+    run 1 "qnetd -R without a database" "$QN" -R -d "$WORK/alt/none"
+    check "qnetd -R without a database created nothing" test ! -e "$WORK/alt/none"
+    # Enrolment tokens (-t), kept beside the -d database
+    if command -v openssl >/dev/null 2>&1; then
+        run 2 "qnetd -t without a cluster name" "$QN" -t -d "$DQ"
+        run 2 "qnetd -t -T 0 is refused" "$QN" -t -n dcl -T 0 -d "$DQ"
+        run 2 "qnetd -t -u x is refused" "$QN" -t -n dcl -u x -d "$DQ"
+        run 2 "qnetd -t with a cluster name unfit for a token" "$QN" -t -n "a b" -d "$DQ"
+        run 1 "qnetd -t without a database" "$QN" -t -n dcl -d "$WORK/alt/none"
+        run 0 "qnetd -t -n dcl -T 600 -u 2 prints a token" "$QN" -t -n dcl -T 600 -u 2 -d "$DQ"
+        tok=$(cat "$WORK/out")
+        check "token is qnetenroll1.ID.SECRET.CAPIN on one line" \
+            eval '[ "$(wc -l < "$WORK/out")" = 1 ] &&
+                printf "%s" "$tok" | grep -E -q "^qnetenroll1\.[0-9a-f]{8}\.[0-9a-f]{64}\.[0-9a-f]{64}\$"'
+        tok_id=$(printf '%s' "$tok" | cut -d. -f2)
+        tok_secret=$(printf '%s' "$tok" | cut -d. -f3)
+        tok_pin=$(printf '%s' "$tok" | cut -d. -f4)
+        check "token pins the SHA-256 of the QNet CA's public key (SubjectPublicKeyInfo)" \
+            eval '[ "$tok_pin" = "$(sed -n "/-----BEGIN/,\$p" "$DQ/qnetd-cacert.crt" |
+                openssl x509 -noout -pubkey | openssl pkey -pubin -outform DER | sha256sum | cut -d " " -f 1)" ]'
+        check "token file beside the database keeps the secret's hash, not the secret" \
+            eval 'grep -q "^$tok_id dcl [0-9]* 2 active $(printf "%s" "$tok_secret" | sha256sum | cut -d " " -f 1) " "$DQ/enroll-tokens" &&
+                ! grep -q "$tok_secret" "$DQ/enroll-tokens" && mode_is "$DQ/enroll-tokens" 640'
+        run 0 "qnetd -t -n dcl -T 1 (a token that expires at once)" "$QN" -t -n dcl -T 1 -d "$DQ"
+        short_id=$(cut -d. -f2 "$WORK/out")
+        run 0 "qnetd -t -n other: a third token" "$QN" -t -n other -d "$DQ"
+        other_id=$(cut -d. -f2 "$WORK/out")
+        check "three different token ids" \
+            eval '[ "$tok_id" != "$short_id" ] && [ "$short_id" != "$other_id" ] && [ "$tok_id" != "$other_id" ]'
+        run 0 "qnetd -t -x ID revokes a token" "$QN" -t -x "$other_id" -d "$DQ"
+        run 1 "qnetd -t -x of an unknown token" "$QN" -t -x deadbeef -d "$DQ"
+        run 2 "qnetd -t -x of an invalid id" "$QN" -t -x "x;y" -d "$DQ"
+        sleep 2
+        run 0 "qnetd -t -l lists the tokens" "$QN" -t -l -d "$DQ"
+        check "-t -l: header, then active (2 uses), expired and revoked tokens" \
+            eval 'head -n 1 "$WORK/out" | grep -q "^ID  *CLUSTER  *EXPIRES  *USES LEFT  *STATE\$" &&
+                grep -q "^$tok_id  *dcl  *[0-9-]* [0-9:]* UTC  *2  *active\$" "$WORK/out" &&
+                grep -q "^$short_id  *dcl .* expired\$" "$WORK/out" &&
+                grep -q "^$other_id  *other .* revoked\$" "$WORK/out" && [ "$(wc -l < "$WORK/out")" = 4 ]'
+        check "tokens are not shown by -t -l" not_grep_q "$tok_secret" "$WORK/out"
+    else
+        skip "enrolment tokens (no openssl)"
+    fi
+    run 0 "node2 -i -d DIR" "$QD" -i -d "$DN2" -c "$DQ/qnetd-cacert.crt"
+    run 0 "node2 -m -d DIR" "$QD" -m -d "$DN2" -c "$DN1/qdevice-net-node.p12"
+    check "node2 -m -d: Cluster Cert with key chaining to QNet CA" \
+        eval 'has_key_for "$DN2" "Cluster Cert" && cert_valid_for "$DN2" "Cluster Cert" C'
+    check "-d: the default qnetd database is untouched" \
+        eval 'cmp -s "$WORK/default-cert9.before" "$QNETD_DB/cert9.db" &&
+            [ "$(ls "$QNETD_DB")" = "$qnetd_default_files" ]'
+    check "-d: no default node database was created" test ! -e "$NODE_DB"
+
+    # Created files take the owner and group of the directory holding DIR
+    mkdir -p "$WORK/alt/grp"
+    chown 0:4321 "$WORK/alt/grp"
+    run 0 "qnetd -i -G -d DIR in a group-owned directory" "$QN" -i -G -d "$WORK/alt/grp/db"
+    check "-G -d: DIR 0750, files 0640, owned by 0:4321" \
+        eval 'mode_is "$WORK/alt/grp/db" 750 && all_files_mode "$WORK/alt/grp/db" 640 serial.txt &&
+            all_files_owner "$WORK/alt/grp/db" 0:4321'
+else
+    skip "-d DIR (extension)"
 fi
 
 #
 # A corosync-qnetd accepts the database: it loads "QNetd Cert" and accepts a
 # TLS client presenting the cluster certificate for the right cluster only.
 #
-start_qnetd() {
-    local port="$1" i
-
-    "$QNETD_BIN" -f -d -s req -l 127.0.0.1 -p "$port" \
-        -S "nss_db_dir=$QNETD_DB,lock_file=$WORK/qnetd.pid,local_socket_file=$WORK/qnetd.sock,state_dir=$WORK" \
-        > "$WORK/qnetd.log" 2>&1 &
-    QNETD_PID=$!
-    for i in $(seq 1 50); do
-        if ! kill -0 "$QNETD_PID" 2>/dev/null; then
-            wait "$QNETD_PID" 2>/dev/null
-            QNETD_PID=""
-            return 1
-        fi
-        if (exec 3<>"/dev/tcp/127.0.0.1/$port") 2>/dev/null; then
-            return 0
-        fi
-        sleep 0.1
-    done
-    return 1
-}
-
-stop_qnetd() {
-    if [ -n "$QNETD_PID" ]; then
-        kill "$QNETD_PID" 2>/dev/null
-        wait "$QNETD_PID" 2>/dev/null
-        QNETD_PID=""
-    fi
-}
-
-cat > "$WORK/tlsclient.py" <<'EOF'
-# Minimal qdevice-net client: PREINIT, STARTTLS, TLS handshake with the
-# cluster certificate, INIT. Exit 0 when INIT_REPLY reports no error.
-import socket, ssl, struct, sys
-
-host, port, cluster, cafile, certfile = sys.argv[1:6]
-
-def tlv(t, v):
-    return struct.pack(">HH", t, len(v)) + v
-
-def msg(t, body):
-    return struct.pack(">HI", t, len(body)) + body
-
-def recv_exact(s, n):
-    data = b""
-    while len(data) < n:
-        chunk = s.recv(n - len(data))
-        if not chunk:
-            raise EOFError("connection closed by qnetd")
-        data += chunk
-    return data
-
-def read_msg(s):
-    t, length = struct.unpack(">HI", recv_exact(s, 6))
-    body = recv_exact(s, length)
-    opts, i = {}, 0
-    while i + 4 <= len(body):
-        ot, ol = struct.unpack(">HH", body[i:i + 4])
-        opts[ot] = body[i + 4:i + 4 + ol]
-        i += 4 + ol
-    return t, opts
-
-try:
-    s = socket.create_connection((host, int(port)), timeout=10)
-    s.sendall(msg(0, tlv(0, struct.pack(">I", 1)) + tlv(1, cluster.encode())))
-    t, opts = read_msg(s)
-    if t != 1:
-        print("unexpected reply to PREINIT: type %d" % t)
-        sys.exit(1)
-    s.sendall(msg(2, tlv(0, struct.pack(">I", 2))))
-    ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
-    ctx.check_hostname = False
-    ctx.load_verify_locations(cafile)
-    ctx.load_cert_chain(certfile)
-    ts = ctx.wrap_socket(s)
-    subject = dict(x[0] for x in ts.getpeercert()["subject"])
-    if subject.get("commonName") != "Qnetd Server":
-        print("server certificate CN is %r" % subject.get("commonName"))
-        sys.exit(1)
-    init = (tlv(0, struct.pack(">I", 3)) + tlv(9, struct.pack(">I", 1)) +
-            tlv(11, struct.pack(">H", 1)) + tlv(12, struct.pack(">I", 8000)) +
-            tlv(21, struct.pack(">BI", 1, 0)) + tlv(13, struct.pack(">IQ", 1, 1)))
-    ts.sendall(msg(3, init))
-    t, opts = read_msg(ts)
-    code = struct.unpack(">H", opts[6])[0] if 6 in opts else -1
-    if t == 4 and code == 0:
-        print("INIT accepted over TLS")
-        sys.exit(0)
-    print("INIT refused: message type %d, error code %d" % (t, code))
-    sys.exit(1)
-except (OSError, EOFError, ssl.SSLError) as e:
-    print("connection failed: %s" % e)
-    sys.exit(2)
-EOF
-
 if [ "$QNETD_BIN" = none ]; then
     skip "corosync-qnetd checks (no corosync-qnetd)"
 elif [ "${CERTUTIL_TEST_NO_NETNS:-}" = 1 ]; then
@@ -754,6 +633,26 @@ else
     else
         fail "corosync-qnetd ($QNETD_BIN) starts with -s req on the database"
         sed 's/^/    | /' "$WORK/qnetd.log" | head -n 20
+    fi
+
+    # Databases made with -d DIR: qnetd with nss_db_dir=DIR accepts a node
+    # whose certificate was made in another -d DIR.
+    if extension && [ -e "$DN1/qdevice-net-node.p12" ]; then
+        if start_qnetd "$((PORT + 2))" "$DQ"; then
+            pass "corosync-qnetd starts with nss_db_dir = the -d DIR of qnetd-certutil"
+            if command -v python3 >/dev/null 2>&1 && command -v openssl >/dev/null 2>&1 &&
+                openssl pkcs12 -in "$DN1/qdevice-net-node.p12" -passin pass: -nodes -clcerts \
+                    -out "$WORK/client-d.pem" 2>/dev/null; then
+                run 0 "TLS client with the certificate made with -d is accepted for cluster dcl" \
+                    python3 "$WORK/tlsclient.py" 127.0.0.1 "$((PORT + 2))" dcl "$DQ/qnetd-cacert.crt" "$WORK/client-d.pem"
+            else
+                skip "TLS client check of -d (no python3 or openssl)"
+            fi
+            stop_qnetd
+        else
+            fail "corosync-qnetd starts with nss_db_dir = the -d DIR of qnetd-certutil"
+            sed 's/^/    | /' "$WORK/qnetd.log" | head -n 20
+        fi
     fi
 
     # Sanity check of the check: without the server certificate qnetd must fail

@@ -218,6 +218,8 @@ class Lab:
     net_options      more (or overriding) quorum.device.net keys, e.g. {"host_2": ...}
     cert_cluster     cluster name written into the node certificate (default: cluster)
     wait_vote        start() waits until every node is quorate with the qdevice vote
+    token_enrol      nodes get their certificates with a token over the qnetd port
+                     (corosync-qdevice-net-certutil -e; our flavours only), not by copying files
     qnetd_flavour / qdevice_flavour   "debian" | "ours" (default from the environment)
     """
 
@@ -226,8 +228,10 @@ class Lab:
                  token=1000, device_votes=None, device_timeout=None, qnetd_args=(),
                  qdevice_args=(),
                  cluster=CLUSTER, cert_cluster=None, qnetd_flavour=None, qdevice_flavour=None,
-                 wait_vote=True, qnetd_addrs=(), arbiters=1, net_options=None):
+                 wait_vote=True, qnetd_addrs=(), arbiters=1, net_options=None,
+                 token_enrol=False):
         self.n = nodes
+        self.token_enrol = token_enrol
         self.algorithm, self.tie_breaker, self.tls = algorithm, str(tie_breaker), tls
         self.qnetd_tls = qnetd_tls or {"on": "on", "off": "off", "required": "req"}[tls]
         self.kap, self.token, self.device_timeout = kap, token, device_timeout
@@ -276,11 +280,14 @@ class Lab:
         self.dir = tempfile.mkdtemp(prefix=self.prefix + "-")
         _ACTIVE.append(self)
         self._create_network()
-        if self.tls != "off" or self.qnetd_tls != "off":
-            self.enrol()
-        self.write_configs()
-        for a in range(self.n_arbiters):
-            self.start_qnetd(arbiter=a)
+        if self.token_enrol:
+            self.enrol_with_token()
+        else:
+            if self.tls != "off" or self.qnetd_tls != "off":
+                self.enrol()
+            self.write_configs()
+            for a in range(self.n_arbiters):
+                self.start_qnetd(arbiter=a)
         for node in self.nodes:
             self.start_corosync(node.nodeid)
         self.wait_membership()
@@ -438,6 +445,27 @@ class Lab:
         for n in others:
             n.run([node_cu, "-i", "-c", "/etc/corosync/qnetd-cacert.crt"])
             n.run([node_cu, "-m", "-c", "/etc/corosync/qdevice-net-node.p12"])
+        self.timings["certs"] = time.monotonic() - t0
+
+    def enrol_with_token(self):
+        """The arbiter's database, qnetd running, one token; every node enrols itself
+        over the qnetd port (no file copied between hosts)."""
+        t0 = time.monotonic()
+        q = self.qnetd
+        helper = os.path.join(os.environ.get("BUILD_DIR", os.path.join(REPO, "build")),
+                              "qdevice/corosync-qdevice-net-enroll")
+        if not os.access(helper, os.X_OK):
+            raise Skip(f"token enrolment needs {helper}")
+        q.run([self.bin["qnetd_certutil"], "-i"])
+        # The token uses go to a private directory of the qnetd host.
+        self.qnetd_args += ["-S", "enroll_state_dir=/var/lib/corosync/qnetd-enroll"]
+        self.write_configs()
+        self.start_qnetd()
+        token = q.run([self.bin["qnetd_certutil"], "-t", "-n", self.cert_cluster,
+                       "-u", str(self.n)]).stdout.strip()
+        for n in self.nodes:
+            n.run(["env", f"QDEVICE_NET_ENROLL={helper}", self.bin["qdevice_certutil"], "-e",
+                   token, "-H", q.addr, "-n", self.cert_cluster])
         self.timings["certs"] = time.monotonic() - t0
 
     @staticmethod

@@ -839,6 +839,31 @@ def tls_mode(tls, qnetd_tls, active, **fl):
         assert all(c["TLS active"] == verified for c in lab.qnetd_list()["nodes"].values())
 
 
+@scenario
+def token_enrolled_tls_required_split(**fl):
+    """Issue 14: both nodes get their certificates only with a token of
+    corosync-qnetd-certutil -t over the qnetd port, run tls: required with them,
+    and a split is decided with quorum sampled on every node throughout."""
+    fl.setdefault("qnetd_flavour", "ours")
+    fl.setdefault("qdevice_flavour", "ours")
+    with Lab(nodes=2, tls="required", token_enrol=True, **fl) as lab:
+        expect_whole(lab, total_votes=3)
+        assert lab.qnetd_status()["TLS"] == "Required (client certificate required)"
+        for i in (1, 2):
+            assert lab.qdevice_status(i)["net"]["TLS active"] == "Yes (client certificate sent)"
+        assert all(c["TLS active"] == "Yes (client certificate verified)"
+                   for c in lab.qnetd_list()["nodes"].values())
+        log = lab.qnetd_log()
+        assert log.count("Enrolment: issued a certificate for cluster demo") == 2, log[-2000:]
+        with SplitBrainWatch(lab) as watch:
+            lab.partition([1], [2])
+            expect_split(lab, winners=[1], losers=[2], winner_votes=2)
+            expect_votes(lab, {1: "ACK", 2: "NACK"})
+            lab.heal()
+            expect_whole(lab, total_votes=3)
+        assert watch.rounds > 5, watch.rounds
+
+
 @scenario(matrix=True)
 def tls_wrong_cluster_certificate(**fl):
     """Node certificates issued for cluster 'other': qnetd refuses the CN, no vote ever."""

@@ -10,6 +10,7 @@
 #include <sys/socket.h>
 
 #include "decide.h"
+#include "enroll_msg.h"
 #include "log.h"
 #include "msg.h"
 #include "qnetd.h"
@@ -50,6 +51,7 @@ is_reply_type(uint16_t t)
 	case QN_MSG_ASK_FOR_VOTE_REPLY:
 	case QN_MSG_VOTE_INFO:
 	case QN_MSG_HEURISTICS_CHANGE_REPLY:
+	case QN_MSG_ENROLL_REPLY:
 		return 1;
 	default:
 		return 0;
@@ -129,6 +131,21 @@ slot_close(struct slot *s)
 	reader_free(&s->rd);
 }
 
+/* An enrolment reply carries its result; the others as above. */
+static void
+check_enroll_or_reply(const struct harness *h, const uint8_t *data,
+    size_t len)
+{
+	struct enroll_msg e;
+
+	if (!enroll_msg_is_type(get_u16(data))) {
+		check_reply(h, data, len);
+		return;
+	}
+	if (enroll_msg_decode(data, len, &e) != 0 || !e.has_error)
+		fail("enrolment reply without its result");
+}
+
 /* Feed what arrived to the slot's reader; at EOF the slot closes. */
 static int
 drain(struct harness *h, struct slot *s)
@@ -167,7 +184,7 @@ drain(struct harness *h, struct slot *s)
 
 				if (!is_reply_type((uint16_t)(m[0] << 8 | m[1])))
 					fail("server sent a client message type");
-				check_reply(h, m, len);
+				check_enroll_or_reply(h, m, len);
 			}
 			reader_next(&s->rd);
 		}

@@ -814,6 +814,85 @@ scenario_cli() {
 	    "Failed to initialize the cmap API" <<<"$out"
 }
 
+# tls: on against a qnetd with TLS off: the connection goes on in plain text
+# (as in 3.0.3), and a warning says so at the default log level (no -d).
+scenario_tls_plain() {
+	local qnetd=$1 name="tls-plain-$1"
+
+	if ! make_certs; then
+		fail "$name: certificates (see $LOG/certs)"
+		return
+	fi
+	write_conf ffsplit on 1
+	start_corosync "$name" || { fail "$name: corosync"; stop_all; return; }
+	start_qnetd "$qnetd" off "$name"
+	"$OUR_QDEVICE" -f -S "$OUR_QD_PATHS" > "$LOG/qdevice.$name" 2>&1 &
+	QDEVICE_PID=$!
+	if ! wait_for 25 has_vote; then
+		fail "$name: vote over plain text"
+		dump_logs "$name"
+		stop_all
+		return
+	fi
+	check "$name: no TLS" status_has "$(printf 'TLS active:\t\tNo')"
+	check "$name: warning at the default level" grep -q \
+	    "warning.*qnetd does not support TLS: this connection is in plain text" \
+	    "$LOG/qdevice.$name"
+	stop_all
+}
+
+# The cluster certificate renewed under a running qdevice (tls: required,
+# qnetd requires it): SIGHUP says which certificate the next handshake
+# sends and keeps the connection and the vote; after qnetd comes back the
+# new certificate (the old one and its key deleted) gets the vote again.
+scenario_tls_rotate() {
+	local qnetd=$1 name="tls-rotate-$1" db=/etc/corosync/qdevice/net/nssdb
+
+	if ! make_certs; then
+		fail "$name: certificates (see $LOG/certs)"
+		return
+	fi
+	write_conf ffsplit required 1
+	start_corosync "$name" || { fail "$name: corosync"; stop_all; return; }
+	start_qnetd "$qnetd" on "$name"
+	start_qdevice ours "$name"
+	if ! wait_for 25 has_vote; then
+		fail "$name: first vote"
+		dump_logs "$name"
+		stop_all
+		return
+	fi
+	if corosync-qdevice-net-certutil -r -n demo >>"$LOG/certs" 2>&1 &&
+	    corosync-qnetd-certutil -s -n demo -c "$db/qdevice-net-node.crq" \
+	    >>"$LOG/certs" 2>&1 &&
+	    certutil -F -d "sql:$db" -n "Cluster Cert" -f "$db/pwdfile.txt" \
+	    >>"$LOG/certs" 2>&1 &&
+	    corosync-qdevice-net-certutil -M \
+	    -c /etc/corosync/qnetd/nssdb/cluster-demo.crt >>"$LOG/certs" 2>&1
+	then
+		pass "$name: certificate renewed, the old one deleted with its key"
+	else
+		fail "$name: certificate renewed (see $LOG/certs)"
+		stop_all
+		return
+	fi
+	kill -HUP "$QDEVICE_PID"
+	check "$name: SIGHUP names the certificate of the next connection" \
+	    wait_for 5 grep -q "Client certificate 'Cluster Cert' (CN=demo, valid until .*) is used from the next connection" \
+	    "$LOG/qdevice.$name"
+	check "$name: still connected with the vote after SIGHUP" \
+	    eval 'connected && has_vote'
+	stop_pid "$QNETD_PID"
+	QNETD_PID=
+	check "$name: qnetd gone -> vote withdrawn" wait_for 25 lost_vote
+	start_qnetd "$qnetd" on "$name-2"
+	check "$name: qnetd back -> vote again with the new certificate" \
+	    wait_for 40 has_vote
+	check "$name: TLS with the client certificate" status_has \
+	    "$(printf 'TLS active:\t\tYes (client certificate sent)')"
+	stop_all
+}
+
 # ---------------------------------------------------------------------------
 
 main() {
@@ -845,6 +924,8 @@ main() {
 		selected reconnect && scenario_reconnect $q
 		selected heuristics && scenario_heuristics $q
 		selected reload && scenario_reload $q
+		selected tls-plain && scenario_tls_plain $q
+		selected tls-rotate && scenario_tls_rotate $q
 	done
 	selected compare && scenario_status_compare
 	selected errors && scenario_config_errors

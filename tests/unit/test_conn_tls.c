@@ -195,6 +195,10 @@ client_hook(struct peer *p, enum reader_status st, const uint8_t *m,
 		CFAIL(cc, "cannot queue messages after STARTTLS");
 }
 
+/* RFC 5705 exporter: what enrolment binds its proof to. */
+#define EXPORT_LABEL	"EXPORTER-test-conn"
+#define EXPORT_LEN	32
+
 static void
 capture_log(int32_t target, struct qb_log_callsite *cs, struct timespec *ts,
     const char *msg)
@@ -234,6 +238,21 @@ client_checks(struct client_ctx *cc, struct env *e)
 		CFAIL(cc, "server certificate name");
 	if (cc->warned != tc->expect_expiry_warning)
 		CFAIL(cc, "expiry warnings: %d", cc->warned);
+	/* The keying material, for the server to compare with its own. */
+	{
+		uint8_t km[EXPORT_LEN];
+		char path[160];
+		FILE *f;
+
+		snprintf(path, sizeof(path), "%s/exported.client", nss_dir);
+		if (conn_tls_export(&p->conn, EXPORT_LABEL, km, sizeof(km)) !=
+		    0 || (f = fopen(path, "wb")) == NULL)
+			CFAIL(cc, "can't export keying material");
+		else {
+			fwrite(km, 1, sizeof(km), f);
+			fclose(f);
+		}
+	}
 }
 
 static int
@@ -282,6 +301,8 @@ struct server_ctx {
 	const struct tls_case *tc;
 	struct tls_server *srv;
 	int starttls, peer_cert, name_ok, name_other, name_wrong;
+	int exported, plain_export_failed;
+	uint8_t km[EXPORT_LEN];
 };
 
 static void
@@ -294,16 +315,21 @@ server_hook(struct peer *p, enum reader_status st, const uint8_t *m,
 	ck_assert_int_eq(st, READER_MESSAGE);
 	if (get_u16(m) == QN_MSG_STARTTLS) {
 		ck_assert(!conn_is_tls(&p->conn));
-		ck_assert_int_eq(conn_starttls_server(&p->conn, sc->srv), 0);
+		ck_assert_int_eq(conn_starttls_server(&p->conn, sc->srv, 0), 0);
 		sc->starttls = 1;
 		return;
 	}
 	idx = msg_index(m, len);
 	ck_assert_int_ge(idx, 0);
 	ck_assert_int_eq(conn_is_tls(&p->conn), idx != IDX_PLAIN);
-	if (idx == IDX_PLAIN)
+	if (idx == IDX_PLAIN) {
 		small_sndbuf(&p->conn);
+		sc->plain_export_failed = conn_tls_export(&p->conn,
+		    EXPORT_LABEL, sc->km, sizeof(sc->km)) != 0;
+	}
 	if (idx == IDX_SMALL) {
+		sc->exported = conn_tls_export(&p->conn, EXPORT_LABEL, sc->km,
+		    sizeof(sc->km)) == 0;
 		sc->peer_cert = conn_peer_cert_present(&p->conn);
 		sc->name_ok = conn_peer_cert_matches(&p->conn, "demo");
 		sc->name_other = conn_peer_cert_matches(&p->conn, "other");
@@ -362,6 +388,24 @@ run_tls_case(const struct tls_case *tc)
 		ck_assert_int_eq(sc.name_wrong, tc->cluster_name != NULL &&
 		    strcmp(tc->cluster_name, "wrong") == 0);
 		ck_assert_int_eq(sc.name_other, 0);
+		/* Both ends exported the same keying material. */
+		{
+			uint8_t km[EXPORT_LEN], zero[EXPORT_LEN] = { 0 };
+			char path[160];
+			FILE *f;
+
+			snprintf(path, sizeof(path), "%s/exported.client",
+			    nss_dir);
+			ck_assert_ptr_nonnull(f = fopen(path, "rb"));
+			ck_assert_uint_eq(fread(km, 1, sizeof(km), f),
+			    sizeof(km));
+			fclose(f);
+			unlink(path);
+			ck_assert(sc.plain_export_failed);
+			ck_assert(sc.exported);
+			ck_assert(memcmp(km, sc.km, sizeof(km)) == 0);
+			ck_assert(memcmp(km, zero, sizeof(km)) != 0);
+		}
 	} else {
 		ck_assert_uint_eq(e.srv.nmsg, 2);
 		ck_assert_int_eq(e.srv.err, CONN_TLS);

@@ -1,0 +1,30 @@
+/*
+ * Certificates by nickname for tls.c: which one of several to use after a
+ * rotation, the client certificate hook, and warnings before expiry.
+ */
+#ifndef QN_TLS_CERT_H
+#define QN_TLS_CERT_H
+
+#include <cert.h>
+#include <keyhi.h>
+#include <ssl.h>
+
+/* Days before its end from which a certificate's expiry is a warning. */
+#define TLS_CERT_EXPIRY_WARN_DAYS	30
+
+/*
+ * Of the certificates under nickname, the one with its private key, valid
+ * now, issued last (a new reference), or NULL with the NSS error set.
+ */
+CERTCertificate *tls_cert_find(const char *nickname);
+/*
+ * Log cert (what: "Server certificate") when it has expired (error) or
+ * expires within TLS_CERT_EXPIRY_WARN_DAYS (warning), and so its issuer.
+ */
+void	tls_cert_log_expiry(CERTCertificate *cert, const char *what);
+/* SSL_GetClientAuthDataHook: the certificate tls_cert_find(arg) picks. */
+SECStatus tls_cert_client_auth(void *arg, PRFileDesc *fd,
+	    CERTDistNames *ca_names, CERTCertificate **ret_cert,
+	    SECKEYPrivateKey **ret_key);
+
+#endif
