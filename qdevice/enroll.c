@@ -470,7 +470,14 @@ main(int argc, char **argv)
 	buf_free(&b);
 	buf_free(&bound);
 	free(csr);
+	/*
+	 * The client session cache holds the session (and its ticket): clear
+	 * it, or NSS is busy.  The files are written: a failed shutdown is
+	 * only worth a warning.
+	 */
+	SSL_ClearSessionCache();
 	if (NSS_Shutdown() != SECSuccess)
-		return 1;
+		fprintf(stderr, "%s: warning: NSS shutdown: %s\n", PROG,
+		    nss_err());
 	return 0;
 }
