@@ -784,7 +784,7 @@ scenario_cli() {
 	local name=cli out rc
 	out=$("$OUR_QDTOOL" 2>&1); rc=$?
 	check "$name: tool without operation: usage, exit 1" \
-	    [ $rc = 1 -a "$out" = "usage: corosync-qdevice-tool [-Hhsv] [-p qdevice_ipc_socket_path] [--json] [--run-heuristics] [--follow]" ]
+	    [ $rc = 1 -a "$out" = "usage: corosync-qdevice-tool [-Hhsv] [-p qdevice_ipc_socket_path] [--json] [--run-heuristics] [--follow] [--metrics]" ]
 	out=$("$OUR_QDTOOL" -s -p /run/nothing.sock 2>&1); rc=$?
 	check "$name: tool without daemon: exit 3" [ $rc = 3 ]
 	check "$name: tool without daemon: message" grep -q \
