@@ -7,11 +7,7 @@
  * Deliberate difference from 3.0.3 (D6): when a client leaves, the other
  * clients are judged again from what they stored and told the result by
  * VOTE_INFO if it changed; 3.0.3 leaves the survivor of a 1/1 split at NACK
- * until its own membership changes.  Heuristics (upstream #14): a
- * HEURISTICS_CHANGE has the sender judged again with its new result (the
- * reply) and the other client with it (VOTE_INFO if its vote changes);
- * 3.0.3 answers NO_CHANGE and compares heuristics only at the next
- * membership list.
+ * until its own membership changes.
  */
 #include <inttypes.h>
 
@@ -161,37 +157,6 @@ twonode_ask_for_vote(struct member *c, struct decision *d)
 }
 
 static void
-judge_stored(struct member *o, struct decision *d)
-{
-	judge(o, &o->ring_id, o->membership.count, o->heur_latest, d);
-}
-
-static void
-push(struct member *o, const struct decision *d)
-{
-	algo_send_vote_info(o, ++o->vote_info_seq, d->vote, &o->ring_id,
-	    d->reason);
-}
-
-static enum qn_err
-twonode_heuristics_change(struct member *c, uint8_t heuristics,
-    struct decision *d)
-{
-	uint8_t stored = c->heur_latest;
-
-	if (!c->has_membership) {
-		decision_vote(d, QN_VOTE_NO_CHANGE);
-		return QN_ERR_NONE;
-	}
-	/* The other compares with heur_latest, stored only after this. */
-	c->heur_latest = heuristics;
-	judge(c, &c->ring_id, c->membership.count, heuristics, d);
-	algo_redecide_others(c, judge_stored, push);
-	c->heur_latest = stored;
-	return QN_ERR_NONE;
-}
-
-static void
 twonode_disconnect(struct member *c, int server_going_down)
 {
 	struct member *o;
@@ -223,6 +188,6 @@ const struct algo algo_2nodelms = {
 	.membership_list = twonode_membership_list,
 	.quorum_list = twonode_quorum_list,
 	.ask_for_vote = twonode_ask_for_vote,
-	.heuristics_change = twonode_heuristics_change,
+	.heuristics_change = algo_heuristics_not_supported,
 	.disconnect = twonode_disconnect,
 };

@@ -54,16 +54,9 @@ struct algo {
 
 const struct algo *algo_get(uint8_t id);
 
-/*
- * lms and 2nodelms (not 3.0.3, upstream #14): c's heuristics changed, so
- * every other client of its cluster that sent a membership list is judged
- * again by judge(); those whose vote changes are told through push(), all
- * NACKs before any ACK.  c's own vote is the caller's reply.
- */
-typedef void algo_judge_fn(struct member *o, struct decision *d);
-typedef void algo_push_fn(struct member *o, const struct decision *d);
-void	algo_redecide_others(struct member *c, algo_judge_fn *judge,
-	    algo_push_fn *push);
+/* lms and 2nodelms: heuristics count only in later decisions (3.0.3). */
+enum qn_err algo_heuristics_not_supported(struct member *c, uint8_t heuristics,
+	    struct decision *d);
 
 /* Helpers every algorithm shares. */
 void	decision_set(struct decision *d, uint8_t vote, const char *fmt, ...)

@@ -144,15 +144,15 @@ def qdevice_json(lab, nodeid):
     return json.loads(lab.qdevice_tool(nodeid, "-s", "--json").stdout)
 
 
-@scenario(params={"2nodelms": dict(algorithm="2nodelms"), "lms": dict(algorithm="lms")})
-def heuristics_change_moves_lms_vote(algorithm, **fl):
-    """Upstream #14 (not 3.0.3): a 1/1 split is won by node 1 (tie-breaker lowest);
-    then node 1's check starts failing.  A regular run, started at once with
-    corosync-qdevice-tool --run-heuristics, reports Fail; qnetd decides again and
-    the vote moves to node 2.  Each node's --json says why it has no vote.  Ours
-    on both sides: 3.0.3's qnetd answers the change with "no change"."""
+@scenario
+def heuristics_run_moves_vote_node_explains(**fl):
+    """ffsplit: a 1/1 split is won by node 1 (tie-breaker lowest); then node 1's
+    check starts failing.  A regular run, started at once with
+    corosync-qdevice-tool --run-heuristics (not in 3.0.3), reports Fail; qnetd
+    decides again and the vote moves to node 2.  Each node's --json says why it
+    has no vote, and shows the check's last result."""
     execs = {i: {"check": "/bin/true"} for i in (1, 2)}
-    with Lab(nodes=2, algorithm=algorithm, heuristics_mode="on", heuristics_exec=execs,
+    with Lab(nodes=2, algorithm="ffsplit", heuristics_mode="on", heuristics_exec=execs,
              qnetd_flavour="ours", qdevice_flavour="ours") as lab:
         expect_whole(lab, total_votes=3)
         with SplitBrainWatch(lab) as watch:

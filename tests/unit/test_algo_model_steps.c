@@ -205,40 +205,6 @@ reports_truth(const struct model *m, int i)
 	    qn_ring_id_eq(&nd->ring, &m->gring[nd->group]);
 }
 
-/*
- * lms, 2nodelms (upstream #14): the sender judged with its new result, then
- * the others, told only if their vote changes.
- */
-static void
-heuristics_lms(struct model *m, int i, int got)
-{
-	struct m_node *nd = &m->node[i];
-	struct sent want = { 0 };
-	uint8_t v;
-
-	if (!nd->has_membership) {
-		check_lms_reply(m, i, got, QN_VOTE_NO_CHANGE);
-		check_lms_step(m, want, scan_events(m));
-		return;
-	}
-	v = m->algo == QN_ALGO_LMS ? lms_eval(m, i, nd->ring) :
-	    two_judge(m, i, nd->ring, popcount(nd->mem), nd->latest);
-	for (int o = 0; o < m->n; o++) {
-		struct m_node *od = &m->node[o];
-		uint8_t had, ov;
-
-		if (o == i || !connected(m, o) || !od->has_membership)
-			continue;
-		had = od->result != 0 ? od->result : od->last_ack_nack;
-		ov = m->algo == QN_ALGO_LMS ? lms_eval(m, o, od->ring) :
-		    two_judge(m, o, od->ring, popcount(od->mem), od->latest);
-		if (vote_is_decision(ov) && ov != had)
-			expect_push(m, &want, o, ov);
-	}
-	check_lms_reply(m, i, got, v);
-	check_lms_step(m, want, scan_events(m));
-}
-
 void
 do_heuristics(struct model *m, int i, uint8_t h)
 {
@@ -251,7 +217,8 @@ do_heuristics(struct model *m, int i, uint8_t h)
 	got = h_heuristics(m->w, nd->hc, h);
 	nd->latest = h;
 	if (!is_ffsplit(m)) {
-		heuristics_lms(m, i, got);
+		check_lms_reply(m, i, got, QN_VOTE_NO_CHANGE);
+		check_lms_step(m, (struct sent){ 0 }, scan_events(m));
 		return;
 	}
 	if (nd->has_config && nd->has_membership)
