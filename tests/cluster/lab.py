@@ -286,8 +286,7 @@ class Lab:
             if self.tls != "off" or self.qnetd_tls != "off":
                 self.enrol()
             self.write_configs()
-            for a in range(self.n_arbiters):
-                self.start_qnetd(arbiter=a)
+            self.start_arbiters()
         for node in self.nodes:
             self.start_corosync(node.nodeid)
         self.wait_membership()
@@ -476,6 +475,11 @@ class Lab:
 
     # -- daemons -------------------------------------------------------------
 
+    def start_arbiters(self):
+        """Every arbiter host's qnetd (a subclass may start them another way)."""
+        for a in range(self.n_arbiters):
+            self.start_qnetd(arbiter=a)
+
     def start_qnetd(self, arbiter=0):
         argv = [self.bin["qnetd"], "-f", "-d", "-s", self.qnetd_tls] + self.qnetd_args
         host = self.arbiters[arbiter]
@@ -490,8 +494,13 @@ class Lab:
             raise RuntimeError(f"corosync-qnetd exited with {d.proc.returncode}")
         return d
 
-    def stop_qnetd(self, sig=signal.SIGTERM, arbiter=0):
-        return self.arbiters[arbiter].daemons["qnetd"].stop(sig)
+    def _arbiter(self, arbiter):
+        """Arbiter host number `arbiter`; None is the one serving (self.qnetd), which a
+        subclass may move between hosts."""
+        return self.qnetd if arbiter is None else self.arbiters[arbiter]
+
+    def stop_qnetd(self, sig=signal.SIGTERM, arbiter=None):
+        return self._arbiter(arbiter).daemons["qnetd"].stop(sig)
 
     def start_corosync(self, nodeid):
         return self.node(nodeid).spawn(
@@ -577,20 +586,20 @@ class Lab:
     def qdevice_status(self, nodeid):
         return parse_qdevice_status(self.qdevice_tool(nodeid, "-s", "-v").stdout)
 
-    def qnetd_tool(self, *args, check=True, arbiter=0):
-        return self.arbiters[arbiter].run([self.bin["qnetd_tool"]] + list(args), check=check)
+    def qnetd_tool(self, *args, check=True, arbiter=None):
+        return self._arbiter(arbiter).run([self.bin["qnetd_tool"]] + list(args), check=check)
 
     def qnetd_status(self):
         """corosync-qnetd-tool -s -v as {field: value}."""
         return parse_colon_block(self.qnetd_tool("-s", "-v").stdout)
 
-    def qnetd_list(self, arbiter=0):
+    def qnetd_list(self, arbiter=None):
         """Clients qnetd knows of this lab's cluster: {nodeid: {field: value}}."""
         clusters = parse_qnetd_list(self.qnetd_tool("-l", "-v", arbiter=arbiter).stdout)
         return clusters.get(self.cluster, {"nodes": {}})
 
-    def qnetd_log(self, arbiter=0):
-        return self.arbiters[arbiter].read("/var/log/corosync/qnetd.out")
+    def qnetd_log(self, arbiter=None):
+        return self._arbiter(arbiter).read("/var/log/corosync/qnetd.out")
 
     def quorum_matches(self, nodeid, members=None, quorate=None, qdevice_vote=None,
                        total_votes=None):

@@ -24,7 +24,6 @@ nothing of it lingers.
 
 import os
 import re
-import shutil
 import signal
 import time
 
@@ -94,13 +93,8 @@ class PcmkLab(Lab):
                 raise Skip(f"{agent} is missing (scripts/deps.sh)")
         super().start()
 
-    def enrol(self):
-        """Certificates as in Lab, then the qnetd database copied to every other arbiter
-        once, as the agent's documentation asks."""
-        super().enrol()
-        src = self.arbiters[0].path("/etc/corosync/qnetd")
-        for a in self.arbiters[1:]:
-            shutil.copytree(src, a.path("/etc/corosync/qnetd"), symlinks=True)
+    def start_arbiters(self):
+        self.start_qnetd()
 
     def start_qnetd(self):
         """The arbiter cluster: corosync, Pacemaker, the resource group; returns the
