@@ -261,6 +261,7 @@ decide_vote_info_reply(struct member *c, uint32_t seq)
 {
 	const struct algo *a = algo_get(c->algorithm);
 
+	vote_info_replied(c, seq);
 	return a->vote_info_reply ? a->vote_info_reply(c, seq) : QN_ERR_NONE;
 }
 

@@ -187,8 +187,9 @@ gate_client_left(struct gate *g, struct member *c, int closed_by_peer,
 	uint64_t ms;
 
 	gate_cancel(g, c);
+	/* A NACK not yet acknowledged may not have reached it: still ACK. */
 	if (g->coefficient <= 0 || c->cluster == NULL ||
-	    c->last_ack_nack != QN_VOTE_ACK)
+	    (c->last_ack_nack != QN_VOTE_ACK && !c->nack_unconfirmed))
 		return;
 	ms = closed_by_peer ? closed_ms(g, c->heartbeat_interval) :
 	    grace_ms(g, c->heartbeat_interval);
@@ -223,6 +224,7 @@ config_of(const struct member *c, const struct node_list **lists,
 }
 
 struct verdict {
+	const struct gate *g;
 	uint64_t now, start_until, retry;
 	int blocked;
 	char *why;
@@ -248,6 +250,29 @@ judge(struct verdict *v, const struct member *c, const struct gate_rec *r,
 	uint64_t until = rec_until(r, n);
 	char why[DECISION_REASON_LEN];
 
+	if (o != NULL && o->last_ack_nack == QN_VOTE_NACK &&
+	    o->nack_unconfirmed) {
+		/*
+		 * A VOTE_INFO NACK in the same ring: its earlier ACK counts
+		 * until its qdevice applies the NACK, or, if that qdevice
+		 * hangs, until votequorum gives up on it (the grace).
+		 */
+		until = o->nack_sent + grace_ms(v->g, o->heartbeat_interval);
+		if (v->now >= until)
+			return;
+		snprintf(why, sizeof(why), "node %" PRIu32 " outside the "
+		    "partition has not yet acknowledged its NACK", n);
+		block(v, until, why);
+		return;
+	}
+	if (o != NULL && o->last_ack_nack == QN_VOTE_NACK &&
+	    v->now < o->nack_settle_until) {
+		snprintf(why, sizeof(why), "node %" PRIu32 " outside the "
+		    "partition is applying its NACK (%.1f s)", n,
+		    (double)(o->nack_settle_until - v->now) / 1000);
+		block(v, o->nack_settle_until, why);
+		return;
+	}
 	if (o != NULL && o->last_ack_nack == QN_VOTE_NACK)
 		return;		/* connected, and told NACK by us */
 	if (o != NULL && o->last_ack_nack == QN_VOTE_ACK) {
@@ -273,7 +298,8 @@ gate_allows(struct gate *g, const struct member *c,
 {
 	const struct node_list *config[8];
 	const struct gate_rec *r;
-	struct verdict v = { .now = now, .why = why, .whylen = whylen };
+	struct verdict v = { .g = g, .now = now, .why = why,
+	    .whylen = whylen };
 	size_t nconfig;
 	uint32_t hb;
 

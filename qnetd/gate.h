@@ -7,8 +7,9 @@
  * its arbiter is gone (two heartbeats) and, if that qdevice hangs, for
  * quorum.device.timeout after its last poll.  So before an ACK goes out,
  * every configured node outside the partition must be connected and told
- * NACK by us, or that time must have passed: since our start, or since the
- * node left us holding our ACK.  ACKs that must wait are held here and sent
+ * NACK by us (a NACK by VOTE_INFO, which doesn't change the ring, once the
+ * node has acknowledged it), or that time must have passed: since our
+ * start, since the node left us holding our ACK, or since the NACK.  ACKs that must wait are held here and sent
  * once the gate opens; what a reply would have carried becomes
  * WAIT_FOR_REPLY.
  *

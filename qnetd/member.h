@@ -50,6 +50,18 @@ struct member {
 	uint8_t last_vote;		/* enum qn_vote, in any reply */
 	uint8_t last_ack_nack;		/* last ACK or NACK */
 	char reason[DECISION_REASON_LEN];	/* why last_ack_nack */
+	/*
+	 * A NACK sent by VOTE_INFO: until the node acknowledges it, and
+	 * within the ring of its last ACK until corosync has applied it
+	 * (settle_until), it may still cast that ACK.  vote.c sets these,
+	 * the ACK gate reads them.
+	 */
+	struct qn_ring_id ack_ring;	/* ring of the last ACK sent */
+	uint32_t nack_seq;
+	uint64_t nack_sent;		/* loop time, ms */
+	uint64_t nack_settle_until;	/* loop time, ms; 0 = none */
+	unsigned nack_unconfirmed:1;
+	unsigned nack_in_ack_ring:1;
 	struct gate_held *held;		/* an ACK the gate holds back (gate.c) */
 
 	/* Membership of the cluster, ascending node id (cluster.c). */

@@ -64,7 +64,8 @@ gate_arm(struct decide_core *core, uint64_t at)
 		core->svc.gate_timer(core->svc.ctx, at);
 }
 
-/* A NACK was sent: a held ACK may pass now. */
+/* A NACK was sent: a held ACK may pass now (or, for a VOTE_INFO, once it
+ * is acknowledged: vote_info_replied). */
 static void
 vote_sent(struct decide_core *core, uint8_t vote)
 {
@@ -107,6 +108,18 @@ push(struct member *m, uint32_t seq, uint8_t vote,
 	if (core->svc.send_vote_info(core->svc.ctx, m, seq, vote, ring,
 	    reason) != 0)
 		return;
+	if (vote == QN_VOTE_NACK) {
+		m->nack_unconfirmed = 1;
+		m->nack_in_ack_ring = m->last_ack_nack == QN_VOTE_ACK &&
+		    qn_ring_id_eq(ring, &m->ack_ring);
+		m->nack_seq = seq;
+		m->nack_sent = core->svc.now(core->svc.ctx);
+		m->nack_settle_until = 0;
+	} else if (vote == QN_VOTE_ACK) {
+		m->nack_unconfirmed = 0;
+		m->nack_settle_until = 0;
+		m->ack_ring = *ring;
+	}
 	record(m, vote, reason);
 	log_vote(m, "pushed", vote, ring, reason);
 }
@@ -133,6 +146,27 @@ vote_gate_fired(struct decide_core *core)
 	if (next == 0 && core->gate.nrecs > 0)
 		next = now + GATE_SWEEP_MS;
 	gate_arm(core, next);
+}
+
+void
+vote_info_replied(struct member *m, uint32_t seq)
+{
+	struct decide_core *core = m->core;
+
+	uint64_t now = core->svc.now(core->svc.ctx);
+
+	if (!m->nack_unconfirmed || seq != m->nack_seq)
+		return;
+	m->nack_unconfirmed = 0;
+	/*
+	 * Its qdevice has told votequorum, but corosync counts the change
+	 * only once it is delivered in the node's partition, and an ACK
+	 * elsewhere must not overtake that.
+	 */
+	if (m->nack_in_ack_ring)
+		m->nack_settle_until = now + VOTE_NACK_SETTLE_MS;
+	if (gate_has_held(&core->gate))
+		gate_arm(core, now);
 }
 
 void
@@ -177,6 +211,8 @@ vote_reply(struct member *m, void *reply, uint8_t vote, const char *reason)
 	if (core->svc.send_reply(core->svc.ctx, m, reply, vote, &m->ring_id,
 	    reason) != 0)
 		return -1;
+	if (vote == QN_VOTE_ACK)
+		m->ack_ring = m->ring_id;
 	record(m, vote, reason);
 	log_vote(m, "replied", vote, &m->ring_id, reason);
 	vote_sent(core, vote);

@@ -14,6 +14,15 @@
 #include "member.h"
 #include "proto.h"
 
+/*
+ * After a node acknowledges a NACK in the ring of its last ACK, how long an
+ * ACK elsewhere still waits: its corosync applies the change when the
+ * message is delivered in its partition (one token rotation, milliseconds
+ * when healthy), and a margin also keeps sequential observers from seeing
+ * the two votes overlap.
+ */
+#define VOTE_NACK_SETTLE_MS	1000
+
 /* Look at the held ACKs again after this long when only records remain. */
 #define GATE_SWEEP_MS	60000
 
@@ -23,6 +32,9 @@
  */
 int	vote_reply(struct member *m, void *reply, uint8_t vote,
 	    const char *reason);
+
+/* m acknowledged VOTE_INFO seq: a NACK it confirms now counts (gate.h). */
+void	vote_info_replied(struct member *m, uint32_t seq);
 
 /* m leaves its cluster (still linked to it): the gate's part. */
 void	vote_member_leaves(struct member *m, int server_going_down,

@@ -7,7 +7,10 @@
  * Deliberate difference from 3.0.3 (D6): when a client leaves, the other
  * clients are judged again from what they stored and told the result by
  * VOTE_INFO if it changed; 3.0.3 leaves the survivor of a 1/1 split at NACK
- * until its own membership changes.
+ * until its own membership changes.  Heuristics (upstream #14): a
+ * HEURISTICS_CHANGE has both clients judged again with the sender's new
+ * result and told by VOTE_INFO if their vote changes (algo_redecide);
+ * 3.0.3 compares heuristics only at the next membership list.
  */
 #include <inttypes.h>
 
@@ -157,6 +160,37 @@ twonode_ask_for_vote(struct member *c, struct decision *d)
 }
 
 static void
+judge_stored(struct member *o, struct decision *d)
+{
+	judge(o, &o->ring_id, o->membership.count, o->heur_latest, d);
+}
+
+static void
+push(struct member *o, const struct decision *d)
+{
+	algo_send_vote_info(o, ++o->vote_info_seq, d->vote, &o->ring_id,
+	    d->reason);
+}
+
+static enum qn_err
+twonode_heuristics_change(struct member *c, uint8_t heuristics,
+    struct decision *d)
+{
+	uint8_t stored = c->heur_latest;
+
+	if (!c->has_membership) {
+		decision_vote(d, QN_VOTE_NO_CHANGE);
+		return QN_ERR_NONE;
+	}
+	/* Judged with heur_latest, which decide.c stores only after this. */
+	c->heur_latest = heuristics;
+	algo_redecide(c, judge_stored, push);
+	c->heur_latest = stored;
+	decision_vote(d, QN_VOTE_NO_CHANGE);
+	return QN_ERR_NONE;
+}
+
+static void
 twonode_disconnect(struct member *c, int server_going_down)
 {
 	struct member *o;
@@ -188,6 +222,6 @@ const struct algo algo_2nodelms = {
 	.membership_list = twonode_membership_list,
 	.quorum_list = twonode_quorum_list,
 	.ask_for_vote = twonode_ask_for_vote,
-	.heuristics_change = algo_heuristics_not_supported,
+	.heuristics_change = twonode_heuristics_change,
 	.disconnect = twonode_disconnect,
 };

@@ -1,6 +1,7 @@
 #include <inttypes.h>
 #include <stdarg.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "algo.h"
@@ -126,13 +127,38 @@ vote_in_force(const struct member *c)
 	return c->algo_result != 0 ? c->algo_result : c->last_ack_nack;
 }
 
-enum qn_err
-algo_heuristics_not_supported(struct member *c, uint8_t heuristics,
-    struct decision *d)
+void
+algo_redecide(struct member *c, algo_judge_fn *judge, algo_push_fn *push)
 {
-	log_info("%s: heuristics change of node %" PRIu32 " to %s is not "
-	    "supported by the algorithm", algo_id(c->algorithm), c->node_id,
-	    heuristics_id(heuristics));
-	decision_vote(d, QN_VOTE_NO_CHANGE);
-	return QN_ERR_NONE;
+	struct pending {
+		struct member *m;
+		struct decision d;
+	} *acks;
+	size_t n = 0;
+	struct member *o;
+	struct decision d;
+	uint8_t had;
+
+	/*
+	 * NACKs first: the ACK gate then holds each ACK until the NACKs
+	 * outside its partition are acknowledged (gate.h).  Without memory
+	 * the ACKs go out in turn, after the NACKs seen so far.
+	 */
+	acks = calloc(c->cluster->client_count, sizeof(*acks));
+	cluster_for_each(c->cluster, o) {
+		if (!o->has_membership)
+			continue;
+		had = vote_in_force(o);
+		judge(o, &d);
+		if (!vote_is_decision(d.vote) || d.vote == had)
+			continue;
+		if (d.vote == QN_VOTE_ACK && acks != NULL &&
+		    n < c->cluster->client_count)
+			acks[n++] = (struct pending){ o, d };
+		else
+			push(o, &d);
+	}
+	for (size_t i = 0; i < n; i++)
+		push(acks[i].m, &acks[i].d);
+	free(acks);
 }

@@ -15,6 +15,10 @@
  *   partition → nobody wins the tie.
  * - D6: when a client leaves, every remaining client is evaluated again and
  *   told by VOTE_INFO if its vote changes.
+ * - Heuristics (upstream #14): a HEURISTICS_CHANGE changes the scores, so
+ *   every client, the sender included, is evaluated again and told by
+ *   VOTE_INFO if its vote changes (algo_redecide); 3.0.3 uses the result
+ *   only in later evaluations.
  */
 #include <inttypes.h>
 #include <limits.h>
@@ -319,6 +323,33 @@ lms_timer(struct member *c)
 }
 
 static void
+judge_stored(struct member *o, struct decision *d)
+{
+	evaluate(o, &o->ring_id, d);
+}
+
+static enum qn_err
+lms_heuristics_change(struct member *c, uint8_t heuristics,
+    struct decision *d)
+{
+	uint8_t stored = c->heur_latest;
+
+	if (!c->has_membership) {
+		decision_vote(d, QN_VOTE_NO_CHANGE);
+		return QN_ERR_NONE;
+	}
+	/*
+	 * Scores read heur_latest; decide.c stores the new value after this
+	 * handler, so it is put in place for the evaluations only.
+	 */
+	c->heur_latest = heuristics;
+	algo_redecide(c, judge_stored, push);
+	c->heur_latest = stored;
+	decision_vote(d, QN_VOTE_NO_CHANGE);
+	return QN_ERR_NONE;
+}
+
+static void
 lms_disconnect(struct member *c, int server_going_down)
 {
 	struct member *o;
@@ -349,7 +380,7 @@ const struct algo algo_lms = {
 	.membership_list = lms_membership_list,
 	.quorum_list = lms_quorum_list,
 	.ask_for_vote = lms_ask_for_vote,
-	.heuristics_change = algo_heuristics_not_supported,
+	.heuristics_change = lms_heuristics_change,
 	.timer = lms_timer,
 	.disconnect = lms_disconnect,
 };

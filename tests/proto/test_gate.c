@@ -217,6 +217,83 @@ START_TEST(gate_holder_leaves)
 }
 END_TEST
 
+/*
+ * A vote moved within one ring (2nodelms, a heuristics change, not
+ * 3.0.3): the ring doesn't change, so node 1's ACK counts in corosync
+ * until its qdevice applies the NACK.  Node 2's ACK waits for node 1 to
+ * acknowledge that NACK and a settle time after; if it never does, for
+ * the grace after it.
+ */
+static void
+gate_split_2nodelms(struct qc c[2], const struct srv *s)
+{
+	uint32_t seq;
+
+	for (int i = 0; i < 2; i++) {
+		gate_join(&c[i], s, (uint32_t)i + 1, QN_ALGO_2NODELMS);
+		seq = send_config(&c[i], 1, 2);
+		expect_nlr(&c[i], seq, QN_LIST_INITIAL_CONFIG, R0,
+		    QN_VOTE_NO_CHANGE);
+	}
+	seq = send_members(&c[0], R1, 0, 1);
+	expect_nlr(&c[0], seq, QN_LIST_MEMBERSHIP, R1, QN_VOTE_ACK);
+	seq = send_members(&c[1], R2, 0, 2);
+	expect_nlr(&c[1], seq, QN_LIST_MEMBERSHIP, R2, QN_VOTE_NACK);
+}
+
+/* Both alive, and nothing but echo replies, until loop time until. */
+static void
+quiet_both(struct qc c[2], int64_t until)
+{
+	while (now_ms() < until) {
+		echo_ok(&c[0]);
+		echo_ok(&c[1]);
+		sleep_ms(100);
+	}
+}
+
+START_TEST(gate_moved_vote_waits_for_nack)
+{
+	struct srv s;
+	struct qc c[2];
+	uint32_t seq, nack;
+	int64_t t_nack;
+
+	if (debian) {
+		deliberate("votes moved by heuristics (upstream #14): not run");
+		return;
+	}
+
+	keep_gate = 1;
+	SRV_START(&s, "-s", "off");
+	sleep_ms(GATE_GRACE);
+	gate_split_2nodelms(c, &s);
+
+	/* Acknowledged: node 2's ACK follows the acknowledgement. */
+	seq = send_heuristics_change(&c[0], QN_HEUR_FAIL);
+	nack = expect_vote_info(&c[0], 0, QN_VOTE_NACK, R1);
+	expect_hcr(&c[0], seq, QN_VOTE_NO_CHANGE, R1, QN_HEUR_FAIL);
+	quiet_both(c, now_ms() + 500);
+	send_vote_info_reply(&c[0], nack);
+	/* And for corosync on node 1 to apply it (a settle time). */
+	quiet_both(c, now_ms() + 500);
+	send_vote_info_reply(&c[1], expect_vote_info(&c[1], 0, QN_VOTE_ACK,
+	    R2));
+
+	/* Never acknowledged: node 1's ACK waits for the grace. */
+	seq = send_heuristics_change(&c[0], QN_HEUR_PASS);
+	(void)expect_vote_info(&c[1], 0, QN_VOTE_NACK, R2);
+	t_nack = now_ms();
+	expect_hcr(&c[0], seq, QN_VOTE_NO_CHANGE, R1, QN_HEUR_PASS);
+	quiet_both(c, t_nack + GATE_GRACE - 700);
+	send_vote_info_reply(&c[0], expect_vote_info(&c[0], 0, QN_VOTE_ACK,
+	    R1));
+	qc_close(&c[0]);
+	qc_close(&c[1]);
+	srv_stop(&s);
+}
+END_TEST
+
 int
 main(void)
 {
@@ -227,5 +304,6 @@ main(void)
 	tcase_add_test(tc, gate_restart_alone_lms);
 	tcase_add_test(tc, gate_whole_cluster);
 	tcase_add_test(tc, gate_holder_leaves);
+	tcase_add_test(tc, gate_moved_vote_waits_for_nack);
 	return harness_run(s, H_PROTO);
 }

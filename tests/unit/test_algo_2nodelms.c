@@ -96,7 +96,9 @@ START_TEST(only_connected_node_and_other_messages)
 	    QN_VOTE_ACK);
 	ck_assert_str_eq(a->c.reason, "2nodelms: only connected node");
 	ck_assert_int_eq(h_quorum(w, a, 1, "1,2"), QN_VOTE_NO_CHANGE);
+	/* Judged again (not 3.0.3): still the only connected node. */
 	ck_assert_int_eq(h_heuristics(w, a, P), QN_VOTE_NO_CHANGE);
+	ck_assert_uint_eq(a->vote, QN_VOTE_ACK);
 	ck_assert_int_eq(decide_vote_info_reply(&a->c, 7), QN_ERR_NONE);
 	ck_assert_int_eq(h_ask(w, a), QN_VOTE_ACK);
 	h_world_free(w);
@@ -183,6 +185,66 @@ START_TEST(d6_winner_leaves)
 }
 END_TEST
 
+/*
+ * Heuristics (upstream #14, not 3.0.3): after a 1/1 split decided by the
+ * tie-breaker, node 1's heuristics fail: it is told NACK, then node 2 ACK,
+ * both by VOTE_INFO (the reply is NO_CHANGE: the ACK gate counts a NACK
+ * once acknowledged); when they pass again the vote comes back.  Before
+ * any membership list: NO_CHANGE.
+ */
+START_TEST(heuristics_change_moves_vote)
+{
+	struct qnetd *w = h_world();
+	struct h_client *a, *b, *c;
+	size_t mark;
+	long vi;
+
+	setup(w, QN_TB_LOWEST, 0);
+	a = h_node(w, 1);
+	b = h_node(w, 2);
+	h_membership(w, a, h_ring(1, 2), "1", U);
+	h_membership(w, b, h_ring(2, 2), "2", U);
+	ck_assert_uint_eq(a->vote, QN_VOTE_ACK);
+	ck_assert_uint_eq(b->vote, QN_VOTE_NACK);
+
+	mark = w->nev;
+	ck_assert_int_eq(h_heuristics(w, a, F), QN_VOTE_NO_CHANGE);
+	ck_assert_str_eq(a->c.reason, "2nodelms: node 2 has better "
+	    "heuristics (undefined vs fail)");
+	ck_assert_uint_eq(a->vote, QN_VOTE_NACK);
+	vi = h_find(w, mark, H_VOTE_INFO, 2, QN_VOTE_ACK);
+	ck_assert_int_gt(vi, h_find(w, mark, H_VOTE_INFO, 1, QN_VOTE_NACK));
+	ck_assert_int_ge(h_find(w, mark, H_VOTE_INFO, 1, QN_VOTE_NACK), 0);
+	ck_assert(qn_ring_id_eq(&w->ev[vi].ring, &(struct qn_ring_id){ 2, 2 }));
+	ck_assert_str_eq(w->ev[vi].reason, "2nodelms: better heuristics than "
+	    "node 1 (undefined vs fail)");
+	ck_assert_uint_eq(h_count(w, mark, H_VOTE_INFO), 2);
+	ck_assert_uint_eq(b->vote, QN_VOTE_ACK);
+	ck_assert_int_eq(h_ask(w, b), QN_VOTE_ACK);
+
+	mark = w->nev;
+	ck_assert_int_eq(h_heuristics(w, a, P), QN_VOTE_NO_CHANGE);
+	ck_assert_int_gt(h_find(w, mark, H_VOTE_INFO, 1, QN_VOTE_ACK),
+	    h_find(w, mark, H_VOTE_INFO, 2, QN_VOTE_NACK));
+	ck_assert_int_ge(h_find(w, mark, H_VOTE_INFO, 2, QN_VOTE_NACK), 0);
+	ck_assert_uint_eq(b->vote, QN_VOTE_NACK);
+	ck_assert_uint_eq(a->vote, QN_VOTE_ACK);
+	/* Nothing changes when node 1 reports the same again. */
+	mark = w->nev;
+	ck_assert_int_eq(h_heuristics(w, a, P), QN_VOTE_NO_CHANGE);
+	ck_assert_uint_eq(h_count(w, mark, H_VOTE_INFO), 0);
+
+	/* A client that sent no membership list yet: NO_CHANGE. */
+	h_leave(w, b, 0);
+	c = h_connect(w, "two", 2, TWO, QN_TB_LOWEST, 0, h_ring(1, 3));
+	h_config(w, c, 1, "1,2");
+	mark = w->nev;
+	ck_assert_int_eq(h_heuristics(w, c, P), QN_VOTE_NO_CHANGE);
+	ck_assert_uint_eq(h_count(w, mark, H_VOTE_INFO), 0);
+	h_world_free(w);
+}
+END_TEST
+
 Suite *
 twonode_suite(void)
 {
@@ -193,6 +255,7 @@ twonode_suite(void)
 	    sizeof(split_rows) / sizeof(split_rows[0]));
 	tcase_add_test(tc, only_connected_node_and_other_messages);
 	tcase_add_test(tc, newcomer_then_holder_leaves);
+	tcase_add_test(tc, heuristics_change_moves_vote);
 	suite_add_tcase(s, tc);
 	tc = tcase_create("disconnects (D6)");
 	tcase_add_test(tc, d6_winner_leaves);

@@ -209,20 +209,25 @@ START_TEST(d3_lowest_without_cap)
 END_TEST
 
 /*
- * Quorum lists and ASK_FOR_VOTE evaluate with the stored ring id; config
- * lists and heuristics changes are answered NO_CHANGE.
+ * Quorum lists, ASK_FOR_VOTE and heuristics changes evaluate with the
+ * stored ring id; config lists are answered NO_CHANGE.
  */
 START_TEST(other_messages)
 {
 	struct qnetd *w = h_world();
 	struct h_client *a;
+	size_t mark;
 
 	setup(w, "1,2", QN_TB_LOWEST, 0);
 	a = h_node(w, 1);
 	ck_assert_int_eq(h_quorum(w, a, 1, "1,2"), QN_VOTE_ACK);
 	ck_assert_int_eq(h_ask(w, a), QN_VOTE_ACK);
 	ck_assert_int_eq(h_config(w, a, 0, "1,2,3"), QN_VOTE_NO_CHANGE);
+	/* Judged again (not 3.0.3): still the only partition, nothing sent. */
+	mark = w->nev;
 	ck_assert_int_eq(h_heuristics(w, a, F), QN_VOTE_NO_CHANGE);
+	ck_assert_uint_eq(h_count(w, mark, H_VOTE_INFO), 0);
+	ck_assert_str_eq(a->c.reason, "lms: only partition");
 	ck_assert_int_eq(decide_vote_info_reply(&a->c, 42), QN_ERR_NONE);
 	/* Split: the quorum list right after the membership decides at once. */
 	ck_assert_int_eq(h_membership(w, a, h_ring(1, 2), "1", U),
@@ -332,6 +337,64 @@ START_TEST(d6_waiting_client_is_told)
 }
 END_TEST
 
+/*
+ * Heuristics (upstream #14, not 3.0.3): {1,2}/{3,4} tie, lowest gives 1,2
+ * the vote.  Node 3's heuristics pass: score 3 vs 2, the vote moves to
+ * 3,4 at once, by VOTE_INFO to every node, the NACKs first, and the reply
+ * to 3 is NO_CHANGE (a NACK in a reply could not be acknowledged, and the
+ * ACK gate must wait for that).  When they fail, 3,4 score 1 vs 2 and the
+ * vote goes back.
+ */
+START_TEST(heuristics_change_moves_vote)
+{
+	struct qnetd *w = h_world();
+	struct h_client *c3;
+	long nack1, nack2, ack3, ack4;
+	size_t mark;
+
+	setup(w, "1,2,3,4", QN_TB_LOWEST, 0);
+	split(w, (const char *const[]){ "1,2", "3,4", NULL }, NULL, NULL, 1);
+	h_fire_timers(w);
+	assert_votes(w, "1,2", "split");
+	c3 = h_node(w, 3);
+
+	mark = w->nev;
+	ck_assert_int_eq(h_heuristics(w, c3, P), QN_VOTE_NO_CHANGE);
+	ck_assert_str_eq(c3->c.reason, "lms: partition of ring 3.2 has the "
+	    "highest heuristics score (3 vs 2)");
+	nack1 = h_find(w, mark, H_VOTE_INFO, 1, QN_VOTE_NACK);
+	nack2 = h_find(w, mark, H_VOTE_INFO, 2, QN_VOTE_NACK);
+	ack3 = h_find(w, mark, H_VOTE_INFO, 3, QN_VOTE_ACK);
+	ack4 = h_find(w, mark, H_VOTE_INFO, 4, QN_VOTE_ACK);
+	ck_assert_int_ge(nack1, 0);
+	ck_assert_int_ge(nack2, 0);
+	ck_assert_int_gt(ack3, nack1);
+	ck_assert_int_gt(ack3, nack2);
+	ck_assert_int_gt(ack4, nack1);
+	ck_assert_int_gt(ack4, nack2);
+	ck_assert_uint_eq(h_count(w, mark, H_VOTE_INFO), 4);
+	assert_votes(w, "3,4", "3 passes");
+
+	mark = w->nev;
+	ck_assert_int_eq(h_heuristics(w, c3, F), QN_VOTE_NO_CHANGE);
+	ck_assert_int_gt(h_find(w, mark, H_VOTE_INFO, 1, QN_VOTE_ACK),
+	    h_find(w, mark, H_VOTE_INFO, 3, QN_VOTE_NACK));
+	ck_assert_int_ge(h_find(w, mark, H_VOTE_INFO, 3, QN_VOTE_NACK), 0);
+	ck_assert_int_ge(h_find(w, mark, H_VOTE_INFO, 4, QN_VOTE_NACK), 0);
+	ck_assert_int_gt(h_find(w, mark, H_VOTE_INFO, 1, QN_VOTE_ACK),
+	    h_find(w, mark, H_VOTE_INFO, 4, QN_VOTE_NACK));
+	ck_assert_int_ge(h_find(w, mark, H_VOTE_INFO, 2, QN_VOTE_ACK), 0);
+	assert_votes(w, "1,2", "3 fails");
+	ck_assert_str_eq(h_node(w, 1)->c.reason, "lms: partition of ring 1.2 "
+	    "has the highest heuristics score (2 vs 1)");
+	/* Nothing pushed when no vote changes. */
+	mark = w->nev;
+	ck_assert_int_eq(h_heuristics(w, h_node(w, 4), U), QN_VOTE_NO_CHANGE);
+	ck_assert_uint_eq(h_count(w, mark, H_VOTE_INFO), 0);
+	h_world_free(w);
+}
+END_TEST
+
 Suite *
 lms_suite(void)
 {
@@ -346,6 +409,7 @@ lms_suite(void)
 	tc = tcase_create("protocol");
 	tcase_add_test(tc, other_messages);
 	tcase_add_test(tc, newcomer_then_holder_leaves);
+	tcase_add_test(tc, heuristics_change_moves_vote);
 	suite_add_tcase(s, tc);
 	tc = tcase_create("disconnects (D6)");
 	tcase_add_test(tc, d6_winner_leaves);

@@ -205,6 +205,34 @@ reports_truth(const struct model *m, int i)
 	    qn_ring_id_eq(&nd->ring, &m->gring[nd->group]);
 }
 
+/*
+ * lms, 2nodelms (upstream #14): every client, the sender with its new
+ * result, judged again and told by VOTE_INFO only if its vote changes;
+ * the reply is NO_CHANGE.
+ */
+static void
+heuristics_lms(struct model *m, int i, int got)
+{
+	struct sent want = { 0 };
+
+	if (m->node[i].has_membership)
+		for (int o = 0; o < m->n; o++) {
+			struct m_node *od = &m->node[o];
+			uint8_t had, ov;
+
+			if (!connected(m, o) || !od->has_membership)
+				continue;
+			had = od->result != 0 ? od->result : od->last_ack_nack;
+			ov = m->algo == QN_ALGO_LMS ? lms_eval(m, o, od->ring) :
+			    two_judge(m, o, od->ring, popcount(od->mem),
+			    od->latest);
+			if (vote_is_decision(ov) && ov != had)
+				expect_push(m, &want, o, ov);
+		}
+	check_lms_reply(m, i, got, QN_VOTE_NO_CHANGE);
+	check_lms_step(m, want, scan_events(m));
+}
+
 void
 do_heuristics(struct model *m, int i, uint8_t h)
 {
@@ -217,8 +245,7 @@ do_heuristics(struct model *m, int i, uint8_t h)
 	got = h_heuristics(m->w, nd->hc, h);
 	nd->latest = h;
 	if (!is_ffsplit(m)) {
-		check_lms_reply(m, i, got, QN_VOTE_NO_CHANGE);
-		check_lms_step(m, (struct sent){ 0 }, scan_events(m));
+		heuristics_lms(m, i, got);
 		return;
 	}
 	if (nd->has_config && nd->has_membership)
