@@ -249,11 +249,28 @@ tls_server_free(struct tls_server *s)
 	free(s);
 }
 
-void
-tls_server_check_expiry(const struct tls_server *s)
+size_t
+tls_server_expiring(const struct tls_server *s, struct tls_expiry *out,
+    size_t max)
 {
-	if (s->cert != NULL)
-		tls_cert_log_expiry(s->cert, "Server certificate");
+	if (s->cert == NULL)
+		return 0;
+	return tls_cert_expiring(s->cert, "Server certificate", out, max);
+}
+
+size_t
+tls_client_expiring(const struct tls_client *cl, struct tls_expiry *out,
+    size_t max)
+{
+	CERTCertificate *cert;
+	size_t n;
+
+	if (cl->nickname == NULL || (cert = tls_cert_find(cl->nickname)) ==
+	    NULL)
+		return 0;
+	n = tls_cert_expiring(cert, "Client certificate", out, max);
+	CERT_DestroyCertificate(cert);
+	return n;
 }
 
 int

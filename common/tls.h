@@ -6,6 +6,8 @@
 #ifndef QN_TLS_H
 #define QN_TLS_H
 
+#include <stddef.h>
+
 typedef struct PRFileDesc PRFileDesc;
 
 /* Open the NSS database read-only, or run without one when dir is NULL. */
@@ -35,11 +37,27 @@ int	tls_server_reload(struct tls_server *s, const char *cert_nickname);
 /* When the database's certificate of that nickname expires (Unix time,
  * seconds); 0, or -1 when there is none. */
 int	tls_cert_not_after(const char *cert_nickname, long long *t);
+/* A certificate that has expired or expires within 30 days. */
+struct tls_expiry {
+	char what[24];		/* "Server certificate", "CA certificate" */
+	char nickname[64];
+	char subject[128];
+	char id[256];		/* subject, serial and end: this certificate */
+	char when[40];		/* its notAfter: "2026-12-09 15:30:00 UTC" */
+	long long days;		/* whole days left (0 when expired) */
+	int expired;
+};
+/* "Server certificate 'N' (S) expires on W, in 3 days" (or expired on W). */
+void	tls_expiry_text(const struct tls_expiry *x, char *buf, size_t len);
+/* Logged at warning, or error when expired. */
+void	tls_expiry_log(const struct tls_expiry *x);
 /*
- * Log the server certificate and its CA when expired or within 30 days of
- * it (also done at load and reload).
+ * The served certificate and its CA, the client certificate (the one the
+ * next handshake sends) and its CA: those expiring, up to max of them, into
+ * out; how many.  Nothing is logged.
  */
-void	tls_server_check_expiry(const struct tls_server *s);
+size_t	tls_server_expiring(const struct tls_server *s, struct tls_expiry *out,
+	    size_t max);
 
 /*
  * Client: the server certificate must chain to a trusted CA and carry the
@@ -58,6 +76,8 @@ void	tls_client_free(struct tls_client *c);
  * 0, or -1 with the NSS error set when there is none.
  */
 int	tls_client_reload(const struct tls_client *c);
+size_t	tls_client_expiring(const struct tls_client *c, struct tls_expiry *out,
+	    size_t max);
 
 /*
  * For conn_tls.c: layer SSL over tcp, an NSPR socket on a connected,

@@ -1,6 +1,7 @@
 #include "config.h"
 
 #include <stdio.h>
+#include <string.h>
 
 #include <cert.h>
 #include <keyhi.h>
@@ -57,44 +58,92 @@ tls_cert_find(const char *nickname)
 	return best;
 }
 
-static void
-log_one(CERTCertificate *cert, const char *what)
+/* 1 and x filled when cert has expired or expires soon, else 0. */
+static int
+expiry_of(CERTCertificate *cert, const char *what, struct tls_expiry *x)
 {
 	PRTime nb, na, now = PR_Now();
 	PRExplodedTime t;
-	char when[64];
-	long long days;
+	char serial[80] = "";
+	size_t off = 0;
 
 	if (CERT_GetCertTimes(cert, &nb, &na) != SECSuccess)
-		return;
+		return 0;
+	memset(x, 0, sizeof(*x));
+	x->expired = na < now;
+	x->days = x->expired ? 0 :
+	    (long long)((na - now) / PR_USEC_PER_SEC / 86400);
+	if (!x->expired && x->days >= TLS_CERT_EXPIRY_WARN_DAYS)
+		return 0;
 	PR_ExplodeTime(na, PR_GMTParameters, &t);
-	PR_FormatTimeUSEnglish(when, sizeof(when), "%Y-%m-%d %H:%M:%S UTC",
-	    &t);
-	days = (long long)((na - now) / PR_USEC_PER_SEC / 86400);
-	if (na < now)
-		log_err("%s '%s' (%s) expired on %s", what,
-		    cert->nickname != NULL ? cert->nickname : "",
-		    cert->subjectName != NULL ? cert->subjectName : "", when);
-	else if (days < TLS_CERT_EXPIRY_WARN_DAYS)
-		log_warn("%s '%s' (%s) expires on %s, in %lld days", what,
-		    cert->nickname != NULL ? cert->nickname : "",
-		    cert->subjectName != NULL ? cert->subjectName : "", when,
-		    days);
+	PR_FormatTimeUSEnglish(x->when, sizeof(x->when),
+	    "%Y-%m-%d %H:%M:%S UTC", &t);
+	snprintf(x->what, sizeof(x->what), "%s", what);
+	snprintf(x->nickname, sizeof(x->nickname), "%s",
+	    cert->nickname != NULL ? cert->nickname : "");
+	snprintf(x->subject, sizeof(x->subject), "%s",
+	    cert->subjectName != NULL ? cert->subjectName : "");
+	for (unsigned i = 0; i < cert->serialNumber.len &&
+	    off + 3 < sizeof(serial); i++)
+		off += (size_t)snprintf(serial + off, sizeof(serial) - off,
+		    "%02x", cert->serialNumber.data[i]);
+	snprintf(x->id, sizeof(x->id), "%s|%s|%s", x->subject, serial,
+	    x->when);
+	return 1;
+}
+
+void
+tls_expiry_text(const struct tls_expiry *x, char *buf, size_t len)
+{
+	if (x->expired)
+		snprintf(buf, len, "%s '%s' (%s) expired on %s", x->what,
+		    x->nickname, x->subject, x->when);
+	else
+		snprintf(buf, len, "%s '%s' (%s) expires on %s, in %lld "
+		    "day%s", x->what, x->nickname, x->subject, x->when,
+		    x->days, x->days == 1 ? "" : "s");
+}
+
+void
+tls_expiry_log(const struct tls_expiry *x)
+{
+	char text[512];
+
+	tls_expiry_text(x, text, sizeof(text));
+	if (x->expired)
+		log_err("%s", text);
+	else
+		log_warn("%s", text);
+}
+
+size_t
+tls_cert_expiring(CERTCertificate *cert, const char *what,
+    struct tls_expiry *out, size_t max)
+{
+	CERTCertificate *issuer;
+	size_t n = 0;
+
+	if (n < max && expiry_of(cert, what, &out[n]))
+		n++;
+	if (cert->isRoot || n >= max)
+		return n;
+	issuer = CERT_FindCertIssuer(cert, PR_Now(), certUsageAnyCA);
+	if (issuer != NULL) {
+		if (expiry_of(issuer, "CA certificate", &out[n]))
+			n++;
+		CERT_DestroyCertificate(issuer);
+	}
+	return n;
 }
 
 void
 tls_cert_log_expiry(CERTCertificate *cert, const char *what)
 {
-	CERTCertificate *issuer;
+	struct tls_expiry x[2];
+	size_t n = tls_cert_expiring(cert, what, x, 2);
 
-	log_one(cert, what);
-	if (cert->isRoot)
-		return;
-	issuer = CERT_FindCertIssuer(cert, PR_Now(), certUsageAnyCA);
-	if (issuer != NULL) {
-		log_one(issuer, "CA certificate");
-		CERT_DestroyCertificate(issuer);
-	}
+	for (size_t i = 0; i < n; i++)
+		tls_expiry_log(&x[i]);
 }
 
 SECStatus

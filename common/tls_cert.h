@@ -9,6 +9,8 @@
 #include <keyhi.h>
 #include <ssl.h>
 
+#include "tls.h"
+
 /* Days before its end from which a certificate's expiry is a warning. */
 #define TLS_CERT_EXPIRY_WARN_DAYS	30
 
@@ -22,6 +24,13 @@ CERTCertificate *tls_cert_find(const char *nickname);
  * expires within TLS_CERT_EXPIRY_WARN_DAYS (warning), and so its issuer.
  */
 void	tls_cert_log_expiry(CERTCertificate *cert, const char *what);
+/*
+ * cert (what: "Client certificate") and its issuer, those expired or
+ * expiring within TLS_CERT_EXPIRY_WARN_DAYS, into out (up to max); how
+ * many.  The one rule of both the log and the events.
+ */
+size_t	tls_cert_expiring(CERTCertificate *cert, const char *what,
+	    struct tls_expiry *out, size_t max);
 /* SSL_GetClientAuthDataHook: the certificate tls_cert_find(arg) picks. */
 SECStatus tls_cert_client_auth(void *arg, PRFileDesc *fd,
 	    CERTDistNames *ca_names, CERTCertificate **ret_cert,

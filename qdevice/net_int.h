@@ -24,6 +24,7 @@
 
 struct msg;
 struct tls_client;
+struct cert_watch;
 
 /* Reason ids of a vote (JSON "reason_id"); qnetd sends none on the wire. */
 #define VOTE_WHY_QNETD			"qnetd"
@@ -85,6 +86,7 @@ struct net_link {
 	enum disc_reason disc_reason;
 	const struct net_host *host;	/* this attempt's (net_hosts.c) */
 	struct tls_client *tls;
+	struct cert_watch *expiry;	/* the client certificate's end */
 	int tls_active;
 	size_t max_receive, max_send;
 	int nss_up, ctx_up, handles_up;

@@ -12,6 +12,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "cert_watch.h"
 #include "log.h"
 #include "msg.h"
 #include "names.h"
@@ -383,7 +384,33 @@ net_tls_reload(struct qd_net *n)
 		log_err("NSS error (%s): no client certificate '%s' in %s",
 		    tls_error(), n->set->net_nss_client_cert_nickname,
 		    n->set->net_nss_db_dir);
+	else if (l->expiry != NULL)
+		cert_watch_check(l->expiry, 0);	/* the reload logged it */
 }
+
+/*
+ * The client certificate's end: logged and an event (certificate_expiring)
+ * at start-up, daily and after SIGHUP, the event at most once a day.
+ */
+static size_t
+expiry_query(void *arg, struct tls_expiry *out, size_t max)
+{
+	const struct qd_net *n = arg;
+
+	return n->link.tls != NULL ? tls_client_expiring(n->link.tls, out,
+	    max) : 0;
+}
+
+static void
+expiry_emit(void *arg, const struct tls_expiry *x, const char *reason)
+{
+	const struct qd_net *n = arg;
+
+	(void)x;
+	qd_event(n->ev, "certificate_expiring", "", reason);
+}
+
+static const struct cert_watch_ops expiry_ops = { expiry_query, expiry_emit };
 
 int
 net_link_init(struct qd_net *n, const struct net_link_cb *cb)
@@ -420,6 +447,9 @@ net_link_init(struct qd_net *n, const struct net_link_cb *cb)
 	uv_idle_init(n->loop, &l->disconnect_idle);
 	l->connect_timer.data = l->disconnect_idle.data = n;
 	l->handles_up = 1;
+	if (l->tls != NULL &&
+	    (l->expiry = cert_watch_new(n->loop, &expiry_ops, n)) != NULL)
+		cert_watch_check(l->expiry, 1);
 	return 0;
 }
 
@@ -439,6 +469,8 @@ net_link_close(struct qd_net *n)
 		net_link_drop(n);
 		close_handle((uv_handle_t *)&l->connect_timer);
 		close_handle((uv_handle_t *)&l->disconnect_idle);
+		cert_watch_close(l->expiry);
+		l->expiry = NULL;
 		l->handles_up = 0;
 	}
 	if (l->ctx_up) {

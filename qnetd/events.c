@@ -128,6 +128,15 @@ events_tls_refused(struct qnetd_events *e, const char *cluster,
 }
 
 void
+events_cert_expiring(struct qnetd_events *e, const char *reason)
+{
+	if (e == NULL)
+		return;
+	hook_emit(e->hook, &(struct hook_event){
+	    .name = "certificate_expiring", .reason = reason });
+}
+
+void
 events_counts(const struct qnetd_events *e, struct hook_counts *out)
 {
 	hook_counts(e ? e->hook : NULL, out);

@@ -1,6 +1,7 @@
 /*
  * The arbiter's events (not in 3.0.3): client connected or disconnected,
- * vote changed, a cluster's quorate partition changed, TLS refused, run
+ * vote changed, a cluster's quorate partition changed, TLS refused, a
+ * certificate expiring (sysd.c's daily check), run
  * through the shared event hook (common/hook.h, QNETD_* variables) and
  * shown to corosync-qnetd-tool --follow.  The server feeds them (send.c
  * for votes, server.c and handlers.c for clients and TLS); the decision
@@ -35,6 +36,8 @@ void	events_vote(struct qnetd_events *e, const struct member *m,
 /* A connection refused for TLS reasons (cluster may be ""). */
 void	events_tls_refused(struct qnetd_events *e, const char *cluster,
 	    const char *addr, const char *reason);
+/* A certificate of ours expires soon or has expired (reason: which, when). */
+void	events_cert_expiring(struct qnetd_events *e, const char *reason);
 void	events_counts(const struct qnetd_events *e, struct hook_counts *out);
 
 #endif

@@ -7,8 +7,10 @@
 #include <string.h>
 #include <sys/socket.h>
 
+#include "cert_watch.h"
 #include "client.h"
 #include "cluster.h"
+#include "events.h"
 #include "log.h"
 #include "names.h"
 #include "notify.h"
@@ -18,19 +20,30 @@
 
 /* One daemon per process, and systemd knows one status of it. */
 static struct notify notify;
-/* A certificate nearing its end is logged at load, on SIGHUP and daily. */
-#define EXPIRY_CHECK_MS	(24 * 3600 * 1000ULL)
-static uv_timer_t expiry_timer;
-static int expiry_timer_up;
+/*
+ * A certificate nearing its end is logged at load, on SIGHUP and daily,
+ * and is an event then, at most once a day (common/cert_watch.h).
+ */
+static struct cert_watch *expiry;
+
+static size_t
+expiry_query(void *arg, struct tls_expiry *out, size_t max)
+{
+	const struct qnetd *q = arg;
+
+	return q->tls != NULL ? tls_server_expiring(q->tls, out, max) : 0;
+}
 
 static void
-on_expiry_check(uv_timer_t *t)
+expiry_emit(void *arg, const struct tls_expiry *x, const char *reason)
 {
-	const struct qnetd *q = t->data;
+	const struct qnetd *q = arg;
 
-	if (q->tls != NULL)
-		tls_server_check_expiry(q->tls);
+	(void)x;
+	events_cert_expiring(q->events, reason);
 }
+
+static const struct cert_watch_ops expiry_ops = { expiry_query, expiry_emit };
 
 void
 sysd_status_line(const struct qnetd *q, char *buf, size_t len)
@@ -114,6 +127,9 @@ on_sighup(uv_signal_t *h, int signum)
 			log_err("NSS error (%s): can't reload certificate "
 			    "'%s'; keeping the one loaded", tls_error(),
 			    q->set.cert_nickname);
+		/* Reloading logged it. */
+		if (expiry != NULL)
+			cert_watch_check(expiry, 0);
 	}
 	notify_ready(&notify);
 }
@@ -123,13 +139,10 @@ sysd_start(struct qnetd *q)
 {
 	startup_line(q);
 	daemon_sighup_start(&q->signals, q->loop, on_sighup, q);
-	if (q->tls != NULL && uv_timer_init(q->loop, &expiry_timer) == 0) {
-		expiry_timer.data = q;
-		uv_timer_start(&expiry_timer, on_expiry_check, EXPIRY_CHECK_MS,
-		    EXPIRY_CHECK_MS);
-		uv_unref((uv_handle_t *)&expiry_timer);
-		expiry_timer_up = 1;
-	}
+	/* Loading the certificate logged it. */
+	if (q->tls != NULL &&
+	    (expiry = cert_watch_new(q->loop, &expiry_ops, q)) != NULL)
+		cert_watch_check(expiry, 0);
 	notify_start(&notify, q->loop, status_cb, q);
 	notify_ready(&notify);
 }
@@ -138,9 +151,7 @@ void
 sysd_stop(struct qnetd *q)
 {
 	(void)q;
-	if (expiry_timer_up) {
-		uv_close((uv_handle_t *)&expiry_timer, NULL);
-		expiry_timer_up = 0;
-	}
+	cert_watch_close(expiry);
+	expiry = NULL;
 	notify_stop(&notify);
 }

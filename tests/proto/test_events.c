@@ -1,9 +1,11 @@
 /*
  * Events (not in 3.0.3): -S event_hook runs a program per event with its
  * QNETD_* environment, in order; a storm is bounded and its drops counted;
- * a hook that hangs is killed.  Ours only.
+ * a hook that hangs is killed; a server certificate near its end is an
+ * event.  Ours only.
  */
 #define _GNU_SOURCE
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -339,6 +341,167 @@ START_TEST(hook_directory_in_name_order)
 }
 END_TEST
 
+/* Run a shell command (output to the test's log); its exit status. */
+static int
+shf(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+static int
+shf(const char *fmt, ...)
+{
+	char cmd[4 * PATH_MAX];
+	va_list ap;
+	int rc;
+
+	va_start(ap, fmt);
+	vsnprintf(cmd, sizeof(cmd), fmt, ap);
+	va_end(ap);
+	rc = system(cmd);
+	return WIFEXITED(rc) ? WEXITSTATUS(rc) : -1;
+}
+
+/* A copy of the certificates' database in dir/db, into db. */
+static void
+copy_db(const char *dir, char *db, size_t len)
+{
+	snprintf(db, len, "%s/db", dir);
+	ck_assert_int_eq(shf("mkdir '%s' && cp '%s'/*.db '%s'/pkcs11.txt '%s' "
+	    "&& head -c 2048 /dev/urandom > '%s/noise'", db, nss_dir, nss_dir,
+	    db, db), 0);
+}
+
+/*
+ * A new "QNetd Cert" in db valid for days (certutil counts in months:
+ * its key and request come from certutil, the certificate from openssl
+ * with a CA of its own, valid for years).
+ */
+static void
+server_cert_days(const char *db, int days, int serial)
+{
+	ck_assert_int_eq(shf("cd '%s' && certutil -D -d sql:. -n 'QNetd Cert' "
+	    "&& certutil -R -d sql:. -s 'CN=Qnetd Server' -k ec -q nistp256 "
+	    "-z noise -a -o req.pem >/dev/null 2>&1 && { test -f ca.key || "
+	    "openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 "
+	    "-nodes -keyout ca.key -out ca.crt -days 3650 -subj '/CN=Short CA' "
+	    ">/dev/null 2>&1; } && openssl x509 -req -in req.pem -CA ca.crt "
+	    "-CAkey ca.key -set_serial %d -days %d -out srv.crt >/dev/null 2>&1 "
+	    "&& certutil -A -d sql:. -n 'QNetd Cert' -t ',,' -a -i srv.crt",
+	    db, serial, days), 0);
+}
+
+/* Signal the daemon to reload and wait until it has, the count'th time. */
+static void
+reload(const struct srv *s, int count)
+{
+	ck_assert_int_eq(kill(s->pid, SIGHUP), 0);
+	for (int64_t end = now_ms() + TIMEOUT_MS; log_count(s,
+	    "Reloaded certificate") < count && now_ms() < end;)
+		sleep_ms(20);
+	ck_assert_int_eq(log_count(s, "Reloaded certificate"), count);
+}
+
+/*
+ * A server certificate 2 days from its end is an event at start-up, not
+ * again on a reload of the same certificate (once a day), one that has
+ * expired is an event after the reload that brings it (hook and --follow
+ * alike), and a long-valid one is none.
+ */
+START_TEST(certificate_expiring)
+{
+	char dir[256], hook[300], opt[PATH_MAX + 400], db[PATH_MAX];
+	char path[PATH_MAX + 16], got[1024], *env;
+	struct srv s;
+	struct qc c[3];
+	pid_t follower;
+	int status;
+	FILE *f;
+
+	NEED_CERTS("certificate_expiring");
+	scratch_dir(dir, sizeof(dir));
+	write_hook(dir, "", hook, sizeof(hook));
+	copy_db(dir, db, sizeof(db));
+	server_cert_days(db, 2, 300);
+	snprintf(opt, sizeof(opt), "nss_db_dir=%s,event_hook=%s,"
+	    "event_hook_rate=1000", db, hook);
+	SRV_START(&s, "-s", "on", "-S", opt);
+
+	env = wait_event(dir, 1);
+	expect_var(env, "QNETD_EVENT=certificate_expiring");
+	expect_var(env, "QNETD_CLUSTER=");
+	expect_var(env, "QNETD_NODE_ID=");
+	ck_assert_msg(strstr(env, "QNETD_REASON=Server certificate 'QNetd "
+	    "Cert' (CN=Qnetd Server) expires on 20") != NULL &&
+	    strstr(env, " UTC, in 1 day\n") != NULL, "%s", env);
+	free(env);
+	ASSERT_LOG(&s, "Server certificate 'QNetd Cert' (CN=Qnetd Server) "
+	    "expires on");
+
+	/* The same certificate again: no event before the next day. */
+	follower = start_follower(&s, dir);
+	reload(&s, 1);
+	join_simple(&c[0], &s, "demo", 1, QN_ALGO_FFSPLIT);
+	env = wait_event(dir, 2);
+	expect_var(env, "QNETD_EVENT=client_connected");
+	free(env);
+
+	/* Expired: an event after the reload. */
+	ck_assert_int_eq(shf("cd '%s' && certutil -D -d sql:. -n 'QNetd Cert' "
+	    "&& certutil -S -d sql:. -n 'QNetd Cert' -s 'CN=Qnetd Server' "
+	    "-c 'QNet CA' -t ',,' -m 301 -k ec -q nistp256 -w -1 -v 1 "
+	    "-z noise >/dev/null 2>&1", db), 0);
+	reload(&s, 2);
+	env = wait_event(dir, 3);
+	expect_var(env, "QNETD_EVENT=certificate_expiring");
+	ck_assert_msg(strstr(env, "QNETD_REASON=Server certificate 'QNetd "
+	    "Cert' (CN=Qnetd Server) expired on 20") != NULL, "%s", env);
+	free(env);
+
+	/* Renewed for two years: no event. */
+	ck_assert_int_eq(shf("cd '%s' && certutil -D -d sql:. -n 'QNetd Cert' "
+	    "&& certutil -S -d sql:. -n 'QNetd Cert' -s 'CN=Qnetd Server' "
+	    "-c 'QNet CA' -t ',,' -m 302 -k ec -q nistp256 -v 24 "
+	    "-z noise >/dev/null 2>&1", db), 0);
+	reload(&s, 3);
+	join_simple(&c[1], &s, "demo", 2, QN_ALGO_FFSPLIT);
+	env = wait_event(dir, 4);
+	expect_var(env, "QNETD_EVENT=client_connected");
+	free(env);
+	qc_close(&c[0]);
+	qc_close(&c[1]);
+	srv_stop(&s);
+
+	/* --follow saw what the hook saw after it joined. */
+	ck_assert_int_eq(waitpid(follower, &status, 0), follower);
+	snprintf(path, sizeof(path), "%s/follow", dir);
+	f = fopen(path, "r");
+	ck_assert_ptr_nonnull(f);
+	ck_assert_ptr_nonnull(fgets(got, sizeof(got), f));
+	ck_assert_msg(strstr(got, "\"event\":\"client_connected\"") != NULL,
+	    "%s", got);
+	ck_assert_ptr_nonnull(fgets(got, sizeof(got), f));
+	ck_assert_msg(strstr(got, "{\"sequence\":3,") == got &&
+	    strstr(got, "\"event\":\"certificate_expiring\",\"cluster\":\"\","
+	    "\"node_id\":null") != NULL && strstr(got, "\"reason\":\"Server "
+	    "certificate 'QNetd Cert' (CN=Qnetd Server) expired on 20") !=
+	    NULL, "%s", got);
+	ck_assert_ptr_nonnull(fgets(got, sizeof(got), f));
+	ck_assert_msg(strstr(got, "\"event\":\"client_connected\"") != NULL,
+	    "%s", got);
+	fclose(f);
+
+	/* Started with a long-valid certificate: the first event is a client. */
+	scratch_dir(dir, sizeof(dir));
+	write_hook(dir, "", hook, sizeof(hook));
+	snprintf(opt, sizeof(opt), "event_hook=%s", hook);
+	SRV_START(&s, "-s", "on", "-S", opt);
+	join_simple(&c[2], &s, "demo", 1, QN_ALGO_FFSPLIT);
+	env = wait_event(dir, 1);
+	expect_var(env, "QNETD_EVENT=client_connected");
+	free(env);
+	ck_assert_int_eq(log_count(&s, "expires on"), 0);
+	qc_close(&c[2]);
+	srv_stop(&s);
+}
+END_TEST
+
 int
 main(void)
 {
@@ -350,5 +513,7 @@ main(void)
 	tcase_add_test(t, storm_is_bounded);
 	tcase_add_test(t, hanging_hook_killed);
 	tcase_add_test(t, hook_directory_in_name_order);
-	return harness_run(s, H_PROTO);
+	t = harness_tcase(s, "certificates", TEST_TIMEOUT);
+	tcase_add_test(t, certificate_expiring);
+	return harness_run(s, H_PROTO | H_CERTS);
 }
