@@ -274,6 +274,34 @@ tls_client_expiring(const struct tls_client *cl, struct tls_expiry *out,
 }
 
 int
+tls_client_cert_changed(const struct tls_client *cl, const struct conn *c)
+{
+	CERTCertificate *sent, *now;
+	int changed;
+
+	if (c == NULL || c->tls == NULL || !c->handshake_done)
+		return -1;
+	now = cl->nickname != NULL ? tls_cert_find(cl->nickname) : NULL;
+	sent = SSL_LocalCertificate(c->tls);
+	if (now == NULL || sent == NULL)
+		changed = now != sent;
+	else
+		changed = SECITEM_CompareItem(&now->derCert, &sent->derCert) !=
+		    SECEqual;
+	if (now != NULL)
+		CERT_DestroyCertificate(now);
+	if (sent != NULL)
+		CERT_DestroyCertificate(sent);
+	return changed;
+}
+
+void
+tls_client_forget_sessions(void)
+{
+	SSL_ClearSessionCache();
+}
+
+int
 tls_client_reload(const struct tls_client *cl)
 {
 	CERTCertificate *cert;

@@ -76,6 +76,19 @@ void	tls_client_free(struct tls_client *c);
  * 0, or -1 with the NSS error set when there is none.
  */
 int	tls_client_reload(const struct tls_client *c);
+/*
+ * Whether the certificate the next handshake sends (looked up now) differs
+ * from the one connection c sent (DER; none and one differ): 1 or 0, -1
+ * when c is no TLS connection with its handshake done.
+ */
+struct conn;
+int	tls_client_cert_changed(const struct tls_client *cl,
+	    const struct conn *c);
+/*
+ * Forget the TLS sessions kept for resumption: a resumed session would
+ * present the certificate of its first handshake again.
+ */
+void	tls_client_forget_sessions(void);
 size_t	tls_client_expiring(const struct tls_client *c, struct tls_expiry *out,
 	    size_t max);
 
@@ -90,7 +103,6 @@ PRFileDesc *tls_client_wrap(const struct tls_client *c, PRFileDesc *tcp);
 /* Whether the finished handshake on fd resumed an earlier session. */
 int	tls_resumed(PRFileDesc *fd);
 
-struct conn;
 /* 1 unless c resumed a session whose client certificate fails today. */
 int	tls_server_recheck(const struct tls_server *s, const struct conn *c);
 

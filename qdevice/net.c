@@ -31,6 +31,7 @@ start_attempt(struct qd_net *n)
 {
 	n->state = NET_WAITING_CONNECT;
 	n->init_reply_ok = 0;
+	net_renew_attempt(n);
 	net_link_connect(n, net_hosts_current(n));
 }
 
@@ -164,7 +165,8 @@ disconnected(struct qd_net *n, enum disc_reason r, int progressed)
 	 * slept here, blocking corosync and IPC (D9).  A connect that never
 	 * got through TCP retries at once: the connect timer spaced it.
 	 */
-	delay = progressed ? reconnect_jitter(n) : 0;
+	delay = progressed && r != DISC_CLIENT_CERT_RENEWED ?
+	    reconnect_jitter(n) : 0;
 	if (delay)
 		log_debug("Sleeping for %" PRIu32 " ms before reconnect", delay);
 	uv_timer_start(&n->reconnect_timer, reconnect, delay, 0);
@@ -186,6 +188,7 @@ net_membership_changed(struct qd_net *n)
 	n->membership_pending = n->state == NET_CONNECTED;
 	n->quorum_pending = 0;
 	qd_heur_run(n->heur, HEUR_FOR_MEMBERSHIP, 1);
+	net_renew_recheck(n);
 }
 
 void
@@ -200,9 +203,10 @@ net_quorum_changed(struct qd_net *n)
 	if (n->membership_pending) {
 		/* Membership first, then quorum (PROTOCOL.md §14.4). */
 		n->quorum_pending = 1;
-		return;
+	} else {
+		net_send_quorum_list(n);
 	}
-	net_send_quorum_list(n);
+	net_renew_recheck(n);
 }
 
 void
@@ -518,6 +522,7 @@ net_init(struct qd_net *n, uv_loop_t *loop, const struct qdevice_settings *set,
 		return -1;
 	net_out_init(n);
 	net_hosts_init(n);
+	net_renew_init(n);
 	uv_timer_init(loop, &n->reconnect_timer);
 	n->reconnect_timer.data = n;
 	n->rng = seed(n);
@@ -538,6 +543,7 @@ net_close(struct qd_net *n)
 		close_connection(n);
 		net_out_close(n);
 		net_hosts_close(n);
+		net_renew_close(n);
 		if (!uv_is_closing((uv_handle_t *)&n->reconnect_timer))
 			uv_close((uv_handle_t *)&n->reconnect_timer, NULL);
 	}

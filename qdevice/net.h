@@ -40,8 +40,14 @@ void	net_finish(struct qd_net *n);
 
 /* End the connection for reason r (scheduled; the first reason counts). */
 void	net_disconnect(struct qd_net *n, enum disc_reason r);
-/* SIGHUP: which client certificate the next handshake sends (logged). */
+/*
+ * SIGHUP: which client certificate the next handshake sends (logged);
+ * when it differs from the one the connection sent, reconnect with it as
+ * soon as that cannot cost quorum (net_renew.c).
+ */
 void	net_tls_reload(struct qd_net *n);
+/* "deferred" while a renewed certificate waits for a reconnect, "none". */
+const char *net_cert_reconnect_id(const struct qd_net *n);
 
 /* Events from corosync and the heuristics */
 void	net_membership_changed(struct qd_net *n);

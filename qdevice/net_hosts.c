@@ -443,10 +443,10 @@ net_hosts_disconnected(struct qd_net *n, enum disc_reason r)
 {
 	struct net_hosts *hs = &n->hosts;
 
-	(void)r;
 	hold_stop(n);
 	hs->first_held = 0;
-	if (hs->switching) {
+	/* Our own disconnects: the host was not lost. */
+	if (hs->switching || r == DISC_CLIENT_CERT_RENEWED) {
 		hs->switching = 0;
 		send_report(n, 0);
 		return;

@@ -5,6 +5,7 @@
  *   net.c      events, the outcome of a disconnect, life cycle, status
  *    net_msg.c   the conversation with qnetd: PREINIT, replies, votes
  *     net_out.c    what the node sends: lists, echo; the vote it casts
+ *    net_renew.c a renewed client certificate: reconnect once safe
  *    net_hosts.c which arbiter of the host list; back to the first
  *      net_link.c    the connection: resolve, connect, send, disconnect
  *
@@ -133,6 +134,12 @@ struct qd_net {
 	time_t conn_since;
 	uv_timer_t reconnect_timer;
 	uint64_t rng;			/* reconnect jitter */
+
+	/* net_renew.c: a renewed certificate waits for a safe reconnect */
+	int cert_pending;
+	int cert_deferred_logged;
+	int cert_timer_up;
+	uv_timer_t cert_timer;		/* re-check every cast-vote interval */
 };
 
 static inline enum phase
@@ -152,6 +159,13 @@ void	net_link_set_limits(struct qd_net *n, size_t max_receive,
 	    size_t max_send);
 void	net_link_stop_connect_timer(struct qd_net *n);
 void	net_link_drop(struct qd_net *n);
+/* SIGHUP: look the client certificate up again; -1 when there is none. */
+int	net_link_tls_reload(struct qd_net *n);
+/*
+ * 1 when the client certificate the next handshake sends differs from
+ * the one this TLS connection sent, 0 when not, -1 without one.
+ */
+int	net_link_cert_changed(const struct qd_net *n);
 void	net_link_close(struct qd_net *n);
 void	net_link_finish(struct qd_net *n);
 
@@ -168,6 +182,14 @@ uint64_t net_hosts_connect_wait(struct qd_net *n);
 void	net_hosts_nodes_changed(struct qd_net *n);
 /* A delivered report; 1 when the agreement just became confirmed. */
 int	net_hosts_report(struct qd_net *n, const struct agree_report *r);
+
+/* net_renew.c (below net.c, above net_link.c) */
+void	net_renew_init(struct qd_net *n);
+void	net_renew_close(struct qd_net *n);
+/* A quorum or membership notification: reconnect now if it became safe. */
+void	net_renew_recheck(struct qd_net *n);
+/* A new connection attempt starts: it sends the certificate of today. */
+void	net_renew_attempt(struct qd_net *n);
 
 /* net_out.c */
 void	net_out_init(struct qd_net *n);

@@ -368,24 +368,36 @@ net_disconnect(struct qd_net *n, enum disc_reason r)
 /* Life cycle */
 
 /*
- * SIGHUP: the client certificate is looked up at every handshake, so a
- * renewed one is sent from the next connection on.  The connection up now
- * stays: its certificate was checked once, at its handshake, and with
- * ffsplit a reconnect would cost the vote until the new ACK.
+ * SIGHUP: look the client certificate up again (logged) and forget the
+ * TLS sessions, which would present the old one again.  -1: none.
  */
-void
-net_tls_reload(struct qd_net *n)
+int
+net_link_tls_reload(struct qd_net *n)
 {
 	struct net_link *l = &n->link;
 
 	if (l->tls == NULL)
-		return;
-	if (tls_client_reload(l->tls) != 0)
+		return 0;
+	tls_client_forget_sessions();
+	if (tls_client_reload(l->tls) != 0) {
 		log_err("NSS error (%s): no client certificate '%s' in %s",
 		    tls_error(), n->set->net_nss_client_cert_nickname,
 		    n->set->net_nss_db_dir);
-	else if (l->expiry != NULL)
+		return -1;
+	}
+	if (l->expiry != NULL)
 		cert_watch_check(l->expiry, 0);	/* the reload logged it */
+	return 0;
+}
+
+int
+net_link_cert_changed(const struct qd_net *n)
+{
+	const struct net_link *l = &n->link;
+
+	if (l->tls == NULL || !l->tls_active || l->disc_pending)
+		return -1;
+	return tls_client_cert_changed(l->tls, l->conn);
 }
 
 /*

@@ -33,6 +33,7 @@ static const char *const reason_str[DISC_REASON_COUNT] = {
 	[DISC_ALGO_ERROR] = "Algorithm error",
 	[DISC_ALGO_ECHO_REPLY_ERROR] = "Algorithm echo reply received error",
 	[DISC_ARBITER_SWITCH] = "The cluster agreed on another qnetd host",
+	[DISC_CLIENT_CERT_RENEWED] = "Client certificate renewed",
 	[DISC_COROSYNC_CONNECTION_CLOSED] = "Corosync connection closed",
 	[DISC_LOCAL_SOCKET_CLOSED] = "Local socket closed",
 	[DISC_CANT_SCHEDULE_VOTING_TIMER] = "Can't schedule voting timer",
@@ -74,6 +75,7 @@ reason_retries(enum disc_reason r)
 	case DISC_CANT_CONNECT:
 	case DISC_ECHO_REPLY_NOT_RECEIVED:
 	case DISC_ARBITER_SWITCH:
+	case DISC_CLIENT_CERT_RENEWED:
 	case DISC_SERVER_SENT_DUPLICATE_NODE_ID:
 	case DISC_SERVER_SENT_TIE_BREAKER_DIFFERS:
 	case DISC_SERVER_SENT_ALGORITHM_DIFFERS:
@@ -158,4 +160,14 @@ uint8_t
 policy_vote_on_event_disconnected(uint8_t current)
 {
 	return current == QN_VOTE_ACK ? QN_VOTE_NACK : QN_VOTE_NO_CHANGE;
+}
+
+int
+policy_cert_reconnect_safe(const struct policy_quorum *q)
+{
+	if (q->vote_on_disconnect == QN_VOTE_NO_CHANGE ||
+	    q->vote != QN_VOTE_ACK || q->qdevice_votes == 0 || !q->quorate)
+		return 1;
+	return q->total_votes >= q->qdevice_votes &&
+	    q->total_votes - q->qdevice_votes >= q->quorum;
 }

@@ -38,6 +38,7 @@ enum disc_reason {
 	DISC_ALGO_ERROR,		/* e.g. ffsplit vote-count check */
 	DISC_ALGO_ECHO_REPLY_ERROR,	/* echo reply with a wrong seq */
 	DISC_ARBITER_SWITCH,		/* ours: host list, net_hosts.c */
+	DISC_CLIENT_CERT_RENEWED,	/* ours: SIGHUP, net_renew.c */
 	/* Exit always */
 	DISC_COROSYNC_CONNECTION_CLOSED,
 	DISC_LOCAL_SOCKET_CLOSED,	/* shutdown request: exit 0 */
@@ -89,5 +90,26 @@ int	policy_keep_on_missing_echo(uint8_t algo, int quorate, int wait_for_all);
  * ACK can no longer be trusted and becomes NACK.
  */
 uint8_t	policy_vote_on_event_disconnected(uint8_t current);
+
+/*
+ * What votequorum says of this node when a renewed client certificate
+ * asks for a reconnect (net_renew.c fills it).
+ */
+struct policy_quorum {
+	uint8_t vote;			/* the vote the node casts (qn_vote) */
+	uint8_t vote_on_disconnect;	/* policy_vote_on_disconnect() */
+	int quorate;
+	uint32_t total_votes;		/* votequorum's, the Qdevice's included */
+	uint32_t qdevice_votes;		/* of those the Qdevice's (0: none) */
+	uint32_t quorum;
+};
+
+/*
+ * 1 when dropping the connection now cannot cost this node quorum: the
+ * vote survives a disconnect, the node casts no ACK, votequorum does not
+ * count the Qdevice, the node is not quorate anyway, or its votes without
+ * the Qdevice's still reach quorum.  0: wait.
+ */
+int	policy_cert_reconnect_safe(const struct policy_quorum *q);
 
 #endif

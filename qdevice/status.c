@@ -349,6 +349,8 @@ net_json(const struct qd_status *q, struct buf *o)
 	json_bool(o, connected(q) && net_tls_resumed(q->net));
 	json_key(o, &f, "client_cert_sent");
 	json_bool(o, client_cert_sent(q));
+	json_key(o, &f, "certificate_reconnect");
+	buf_printf(o, "\"%s\"", net_cert_reconnect_id(q->net));
 	json_key(o, &f, "connected_since");
 	json_time(o, connected(q) ? net_connected_since(q->net) : 0);
 	json_key(o, &f, "echo_reply_received");

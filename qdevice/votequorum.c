@@ -337,6 +337,23 @@ qd_vq_node_votes(struct qd_vq *vq, uint32_t node_id, uint32_t *votes,
 	return 0;
 }
 
+int
+qd_vq_local_votes(struct qd_vq *vq, struct qd_vq_votes *out)
+{
+	struct votequorum_info info;
+
+	/* Node id 0: this node, as votequorum sees it right now. */
+	if (votequorum_getinfo(vq->handle, 0, &info) != CS_OK)
+		return -1;
+	out->quorate = (info.flags & VOTEQUORUM_INFO_QUORATE) != 0;
+	out->total_votes = info.total_votes;
+	out->quorum = info.quorum;
+	/* Counted only while the device casts (cautious: alive or not). */
+	out->qdevice_votes = info.flags & VOTEQUORUM_INFO_QDEVICE_CAST_VOTE ?
+	    info.qdevice_votes : 0;
+	return 0;
+}
+
 void
 qd_vq_close(struct qd_vq *vq)
 {

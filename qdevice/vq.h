@@ -56,6 +56,16 @@ const struct qd_vq_view *qd_vq_view(const struct qd_vq *vq);
 int	qd_vq_node_votes(struct qd_vq *vq, uint32_t node_id, uint32_t *votes,
 	    uint32_t *qdevice_votes);
 
+/* This node's votes as votequorum counts them now (votequorum_getinfo). */
+struct qd_vq_votes {
+	int quorate;
+	uint32_t total_votes;		/* the Qdevice's included when cast */
+	uint32_t qdevice_votes;		/* 0 unless votequorum counts them */
+	uint32_t quorum;
+};
+/* 0, or -1 when votequorum cannot be asked. */
+int	qd_vq_local_votes(struct qd_vq *vq, struct qd_vq_votes *out);
+
 /*
  * Apply a vote (enum qn_vote) to the cast vote timer (cast.h); -1 when
  * the immediate poll failed (the caller ends the daemon).

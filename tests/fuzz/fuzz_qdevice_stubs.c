@@ -67,6 +67,14 @@ qd_vq_node_votes(struct qd_vq *vq, uint32_t node_id, uint32_t *votes,
 }
 
 int
+qd_vq_local_votes(struct qd_vq *vq, struct qd_vq_votes *out)
+{
+	(void)vq;
+	(void)out;
+	return -1;
+}
+
+int
 qd_vq_cast(struct qd_vq *vq, uint8_t vote)
 {
 	return cast_set_vote(&vq->cast, vote);

@@ -33,6 +33,8 @@ static const enum disc_reason retry[] = {
 	DISC_SERVER_SENT_ALGORITHM_DIFFERS,
 	/* Ours: the cluster agreed on another host of the list. */
 	DISC_ARBITER_SWITCH,
+	/* Ours: a renewed client certificate, once safe (SIGHUP). */
+	DISC_CLIENT_CERT_RENEWED,
 };
 
 static const enum disc_reason exit_but_lms[] = {
@@ -361,6 +363,62 @@ START_TEST(vote_sequence_per_algorithm)
 }
 END_TEST
 
+/*
+ * A renewed client certificate: reconnect now, or wait until dropping the
+ * connection cannot cost this node quorum.  2-node ffsplit: each node 1
+ * vote, the Qdevice 1, expected 3, quorum 2.
+ */
+static const struct {
+	const char *what;
+	struct policy_quorum q;
+	int safe;
+} cert_cases[] = {
+	{ "both nodes up, ACK counted: quorate without it",
+	    { QN_VOTE_ACK, QN_VOTE_NACK, 1, 3, 1, 2 }, 1 },
+	{ "one node up, ACK counted: quorum hangs on it",
+	    { QN_VOTE_ACK, QN_VOTE_NACK, 1, 2, 1, 2 }, 0 },
+	{ "one node up, NACK: no vote to lose",
+	    { QN_VOTE_NACK, QN_VOTE_NACK, 0, 1, 0, 2 }, 1 },
+	{ "ACK not counted by votequorum",
+	    { QN_VOTE_ACK, QN_VOTE_NACK, 1, 2, 0, 2 }, 1 },
+	{ "ACK but not quorate anyway",
+	    { QN_VOTE_ACK, QN_VOTE_NACK, 0, 2, 1, 3 }, 1 },
+	{ "ASK_LATER casts nothing",
+	    { QN_VOTE_ASK_LATER, QN_VOTE_NACK, 1, 2, 1, 2 }, 1 },
+	{ "2nodelms keeps its vote over a disconnect",
+	    { QN_VOTE_ACK, QN_VOTE_NO_CHANGE, 1, 2, 1, 2 }, 1 },
+	{ "Qdevice with 3 votes, 4 nodes, 2 down: 2 < quorum 4",
+	    { QN_VOTE_ACK, QN_VOTE_NACK, 1, 5, 3, 4 }, 0 },
+	{ "Qdevice with 3 votes, 4 nodes up: 4 >= quorum 4",
+	    { QN_VOTE_ACK, QN_VOTE_NACK, 1, 7, 3, 4 }, 1 },
+	{ "inconsistent counts (qdevice above total) wait",
+	    { QN_VOTE_ACK, QN_VOTE_NACK, 1, 1, 2, 0 }, 0 },
+};
+
+START_TEST(cert_reconnect_decision)
+{
+	ck_assert_msg(policy_cert_reconnect_safe(&cert_cases[_i].q) ==
+	    cert_cases[_i].safe, "%s", cert_cases[_i].what);
+}
+END_TEST
+
+/* The decision follows the algorithm's vote on disconnect. */
+START_TEST(cert_reconnect_by_algorithm)
+{
+	struct policy_quorum q = { QN_VOTE_ACK, 0, 1, 2, 1, 2 };
+
+	q.vote_on_disconnect = policy_vote_on_disconnect(QN_ALGO_FFSPLIT, 1, 0);
+	ck_assert_int_eq(policy_cert_reconnect_safe(&q), 0);
+	q.vote_on_disconnect = policy_vote_on_disconnect(QN_ALGO_LMS, 1, 0);
+	ck_assert_int_eq(policy_cert_reconnect_safe(&q), 0);
+	q.vote_on_disconnect = policy_vote_on_disconnect(QN_ALGO_LMS, 1, 1);
+	ck_assert_int_eq(policy_cert_reconnect_safe(&q), 1);
+	q.vote_on_disconnect = policy_vote_on_disconnect(QN_ALGO_2NODELMS, 1,
+	    0);
+	ck_assert_int_eq(policy_cert_reconnect_safe(&q), 1);
+}
+END_TEST
+
 static Suite *
 policy_suite(void)
 {
@@ -380,6 +438,12 @@ policy_suite(void)
 	tcase_add_loop_test(tc, received_votes, 0, ARRAY_LEN(algos));
 	tcase_add_test(tc, vote_on_disconnect);
 	tcase_add_test(tc, vote_on_event_while_disconnected);
+	suite_add_tcase(s, tc);
+
+	tc = tcase_create("renewed certificate");
+	tcase_add_loop_test(tc, cert_reconnect_decision, 0,
+	    ARRAY_LEN(cert_cases));
+	tcase_add_test(tc, cert_reconnect_by_algorithm);
 	suite_add_tcase(s, tc);
 
 	tc = tcase_create("cast-vote timer");
