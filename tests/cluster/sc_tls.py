@@ -10,6 +10,7 @@ import shutil
 import subprocess
 import sys
 import tempfile
+import threading
 
 from lab import (FAILURE_REPORTS, FLAVOURS, QNETD2_ADDR, QNETD_ADDR, SUBNET, Lab, Skip,
                  SplitBrainWatch, binaries, holds, leftovers, leftovers_of_pid,
@@ -128,3 +129,125 @@ def tls_reconnect_resumes_session(**fl):
               f"sessions resumed on reconnect", flush=True)
         if fl["qdevice_flavour"] == "ours":
             assert resumed == [1, 2], after
+
+
+NODE_NSSDB = "/etc/corosync/qdevice/net/nssdb"
+
+
+def _renew_node_cert(lab, nodeid):
+    """A new key and certificate for the node under "Cluster Cert", as an admin renews one
+    (lab.enrol()'s steps): a request on the node (-r), signed on the arbiter (-s), imported
+    on the node (-M).  The old certificate stays in the database; the newest is sent."""
+    node, q = lab.node(nodeid), lab.qnetd
+    node_cu, qnetd_cu = lab.bin["qdevice_certutil"], lab.bin["qnetd_certutil"]
+    crt = f"cluster-{lab.cert_cluster}.crt"
+    node.run([node_cu, "-r", "-n", lab.cert_cluster])
+    shutil.copyfile(node.path(f"{NODE_NSSDB}/qdevice-net-node.crq"),
+                    q.path("/etc/corosync/qdevice-net-node.crq"))
+    q.run([qnetd_cu, "-s", "-c", "/etc/corosync/qdevice-net-node.crq", "-n", lab.cert_cluster])
+    shutil.copyfile(q.path(f"/etc/corosync/qnetd/nssdb/{crt}"), node.path(f"/etc/corosync/{crt}"))
+    node.run([node_cu, "-M", "-c", f"/etc/corosync/{crt}"])
+    listed = node.run(["certutil", "-L", "-d", f"sql:{NODE_NSSDB}"]).stdout
+    return listed.count("Cluster Cert")
+
+
+class _QuorateWatch:
+    """corosync-quorumtool -s on one node, over and over, in a thread: every sample on
+    which the node was not quorate is kept."""
+
+    def __init__(self, lab, nodeid):
+        self.lab, self.nodeid, self.rounds, self.lost = lab, nodeid, 0, []
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, daemon=True)
+
+    def _run(self):
+        while not self._stop.is_set():
+            try:
+                q = self.lab.quorum(self.nodeid)
+            except Exception as e:      # the tool failed: not known quorate
+                self.lost.append(repr(e))
+                continue
+            if not q.quorate:
+                self.lost.append(dict(q))
+            self.rounds += 1
+
+    def __enter__(self):
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc):
+        self._stop.set()
+        self._thread.join(30)
+
+
+def _cert_reconnect(lab, nodeid):
+    """certificate_reconnect of corosync-qdevice-tool -s --json."""
+    return json.loads(lab.qdevice_tool(nodeid, "-s", "--json").stdout)["net"][
+        "certificate_reconnect"]
+
+
+@scenario
+def tls_client_cert_renewed_sighup(**fl):
+    """Issue 14: node 1's client certificate is renewed and its qdevice gets SIGHUP.
+    (a) Both nodes up, so the cluster is quorate without the Qdevice vote: node 1
+    reconnects at once with a full handshake (a new connection on qnetd, no resumed
+    session), a second SIGHUP finds the certificate unchanged.  (b) Node 2 stopped,
+    node 1 quorate only with the Qdevice vote: the reconnect is deferred (the tool says
+    so) and the old connection stays; node 2 comes back and node 1 reconnects.  Node 1
+    is quorate in every sample throughout; no split brain."""
+    fl.setdefault("qnetd_flavour", "ours")
+    fl.setdefault("qdevice_flavour", "ours")
+    with Lab(nodes=2, tls="on", **fl) as lab:
+        expect_whole(lab, total_votes=3)
+        node1, qdevice1 = lab.node(1), lab.node(1).daemons["qdevice"]
+
+        def log():
+            return node1.read("/var/log/corosync/qdevice.out")
+
+        def reconnected(before):
+            now = _qnetd_clients(lab).get(1)
+            return (now is not None and now["address"] != before["address"]
+                    and now["tls"]["client_certificate_verified"])
+
+        with SplitBrainWatch(lab) as watch, _QuorateWatch(lab, 1) as quorate:
+            # (a) quorate without the Qdevice vote: reconnect at once
+            assert _cert_reconnect(lab, 1) == "none"
+            before = _qnetd_clients(lab)[1]
+            assert _renew_node_cert(lab, 1) == 2
+            qdevice1.send(signal.SIGHUP)
+            wait_until(lambda: reconnected(before), 60, what="node 1 reconnected to qnetd")
+            after = _qnetd_clients(lab)[1]
+            assert not after["tls"]["session_resumed"], after
+            assert log().count("Reconnecting to qnetd with the renewed client certificate") == 1
+            assert "reconnect deferred" not in log()
+            expect_whole(lab, total_votes=3)
+            assert _cert_reconnect(lab, 1) == "none"
+            qdevice1.send(signal.SIGHUP)
+            wait_until(lambda: "Client certificate unchanged: the connection stays" in log(),
+                       30, what="second SIGHUP: certificate unchanged")
+            assert _qnetd_clients(lab)[1]["address"] == after["address"]
+
+            # (b) node 2 down: node 1's quorum hangs on the Qdevice vote
+            lab.stop_node(2)
+            lab.expect(1, members=[1], quorate=True, qdevice_vote=True, total_votes=2,
+                       timeout=60)
+            before = _qnetd_clients(lab)[1]
+            assert _renew_node_cert(lab, 1) == 3
+            qdevice1.send(signal.SIGHUP)
+            wait_until(lambda: "reconnect deferred while this node's quorum depends on the "
+                       "Qdevice vote" in log(), 30, what="reconnect deferred")
+            holds(lambda: _cert_reconnect(lab, 1) == "deferred"
+                  and _qnetd_clients(lab)[1]["address"] == before["address"],
+                  duration=5, what="deferred, the old connection stays")
+            lab.expect(1, members=[1], quorate=True, qdevice_vote=True, total_votes=2)
+
+            lab.start_corosync(2)
+            lab.wait_membership(timeout=60)
+            wait_until(lambda: reconnected(before), 60,
+                       what="node 1 reconnected once quorate without the vote")
+            assert log().count("Reconnecting to qnetd with the renewed client certificate") == 2
+            assert _cert_reconnect(lab, 1) == "none"
+            lab.start_qdevice(2)
+            expect_whole(lab, total_votes=3)
+        assert watch.rounds > 5, watch.rounds
+        assert quorate.rounds > 5 and not quorate.lost, (quorate.rounds, quorate.lost[:3])
