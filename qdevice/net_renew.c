@@ -4,7 +4,9 @@
  * dropping the connection cannot cost this node quorum
  * (policy_cert_reconnect_safe(), on what votequorum counts right now).
  * Until then the reconnect is deferred and checked again at every quorum
- * or membership notification and every cast-vote interval; a connection
+ * or membership notification and every cast-vote interval (not during a
+ * membership change: its counts are judged at the quorum notification
+ * that ends it); a connection
  * attempt for any other reason sends the new certificate and ends the
  * wait.  The reconnect itself is an ordinary disconnect
  * (DISC_CLIENT_CERT_RENEWED), after which net.c reconnects at once.
@@ -26,17 +28,27 @@ clear(struct qd_net *n)
 		uv_timer_stop(&n->cert_timer);
 }
 
-/* 1 when dropping the connection now cannot cost this node quorum. */
+/*
+ * 1 when dropping the connection now cannot cost this node quorum, 0 when
+ * quorum depends on the Qdevice vote, -1 when votequorum cannot tell yet:
+ * during a membership change (from its node list to the quorum
+ * notification that ends it) the counts may still be the old ones.
+ */
 static int
 safe_now(struct qd_net *n)
 {
 	struct qd_vq_votes v;
 	struct policy_quorum q;
 
+	if (qd_vq_view(n->vq)->sync_in_progress) {
+		log_debug("Renewed client certificate: the membership is "
+		    "changing, checked again at its quorum notification");
+		return -1;
+	}
 	if (qd_vq_local_votes(n->vq, &v) != 0) {
 		log_debug("Can't read votequorum: the reconnect with the "
 		    "renewed client certificate waits");
-		return 0;
+		return -1;
 	}
 	q.vote = qd_vq_vote(n->vq);
 	q.vote_on_disconnect = policy_vote_on_disconnect(n->cfg->net.algorithm,
@@ -57,6 +69,8 @@ static void	tick(uv_timer_t *t);
 static void
 try_now(struct qd_net *n)
 {
+	int safe;
+
 	if (!n->cert_pending || net_phase(n) != PHASE_RUNNING)
 		return;
 	if (net_link_cert_changed(n) != 1) {
@@ -65,12 +79,13 @@ try_now(struct qd_net *n)
 		clear(n);
 		return;
 	}
-	if (!safe_now(n)) {
-		if (!n->cert_deferred_logged)
+	if ((safe = safe_now(n)) != 1) {
+		if (safe == 0 && !n->cert_deferred_logged) {
 			log_notice("Client certificate changed; reconnect "
 			    "deferred while this node's quorum depends on the "
 			    "Qdevice vote");
-		n->cert_deferred_logged = 1;
+			n->cert_deferred_logged = 1;
+		}
 		if (n->cert_timer_up &&
 		    !uv_is_active((uv_handle_t *)&n->cert_timer))
 			uv_timer_start(&n->cert_timer, tick,
