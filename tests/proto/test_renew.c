@@ -368,9 +368,10 @@ START_TEST(t_renew_refusals)
 	/* A request for another name, sent by the helper itself. */
 	classic(&l, "good", l.db);
 	serial_of(&l, "good", serial, sizeof(serial));
-	ck_assert_int_eq(shf("certutil -R -s CN=evil -o '%s/evil.req' -d "
-	    "'sql:%s/good' -f /dev/null -z '%s/good/noise.txt' >/dev/null 2>&1",
-	    l.s.dir, l.s.dir, l.s.dir), 0);
+	ck_assert_int_eq(shf("mkdir '%s/evil' && certutil -N -d 'sql:%s/evil' "
+	    "--empty-password && certutil -R -s CN=evil -o '%s/evil.req' -d "
+	    "'sql:%s/evil' -z '%s/good/noise.txt' >/dev/null 2>&1", l.s.dir,
+	    l.s.dir, l.s.dir, l.s.dir, l.s.dir), 0);
 	ck_assert_int_ne(shf("%s -R -d '%s/good' -H 127.0.0.1 -p %d -r "
 	    "'%s/evil.req' -o '%s/evil.crt' > '%s' 2>&1", ENROLL_HELPER,
 	    l.s.dir, l.s.port, l.s.dir, l.s.dir, l.out), 0);
