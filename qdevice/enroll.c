@@ -62,27 +62,6 @@ static char pin_why[160] = "the server's certificate was not checked";
 /* "enrolment" or "renewal", for the messages. */
 static const char *kind = "enrolment";
 
-void
-die(const char *fmt, ...)
-{
-	va_list ap;
-
-	fprintf(stderr, "%s: ", PROG);
-	va_start(ap, fmt);
-	vfprintf(stderr, fmt, ap);
-	va_end(ap);
-	fputc('\n', stderr);
-	exit(1);
-}
-
-const char *
-nss_err(void)
-{
-	const char *s = PR_ErrorToString(PR_GetError(), PR_LANGUAGE_I_DEFAULT);
-
-	return s != NULL && *s != '\0' ? s : PR_ErrorToName(PR_GetError());
-}
-
 static int
 hex(const char *s, size_t n, uint8_t *out)
 {

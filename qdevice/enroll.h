@@ -1,7 +1,8 @@
 /*
- * corosync-qdevice-net-enroll, shared by its two files: enroll.c (the
+ * corosync-qdevice-net-enroll, shared by its files: enroll.c (the
  * exchange, token enrolment) and enroll_renew.c (renewal: the node's
- * database, its current certificate and the swap to the new one).
+ * database, its current certificate and the swap to the new one);
+ * enroll_die.c the way out of both.
  */
 #ifndef QDEVICE_ENROLL_H
 #define QDEVICE_ENROLL_H
