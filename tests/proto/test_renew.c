@@ -424,6 +424,38 @@ START_TEST(t_renew_rate_limited)
 }
 END_TEST
 
+/*
+ * A renewal TLS session without a client certificate: the handshake goes
+ * on, the request is refused with the reason, nothing is signed.
+ */
+START_TEST(t_renew_no_cert)
+{
+	static const char why[] = "the node presented no certificate";
+	struct lab l;
+	struct qc c;
+	struct buf got;
+
+	NEED_CERTS("t_renew_no_cert");
+	lab_start(&l, NULL);
+	qc_connect(&c, &l.s);
+	send_preinit(&c, 1, "demo");
+	expect_preinit_reply(&c, 1, QN_TLS_SUPPORTED, 1);
+	qc_sendf(&c, "7e00 00000005 7e07 0001 01");
+	ck_assert_int_eq(qc_starttls(&c, NULL), 0);
+	/* RENEW and a request (its content is never looked at). */
+	qc_sendf(&c, "7e01 0000000d 7e07 0001 01 7e02 0004 deadbeef");
+	buf_init(&got);
+	ck_assert_int_eq(qc_recv(&c, TIMEOUT_MS, &got), RECV_MSG);
+	ck_assert_int_eq(get_u16(got.data), QN_MSG_ENROLL_REPLY);
+	ck_assert_ptr_nonnull(memmem(got.data, got.len, why, strlen(why)));
+	buf_free(&got);
+	qc_close(&c);
+	ASSERT_LOG(&l.s, "Renewal of client");
+	ck_assert_int_eq(log_count(&l.s, "Renewal: issued"), 0);
+	srv_stop(&l.s);
+}
+END_TEST
+
 int
 main(void)
 {
@@ -435,5 +467,6 @@ main(void)
 	tcase_add_test(t, t_renew_classic);
 	tcase_add_test(t, t_renew_refusals);
 	tcase_add_test(t, t_renew_rate_limited);
+	tcase_add_test(t, t_renew_no_cert);
 	return harness_run(s, H_CERTS);
 }
