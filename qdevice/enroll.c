@@ -443,8 +443,10 @@ renew(const char *dir, const char *host, long port, const char *name,
 	send_starttls(fd, &b, 1);
 	fd = renew_start_tls(fd);
 	exchange(fd, &q, &b, &r);
-	/* Written first: once stored, nothing may fail (the certutil would
-	 * delete the new key as a failed run's). */
+	/*
+	 * Written first: once stored, nothing may fail (the certutil would
+	 * delete the new key as a failed run's).
+	 */
 	write_file(out, r.cert, r.cert_len);
 	renew_store(r.cert, r.cert_len);
 	buf_free(&b);
