@@ -144,6 +144,21 @@ classic(struct lab *l, const char *node, const char *signer_db)
 	    signer_db, NODE_CERTUTIL, signer_db, l->s.dir, node, l->out), 0);
 }
 
+/* A node with a certificate of l's CA valid from 13 months ago for 12. */
+static void
+make_expired(struct lab *l, const char *node)
+{
+	ck_assert_int_eq(shf("certutil -L -d 'sql:%s' -n 'QNet CA' -a > "
+	    "'%s/ca.crt' && %s -i -c '%s/ca.crt' -d '%s/%s' >/dev/null && "
+	    "%s -r -n demo -d '%s/%s' >/dev/null && certutil -C -w -13 -v 12 "
+	    "-m 4242 -c 'QNet CA' -i '%s/%s/qdevice-net-node.crq' -o "
+	    "'%s/%s.crt' -d 'sql:%s' -f /dev/null >/dev/null 2>&1 && "
+	    "%s -M -c '%s/%s.crt' -d '%s/%s' >/dev/null", l->db, l->s.dir,
+	    NODE_CERTUTIL, l->s.dir, l->s.dir, node, NODE_CERTUTIL, l->s.dir,
+	    node, l->s.dir, node, l->s.dir, node, l->db, NODE_CERTUTIL,
+	    l->s.dir, node, l->s.dir, node), 0);
+}
+
 /* corosync-qdevice-net-certutil -R of node against the daemon at port. */
 static int
 renew(struct lab *l, int port, const char *node, const char *extra)
@@ -340,14 +355,7 @@ START_TEST(t_renew_refusals)
 	assert_refused(&l, l.s.port, "empty", "has no cluster certificate",
 	    NULL);
 
-	/* Expired: valid from 13 months ago for 12. */
-	ck_assert_int_eq(shf("%s -i -c '%s/ca.crt' -d '%s/exp' >/dev/null && "
-	    "%s -r -n demo -d '%s/exp' >/dev/null && certutil -C -w -13 -v 12 "
-	    "-m 4242 -c 'QNet CA' -i '%s/exp/qdevice-net-node.crq' -o "
-	    "'%s/exp.crt' -d 'sql:%s' -f /dev/null >/dev/null 2>&1 && "
-	    "%s -M -c '%s/exp.crt' -d '%s/exp' >/dev/null", NODE_CERTUTIL,
-	    l.s.dir, l.s.dir, NODE_CERTUTIL, l.s.dir, l.s.dir, l.s.dir, l.db,
-	    NODE_CERTUTIL, l.s.dir, l.s.dir), 0);
+	make_expired(&l, "exp");
 	serial_of(&l, "exp", serial, sizeof(serial));
 	assert_refused(&l, l.s.port, "exp", "expired on", serial);
 	ck_assert(out_has(&l, "enrol again with a token"));
@@ -425,31 +433,56 @@ START_TEST(t_renew_rate_limited)
 END_TEST
 
 /*
- * A renewal TLS session without a client certificate: the handshake goes
- * on, the request is refused with the reason, nothing is signed.
+ * A renewal session of a client that skips the node's own checks: PREINIT
+ * for cluster, certificate cert (NULL: none), RENEW and a request whose
+ * content is never looked at; the reply must carry why.
  */
-START_TEST(t_renew_no_cert)
+static void
+renew_raw(struct lab *l, const char *cluster, const char *cert,
+    const char *why)
 {
-	static const char why[] = "the node presented no certificate";
-	struct lab l;
 	struct qc c;
 	struct buf got;
 
-	NEED_CERTS("t_renew_no_cert");
-	lab_start(&l, NULL);
-	qc_connect(&c, &l.s);
-	send_preinit(&c, 1, "demo");
+	qc_connect(&c, &l->s);
+	send_preinit(&c, 1, cluster);
 	expect_preinit_reply(&c, 1, QN_TLS_SUPPORTED, 1);
 	qc_sendf(&c, "7e00 00000005 7e07 0001 01");
-	ck_assert_int_eq(qc_starttls(&c, NULL), 0);
-	/* RENEW and a request (its content is never looked at). */
+	ck_assert_int_eq(qc_starttls(&c, cert), 0);
 	qc_sendf(&c, "7e01 0000000d 7e07 0001 01 7e02 0004 deadbeef");
 	buf_init(&got);
 	ck_assert_int_eq(qc_recv(&c, TIMEOUT_MS, &got), RECV_MSG);
 	ck_assert_int_eq(get_u16(got.data), QN_MSG_ENROLL_REPLY);
-	ck_assert_ptr_nonnull(memmem(got.data, got.len, why, strlen(why)));
+	ck_assert_msg(memmem(got.data, got.len, why, strlen(why)) != NULL,
+	    "the reply lacks \"%s\"", why);
 	buf_free(&got);
 	qc_close(&c);
+}
+
+/*
+ * The qnetd's own checks, for clients that skip the node's: no
+ * certificate, an expired one, one for another cluster than PREINIT's.
+ * The handshake goes on each time; the request is refused with the reason.
+ */
+START_TEST(t_renew_server_checks)
+{
+	struct lab l;
+	char expired[64], good[64];
+
+	NEED_TOOLS("t_renew_server_checks");
+	lab_start(&l, ",enroll_attempts_per_minute=0");
+	renew_raw(&l, "demo", NULL, "the node presented no certificate");
+
+	make_expired(&l, "exp");
+	snprintf(expired, sizeof(expired), "expired-%d", l.s.port);
+	export_pem(&l, "exp", expired);
+	renew_raw(&l, "demo", expired, "the node's certificate has expired");
+
+	classic(&l, "good", l.db);
+	snprintf(good, sizeof(good), "good-%d", l.s.port);
+	export_pem(&l, "good", good);
+	renew_raw(&l, "other", good, "the node's certificate is for another "
+	    "cluster");
 	ASSERT_LOG(&l.s, "Renewal of client");
 	ck_assert_int_eq(log_count(&l.s, "Renewal: issued"), 0);
 	srv_stop(&l.s);
@@ -467,6 +500,6 @@ main(void)
 	tcase_add_test(t, t_renew_classic);
 	tcase_add_test(t, t_renew_refusals);
 	tcase_add_test(t, t_renew_rate_limited);
-	tcase_add_test(t, t_renew_no_cert);
+	tcase_add_test(t, t_renew_server_checks);
 	return harness_run(s, H_CERTS);
 }
