@@ -16,7 +16,12 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <nss.h>
+#include <pk11pub.h>
+
 #include "harness.h"
+#include "tls.h"
+#include "tls_cert.h"
 
 #define QNETD_CERTUTIL	"qnetd/corosync-qnetd-certutil"
 #define NODE_CERTUTIL	"qdevice/corosync-qdevice-net-certutil"
@@ -302,21 +307,48 @@ START_TEST(t_renew_token)
 }
 END_TEST
 
+/* The serial number of the certificate tls_cert_find() picks, in hex. */
+static void
+picked_serial(char *out, size_t n)
+{
+	CERTCertificate *c = tls_cert_find("Cluster Cert");
+	SECKEYPrivateKey *key;
+	char *hex;
+
+	ck_assert_ptr_nonnull(c);
+	ck_assert_ptr_nonnull(key = PK11_FindKeyByAnyCert(c, NULL));
+	SECKEY_DestroyPrivateKey(key);
+	ck_assert_ptr_nonnull(hex = CERT_Hexify(&c->serialNumber, 0));
+	snprintf(out, n, "%s", hex);
+	PORT_Free(hex);
+	CERT_DestroyCertificate(c);
+}
+
 /*
  * The classic flow's node renews too; the PKCS#12 file -M left for the
- * other nodes now holds the new certificate.
+ * other nodes now holds the new certificate.  A process that had the
+ * database open all along (as a running corosync-qdevice has) picks the
+ * new certificate, with its key, at its next look-up, as every
+ * connection's handshake does (tls_cert_client_auth).
  */
 START_TEST(t_renew_classic)
 {
 	struct lab l;
 	struct qc c;
-	char before[128], after[128], p12[128], name[64];
+	char before[128], after[128], p12[128], name[64], db[PATH_MAX + 16];
+	char open_before[128], open_after[128];
 
 	NEED_TOOLS("t_renew_classic");
 	lab_start(&l, NULL);
 	classic(&l, "node", l.db);
 	serial_of(&l, "node", before, sizeof(before));
+	snprintf(db, sizeof(db), "%s/node", l.s.dir);
+	ck_assert_int_eq(tls_init(db), 0);
+	picked_serial(open_before, sizeof(open_before));
 	ck_assert_int_eq(renew(&l, l.s.port, "node", ""), 0);
+	picked_serial(open_after, sizeof(open_after));
+	ck_assert_str_ne(open_after, open_before);
+	NSS_Shutdown();
 	serial_of(&l, "node", after, sizeof(after));
 	ck_assert_str_ne(after, before);
 	assert_one_pair(&l, "node");
