@@ -168,10 +168,19 @@ void	conn_pause_reading(struct conn *c, int paused);
  * Server side of STARTTLS: call from on_message for the STARTTLS message.
  * The next bytes read are the ClientHello.  Returns -1 if TLS cannot start;
  * the connection is then unusable (no on_error follows): close it.
- * With no_client_cert no client certificate is requested (enrolment).
+ * client_cert: CONN_CERT_AS_SERVER asks for a client certificate as the
+ * server was set up to; CONN_CERT_NONE asks for none (enrolment);
+ * CONN_CERT_UNCHECKED asks for one, lets the handshake go on whatever it
+ * is, and leaves the check to the caller (renewal), with no session kept
+ * for resumption.
  */
+enum conn_client_cert {
+	CONN_CERT_AS_SERVER = 0,
+	CONN_CERT_NONE = 1,
+	CONN_CERT_UNCHECKED = 2
+};
 int	conn_starttls_server(struct conn *c, const struct tls_server *srv,
-	    int no_client_cert);
+	    enum conn_client_cert client_cert);
 
 /*
  * Client side: once everything queued so far (the STARTTLS message) has

@@ -36,7 +36,7 @@ nspr_error_kind(PRErrorCode err)
  */
 static int
 start_tls(struct conn *c, const struct tls_server *srv,
-    const struct tls_client *cl, int no_client_cert)
+    const struct tls_client *cl, enum conn_client_cert client_cert)
 {
 	PRSocketOptionData opt;
 	PRFileDesc *tcp, *ssl;
@@ -55,9 +55,12 @@ start_tls(struct conn *c, const struct tls_server *srv,
 	c->tls = ssl;
 	c->handshake_done = 0;
 	/* Enrolment: the node has no certificate yet; don't ask for one. */
-	if (no_client_cert && (SSL_OptionSet(ssl, SSL_REQUEST_CERTIFICATE,
-	    PR_FALSE) != SECSuccess || SSL_OptionSet(ssl,
+	if (client_cert == CONN_CERT_NONE && (SSL_OptionSet(ssl,
+	    SSL_REQUEST_CERTIFICATE, PR_FALSE) != SECSuccess || SSL_OptionSet(ssl,
 	    SSL_REQUIRE_CERTIFICATE, SSL_REQUIRE_NEVER) != SECSuccess))
+		return -1;
+	/* Renewal: the caller checks the certificate and says why not. */
+	if (client_cert == CONN_CERT_UNCHECKED && tls_server_unchecked(ssl) != 0)
 		return -1;
 	return SSL_ResetHandshake(ssl, srv != NULL) == SECSuccess ? 0 : -1;
 }
@@ -69,7 +72,7 @@ conn_tls_start_client(struct conn *c)
 	const struct tls_client *cl = c->tls_client_pending;
 
 	c->tls_client_pending = NULL;
-	if (start_tls(c, NULL, cl, 0) != 0) {
+	if (start_tls(c, NULL, cl, CONN_CERT_AS_SERVER) != 0) {
 		conn_fail(c, CONN_TLS);
 		return -1;
 	}
@@ -188,11 +191,11 @@ conn_tls_close(struct conn *c)
 
 int
 conn_starttls_server(struct conn *c, const struct tls_server *srv,
-    int no_client_cert)
+    enum conn_client_cert client_cert)
 {
 	if (conn_gone(c) || c->tls != NULL || c->connecting)
 		return -1;
-	if (start_tls(c, srv, NULL, no_client_cert) != 0) {
+	if (start_tls(c, srv, NULL, client_cert) != 0) {
 		conn_stop(c);
 		return -1;
 	}
@@ -212,7 +215,7 @@ conn_starttls_client(struct conn *c, struct tls_client *cl)
 	/* STARTTLS is out already: switch now and start the handshake. */
 	if (c->connecting)
 		return -1;
-	if (start_tls(c, NULL, cl, 0) != 0) {
+	if (start_tls(c, NULL, cl, CONN_CERT_AS_SERVER) != 0) {
 		conn_stop(c);
 		return -1;
 	}

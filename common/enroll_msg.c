@@ -63,6 +63,11 @@ enroll_msg_decode(const uint8_t *data, size_t len, struct enroll_msg *m)
 			rc = take(p, n, (const uint8_t **)&m->reason,
 			    &m->reason_len);
 			break;
+		case QN_OPT_ENROLL_RENEW:
+			if (n != 1 || m->renew || p[0] != 1)
+				return -1;
+			m->renew = 1;
+			break;
 		case QN_OPT_ENROLL_ERROR:
 			if (n != 2 || m->has_error)
 				return -1;
@@ -99,6 +104,11 @@ enroll_msg_encode(const struct enroll_msg *m, struct buf *out)
 
 	buf_put_u16(out, m->type);
 	buf_put_u32(out, 0);
+	if (m->renew) {
+		buf_put_u16(out, QN_OPT_ENROLL_RENEW);
+		buf_put_u16(out, 1);
+		buf_put_u8(out, 1);
+	}
 	put_opt(out, QN_OPT_ENROLL_TOKEN_ID, m->token_id, m->token_id_len, &bad);
 	put_opt(out, QN_OPT_ENROLL_PROOF, m->proof, m->proof_len, &bad);
 	put_opt(out, QN_OPT_ENROLL_CSR, m->csr, m->csr_len, &bad);

@@ -20,6 +20,7 @@ struct enroll_msg {
 	size_t token_id_len;
 	const uint8_t *proof, *csr, *cert, *ca_cert;
 	size_t proof_len, csr_len, cert_len, ca_cert_len;
+	int renew;			/* QN_OPT_ENROLL_RENEW: 0 or 1 */
 	int has_error;
 	uint16_t error;			/* enum qn_enroll_err */
 	const char *reason;		/* not NUL-terminated */

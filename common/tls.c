@@ -484,6 +484,37 @@ peer_cert(const struct conn *c)
 	return SSL_PeerCertificate(c->tls);
 }
 
+CERTCertificate *
+conn_peer_cert(const struct conn *c)
+{
+	return peer_cert(c);
+}
+
+/* The caller checks the certificate after the handshake. */
+static SECStatus
+accept_for_later(void *arg, PRFileDesc *fd, PRBool check_sig,
+    PRBool is_server)
+{
+	(void)arg;
+	(void)fd;
+	(void)check_sig;
+	(void)is_server;
+	return SECSuccess;
+}
+
+int
+tls_server_unchecked(PRFileDesc *ssl)
+{
+	return SSL_OptionSet(ssl, SSL_REQUEST_CERTIFICATE, PR_TRUE) !=
+	    SECSuccess || SSL_OptionSet(ssl, SSL_REQUIRE_CERTIFICATE,
+	    SSL_REQUIRE_NEVER) != SECSuccess ||
+	    SSL_OptionSet(ssl, SSL_NO_CACHE, PR_TRUE) != SECSuccess ||
+	    SSL_OptionSet(ssl, SSL_ENABLE_SESSION_TICKETS, PR_FALSE) !=
+	    SECSuccess ||
+	    SSL_AuthCertificateHook(ssl, accept_for_later, NULL) !=
+	    SECSuccess ? -1 : 0;
+}
+
 int
 conn_peer_cert_present(const struct conn *c)
 {

@@ -100,6 +100,14 @@ size_t	tls_client_expiring(const struct tls_client *c, struct tls_expiry *out,
 PRFileDesc *tls_server_wrap(const struct tls_server *s, PRFileDesc *tcp);
 PRFileDesc *tls_client_wrap(const struct tls_client *c, PRFileDesc *tcp);
 
+/*
+ * For conn_tls.c, on a wrapped server socket: ask for a client certificate,
+ * accept whatever comes (or none) in the handshake, keep no session.  The
+ * handshake still proves that the client holds the certificate's key; the
+ * caller checks the certificate itself (conn_peer_cert).  0 or -1.
+ */
+int	tls_server_unchecked(PRFileDesc *ssl);
+
 /* Whether the finished handshake on fd resumed an earlier session. */
 int	tls_resumed(PRFileDesc *fd);
 

@@ -36,4 +36,8 @@ SECStatus tls_cert_client_auth(void *arg, PRFileDesc *fd,
 	    CERTDistNames *ca_names, CERTCertificate **ret_cert,
 	    SECKEYPrivateKey **ret_key);
 
+struct conn;
+/* The peer's certificate once the handshake is over (a reference), or NULL. */
+CERTCertificate *conn_peer_cert(const struct conn *c);
+
 #endif

@@ -142,8 +142,10 @@ enum qn_heuristics {
  * The exchange is in corosync-qnetd(8), PROTOCOL NOTES.
  */
 enum qn_enroll_msg_type {
-	QN_MSG_ENROLL_STARTTLS = 0x7E00,	/* client: TLS, no client cert */
-	QN_MSG_ENROLL_REQUEST = 0x7E01,		/* client: token id, proof, CSR */
+	QN_MSG_ENROLL_STARTTLS = 0x7E00,	/* client: TLS, no client cert
+						   (renewal: its current one) */
+	QN_MSG_ENROLL_REQUEST = 0x7E01,		/* client: token id, proof, CSR;
+						   renewal: RENEW, CSR */
 	QN_MSG_ENROLL_REPLY = 0x7E02		/* server: error or certificates */
 };
 
@@ -154,7 +156,8 @@ enum qn_enroll_opt {
 	QN_OPT_ENROLL_CERT = 0x7E03,		/* the signed certificate, DER */
 	QN_OPT_ENROLL_CA_CERT = 0x7E04,		/* the QNet CA, DER */
 	QN_OPT_ENROLL_ERROR = 0x7E05,		/* enum qn_enroll_err, u16 */
-	QN_OPT_ENROLL_REASON = 0x7E06		/* text for the node's user */
+	QN_OPT_ENROLL_REASON = 0x7E06,		/* text for the node's user */
+	QN_OPT_ENROLL_RENEW = 0x7E07		/* u8 1: renewal, not a token */
 };
 
 enum qn_enroll_err {

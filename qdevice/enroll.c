@@ -11,6 +11,12 @@
  * of the token's secret over the session's exported keying material and
  * the request: the secret itself never travels) and the request; the
  * ENROLL_REPLY carries the certificate and the CA, written to files.
+ *
+ * With -R (corosync-qdevice-net-certutil -R) the same exchange renews the
+ * node's certificate: ENROLL_STARTTLS and ENROLL_REQUEST carry the RENEW
+ * option instead of a token, the handshake checks the qnetd against the
+ * node's database and presents its current certificate, and the new one
+ * goes into that database (enroll_renew.c).
  */
 #include "config.h"
 
@@ -33,13 +39,12 @@
 #include <sslerr.h>
 
 #include "buf.h"
+#include "enroll.h"
 #include "enroll_msg.h"
 #include "enroll_token.h"
 #include "msg.h"
 #include "proto.h"
 
-#define PROG		"corosync-qdevice-net-enroll"
-#define SERVER_CN	"Qnetd Server"
 #define IO_TIMEOUT	10	/* seconds, per read or write */
 #define PLAIN_WAIT_MS	250	/* a refusal of ENROLL_STARTTLS comes plain */
 #define MAX_MSG		(256 * 1024)
@@ -54,26 +59,8 @@ static struct token tok;
 static int pin_seen;		/* the handshake found the pinned CA */
 static char pin_why[160] = "the server's certificate was not checked";
 
-static void __attribute__((format(printf, 1, 2), noreturn))
-die(const char *fmt, ...)
-{
-	va_list ap;
-
-	fprintf(stderr, "%s: ", PROG);
-	va_start(ap, fmt);
-	vfprintf(stderr, fmt, ap);
-	va_end(ap);
-	fputc('\n', stderr);
-	exit(1);
-}
-
-static const char *
-nss_err(void)
-{
-	const char *s = PR_ErrorToString(PR_GetError(), PR_LANGUAGE_I_DEFAULT);
-
-	return s != NULL && *s != '\0' ? s : PR_ErrorToName(PR_GetError());
-}
+/* "enrolment" or "renewal", for the messages. */
+static const char *kind = "enrolment";
 
 static int
 hex(const char *s, size_t n, uint8_t *out)
@@ -320,7 +307,8 @@ preinit(PRFileDesc *fd, const char *cluster, struct buf *b)
 		die("the server did not answer PREINIT as a qnetd does");
 	if (msg_has(&m, QN_OPT_TLS_SUPPORTED) &&
 	    m.tls_supported == QN_TLS_UNSUPPORTED)
-		die("the qnetd runs without TLS (-s off): it can't enrol");
+		die("the qnetd runs without TLS (-s off): no %s over it",
+		    kind);
 	msg_free(&m);
 }
 
@@ -338,7 +326,7 @@ plain_refusal(PRFileDesc *fd, struct buf *b)
 		die("the qnetd does not support enrolment (a 3.0.3 qnetd, or "
 		    "an older one)");
 	if (enroll_msg_decode(b->data, b->len, &r) == 0 && r.has_error)
-		die("enrolment refused: %.*s", (int)r.reason_len,
+		die("%s refused: %.*s", kind, (int)r.reason_len,
 		    r.reason != NULL ? r.reason : enroll_err_str(r.error));
 	die("the qnetd answered ENROLL_STARTTLS with message type %u",
 	    get_u16(b->data));
@@ -372,15 +360,108 @@ static void
 usage(void)
 {
 	fprintf(stderr, "usage: %s -H host [-p port] -n cluster_name -t token "
-	    "-r request.der -o cert.der -c ca.der\n", PROG);
+	    "-r request.der -o cert.der -c ca.der\n"
+	    "       %s -R -d db_dir -H host [-p port] [-n cluster_name] "
+	    "-r request.der -o cert.der\n"
+	    "       %s -N -d db_dir   (the cluster name of the certificate "
+	    "to renew)\n", PROG, PROG, PROG);
 	exit(2);
+}
+
+/* ENROLL_STARTTLS, with RENEW for a renewal. */
+static void
+send_starttls(PRFileDesc *fd, struct buf *b, int renew)
+{
+	struct enroll_msg q = { .type = QN_MSG_ENROLL_STARTTLS,
+	    .renew = renew };
+
+	buf_reset(b);
+	if (enroll_msg_encode(&q, b) != 0)
+		die("out of memory");
+	send_all(fd, b);
+	plain_refusal(fd, b);
+}
+
+/* The ENROLL_REPLY to q: OK with a certificate, or die with its reason. */
+static void
+exchange(PRFileDesc *fd, const struct enroll_msg *q, struct buf *b,
+    struct enroll_msg *r)
+{
+	buf_reset(b);
+	if (enroll_msg_encode(q, b) != 0)
+		die("the certificate request is too large");
+	send_all(fd, b);
+	recv_msg(fd, b, "enrolment reply");
+	if (get_u16(b->data) == QN_MSG_SERVER_ERROR)
+		die("the qnetd refused the %s request as a message", kind);
+	if (enroll_msg_decode(b->data, b->len, r) != 0 ||
+	    r->type != QN_MSG_ENROLL_REPLY || !r->has_error)
+		die("the qnetd sent a malformed enrolment reply");
+	if (r->error != QN_ENROLL_OK)
+		die("%s refused: %.*s", kind, (int)r->reason_len,
+		    r->reason != NULL ? r->reason : enroll_err_str(r->error));
+	if (r->cert == NULL || r->ca_cert == NULL)
+		die("the qnetd's reply lacks the certificate or its CA");
+}
+
+static void
+finish(PRFileDesc *fd)
+{
+	PR_Close(fd);
+	/*
+	 * The client session cache holds the session (and its ticket): clear
+	 * it, or NSS is busy.  The files are written: a failed shutdown is
+	 * only worth a warning.
+	 */
+	SSL_ClearSessionCache();
+	if (NSS_Shutdown() != SECSuccess)
+		fprintf(stderr, "%s: warning: NSS shutdown: %s\n", PROG,
+		    nss_err());
+}
+
+/* -R: renew the certificate of the database dir. */
+static int
+renew(const char *dir, const char *host, long port, const char *name,
+    const char *req, const char *out)
+{
+	struct enroll_msg q = { .type = QN_MSG_ENROLL_REQUEST, .renew = 1 }, r;
+	const char *cluster;
+	PRFileDesc *fd;
+	struct buf b;
+	uint8_t *csr;
+
+	kind = "renewal";
+	cluster = renew_open(dir);
+	if (name != NULL && strcmp(name, cluster) != 0)
+		die("the certificate in %s is for cluster %s, not %s", dir,
+		    cluster, name);
+	csr = read_file(req, &q.csr_len);
+	q.csr = csr;
+	buf_init(&b);
+	fd = connect_to(host, (unsigned short)port);
+	preinit(fd, cluster, &b);
+	send_starttls(fd, &b, 1);
+	fd = renew_start_tls(fd);
+	exchange(fd, &q, &b, &r);
+	/*
+	 * Written first: once stored, nothing may fail (the certutil would
+	 * delete the new key as a failed run's).
+	 */
+	write_file(out, r.cert, r.cert_len);
+	renew_store(r.cert, r.cert_len);
+	buf_free(&b);
+	free(csr);
+	renew_close();
+	finish(fd);
+	return 0;
 }
 
 int
 main(int argc, char **argv)
 {
 	const char *host = NULL, *cluster = NULL, *token = NULL, *req = NULL,
-	    *out = NULL, *ca_out = NULL;
+	    *out = NULL, *ca_out = NULL, *dir = NULL;
+	int mode = 0;
 	long port = QN_DEFAULT_PORT;
 	uint8_t ekm[QN_ENROLL_EXPORTER_LEN], proof[ENROLL_PROOF_LEN], h[32];
 	struct enroll_msg q = { .type = QN_MSG_ENROLL_REQUEST }, r;
@@ -392,8 +473,11 @@ main(int argc, char **argv)
 	char *end;
 	int ch;
 
-	while ((ch = getopt(argc, argv, "H:p:n:t:r:o:c:")) != -1) {
+	while ((ch = getopt(argc, argv, "H:p:n:t:r:o:c:d:RN")) != -1) {
 		switch (ch) {
+		case 'd': dir = optarg; break;
+		case 'R':
+		case 'N': mode = ch; break;
 		case 'H': host = optarg; break;
 		case 'n': cluster = optarg; break;
 		case 't': token = optarg; break;
@@ -408,8 +492,18 @@ main(int argc, char **argv)
 		default: usage();
 		}
 	}
-	if (host == NULL || cluster == NULL || token == NULL || req == NULL ||
-	    out == NULL || ca_out == NULL || optind != argc)
+	if (mode == 'N' && dir != NULL && optind == argc) {
+		printf("%s\n", renew_open(dir));
+		renew_close();
+		if (NSS_Shutdown() != SECSuccess)
+			die("NSS shutdown: %s", nss_err());
+		return 0;
+	}
+	if (mode == 'R' && dir != NULL && host != NULL && req != NULL &&
+	    out != NULL && token == NULL && optind == argc)
+		return renew(dir, host, port, cluster, req, out);
+	if (mode != 0 || host == NULL || cluster == NULL || token == NULL ||
+	    req == NULL || out == NULL || ca_out == NULL || optind != argc)
 		usage();
 	if (NSS_NoDB_Init(NULL) != SECSuccess ||
 	    NSS_SetDomesticPolicy() != SECSuccess)
@@ -421,12 +515,7 @@ main(int argc, char **argv)
 
 	fd = connect_to(host, (unsigned short)port);
 	preinit(fd, cluster, &b);
-	q.type = QN_MSG_ENROLL_STARTTLS;
-	buf_reset(&b);
-	if (enroll_msg_encode(&q, &b) != 0)
-		die("out of memory");
-	send_all(fd, &b);
-	plain_refusal(fd, &b);
+	send_starttls(fd, &b, 0);
 	fd = start_tls(fd);
 
 	/* The server is the token's: now the proof may go. */
@@ -443,21 +532,7 @@ main(int argc, char **argv)
 	    .token_id = tok.id, .token_id_len = strlen(tok.id),
 	    .proof = proof, .proof_len = sizeof(proof),
 	    .csr = csr, .csr_len = csr_len };
-	buf_reset(&b);
-	if (enroll_msg_encode(&q, &b) != 0)
-		die("the certificate request is too large");
-	send_all(fd, &b);
-	recv_msg(fd, &b, "enrolment reply");
-	if (get_u16(b.data) == QN_MSG_SERVER_ERROR)
-		die("the qnetd refused the enrolment request as a message");
-	if (enroll_msg_decode(b.data, b.len, &r) != 0 ||
-	    r.type != QN_MSG_ENROLL_REPLY || !r.has_error)
-		die("the qnetd sent a malformed enrolment reply");
-	if (r.error != QN_ENROLL_OK)
-		die("enrolment refused: %.*s", (int)r.reason_len,
-		    r.reason != NULL ? r.reason : enroll_err_str(r.error));
-	if (r.cert == NULL || r.ca_cert == NULL)
-		die("the qnetd's reply lacks the certificate or its CA");
+	exchange(fd, &q, &b, &r);
 	/* The CA handed over must be the pinned one. */
 	ca = CERT_DecodeCertFromPackage((char *)(uintptr_t)r.ca_cert,
 	    (int)r.ca_cert_len);
@@ -466,18 +541,9 @@ main(int argc, char **argv)
 	CERT_DestroyCertificate(ca);
 	write_file(out, r.cert, r.cert_len);
 	write_file(ca_out, r.ca_cert, r.ca_cert_len);
-	PR_Close(fd);
 	buf_free(&b);
 	buf_free(&bound);
 	free(csr);
-	/*
-	 * The client session cache holds the session (and its ticket): clear
-	 * it, or NSS is busy.  The files are written: a failed shutdown is
-	 * only worth a warning.
-	 */
-	SSL_ClearSessionCache();
-	if (NSS_Shutdown() != SECSuccess)
-		fprintf(stderr, "%s: warning: NSS shutdown: %s\n", PROG,
-		    nss_err());
+	finish(fd);
 	return 0;
 }

@@ -55,6 +55,7 @@ struct client {
 	unsigned closed_by_peer:1;	/* EOF: its qdevice closed the connection */
 	unsigned rate_paused:1;		/* out of message tokens */
 	unsigned enrolling:1;		/* ENROLL_STARTTLS: enrolment only */
+	unsigned renewing:1;		/* ... to renew its certificate */
 	unsigned enroll_done:1;		/* its one ENROLL_REQUEST was answered */
 };
 

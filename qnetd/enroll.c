@@ -13,6 +13,7 @@
 #include "client.h"
 #include "enroll.h"
 #include "enroll_msg.h"
+#include "enroll_renew.h"
 #include "enroll_sign.h"
 #include "enroll_token.h"
 #include "log.h"
@@ -112,14 +113,15 @@ reply(struct client *c, uint16_t err, const char *reason,
 static void
 refuse(struct client *c, uint16_t err, const char *reason)
 {
-	log_warn("Enrolment of client %s (cluster %s) refused: %s", c->addr,
-	    c->m.cluster_name != NULL ? c->m.cluster_name : "?", reason);
+	log_warn("%s of client %s (cluster %s) refused: %s", c->renewing ?
+	    "Renewal" : "Enrolment", c->addr, c->m.cluster_name != NULL ?
+	    c->m.cluster_name : "?", reason);
 	reply(c, err, reason, NULL, 0, NULL, 0);
 	c->enroll_done = 1;
 }
 
 static void
-on_starttls(struct client *c)
+on_starttls(struct client *c, int renew)
 {
 	struct qnetd *q = c->qnetd;
 
@@ -144,6 +146,7 @@ on_starttls(struct client *c)
 		return;
 	}
 	c->enrolling = 1;
+	c->renewing = renew != 0;
 	c->tls_started = 1;
 	q->up->starttls(c);
 }
@@ -160,6 +163,75 @@ new_serial(void)
 	return s != 0 ? s : 1;
 }
 
+/* The CA to send with a certificate, or NULL (refused). */
+static CERTCertificate *
+issuing_ca(struct client *c)
+{
+	CERTCertificate *ca = tls_cert_find(CA_NICKNAME);
+
+	if (ca == NULL)
+		refuse(c, QN_ENROLL_REFUSED, "the QNet CA is not in the "
+		    "database");
+	return ca;
+}
+
+/* The signed certificate and the CA (released here) to the node. */
+static void
+issue(struct client *c, CERTCertificate *ca, const uint8_t *cert,
+    size_t cert_len)
+{
+	c->qnetd->enroll.issued++;
+	reply(c, QN_ENROLL_OK, NULL, cert, cert_len, ca->derCert.data,
+	    ca->derCert.len);
+	c->enroll_done = 1;
+	CERT_DestroyCertificate(ca);
+}
+
+/*
+ * Renewal: no token; the certificate the node presented in the handshake
+ * (whose key it proved to hold there) stands for it, and the new request
+ * must be for the same cluster, which PREINIT named.
+ */
+static void
+on_renew(struct client *c, const struct enroll_msg *m)
+{
+	struct qnetd *q = c->qnetd;
+	struct enroll_sign_req sr;
+	const char *why = NULL;
+	uint8_t *cert = NULL;
+	size_t cert_len = 0;
+	char serial[128];
+	CERTCertificate *ca;
+
+	if (m->csr == NULL || m->token_id != NULL || m->proof != NULL) {
+		refuse(c, QN_ENROLL_BAD_REQUEST, "a renewal request carries "
+		    "a certificate request and no token");
+		return;
+	}
+	if (enroll_renew_check(&c->conn, c->m.cluster_name, CA_NICKNAME,
+	    serial, sizeof(serial), &why) != 0) {
+		refuse(c, QN_ENROLL_REFUSED, why);
+		return;
+	}
+	sr = (struct enroll_sign_req){ .csr = m->csr, .csr_len = m->csr_len,
+	    .cluster = c->m.cluster_name, .ca_nickname = CA_NICKNAME,
+	    .serial = new_serial(),
+	    .lifetime_days = (uint32_t)q->set.enroll_cert_lifetime };
+	if (enroll_sign(&sr, &cert, &cert_len, &why) != 0) {
+		refuse(c, QN_ENROLL_REFUSED, why);
+		return;
+	}
+	/* Logged before the node can see the reply (tests read the log). */
+	if ((ca = issuing_ca(c)) != NULL) {
+		log_notice("Renewal: issued a certificate for cluster %s to "
+		    "client %s in place of serial %s (valid %lld days)",
+		    c->m.cluster_name, c->addr, serial,
+		    q->set.enroll_cert_lifetime);
+		issue(c, ca, cert, cert_len);
+	}
+	free(cert);
+}
+
 static void
 on_request(struct client *c, const struct enroll_msg *m)
 {
@@ -167,7 +239,7 @@ on_request(struct client *c, const struct enroll_msg *m)
 	uint8_t ekm[QN_ENROLL_EXPORTER_LEN], *bound = NULL, *cert = NULL;
 	char id[16];
 	const char *why = NULL;
-	CERTCertificate *ca = NULL;
+	CERTCertificate *ca;
 	size_t cert_len = 0;
 	struct enroll_token_use u;
 	struct enroll_sign_req sr;
@@ -213,20 +285,15 @@ on_request(struct client *c, const struct enroll_msg *m)
 	}
 	if (enroll_token_use(&u, &why) != 0)
 		goto refused;
-	if ((ca = tls_cert_find(CA_NICKNAME)) == NULL) {
-		why = "the QNet CA is not in the database";
-		goto refused;
-	}
-	q->enroll.issued++;
-	log_notice("Enrolment: issued a certificate for cluster %s to client "
-	    "%s with token %s (valid %lld days)", c->m.cluster_name, c->addr,
-	    id, q->set.enroll_cert_lifetime);
-	reply(c, QN_ENROLL_OK, NULL, cert, cert_len, ca->derCert.data,
-	    ca->derCert.len);
-	c->enroll_done = 1;
-	CERT_DestroyCertificate(ca);
-	free(cert);
 	free(bound);
+	if ((ca = issuing_ca(c)) != NULL) {
+		log_notice("Enrolment: issued a certificate for cluster %s to "
+		    "client %s with token %s (valid %lld days)",
+		    c->m.cluster_name, c->addr, id,
+		    q->set.enroll_cert_lifetime);
+		issue(c, ca, cert, cert_len);
+	}
+	free(cert);
 	return;
 refused:
 	free(cert);
@@ -248,7 +315,7 @@ enroll_message(struct client *c, const uint8_t *data, size_t len)
 		return;
 	switch (m.type) {
 	case QN_MSG_ENROLL_STARTTLS:
-		on_starttls(c);
+		on_starttls(c, m.renew);
 		break;
 	case QN_MSG_ENROLL_REQUEST:
 		if (!c->enrolling || !c->conn.handshake_done) {
@@ -257,7 +324,13 @@ enroll_message(struct client *c, const uint8_t *data, size_t len)
 			c->qnetd->up->disconnect(c, "enrolment out of turn");
 			return;
 		}
-		on_request(c, &m);
+		if (m.renew != c->renewing)
+			refuse(c, QN_ENROLL_BAD_REQUEST, "ENROLL_REQUEST and "
+			    "ENROLL_STARTTLS disagree on renewal");
+		else if (c->renewing)
+			on_renew(c, &m);
+		else
+			on_request(c, &m);
 		break;
 	default:
 		refuse(c, QN_ENROLL_BAD_REQUEST, "a client can't send "

@@ -5,7 +5,9 @@
  * certificate), ENROLL_REQUEST (token id, proof, CSR), ENROLL_REPLY; such
  * a connection carries nothing else.  enroll_token.c checks the proof and
  * takes a use, enroll_sign.c signs; this file is the exchange, the
- * per-address attempt limit and the log.
+ * per-address attempt limit and the log.  Renewal is the same exchange
+ * with the RENEW option instead of a token: TLS asks for the node's
+ * current certificate, which enroll_renew.c checks.
  */
 #ifndef QNETD_ENROLL_H
 #define QNETD_ENROLL_H

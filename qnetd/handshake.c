@@ -258,7 +258,9 @@ start(struct client *c, int slot)
 {
 	struct qnetd *q = c->qnetd;
 
-	if (conn_starttls_server(&c->conn, q->tls, c->enrolling) != 0) {
+	if (conn_starttls_server(&c->conn, q->tls, !c->enrolling ?
+	    CONN_CERT_AS_SERVER : c->renewing ? CONN_CERT_UNCHECKED :
+	    CONN_CERT_NONE) != 0) {
 		c->qnetd->up->disconnect(c, "can't start TLS");
 		return;
 	}

@@ -167,6 +167,14 @@ if extension; then
         eval '! grep -q -e "|-s" -e "^ *-s[ \t]" "$WORK/out"'
     check "qdevice-net-certutil usage documents -S and -C" \
         eval 'grep -q -e "-S ssh_command" "$WORK/out" && grep -q -e "-C scp_command" "$WORK/out"'
+    check "qdevice-net-certutil usage documents -R (renewal)" \
+        eval 'grep -q -e "-R -H qnetd_host" "$WORK/out" && grep -q -e "^ -R  " "$WORK/out"'
+    run 2 "qdevice-net-certutil -R without -H" "$QD" -R -d "$WORK/no-such-db" &&
+        check "-R without -H says so" grep_q "specify the QNetd host (-H)" "$WORK/err"
+    run 1 "qdevice-net-certutil -R without a database" \
+        env QDEVICE_NET_ENROLL=/bin/true "$QD" -R -H 127.0.0.1 -d "$WORK/no-such-db" &&
+        check "-R without a database says so" grep_q "database doesn't exist" "$WORK/err"
+    check "-R without a database created nothing" test ! -e "$WORK/no-such-db"
 fi
 run 0 "qdevice-net-certutil without operation prints usage" "$QD"
 run 1 "qdevice-net-certutil rejects -s" "$QD" -s

@@ -315,7 +315,8 @@ server_hook(struct peer *p, enum reader_status st, const uint8_t *m,
 	ck_assert_int_eq(st, READER_MESSAGE);
 	if (get_u16(m) == QN_MSG_STARTTLS) {
 		ck_assert(!conn_is_tls(&p->conn));
-		ck_assert_int_eq(conn_starttls_server(&p->conn, sc->srv, 0), 0);
+		ck_assert_int_eq(conn_starttls_server(&p->conn, sc->srv,
+		    CONN_CERT_AS_SERVER), 0);
 		sc->starttls = 1;
 		return;
 	}
