@@ -250,31 +250,30 @@ judge(struct verdict *v, const struct member *c, const struct gate_rec *r,
 	uint64_t until = rec_until(r, n);
 	char why[DECISION_REASON_LEN];
 
-	if (o != NULL && o->last_ack_nack == QN_VOTE_NACK &&
-	    o->nack_unconfirmed) {
+	if (o != NULL && o->last_ack_nack == QN_VOTE_NACK) {
 		/*
-		 * A VOTE_INFO NACK in the same ring: its earlier ACK counts
-		 * until its qdevice applies the NACK, or, if that qdevice
-		 * hangs, until votequorum gives up on it (the grace).
+		 * Connected and told NACK by us.  A NACK by VOTE_INFO counts
+		 * once acknowledged (until then an earlier ACK of its ring
+		 * may still count; at most the grace, should its qdevice
+		 * hang), and in that ring once corosync has applied it.
 		 */
-		until = o->nack_sent + grace_ms(v->g, o->heartbeat_interval);
-		if (v->now >= until)
-			return;
-		snprintf(why, sizeof(why), "node %" PRIu32 " outside the "
-		    "partition has not yet acknowledged its NACK", n);
-		block(v, until, why);
+		if (o->nack_unconfirmed) {
+			until = o->nack_sent +
+			    grace_ms(v->g, o->heartbeat_interval);
+			if (v->now >= until)
+				return;
+			snprintf(why, sizeof(why), "node %" PRIu32 " outside "
+			    "the partition has not yet acknowledged its NACK",
+			    n);
+			block(v, until, why);
+		} else if (v->now < o->nack_settle_until) {
+			snprintf(why, sizeof(why), "node %" PRIu32 " outside "
+			    "the partition is applying its NACK (%.1f s)", n,
+			    (double)(o->nack_settle_until - v->now) / 1000);
+			block(v, o->nack_settle_until, why);
+		}
 		return;
 	}
-	if (o != NULL && o->last_ack_nack == QN_VOTE_NACK &&
-	    v->now < o->nack_settle_until) {
-		snprintf(why, sizeof(why), "node %" PRIu32 " outside the "
-		    "partition is applying its NACK (%.1f s)", n,
-		    (double)(o->nack_settle_until - v->now) / 1000);
-		block(v, o->nack_settle_until, why);
-		return;
-	}
-	if (o != NULL && o->last_ack_nack == QN_VOTE_NACK)
-		return;		/* connected, and told NACK by us */
 	if (o != NULL && o->last_ack_nack == QN_VOTE_ACK) {
 		snprintf(why, sizeof(why), "node %" PRIu32 " outside the "
 		    "partition holds our ACK until it is told NACK", n);

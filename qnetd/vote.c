@@ -152,7 +152,6 @@ void
 vote_info_replied(struct member *m, uint32_t seq)
 {
 	struct decide_core *core = m->core;
-
 	uint64_t now = core->svc.now(core->svc.ctx);
 
 	if (!m->nack_unconfirmed || seq != m->nack_seq)
