@@ -32,6 +32,36 @@ db_state() {
 	(cd "$db" && stat -c '%n %a %U:%G' . && stat -c '%n %a %U:%G %s' ./* &&
 		md5sum ./*) 2>&1
 }
+# pcs' certificate flow as pcsd runs it (pcs.lib.corosync.qdevice_net), with
+# the arbiter and the node on this one host.
+pcs_certificate_flow() {
+	/usr/bin/python3 - <<'PY'
+import logging
+from pcs.lib.corosync import qdevice_net as q
+from pcs.lib.external import CommandRunner
+
+
+class Reporter:
+    def report(self, item):
+        return None
+
+    def report_list(self, items):
+        return None
+
+
+run = CommandRunner(logging.getLogger("pcs"), Reporter(),
+                    {"PATH": "/usr/sbin:/usr/bin:/sbin:/bin"})
+with open("/etc/corosync/qnetd/nssdb/qnetd-cacert.crt", "rb") as f:
+    ca = f.read()
+q.client_setup(run, ca)
+request = q.client_generate_certificate_request(run, "pcsdemo")
+signed = q.qdevice_sign_certificate_request(run, request, "pcsdemo")
+pk12 = q.client_cert_request_to_pk12(run, signed)
+q.client_setup(run, ca)         # another node: a fresh database
+q.client_import_certificate_and_key(run, pk12)
+PY
+}
+
 # Start the installed corosync-qnetd the way its unit does (as coroqnetd, in
 # a fresh runtime directory) and wait until it answers on its local socket.
 qnetd_start() {
@@ -175,6 +205,16 @@ sys.exit(0 if qdevice_net.qdevice_initialized() else 1)'
 	check "pcs qdevice status net --full (runs /usr/bin/corosync-qnetd-tool)" \
 		sh -c 'pcs qdevice status net --full | grep -q "^QNetd address:"'
 	qnetd_stop
+	# pcs' certificate flow, its own library code end to end (what pcsd runs
+	# on the arbiter and on each node), on a copy of the database put back
+	# after, as the later checks compare it.
+	cp -a "$db" "$t/db.saved"
+	check "pcs: client setup, request, signing, pk12, import (our certutils)" \
+		pcs_certificate_flow
+	check "pcs: the node's Cluster Cert is for cluster pcsdemo" sh -c \
+		"certutil -L -d sql:/etc/corosync/qdevice/net/nssdb -n 'Cluster Cert' | grep -q 'Subject: \"CN=pcsdemo\"'"
+	rm -rf "$db" /etc/corosync/qdevice/net/nssdb
+	cp -a "$t/db.saved" "$db"
 fi
 
 echo "--- back to Debian's 3.0.3 and up again"
