@@ -207,6 +207,7 @@ class Lab:
     qnetd_tls        override of the qnetd -s value (default derived from tls)
     kap              keep_active_partition_tie_breaker on | off | None (not set)
     heuristics_mode  off | on | sync;  heuristics_exec {nodeid: {name: command}}
+    heuristics_interval  quorum.device.heuristics.interval in ms (None: the default)
     token            totem.token in ms
     device_votes     quorum.device.votes (default: 1 for ffsplit, else unset)
     device_timeout   quorum.device.timeout in ms (None: corosync's default)
@@ -229,7 +230,7 @@ class Lab:
                  qdevice_args=(),
                  cluster=CLUSTER, cert_cluster=None, qnetd_flavour=None, qdevice_flavour=None,
                  wait_vote=True, qnetd_addrs=(), arbiters=1, net_options=None,
-                 token_enrol=False):
+                 token_enrol=False, heuristics_interval=None):
         self.n = nodes
         self.token_enrol = token_enrol
         self.algorithm, self.tie_breaker, self.tls = algorithm, str(tie_breaker), tls
@@ -237,6 +238,7 @@ class Lab:
         self.kap, self.token, self.device_timeout = kap, token, device_timeout
         self.heuristics_mode = heuristics_mode
         self.heuristics_exec = heuristics_exec or {}
+        self.heuristics_interval = heuristics_interval
         self.device_votes = device_votes if device_votes is not None else \
             (1 if algorithm == "ffsplit" else None)
         self.qnetd_args = list(qnetd_args)
@@ -402,6 +404,8 @@ class Lab:
         heur = ""
         if self.heuristics_mode is not None:
             heur = f"\t\theuristics {{\n\t\t\tmode: {self.heuristics_mode}\n"
+            if self.heuristics_interval is not None:
+                heur += f"\t\t\tinterval: {self.heuristics_interval}\n"
             for name, cmd in self.heuristics_exec.get(node.nodeid, {}).items():
                 heur += f"\t\t\texec_{name}: {cmd}\n"
             heur += "\t\t}\n"

@@ -180,6 +180,31 @@ def heuristics_run_moves_vote_node_explains(algorithm, **fl):
         assert (qdevice_json(lab, 2)["net"]["vote"]) == "ack"
 
 
+@scenario(params={a: dict(algorithm=a) for a in ("lms", "2nodelms")})
+def heuristics_interval_moves_vote_debian_qdevice(algorithm, **fl):
+    """Interop (not 3.0.3's qnetd): Debian's 3.0.3 qdevice with our qnetd.  A 1/1
+    split goes to node 1 (tie-breaker lowest); node 1's check is changed to fail
+    in cmap, its qdevice's next regular run (every 2 s) reports Fail, and our
+    qnetd moves the vote to node 2 by VOTE_INFO, node 1's NACK acknowledged
+    before node 2's ACK goes out.  Quorum sampled on both nodes throughout."""
+    execs = {i: {"check": "/bin/true"} for i in (1, 2)}
+    with Lab(nodes=2, algorithm=algorithm, heuristics_mode="on", heuristics_exec=execs,
+             heuristics_interval=2000, qnetd_flavour="ours", qdevice_flavour="debian") as lab:
+        expect_whole(lab, total_votes=3)
+        with SplitBrainWatch(lab) as watch:
+            lab.partition([1], [2])
+            expect_split(lab, winners=[1], losers=[2], winner_votes=2)
+            lab.node(1).run(["corosync-cmapctl", "-s", "quorum.device.heuristics.exec_check",
+                             "str", "/bin/false"])
+            wait_until(lambda: lab.qnetd_list()["nodes"][1]["Heuristics"].startswith("Fail"),
+                       30, what="node 1's heuristics Fail at qnetd")
+            expect_split(lab, winners=[2], losers=[1], winner_votes=2)
+            expect_votes(lab, {1: "NACK", 2: "ACK"})
+        assert watch.rounds > 10, watch.rounds
+        log = lab.qnetd_log()
+        assert "is applying its NACK" in log or "acknowledged its NACK" in log, log[-3000:]
+
+
 @scenario
 def qnetd_events_of_a_split(**fl):
     """Events (not in 3.0.3): qnetd's event hook and corosync-qnetd-tool --follow
