@@ -9,7 +9,7 @@
  * VOTE_INFO if it changed; 3.0.3 leaves the survivor of a 1/1 split at NACK
  * until its own membership changes.  Heuristics (upstream #14): a
  * HEURISTICS_CHANGE has both clients judged again with the sender's new
- * result and told by VOTE_INFO if their vote changes (algo_redecide);
+ * result and told by VOTE_INFO if their vote changes (algo_heuristics_changed);
  * 3.0.3 compares heuristics only at the next membership list.
  */
 #include <inttypes.h>
@@ -176,17 +176,7 @@ static enum qn_err
 twonode_heuristics_change(struct member *c, uint8_t heuristics,
     struct decision *d)
 {
-	uint8_t stored = c->heur_latest;
-
-	if (!c->has_membership) {
-		decision_vote(d, QN_VOTE_NO_CHANGE);
-		return QN_ERR_NONE;
-	}
-	/* Judged with heur_latest, which decide.c stores only after this. */
-	c->heur_latest = heuristics;
-	algo_redecide(c, judge_stored, push);
-	c->heur_latest = stored;
-	decision_vote(d, QN_VOTE_NO_CHANGE);
+	algo_heuristics_changed(c, heuristics, d, judge_stored, push);
 	return QN_ERR_NONE;
 }
 

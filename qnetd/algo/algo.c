@@ -127,8 +127,8 @@ vote_in_force(const struct member *c)
 	return c->algo_result != 0 ? c->algo_result : c->last_ack_nack;
 }
 
-void
-algo_redecide(struct member *c, algo_judge_fn *judge, algo_push_fn *push)
+static void
+redecide(struct member *c, algo_judge_fn *judge, algo_push_fn *push)
 {
 	struct pending {
 		struct member *m;
@@ -161,4 +161,22 @@ algo_redecide(struct member *c, algo_judge_fn *judge, algo_push_fn *push)
 	for (size_t i = 0; i < n; i++)
 		push(acks[i].m, &acks[i].d);
 	free(acks);
+}
+
+void
+algo_heuristics_changed(struct member *c, uint8_t heuristics,
+    struct decision *d, algo_judge_fn *judge, algo_push_fn *push)
+{
+	uint8_t stored = c->heur_latest;
+
+	decision_vote(d, QN_VOTE_NO_CHANGE);
+	if (!c->has_membership)
+		return;
+	/*
+	 * Judges read heur_latest; decide.c stores the new value after this
+	 * handler, so it is put in place for the judging only.
+	 */
+	c->heur_latest = heuristics;
+	redecide(c, judge, push);
+	c->heur_latest = stored;
 }

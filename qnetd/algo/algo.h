@@ -57,15 +57,16 @@ const struct algo *algo_get(uint8_t id);
 /*
  * lms and 2nodelms (not 3.0.3, upstream #14): c's heuristics changed, so
  * every client of its cluster that sent a membership list, c included, is
- * judged again by judge(); those whose vote changes are told by VOTE_INFO
- * through push(), all NACKs before any ACK, and c's reply is NO_CHANGE.
- * Within one ring a NACK counts only once the node has acknowledged it,
- * so it must go as VOTE_INFO, never in a reply (the ACK gate, gate.h).
+ * judged again by judge() with c's new result; those whose vote changes
+ * are told by VOTE_INFO through push(), all NACKs before any ACK, and c's
+ * reply d is NO_CHANGE (also before c sent a membership list).  Within one
+ * ring a NACK counts only once the node has acknowledged it, so it must
+ * go as VOTE_INFO, never in a reply (the ACK gate, gate.h).
  */
 typedef void algo_judge_fn(struct member *o, struct decision *d);
 typedef void algo_push_fn(struct member *o, const struct decision *d);
-void	algo_redecide(struct member *c, algo_judge_fn *judge,
-	    algo_push_fn *push);
+void	algo_heuristics_changed(struct member *c, uint8_t heuristics,
+	    struct decision *d, algo_judge_fn *judge, algo_push_fn *push);
 
 /* Helpers every algorithm shares. */
 void	decision_set(struct decision *d, uint8_t vote, const char *fmt, ...)

@@ -17,8 +17,8 @@
  *   told by VOTE_INFO if its vote changes.
  * - Heuristics (upstream #14): a HEURISTICS_CHANGE changes the scores, so
  *   every client, the sender included, is evaluated again and told by
- *   VOTE_INFO if its vote changes (algo_redecide); 3.0.3 uses the result
- *   only in later evaluations.
+ *   VOTE_INFO if its vote changes (algo_heuristics_changed); 3.0.3 uses
+ *   the result only in later evaluations.
  */
 #include <inttypes.h>
 #include <limits.h>
@@ -332,20 +332,7 @@ static enum qn_err
 lms_heuristics_change(struct member *c, uint8_t heuristics,
     struct decision *d)
 {
-	uint8_t stored = c->heur_latest;
-
-	if (!c->has_membership) {
-		decision_vote(d, QN_VOTE_NO_CHANGE);
-		return QN_ERR_NONE;
-	}
-	/*
-	 * Scores read heur_latest; decide.c stores the new value after this
-	 * handler, so it is put in place for the evaluations only.
-	 */
-	c->heur_latest = heuristics;
-	algo_redecide(c, judge_stored, push);
-	c->heur_latest = stored;
-	decision_vote(d, QN_VOTE_NO_CHANGE);
+	algo_heuristics_changed(c, heuristics, d, judge_stored, push);
 	return QN_ERR_NONE;
 }
 
