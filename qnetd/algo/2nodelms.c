@@ -9,8 +9,9 @@
  * VOTE_INFO if it changed; 3.0.3 leaves the survivor of a 1/1 split at NACK
  * until its own membership changes.  Heuristics (upstream #14): a
  * HEURISTICS_CHANGE has both clients judged again with the sender's new
- * result and told by VOTE_INFO if their vote changes (algo_heuristics_changed);
- * 3.0.3 compares heuristics only at the next membership list.
+ * result and told by VOTE_INFO if their vote changes
+ * (algo_heuristics_changed); 3.0.3 compares heuristics only at the next
+ * membership list.
  */
 #include <inttypes.h>
 
