@@ -1,5 +1,4 @@
 #include <inttypes.h>
-#include <search.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -22,6 +21,7 @@ struct gate_rec {
 	size_t n, cap;
 	uint64_t expires;		/* the latest until */
 	TAILQ_ENTRY(gate_rec) link;
+	struct htab_entry by_name;
 };
 
 struct gate_held {
@@ -42,31 +42,21 @@ gate_init(struct gate *g, double coefficient, uint64_t start)
 	g->start = start;
 	TAILQ_INIT(&g->recs);
 	TAILQ_INIT(&g->held);
-}
-
-static int
-rec_cmp(const void *a, const void *b)
-{
-	const struct gate_rec *x = a, *y = b;
-
-	if (x->len != y->len)
-		return x->len < y->len ? -1 : 1;
-	return memcmp(x->name, y->name, x->len);
+	htab_init(&g->names);
 }
 
 static struct gate_rec *
 rec_find(const struct gate *g, const char *name, size_t len)
 {
-	struct gate_rec key = { .name = (char *)name, .len = len };
-	struct gate_rec **found = tfind(&key, &g->names, rec_cmp);
+	struct htab_entry *e = htab_find(&g->names, name, len);
 
-	return found != NULL ? *found : NULL;
+	return e != NULL ? htab_item(e, struct gate_rec, by_name) : NULL;
 }
 
 static void
 rec_free(struct gate *g, struct gate_rec *r)
 {
-	tdelete(r, &g->names, rec_cmp);
+	htab_remove(&g->names, &r->by_name);
 	TAILQ_REMOVE(&g->recs, r, link);
 	g->nrecs--;
 	free(r->name);
@@ -82,6 +72,7 @@ gate_free(struct gate *g)
 
 	while ((r = TAILQ_FIRST(&g->recs)) != NULL)
 		rec_free(g, r);
+	htab_free(&g->names);
 	while ((h = TAILQ_FIRST(&g->held)) != NULL)
 		gate_cancel(g, h->m);
 }
@@ -133,7 +124,7 @@ rec_get(struct gate *g, const char *name, size_t len)
 	memcpy(r->name, name, len);
 	r->name[len] = '\0';
 	r->len = len;
-	if (tsearch(r, &g->names, rec_cmp) == NULL) {
+	if (htab_insert(&g->names, &r->by_name, r->name, len) != 0) {
 		free(r->name);
 		free(r);
 		return NULL;

@@ -24,6 +24,7 @@
 #include <stdint.h>
 #include <sys/queue.h>
 
+#include "htab.h"
 #include "member.h"
 #include "nodelist.h"
 #include "proto.h"
@@ -34,7 +35,7 @@ struct gate_held;
 struct gate {
 	double coefficient;	/* grace = coefficient x heartbeat; 0 = off */
 	uint64_t start;		/* loop time this qnetd started serving */
-	void *names;		/* tsearch tree of gate_rec by cluster name */
+	struct htab names;	/* gate_rec by cluster name */
 	TAILQ_HEAD(, gate_rec) recs;	/* the same records, for sweeping */
 	size_t nrecs;
 	TAILQ_HEAD(, gate_held) held;	/* ACKs waiting for the gate */

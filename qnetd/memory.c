@@ -1,4 +1,3 @@
-#include <search.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -9,33 +8,23 @@ memory_init(struct memory *mem, uint64_t keep_ms, size_t max_idle)
 {
 	memset(mem, 0, sizeof(*mem));
 	TAILQ_INIT(&mem->recs);
+	htab_init(&mem->names);
 	mem->keep_ms = keep_ms;
 	mem->max_idle = max_idle;
-}
-
-static int
-rec_cmp(const void *a, const void *b)
-{
-	const struct memory_rec *x = a, *y = b;
-
-	if (x->len != y->len)
-		return x->len < y->len ? -1 : 1;
-	return memcmp(x->name, y->name, x->len);
 }
 
 struct memory_rec *
 memory_find(const struct memory *mem, const char *name, size_t len)
 {
-	struct memory_rec key = { .name = (char *)name, .len = len };
-	struct memory_rec **found = tfind(&key, &mem->names, rec_cmp);
+	struct htab_entry *e = htab_find(&mem->names, name, len);
 
-	return found != NULL ? *found : NULL;
+	return e != NULL ? htab_item(e, struct memory_rec, by_name) : NULL;
 }
 
 static void
 rec_free(struct memory *mem, struct memory_rec *r)
 {
-	tdelete(r, &mem->names, rec_cmp);
+	htab_remove(&mem->names, &r->by_name);
 	TAILQ_REMOVE(&mem->recs, r, link);
 	mem->count--;
 	if (!r->in_use)
@@ -52,6 +41,7 @@ memory_free(struct memory *mem)
 
 	while ((r = TAILQ_FIRST(&mem->recs)) != NULL)
 		rec_free(mem, r);
+	htab_free(&mem->names);
 }
 
 static struct memory_rec *
@@ -67,7 +57,7 @@ rec_new(struct memory *mem, const char *name, size_t len)
 	memcpy(r->name, name, len);
 	r->name[len] = '\0';
 	r->len = len;
-	if (tsearch(r, &mem->names, rec_cmp) == NULL) {
+	if (htab_insert(&mem->names, &r->by_name, r->name, len) != 0) {
 		free(r->name);
 		free(r);
 		return NULL;

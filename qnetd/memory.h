@@ -16,6 +16,7 @@
 #include <stdint.h>
 #include <sys/queue.h>
 
+#include "htab.h"
 #include "proto.h"
 
 struct memory_rec {
@@ -30,10 +31,11 @@ struct memory_rec {
 	int in_use;			/* a cluster of this name exists */
 	int from_file;			/* loaded, not decided by this run */
 	TAILQ_ENTRY(memory_rec) link;	/* least recently idle first */
+	struct htab_entry by_name;
 };
 
 struct memory {
-	void *names;			/* tsearch tree by name */
+	struct htab names;		/* memory_rec by name */
 	TAILQ_HEAD(, memory_rec) recs;
 	size_t count, idle;
 	uint64_t keep_ms;		/* 0: forget with the last client */
