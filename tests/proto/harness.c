@@ -248,6 +248,38 @@ run_qnetd(const char *const *args, struct buf *out, struct buf *err)
 	return run_capture(argv, out, err, 10000);
 }
 
+int
+shf(const char *fmt, ...)
+{
+	char cmd[8192];
+	va_list ap;
+	int rc;
+
+	va_start(ap, fmt);
+	vsnprintf(cmd, sizeof(cmd), fmt, ap);
+	va_end(ap);
+	rc = system(cmd);
+	return WIFEXITED(rc) ? WEXITSTATUS(rc) : -1;
+}
+
+void
+outf(char *out, size_t n, const char *fmt, ...)
+{
+	char cmd[8192];
+	va_list ap;
+	FILE *p;
+
+	va_start(ap, fmt);
+	vsnprintf(cmd, sizeof(cmd), fmt, ap);
+	va_end(ap);
+	out[0] = '\0';
+	ck_assert_ptr_nonnull(p = popen(cmd, "r"));
+	if (fgets(out, (int)n, p) == NULL)
+		out[0] = '\0';
+	pclose(p);
+	out[strcspn(out, "\n")] = '\0';
+}
+
 /* Run a shell command line quietly (output to log); 0 on success. */
 static int
 sh(const char *log, const char *fmt, ...) __attribute__((format(printf, 2, 3)));

@@ -109,6 +109,12 @@ int	run_capture(char *const argv[], struct buf *out, struct buf *err,
 int	run_qnetd(const char *const *args, struct buf *out, struct buf *err);
 #define RUN_QNETD(out, err, ...) \
 	run_qnetd((const char *const[]){ __VA_ARGS__, NULL }, (out), (err))
+/* A shell command line (output to the test's log): its exit status, -1
+ * when it did not exit. */
+int	shf(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+/* The first line a shell command line prints, into out ("" if none). */
+void	outf(char *out, size_t n, const char *fmt, ...)
+	    __attribute__((format(printf, 3, 4)));
 
 /* ------------------------------------------------------------------ */
 /* The daemon (harness_daemon.c) */

@@ -21,23 +21,6 @@
 
 #define WAIT_MS		5000
 
-/* Run a shell command; its output goes to the test's log. */
-static int
-shf(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
-static int
-shf(const char *fmt, ...)
-{
-	char cmd[4 * PATH_MAX];
-	va_list ap;
-	int rc;
-
-	va_start(ap, fmt);
-	vsnprintf(cmd, sizeof(cmd), fmt, ap);
-	va_end(ap);
-	rc = system(cmd);
-	return WIFEXITED(rc) ? WEXITSTATUS(rc) : -1;
-}
-
 /* Run the daemon with args; it must fail and log every needle. */
 static void
 assert_refused(struct srv *s, const char *const *needles,

@@ -22,22 +22,6 @@
 #define NODE_CERTUTIL	"qdevice/corosync-qdevice-net-certutil"
 #define ENROLL_HELPER	"qdevice/corosync-qdevice-net-enroll"
 
-static int shf(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
-
-/* Run a shell command (output to the test's log); its exit status. */
-static int
-shf(const char *fmt, ...)
-{
-	char cmd[8192];
-	va_list ap;
-	int rc;
-
-	va_start(ap, fmt);
-	vsnprintf(cmd, sizeof(cmd), fmt, ap);
-	va_end(ap);
-	rc = system(cmd);
-	return WIFEXITED(rc) ? WEXITSTATUS(rc) : -1;
-}
 
 struct lab {
 	struct srv s;

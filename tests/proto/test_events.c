@@ -341,23 +341,6 @@ START_TEST(hook_directory_in_name_order)
 }
 END_TEST
 
-/* Run a shell command (output to the test's log); its exit status. */
-static int
-shf(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
-static int
-shf(const char *fmt, ...)
-{
-	char cmd[4 * PATH_MAX];
-	va_list ap;
-	int rc;
-
-	va_start(ap, fmt);
-	vsnprintf(cmd, sizeof(cmd), fmt, ap);
-	va_end(ap);
-	rc = system(cmd);
-	return WIFEXITED(rc) ? WEXITSTATUS(rc) : -1;
-}
-
 /* A copy of the certificates' database in dir/db, into db. */
 static void
 copy_db(const char *dir, char *db, size_t len)

@@ -27,44 +27,6 @@
 #define NODE_CERTUTIL	"qdevice/corosync-qdevice-net-certutil"
 #define ENROLL_HELPER	"qdevice/corosync-qdevice-net-enroll"
 
-static int shf(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
-static void outf(char *out, size_t n, const char *fmt, ...)
-	__attribute__((format(printf, 3, 4)));
-
-/* Run a shell command (output to the test's log); its exit status. */
-static int
-shf(const char *fmt, ...)
-{
-	char cmd[8192];
-	va_list ap;
-	int rc;
-
-	va_start(ap, fmt);
-	vsnprintf(cmd, sizeof(cmd), fmt, ap);
-	va_end(ap);
-	rc = system(cmd);
-	return WIFEXITED(rc) ? WEXITSTATUS(rc) : -1;
-}
-
-/* The first line a shell command prints, into out ("" if none). */
-static void
-outf(char *out, size_t n, const char *fmt, ...)
-{
-	char cmd[8192];
-	va_list ap;
-	FILE *p;
-
-	va_start(ap, fmt);
-	vsnprintf(cmd, sizeof(cmd), fmt, ap);
-	va_end(ap);
-	out[0] = '\0';
-	ck_assert_ptr_nonnull(p = popen(cmd, "r"));
-	if (fgets(out, (int)n, p) == NULL)
-		out[0] = '\0';
-	pclose(p);
-	out[strcspn(out, "\n")] = '\0';
-}
-
 struct lab {
 	struct srv s;
 	char db[PATH_MAX + 16];	/* the daemon's copy of the database */
