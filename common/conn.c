@@ -211,7 +211,7 @@ conn_flush(struct conn *c)
 	ssize_t n;
 
 	while (c->q_head != NULL) {
-		n = c->tls != NULL ? conn_tls_write(c) : plain_write(c);
+		n = c->tls != NULL ? c->tls_ops->write(c) : plain_write(c);
 		if (n < 0)
 			return -1;
 		if (n == 0) {
@@ -221,7 +221,7 @@ conn_flush(struct conn *c)
 		if (consume(c, (size_t)n) && conn_tls_start_client(c) != 0)
 			return -1;
 	}
-	if (c->tls != NULL && conn_tls_push(c) < 0)
+	if (c->tls != NULL && c->tls_ops->push(c) < 0)
 		return -1;
 	if (c->drain_wanted) {
 		c->drain_wanted = 0;
@@ -296,7 +296,7 @@ read_batch(struct conn *c)
 	c->in_batch = 1;
 	while (n < c->ctx->max_batch && !c->read_paused) {
 		p = reader_space(&c->rd, &want);
-		got = was_tls ? conn_tls_read(c, p, want) :
+		got = was_tls ? c->tls_ops->read(c, p, want) :
 		    plain_read(c, p, want);
 		if (got <= 0) {
 			r = got < 0 ? BATCH_STOP : BATCH_DONE;
@@ -331,7 +331,7 @@ conn_arm(struct conn *c)
 	int reading = !c->read_paused || (c->tls != NULL && !c->handshake_done);
 
 	if (c->tls != NULL) {
-		conn_tls_arm(c, reading);
+		c->tls_ops->arm(c, reading);
 		return;
 	}
 	conn_poll_set(c, (reading ? UV_READABLE : 0) |
@@ -352,7 +352,7 @@ service(struct conn *c, int readable)
 		if (conn_flush(c) != 0)
 			return;
 		if (c->tls != NULL && !c->handshake_done) {
-			if (conn_tls_handshake(c) != 0)
+			if (c->tls_ops->handshake(c) != 0)
 				return;
 			readable = 1;
 		}
@@ -622,7 +622,7 @@ conn_close(struct conn *c)
 	/* uv_close() stops polling at once, so the fd may go right after. */
 	uv_close((uv_handle_t *)&c->poll, poll_closed);
 	if (c->tls != NULL)
-		conn_tls_close(c);
+		c->tls_ops->close(c);
 	else
 		close(c->fd);
 	c->fd = -1;

@@ -1,6 +1,7 @@
 /*
  * A message connection: one non-blocking TCP socket on the libuv loop,
- * plain or upgraded in band to TLS (NSS) by STARTTLS, with a reader for
+ * plain or upgraded in band to TLS by STARTTLS (NSS, or OpenSSL for a
+ * server set up so: tls_server_new()), with a reader for
  * incoming messages and a bounded queue of outgoing ones.
  *
  * Plain connections use the socket directly (no NSPR descriptor), so a
@@ -22,7 +23,7 @@ struct msg;
 struct conn;
 struct tls_server;
 struct tls_client;
-typedef struct PRFileDesc PRFileDesc;
+struct conn_tls_ops;
 
 enum conn_error {
 	CONN_EOF,		/* the peer closed the connection */
@@ -91,7 +92,8 @@ struct conn {
 	int fd;
 	uv_poll_t poll;
 	int poll_events;	/* what poll currently waits for */
-	PRFileDesc *tls;	/* NULL while plain */
+	const struct conn_tls_ops *tls_ops;	/* NULL while plain */
+	void *tls;		/* the back end's: NSS PRFileDesc, OpenSSL SSL */
 	struct tls_client *tls_client_pending;	/* STARTTLS after flush */
 
 	struct reader rd;
@@ -109,6 +111,7 @@ struct conn {
 	unsigned deferred:1;
 	unsigned closing:1, connecting:1, handshake_done:1;
 	unsigned tls_resumed:1;	/* the handshake resumed a session */
+	unsigned tls_want_write:1;	/* OpenSSL waits for the socket to take more */
 	unsigned failed:1;	/* on_error was called: no more I/O */
 	unsigned in_batch:1;	/* reading: replies are flushed afterwards */
 	unsigned drain_wanted:1;	/* call on_drained when the queue empties */

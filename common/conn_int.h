@@ -1,7 +1,8 @@
 /*
- * Inside a message connection (conn.h), shared by its two halves: conn.c,
- * the socket on the loop, the queue and plain I/O; conn_tls.c, the
- * STARTTLS upgrade and TLS I/O through NSS.  Nothing else includes this.
+ * Inside a message connection (conn.h): conn.c, the socket on the loop,
+ * the queue and plain I/O; conn_tls.c, the STARTTLS upgrade and the TLS
+ * queries; the TLS back ends conn_nss.c and conn_ossl.c.  Nothing else
+ * includes this.
  */
 #ifndef QN_CONN_INT_H
 #define QN_CONN_INT_H
@@ -38,16 +39,52 @@ conn_gone(const struct conn *c)
 	return c->failed || c->closing;
 }
 
-/* conn_tls.c */
-/* Bytes written (> 0), 0 when the socket is full, or -1 after conn_fail(). */
-ssize_t	conn_tls_write(struct conn *c);
-/* Push out records NSS could not write earlier: 0, or -1 after conn_fail(). */
-int	conn_tls_push(struct conn *c);
-/* Bytes read (> 0), 0 when nothing is there, or -1 after conn_fail(). */
-ssize_t	conn_tls_read(struct conn *c, uint8_t *p, size_t want);
+/*
+ * A TLS back end: what conn.c and conn_tls.c call on a TLS connection
+ * (c->tls_ops, c->tls).  conn_nss.c is NSS for both daemons; conn_ossl.c
+ * is OpenSSL, for a qnetd whose server was set up with it.
+ */
+typedef struct CERTCertificateStr CERTCertificate;
+struct conn_tls_ops {
+	/* Bytes written (> 0), 0 when the socket is full, or -1 after
+	 * conn_fail(). */
+	ssize_t	(*write)(struct conn *c);
+	/* Push out records the back end could not write earlier: 0 or -1. */
+	int	(*push)(struct conn *c);
+	/* Bytes read (> 0), 0 when nothing is there, or -1 after conn_fail(). */
+	ssize_t	(*read)(struct conn *c, uint8_t *p, size_t want);
+	/* 0 once the handshake is done, -1 while it is not (or failed). */
+	int	(*handshake)(struct conn *c);
+	/* Poll for what the back end waits for (conn_poll_set, ready list). */
+	void	(*arm)(struct conn *c, int reading);
+	/* Free the TLS state and close the fd. */
+	void	(*close)(struct conn *c);
+	/* After the handshake: the peer's certificate as NSS sees it, or NULL. */
+	CERTCertificate *(*peer_cert)(const struct conn *c);
+	int	(*export_key)(const struct conn *c, const char *label,
+		    uint8_t *out, size_t len);
+	/* Whether we sent a certificate (client side). */
+	int	(*cert_sent)(const struct conn *c);
+};
+
+/* conn_tls.c: the client's STARTTLS is out; switch the socket to TLS. */
 int	conn_tls_start_client(struct conn *c);
-int	conn_tls_handshake(struct conn *c);
-void	conn_tls_arm(struct conn *c, int reading);
-void	conn_tls_close(struct conn *c);
+/* The plaintext of a full TLS record. */
+#define CONN_TLS_CHUNK	16384
+/*
+ * What to write next: the head message from its own buffer, or small
+ * queued messages gathered into chunk, to go out as one record.
+ */
+const uint8_t *conn_tls_next(const struct conn *c,
+	    uint8_t chunk[CONN_TLS_CHUNK], size_t *len);
+
+/* conn_nss.c */
+int	conn_nss_start(struct conn *c, const struct tls_server *srv,
+	    const struct tls_client *cl, enum conn_client_cert client_cert);
+
+/* conn_ossl.c */
+struct tls_ossl;
+int	conn_ossl_start(struct conn *c, const struct tls_ossl *o,
+	    enum conn_client_cert client_cert);
 
 #endif

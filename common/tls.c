@@ -21,12 +21,14 @@
 #include "tls.h"
 #include "tls_anchor.h"
 #include "tls_cert.h"
+#include "tls_ossl.h"
 
 struct tls_server {
 	PRFileDesc *model;	/* settings copied into every accepted socket */
 	struct tls_anchors *anchors;	/* NULL: NSS checks every client */
 	int require;		/* a client certificate is required */
 	CERTCertificate *cert;	/* the one served, for expiry checks */
+	struct tls_ossl *ossl;	/* OpenSSL serves instead (tls_backend) */
 };
 
 struct tls_client {
@@ -113,6 +115,47 @@ model_new(PRBool as_server)
 }
 
 /*
+ * A client certificate, judged against today's database: in memory when
+ * the anchors vouch for it, else by NSS (which sets the error).
+ */
+int
+tls_server_accepts(const struct tls_server *s, CERTCertificate *cert)
+{
+	return tls_anchors_accept(s->anchors, cert, NULL) ||
+	    CERT_VerifyCertNow(CERT_GetDefaultCertDB(), cert, PR_TRUE,
+	    certUsageSSLClient, NULL) == SECSuccess;
+}
+
+static int
+ossl_accept(void *arg, CERTCertificate *cert)
+{
+	return tls_server_accepts(arg, cert);
+}
+
+/*
+ * With OpenSSL serving, a context for the certificate the NSS model now
+ * holds; it replaces the old one only once it is complete.
+ */
+static int
+server_ossl_config(struct tls_server *s)
+{
+	SECKEYPrivateKey *key;
+	struct tls_ossl *o;
+
+	if ((key = PK11_FindKeyByAnyCert(s->cert, NULL)) == NULL) {
+		PR_SetError(SEC_ERROR_NO_KEY, 0);
+		return -1;
+	}
+	o = tls_ossl_new(s->cert, key, s->require, ossl_accept, s, s->ossl);
+	SECKEY_DestroyPrivateKey(key);
+	if (o == NULL)
+		return -1;
+	tls_ossl_free(s->ossl);
+	s->ossl = o;
+	return 0;
+}
+
+/*
  * NSS's default check of a client certificate, but a certificate that the
  * anchors read at start-up vouch for skips NSS's database searches (see
  * tls_anchor.h).  Everything else, refusals included, is NSS's own check.
@@ -174,7 +217,8 @@ out:
 }
 
 struct tls_server *
-tls_server_new(const char *cert_nickname, int require_client_cert)
+tls_server_new(const char *cert_nickname, int require_client_cert,
+    enum tls_backend backend)
 {
 	struct tls_server *s;
 
@@ -194,10 +238,14 @@ tls_server_new(const char *cert_nickname, int require_client_cert)
 	/* A server handshake needs the session cache; one per process. */
 	if (SSL_ConfigServerSessionIDCache(0, 0, 0, NULL) != SECSuccess)
 		goto fail;
+	if (backend == TLS_BACKEND_OPENSSL && server_ossl_config(s) != 0)
+		goto fail;
 	return s;
 fail:
 	if (s->model != NULL)
 		PR_Close(s->model);
+	if (s->cert != NULL)
+		CERT_DestroyCertificate(s->cert);
 	tls_anchors_free(s->anchors);
 	free(s);
 	return NULL;
@@ -207,6 +255,7 @@ int
 tls_server_reload(struct tls_server *s, const char *cert_nickname)
 {
 	PRFileDesc *old = s->model;
+	CERTCertificate *old_cert;
 	struct tls_anchors *anchors;
 	PRErrorCode err;
 
@@ -220,13 +269,28 @@ tls_server_reload(struct tls_server *s, const char *cert_nickname)
 		s->model = old;
 		return -1;
 	}
+	/* Kept until the OpenSSL context, if any, is built too. */
+	old_cert = s->cert != NULL ? CERT_DupCertificate(s->cert) : NULL;
 	if (server_model_config(s, cert_nickname, s->require) != SECSuccess) {
 		err = PR_GetError();
 		PR_Close(s->model);
 		s->model = old;
+		if (old_cert != NULL)
+			CERT_DestroyCertificate(old_cert);
 		PR_SetError(err, 0);
 		return -1;
 	}
+	if (s->ossl != NULL && server_ossl_config(s) != 0) {
+		err = PR_GetError();
+		PR_Close(s->model);
+		s->model = old;
+		CERT_DestroyCertificate(s->cert);
+		s->cert = old_cert;
+		PR_SetError(err, 0);
+		return -1;
+	}
+	if (old_cert != NULL)
+		CERT_DestroyCertificate(old_cert);
 	PR_Close(old);
 	/* The CAs may have changed with it; used only inside a check. */
 	if (s->anchors != NULL && (anchors = tls_anchors_load()) != NULL) {
@@ -244,6 +308,7 @@ tls_server_free(struct tls_server *s)
 	PR_Close(s->model);
 	if (s->cert != NULL)
 		CERT_DestroyCertificate(s->cert);
+	tls_ossl_free(s->ossl);
 	tls_anchors_free(s->anchors);
 	SSL_ShutdownServerSessionIDCache();
 	free(s);
@@ -461,33 +526,32 @@ tls_client_wrap(const struct tls_client *cl, PRFileDesc *tcp)
 	return SSL_ImportFD(cl->model, tcp);
 }
 
+const struct tls_ossl *
+tls_server_ossl(const struct tls_server *s)
+{
+	return s->ossl;
+}
+
+const char *
+tls_server_library(const struct tls_server *s)
+{
+	return s->ossl != NULL ? tls_ossl_library() : "NSS " NSS_VERSION;
+}
+
 const char *
 tls_error(void)
 {
 	PRErrorCode err = PR_GetError();
 	const char *s;
 
+	if ((s = tls_ossl_error()) != NULL)
+		return s;
 	if ((s = PR_ErrorToString(err, PR_LANGUAGE_I_DEFAULT)) != NULL &&
 	    *s != '\0')
 		return s;
 	if ((s = PR_ErrorToName(err)) != NULL)
 		return s;
 	return "unknown NSS error";
-}
-
-/* The peer certificate once the handshake is over, or NULL. */
-static CERTCertificate *
-peer_cert(const struct conn *c)
-{
-	if (c->tls == NULL || !c->handshake_done)
-		return NULL;
-	return SSL_PeerCertificate(c->tls);
-}
-
-CERTCertificate *
-conn_peer_cert(const struct conn *c)
-{
-	return peer_cert(c);
 }
 
 /* The caller checks the certificate after the handshake. */
@@ -516,57 +580,6 @@ tls_server_unchecked(PRFileDesc *ssl)
 }
 
 int
-conn_peer_cert_present(const struct conn *c)
-{
-	CERTCertificate *cert = peer_cert(c);
-
-	if (cert == NULL)
-		return 0;
-	CERT_DestroyCertificate(cert);
-	return 1;
-}
-
-int
-conn_peer_cert_matches(const struct conn *c, const char *name)
-{
-	CERTCertificate *cert = peer_cert(c);
-	int match;
-
-	if (cert == NULL)
-		return 0;
-	match = CERT_VerifyCertName(cert, name) == SECSuccess;
-	CERT_DestroyCertificate(cert);
-	return match;
-}
-
-int
-conn_tls_export(const struct conn *c, const char *label, uint8_t *out,
-    size_t len)
-{
-	if (c->tls == NULL || !c->handshake_done) {
-		PR_SetError(PR_NOT_CONNECTED_ERROR, 0);
-		return -1;
-	}
-	return SSL_ExportKeyingMaterial(c->tls, label,
-	    (unsigned int)strlen(label), PR_FALSE, NULL, 0, out,
-	    (unsigned int)len) == SECSuccess ? 0 : -1;
-}
-
-int
-conn_client_cert_sent(const struct conn *c)
-{
-	CERTCertificate *cert;
-
-	if (c->tls == NULL || !c->handshake_done)
-		return 0;
-	/* NSS remembers the certificate it sent, if any. */
-	if ((cert = SSL_LocalCertificate(c->tls)) == NULL)
-		return 0;
-	CERT_DestroyCertificate(cert);
-	return 1;
-}
-
-int
 tls_resumed(PRFileDesc *fd)
 {
 	SSLChannelInfo info;
@@ -586,17 +599,13 @@ int
 tls_server_recheck(const struct tls_server *s, const struct conn *c)
 {
 	CERTCertificate *cert;
-	void *pin;
 	int ok;
 
 	if (c->tls == NULL || !c->tls_resumed)
 		return 1;
-	if ((cert = peer_cert(c)) == NULL)
+	if ((cert = conn_peer_cert(c)) == NULL)
 		return 0;
-	pin = SSL_RevealPinArg(c->tls);
-	ok = tls_anchors_accept(s->anchors, cert, pin) ||
-	    CERT_VerifyCertNow(CERT_GetDefaultCertDB(), cert, PR_TRUE,
-	    certUsageSSLClient, pin) == SECSuccess;
+	ok = tls_server_accepts(s, cert);
 	CERT_DestroyCertificate(cert);
 	return ok;
 }

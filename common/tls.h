@@ -25,8 +25,12 @@ int	tls_shutdown(void);
  * process (it owns NSS's server session cache); free it after its
  * connections are closed.
  */
+enum tls_backend {
+	TLS_BACKEND_NSS,
+	TLS_BACKEND_OPENSSL	/* handshakes and records by OpenSSL (tls_ossl.h) */
+};
 struct tls_server *tls_server_new(const char *cert_nickname,
-	    int require_client_cert);
+	    int require_client_cert, enum tls_backend backend);
 void	tls_server_free(struct tls_server *s);
 /*
  * Look the certificate and key up again (SIGHUP): connections accepted
@@ -110,6 +114,19 @@ int	tls_server_unchecked(PRFileDesc *ssl);
 
 /* Whether the finished handshake on fd resumed an earlier session. */
 int	tls_resumed(PRFileDesc *fd);
+
+/* "NSS 3.87.1" or "OpenSSL 3.0.19 27 Jan 2026": who runs the TLS. */
+const char *tls_server_library(const struct tls_server *s);
+
+/* For conn_tls.c: the OpenSSL context when OpenSSL serves, else NULL. */
+const struct tls_ossl *tls_server_ossl(const struct tls_server *s);
+
+/*
+ * 1 when today's database accepts cert as a client's; 0 with the NSS
+ * error set.
+ */
+typedef struct CERTCertificateStr CERTCertificate;
+int	tls_server_accepts(const struct tls_server *s, CERTCertificate *cert);
 
 /* 1 unless c resumed a session whose client certificate fails today. */
 int	tls_server_recheck(const struct tls_server *s, const struct conn *c);

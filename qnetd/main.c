@@ -54,6 +54,8 @@ static const struct setting qnetd_settings[] = {
 	    16, UINT32_MAX },
 	{ "nss_db_dir", SETTING_STR, OFF(nss_db_dir), 0, 0 },
 	{ "cert_nickname", SETTING_STR, OFF(cert_nickname), 0, 0 },
+	/* Ours: which library runs the TLS of client connections. */
+	{ "tls_backend", SETTING_STR, OFF(tls_backend), 0, 0 },
 	{ "nss_db_auto_init", SETTING_BOOL, OFF(nss_db_auto_init), 0, 0 },
 	{ "heartbeat_interval_min", SETTING_INT, OFF(heartbeat_interval_min),
 	    1, UINT32_MAX },
@@ -131,6 +133,7 @@ static const struct setting qnetd_settings[] = {
 static const struct setting_default string_defaults[] = {
 	{ OFF(nss_db_dir), NSS_DB_DEFAULT },
 	{ OFF(cert_nickname), "QNetd Cert" },
+	{ OFF(tls_backend), "nss" },
 	{ OFF(enroll_state_dir), LOCALSTATEDIR "/lib/corosync-qnetd" },
 	{ OFF(lock_file), RUNDIR "/corosync-qnetd.pid" },
 	{ OFF(local_socket_file), RUNDIR "/corosync-qnetd.sock" },
@@ -344,6 +347,13 @@ on_event_line(void *arg, const char *line, size_t len)
 		ipc_broadcast(&q->ipc, line, len);
 }
 
+static enum tls_backend
+tls_backend(const struct qnetd *q)
+{
+	return strcmp(q->set.tls_backend, "openssl") == 0 ?
+	    TLS_BACKEND_OPENSSL : TLS_BACKEND_NSS;
+}
+
 static int
 start(struct qnetd *q)
 {
@@ -357,7 +367,7 @@ start(struct qnetd *q)
 			return -1;
 		}
 		q->tls = tls_server_new(q->set.cert_nickname,
-		    q->client_cert_required);
+		    q->client_cert_required, tls_backend(q));
 		if (q->tls == NULL) {
 			log_crit("NSS error (%s): can't load certificate '%s'",
 			    tls_error(), q->set.cert_nickname);
@@ -365,6 +375,8 @@ start(struct qnetd *q)
 			    q->set.cert_nickname);
 			return -1;
 		}
+		log_info("TLS connections are served by %s",
+		    tls_server_library(q->tls));
 	} else if (tls_init(NULL) != 0) {
 		log_crit("NSS error (%s)", tls_error());
 		return -1;
@@ -407,6 +419,10 @@ main(int argc, char **argv)
 	    sizeof(string_defaults) / sizeof(string_defaults[0])) != 0)
 		die("Out of memory");
 	daemon_ipc_settings(PROG, &q.set.ipc);
+	if (strcmp(q.set.tls_backend, "nss") != 0 &&
+	    strcmp(q.set.tls_backend, "openssl") != 0)
+		die("tls_backend must be nss or openssl, not '%s'",
+		    q.set.tls_backend);
 
 	daemon_log_open(PROG, q.foreground, q.debug);
 	log_syslog_probe();

@@ -37,6 +37,7 @@ struct qnetd_settings {
 	long long max_client_receive_size;
 	char *nss_db_dir;
 	char *cert_nickname;
+	char *tls_backend;		/* "nss" (3.0.3's) or "openssl" (tls.h) */
 	int nss_db_auto_init;		/* create a missing database (nssdb.c) */
 	long long heartbeat_interval_min;
 	long long heartbeat_interval_max;

@@ -145,16 +145,22 @@ srv_spawn(struct srv *s, const char *const *args)
 {
 	char port[16], settings[8 * PATH_MAX];
 	const char *argv[64];
+	/* The whole suite runs again on OpenSSL's TLS (scripts/test.sh). */
+	const char *backend = getenv("QNETD_TEST_TLS_BACKEND");
 	size_t n = 0;
 
+	if (backend == NULL || *backend == '\0' || debian)
+		backend = NULL;
 	snprintf(port, sizeof(port), "%d", s->port);
 	if (harness_proto_settings)
 		snprintf(settings, sizeof(settings),
-		    "lock_file=%s,local_socket_file=%s,nss_db_dir=%s%s%s%s",
+		    "lock_file=%s,local_socket_file=%s,nss_db_dir=%s%s%s%s%s%s",
 		    s->lock, s->sock, have_certs ? nss_dir : s->dir,
 		    keep_gate || debian ? "" : ",ack_grace_coefficient=0",
 		    debian ? "" : ",state_dir=",
-		    debian ? "" : s->state_dir[0] ? s->state_dir : s->dir);
+		    debian ? "" : s->state_dir[0] ? s->state_dir : s->dir,
+		    backend != NULL ? ",tls_backend=" : "",
+		    backend != NULL ? backend : "");
 	else
 		snprintf(settings, sizeof(settings),
 		    "lock_file=%s,local_socket_file=%s", s->lock, s->sock);

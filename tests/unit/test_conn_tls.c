@@ -340,8 +340,9 @@ server_hook(struct peer *p, enum reader_status st, const uint8_t *m,
 	    tls_body((unsigned)idx)), 0);
 }
 
+/* Each case runs with both server back ends (the loop index). */
 static void
-run_tls_case(const struct tls_case *tc)
+run_tls_case(const struct tls_case *tc, int backend)
 {
 	struct server_ctx sc;
 	struct env e;
@@ -365,7 +366,8 @@ run_tls_case(const struct tls_case *tc)
 	sc.tc = tc;
 	snprintf(db, sizeof(db), "%s/server", nss_dir);
 	ck_assert_msg(tls_init(db) == 0, "%s", tls_error());
-	sc.srv = tls_server_new(tc->server_cert, tc->require_client_cert);
+	sc.srv = tls_server_new(tc->server_cert, tc->require_client_cert,
+	    (enum tls_backend)backend);
 	ck_assert_msg(sc.srv != NULL, "%s", tls_error());
 	ck_assert_int_eq(env_init(&e, lfd), 0);
 	e.srv.hook = server_hook;
@@ -453,43 +455,43 @@ static const struct tls_case tls_server_expired_untrusted = {
 
 START_TEST(test_tls_ok)
 {
-	run_tls_case(&tls_ok);
+	run_tls_case(&tls_ok, _i);
 }
 END_TEST
 
 START_TEST(test_tls_no_client_auth)
 {
-	run_tls_case(&tls_no_client_auth);
+	run_tls_case(&tls_no_client_auth, _i);
 }
 END_TEST
 
 START_TEST(test_tls_client_wrong_cn)
 {
-	run_tls_case(&tls_client_wrong_cn);
+	run_tls_case(&tls_client_wrong_cn, _i);
 }
 END_TEST
 
 START_TEST(test_tls_client_no_cert)
 {
-	run_tls_case(&tls_client_no_cert);
+	run_tls_case(&tls_client_no_cert, _i);
 }
 END_TEST
 
 START_TEST(test_tls_client_wrong_ca)
 {
-	run_tls_case(&tls_client_wrong_ca);
+	run_tls_case(&tls_client_wrong_ca, _i);
 }
 END_TEST
 
 START_TEST(test_tls_client_expired)
 {
-	run_tls_case(&tls_client_expired);
+	run_tls_case(&tls_client_expired, _i);
 }
 END_TEST
 
 START_TEST(test_tls_client_distrusted)
 {
-	run_tls_case(&tls_client_distrusted);
+	run_tls_case(&tls_client_distrusted, _i);
 }
 END_TEST
 
@@ -552,25 +554,25 @@ END_TEST
 
 START_TEST(test_tls_server_wrong_name)
 {
-	run_tls_case(&tls_server_wrong_name);
+	run_tls_case(&tls_server_wrong_name, _i);
 }
 END_TEST
 
 START_TEST(test_tls_server_expired)
 {
-	run_tls_case(&tls_server_expired);
+	run_tls_case(&tls_server_expired, _i);
 }
 END_TEST
 
 START_TEST(test_tls_server_expired_wrong_name)
 {
-	run_tls_case(&tls_server_expired_wrong_name);
+	run_tls_case(&tls_server_expired_wrong_name, _i);
 }
 END_TEST
 
 START_TEST(test_tls_server_expired_untrusted)
 {
-	run_tls_case(&tls_server_expired_untrusted);
+	run_tls_case(&tls_server_expired_untrusted, _i);
 }
 END_TEST
 
@@ -580,7 +582,8 @@ START_TEST(test_tls_missing_server_cert)
 
 	snprintf(db, sizeof(db), "%s/server", nss_dir);
 	ck_assert_int_eq(tls_init(db), 0);
-	ck_assert_ptr_null(tls_server_new("No Such Cert", 1));
+	ck_assert_ptr_null(tls_server_new("No Such Cert", 1,
+	    (enum tls_backend)_i));
 	ck_assert_str_ne(tls_error(), "");
 	ck_assert_int_eq(tls_shutdown(), 0);
 }
@@ -592,18 +595,30 @@ conn_tls_tcase(void)
 	TCase *tc = tcase_create("tls");
 
 	tcase_set_timeout(tc, 60);
-	tcase_add_test(tc, test_tls_ok);
-	tcase_add_test(tc, test_tls_no_client_auth);
-	tcase_add_test(tc, test_tls_client_wrong_cn);
-	tcase_add_test(tc, test_tls_client_no_cert);
-	tcase_add_test(tc, test_tls_client_wrong_ca);
-	tcase_add_test(tc, test_tls_client_expired);
-	tcase_add_test(tc, test_tls_client_distrusted);
+	tcase_add_loop_test(tc, test_tls_ok, TLS_BACKEND_NSS,
+	    TLS_BACKEND_OPENSSL + 1);
+	tcase_add_loop_test(tc, test_tls_no_client_auth, TLS_BACKEND_NSS,
+	    TLS_BACKEND_OPENSSL + 1);
+	tcase_add_loop_test(tc, test_tls_client_wrong_cn, TLS_BACKEND_NSS,
+	    TLS_BACKEND_OPENSSL + 1);
+	tcase_add_loop_test(tc, test_tls_client_no_cert, TLS_BACKEND_NSS,
+	    TLS_BACKEND_OPENSSL + 1);
+	tcase_add_loop_test(tc, test_tls_client_wrong_ca, TLS_BACKEND_NSS,
+	    TLS_BACKEND_OPENSSL + 1);
+	tcase_add_loop_test(tc, test_tls_client_expired, TLS_BACKEND_NSS,
+	    TLS_BACKEND_OPENSSL + 1);
+	tcase_add_loop_test(tc, test_tls_client_distrusted, TLS_BACKEND_NSS,
+	    TLS_BACKEND_OPENSSL + 1);
 	tcase_add_test(tc, test_tls_anchors);
-	tcase_add_test(tc, test_tls_server_wrong_name);
-	tcase_add_test(tc, test_tls_server_expired);
-	tcase_add_test(tc, test_tls_server_expired_wrong_name);
-	tcase_add_test(tc, test_tls_server_expired_untrusted);
-	tcase_add_test(tc, test_tls_missing_server_cert);
+	tcase_add_loop_test(tc, test_tls_server_wrong_name, TLS_BACKEND_NSS,
+	    TLS_BACKEND_OPENSSL + 1);
+	tcase_add_loop_test(tc, test_tls_server_expired, TLS_BACKEND_NSS,
+	    TLS_BACKEND_OPENSSL + 1);
+	tcase_add_loop_test(tc, test_tls_server_expired_wrong_name, TLS_BACKEND_NSS,
+	    TLS_BACKEND_OPENSSL + 1);
+	tcase_add_loop_test(tc, test_tls_server_expired_untrusted, TLS_BACKEND_NSS,
+	    TLS_BACKEND_OPENSSL + 1);
+	tcase_add_loop_test(tc, test_tls_missing_server_cert, TLS_BACKEND_NSS,
+	    TLS_BACKEND_OPENSSL + 1);
 	return tc;
 }

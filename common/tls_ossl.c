@@ -1,0 +1,284 @@
+#include "config.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <cert.h>
+#include <keyhi.h>
+#include <pk11pub.h>
+#include <prerror.h>
+#include <secasn1.h>
+#include <secoid.h>
+
+#include <openssl/err.h>
+#include <openssl/evp.h>
+#include <openssl/pkcs12.h>
+#include <openssl/ssl.h>
+#include <openssl/crypto.h>
+#include <openssl/x509.h>
+
+#include "tls_ossl.h"
+
+/* Our NSS error code for "OpenSSL failed"; outside NSS's own ranges. */
+#define OSSL_PR_ERROR		(-11500)
+/* How long a session ticket may be used (s): NSS's server gives two days. */
+#define TICKET_LIFETIME		(2 * 24 * 3600)
+/* The password the key travels under from NSS to OpenSSL, in memory. */
+#define WRAP_PW_LEN		32
+
+struct tls_ossl {
+	SSL_CTX *ctx;
+	int (*accept)(void *arg, CERTCertificate *cert);
+	void *arg;
+};
+
+static __thread char ossl_err[256];
+
+void
+tls_ossl_set_error(const char *what)
+{
+	unsigned long e = ERR_peek_last_error();
+	char reason[200];
+
+	if (e != 0)
+		ERR_error_string_n(e, reason, sizeof(reason));
+	else
+		snprintf(reason, sizeof(reason), "no OpenSSL error recorded");
+	snprintf(ossl_err, sizeof(ossl_err), "%s: %s", what, reason);
+	ERR_clear_error();
+	PR_SetError(OSSL_PR_ERROR, 0);
+}
+
+const char *
+tls_ossl_error(void)
+{
+	return PR_GetError() == OSSL_PR_ERROR ? ossl_err : NULL;
+}
+
+const char *
+tls_ossl_library(void)
+{
+	return OpenSSL_version(OPENSSL_VERSION);
+}
+
+CERTCertificate *
+tls_ossl_nss_cert(X509 *x)
+{
+	unsigned char *der = NULL;
+	CERTCertificate *cert;
+	SECItem item;
+	int len;
+
+	if ((len = i2d_X509(x, &der)) <= 0) {
+		tls_ossl_set_error("encoding a certificate");
+		return NULL;
+	}
+	item = (SECItem){ siDERCertBuffer, der, (unsigned int)len };
+	cert = CERT_NewTempCertificate(CERT_GetDefaultCertDB(), &item, NULL,
+	    PR_FALSE, PR_TRUE);
+	OPENSSL_free(der);
+	return cert;
+}
+
+/*
+ * NSS keeps a database key unextractable in the clear, so it leaves
+ * wrapped under a random password (PKCS#8, PBES2 with AES-256, as pk12util
+ * would export it) and OpenSSL unwraps it.  Nothing touches the disk.
+ */
+static EVP_PKEY *
+key_from_nss(SECKEYPrivateKey *key)
+{
+	unsigned char pw[WRAP_PW_LEN + 1];
+	SECItem pwitem = { siBuffer, pw, WRAP_PW_LEN }, der = { 0 };
+	SECKEYEncryptedPrivateKeyInfo *epki;
+	PKCS8_PRIV_KEY_INFO *p8 = NULL;
+	X509_SIG *sig = NULL;
+	EVP_PKEY *pkey = NULL;
+	const unsigned char *p;
+	size_t i;
+
+	if (PK11_GenerateRandom(pw, WRAP_PW_LEN) != SECSuccess)
+		return NULL;
+	for (i = 0; i < WRAP_PW_LEN; i++)
+		pw[i] = (unsigned char)('a' + pw[i] % 26);
+	pw[WRAP_PW_LEN] = '\0';
+	epki = PK11_ExportEncryptedPrivKeyInfoV2(NULL, SEC_OID_PKCS5_PBES2,
+	    SEC_OID_AES_256_CBC, SEC_OID_HMAC_SHA256, &pwitem, key, 1, NULL);
+	if (epki == NULL)
+		goto out;
+	if (SEC_ASN1EncodeItem(NULL, &der, epki,
+	    SECKEY_EncryptedPrivateKeyInfoTemplate) == NULL)
+		goto out;
+	p = der.data;
+	if ((sig = d2i_X509_SIG(NULL, &p, (long)der.len)) == NULL ||
+	    (p8 = PKCS8_decrypt(sig, (const char *)pw, WRAP_PW_LEN)) == NULL ||
+	    (pkey = EVP_PKCS82PKEY(p8)) == NULL)
+		tls_ossl_set_error("unwrapping the server key");
+out:
+	OPENSSL_cleanse(pw, sizeof(pw));
+	PKCS8_PRIV_KEY_INFO_free(p8);
+	X509_SIG_free(sig);
+	SECITEM_FreeItem(&der, PR_FALSE);
+	if (epki != NULL)
+		SECKEY_DestroyEncryptedPrivateKeyInfo(epki, PR_TRUE);
+	return pkey;
+}
+
+/* A marker in an SSL's app data: renewal, the caller checks the cert. */
+static char unchecked;
+
+/*
+ * OpenSSL's whole chain check, replaced: the client's certificate goes to
+ * NSS as a temporary certificate, with any intermediates it sent, and
+ * NSS judges it against the database, as it does on the NSS back end.
+ */
+static int
+verify_client(X509_STORE_CTX *xs, void *arg)
+{
+	const struct tls_ossl *o = arg;
+	SSL *ssl = X509_STORE_CTX_get_ex_data(xs,
+	    SSL_get_ex_data_X509_STORE_CTX_idx());
+	STACK_OF(X509) *chain = X509_STORE_CTX_get0_untrusted(xs);
+	CERTCertificate *cert, *held[8];
+	int i, n = 0, ok = 0;
+
+	if (ssl != NULL && SSL_get_app_data(ssl) == &unchecked)
+		return 1;
+	if ((cert = tls_ossl_nss_cert(X509_STORE_CTX_get0_cert(xs))) == NULL)
+		goto out;
+	for (i = 1; chain != NULL && i < sk_X509_num(chain) && n < 8; i++)
+		if ((held[n] = tls_ossl_nss_cert(sk_X509_value(chain, i))) !=
+		    NULL)
+			n++;
+	ok = o->accept(o->arg, cert);
+	CERT_DestroyCertificate(cert);
+	while (n > 0)
+		CERT_DestroyCertificate(held[--n]);
+out:
+	if (!ok)
+		X509_STORE_CTX_set_error(xs, X509_V_ERR_CERT_REJECTED);
+	return ok;
+}
+
+static int
+ctx_setup(struct tls_ossl *o, CERTCertificate *cert, SECKEYPrivateKey *key,
+    int require)
+{
+	static const unsigned char sid_ctx[] = "corosync-qnetd";
+	EVP_PKEY *pkey;
+	X509 *x;
+	const unsigned char *p = cert->derCert.data;
+	int rc = -1;
+
+	if ((x = d2i_X509(NULL, &p, (long)cert->derCert.len)) == NULL) {
+		tls_ossl_set_error("reading the server certificate");
+		return -1;
+	}
+	if ((pkey = key_from_nss(key)) == NULL)
+		goto out;
+	if (SSL_CTX_use_certificate(o->ctx, x) != 1 ||
+	    SSL_CTX_use_PrivateKey(o->ctx, pkey) != 1 ||
+	    SSL_CTX_check_private_key(o->ctx) != 1) {
+		tls_ossl_set_error("loading the server certificate and key");
+		goto out;
+	}
+	/*
+	 * Small, steady connections: buffers only while a record moves, one
+	 * ticket per handshake, no renegotiation, and a peer that closes
+	 * without close_notify is an end of file, as with NSS.
+	 */
+	SSL_CTX_set_mode(o->ctx, SSL_MODE_ENABLE_PARTIAL_WRITE |
+	    SSL_MODE_ACCEPT_MOVING_WRITE_BUFFER | SSL_MODE_RELEASE_BUFFERS);
+	SSL_CTX_set_options(o->ctx, SSL_OP_NO_RENEGOTIATION |
+	    SSL_OP_IGNORE_UNEXPECTED_EOF | SSL_OP_CIPHER_SERVER_PREFERENCE);
+	SSL_CTX_set_num_tickets(o->ctx, 1);
+	SSL_CTX_set_timeout(o->ctx, TICKET_LIFETIME);
+	/* Stateless tickets: the server keeps no session cache. */
+	SSL_CTX_set_session_cache_mode(o->ctx, SSL_SESS_CACHE_OFF);
+	if (SSL_CTX_set_session_id_context(o->ctx, sid_ctx,
+	    sizeof(sid_ctx) - 1) != 1) {
+		tls_ossl_set_error("setting up sessions");
+		goto out;
+	}
+	SSL_CTX_set_verify(o->ctx, require ? SSL_VERIFY_PEER |
+	    SSL_VERIFY_FAIL_IF_NO_PEER_CERT : SSL_VERIFY_NONE, NULL);
+	SSL_CTX_set_cert_verify_callback(o->ctx, verify_client, o);
+	rc = 0;
+out:
+	EVP_PKEY_free(pkey);
+	X509_free(x);
+	return rc;
+}
+
+struct tls_ossl *
+tls_ossl_new(CERTCertificate *cert, SECKEYPrivateKey *key, int require,
+    int (*accept)(void *arg, CERTCertificate *cert), void *arg,
+    const struct tls_ossl *prev)
+{
+	unsigned char keys[80];
+	struct tls_ossl *o;
+
+	if ((o = calloc(1, sizeof(*o))) == NULL) {
+		PR_SetError(PR_OUT_OF_MEMORY_ERROR, 0);
+		return NULL;
+	}
+	o->accept = accept;
+	o->arg = arg;
+	if ((o->ctx = SSL_CTX_new(TLS_server_method())) == NULL) {
+		tls_ossl_set_error("creating the TLS context");
+		free(o);
+		return NULL;
+	}
+	if (ctx_setup(o, cert, key, require) != 0) {
+		SSL_CTX_free(o->ctx);
+		free(o);
+		return NULL;
+	}
+	/* Tickets issued before a reload still resume (and are rechecked). */
+	if (prev != NULL && SSL_CTX_get_tlsext_ticket_keys(prev->ctx, keys,
+	    sizeof(keys)) == 1)
+		(void)SSL_CTX_set_tlsext_ticket_keys(o->ctx, keys,
+		    sizeof(keys));
+	OPENSSL_cleanse(keys, sizeof(keys));
+	return o;
+}
+
+void
+tls_ossl_free(struct tls_ossl *o)
+{
+	if (o == NULL)
+		return;
+	SSL_CTX_free(o->ctx);
+	free(o);
+}
+
+SSL *
+tls_ossl_ssl(const struct tls_ossl *o, enum conn_client_cert client_cert)
+{
+	SSL *ssl;
+
+	if ((ssl = SSL_new(o->ctx)) == NULL) {
+		tls_ossl_set_error("creating a TLS connection");
+		return NULL;
+	}
+	SSL_set_accept_state(ssl);
+	switch (client_cert) {
+	case CONN_CERT_AS_SERVER:
+		break;
+	case CONN_CERT_NONE:
+		/* Enrolment: the node has no certificate yet. */
+		SSL_set_verify(ssl, SSL_VERIFY_NONE, NULL);
+		SSL_set_options(ssl, SSL_OP_NO_TICKET);
+		(void)SSL_set_num_tickets(ssl, 0);
+		break;
+	case CONN_CERT_UNCHECKED:
+		/* Renewal: whatever comes; the caller says why not. */
+		SSL_set_verify(ssl, SSL_VERIFY_PEER, NULL);
+		SSL_set_app_data(ssl, &unchecked);
+		SSL_set_options(ssl, SSL_OP_NO_TICKET);
+		(void)SSL_set_num_tickets(ssl, 0);
+		break;
+	}
+	return ssl;
+}
