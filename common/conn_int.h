@@ -59,8 +59,16 @@ struct conn_tls_ops {
 	void	(*arm)(struct conn *c, int reading);
 	/* Free the TLS state and close the fd. */
 	void	(*close)(struct conn *c);
-	/* After the handshake: the peer's certificate as NSS sees it, or NULL. */
+	/*
+	 * After the handshake: the peer's certificate as NSS sees it (a
+	 * database certificate), or NULL; whether there is one; whether it
+	 * carries name (CN or subjectAltName, NSS's rules).
+	 */
 	CERTCertificate *(*peer_cert)(const struct conn *c);
+	int	(*peer_present)(const struct conn *c);
+	int	(*peer_name_matches)(const struct conn *c, const char *name);
+	/* OpenSSL only (NULL for NSS): it passes today's client check. */
+	int	(*peer_trusted)(const struct conn *c);
 	int	(*export_key)(const struct conn *c, const char *label,
 		    uint8_t *out, size_t len);
 	/* Whether we sent a certificate (client side). */

@@ -134,6 +134,30 @@ nss_peer_cert(const struct conn *c)
 }
 
 static int
+nss_peer_present(const struct conn *c)
+{
+	CERTCertificate *cert = SSL_PeerCertificate(c->tls);
+
+	if (cert == NULL)
+		return 0;
+	CERT_DestroyCertificate(cert);
+	return 1;
+}
+
+static int
+nss_peer_name_matches(const struct conn *c, const char *name)
+{
+	CERTCertificate *cert = SSL_PeerCertificate(c->tls);
+	int match;
+
+	if (cert == NULL)
+		return 0;
+	match = CERT_VerifyCertName(cert, name) == SECSuccess;
+	CERT_DestroyCertificate(cert);
+	return match;
+}
+
+static int
 nss_export_key(const struct conn *c, const char *label, uint8_t *out,
     size_t len)
 {
@@ -162,6 +186,8 @@ static const struct conn_tls_ops nss_ops = {
 	.arm = nss_arm,
 	.close = nss_close,
 	.peer_cert = nss_peer_cert,
+	.peer_present = nss_peer_present,
+	.peer_name_matches = nss_peer_name_matches,
 	.export_key = nss_export_key,
 	.cert_sent = nss_cert_sent,
 };

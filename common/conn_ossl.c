@@ -156,6 +156,49 @@ ossl_peer_cert(const struct conn *c)
 }
 
 static int
+ossl_peer_present(const struct conn *c)
+{
+	return SSL_get0_peer_certificate(c->tls) != NULL;
+}
+
+/*
+ * NSS's decoder without the database lookup of CERT_NewTempCertificate();
+ * libnss3 exports it (symbol version NSS_3.2) but no header declares it.
+ */
+extern CERTCertificate *__CERT_DecodeDERCertificate(SECItem *der,
+    PRBool copy, char *nickname);
+
+/*
+ * NSS's name rules on a certificate only decoded, not looked up in the
+ * database (which costs file locks and SQL on every connection).
+ */
+static int
+ossl_peer_name_matches(const struct conn *c, const char *name)
+{
+	X509 *x = SSL_get0_peer_certificate(c->tls);
+	unsigned char *der = NULL;
+	CERTCertificate *cert;
+	SECItem item;
+	int len, match = 0;
+
+	if (x == NULL || (len = i2d_X509(x, &der)) <= 0)
+		return 0;
+	item = (SECItem){ siDERCertBuffer, der, (unsigned int)len };
+	if ((cert = __CERT_DecodeDERCertificate(&item, PR_TRUE, NULL)) != NULL) {
+		match = CERT_VerifyCertName(cert, name) == SECSuccess;
+		CERT_DestroyCertificate(cert);
+	}
+	OPENSSL_free(der);
+	return match;
+}
+
+static int
+ossl_peer_trusted(const struct conn *c)
+{
+	return tls_ossl_peer_trusted(c->tls);
+}
+
+static int
 ossl_export_key(const struct conn *c, const char *label, uint8_t *out,
     size_t len)
 {
@@ -182,6 +225,9 @@ static const struct conn_tls_ops ossl_ops = {
 	.arm = ossl_arm,
 	.close = ossl_close,
 	.peer_cert = ossl_peer_cert,
+	.peer_present = ossl_peer_present,
+	.peer_name_matches = ossl_peer_name_matches,
+	.peer_trusted = ossl_peer_trusted,
 	.export_key = ossl_export_key,
 	.cert_sent = ossl_cert_sent,
 };

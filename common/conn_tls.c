@@ -113,25 +113,20 @@ conn_peer_cert(const struct conn *c)
 int
 conn_peer_cert_present(const struct conn *c)
 {
-	CERTCertificate *cert = conn_peer_cert(c);
-
-	if (cert == NULL)
-		return 0;
-	CERT_DestroyCertificate(cert);
-	return 1;
+	return established(c) && c->tls_ops->peer_present(c);
 }
 
 int
 conn_peer_cert_matches(const struct conn *c, const char *name)
 {
-	CERTCertificate *cert = conn_peer_cert(c);
-	int match;
+	return established(c) && c->tls_ops->peer_name_matches(c, name);
+}
 
-	if (cert == NULL)
-		return 0;
-	match = CERT_VerifyCertName(cert, name) == SECSuccess;
-	CERT_DestroyCertificate(cert);
-	return match;
+int
+conn_peer_trusted(const struct conn *c)
+{
+	return established(c) && c->tls_ops->peer_trusted != NULL &&
+	    c->tls_ops->peer_trusted(c);
 }
 
 int

@@ -146,7 +146,8 @@ server_ossl_config(struct tls_server *s)
 		PR_SetError(SEC_ERROR_NO_KEY, 0);
 		return -1;
 	}
-	o = tls_ossl_new(s->cert, key, s->require, ossl_accept, s, s->ossl);
+	o = tls_ossl_new(s->cert, key, s->require, s->anchors, ossl_accept, s,
+	    s->ossl);
 	SECKEY_DestroyPrivateKey(key);
 	if (o == NULL)
 		return -1;
@@ -280,6 +281,16 @@ tls_server_reload(struct tls_server *s, const char *cert_nickname)
 		PR_SetError(err, 0);
 		return -1;
 	}
+	/*
+	 * The CAs may have changed with it; used only inside a check.  None
+	 * that fit (or no memory) leaves every client to NSS: old anchors
+	 * could vouch for a CA the database no longer trusts.
+	 */
+	if (s->require) {
+		anchors = tls_anchors_load();
+		tls_anchors_free(s->anchors);
+		s->anchors = anchors;
+	}
 	if (s->ossl != NULL && server_ossl_config(s) != 0) {
 		err = PR_GetError();
 		PR_Close(s->model);
@@ -292,11 +303,6 @@ tls_server_reload(struct tls_server *s, const char *cert_nickname)
 	if (old_cert != NULL)
 		CERT_DestroyCertificate(old_cert);
 	PR_Close(old);
-	/* The CAs may have changed with it; used only inside a check. */
-	if (s->anchors != NULL && (anchors = tls_anchors_load()) != NULL) {
-		tls_anchors_free(s->anchors);
-		s->anchors = anchors;
-	}
 	return 0;
 }
 
@@ -603,6 +609,8 @@ tls_server_recheck(const struct tls_server *s, const struct conn *c)
 
 	if (c->tls == NULL || !c->tls_resumed)
 		return 1;
+	if (s->ossl != NULL)
+		return conn_peer_trusted(c);
 	if ((cert = conn_peer_cert(c)) == NULL)
 		return 0;
 	ok = tls_server_accepts(s, cert);

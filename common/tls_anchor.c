@@ -188,3 +188,30 @@ tls_anchors_accept(const struct tls_anchors *a, CERTCertificate *cert,
 	}
 	return 0;
 }
+
+int
+tls_anchors_each(const struct tls_anchors *a,
+    void (*fn)(void *arg, int anchor, const unsigned char *der,
+    unsigned int len), void *arg)
+{
+	CERTCertListNode *n;
+	CERTCertList *all;
+	CERTCertTrust trust;
+
+	if (a == NULL)
+		return -1;
+	for (n = CERT_LIST_HEAD(a->list); !CERT_LIST_END(n, a->list);
+	    n = CERT_LIST_NEXT(n))
+		fn(arg, 1, n->cert->derCert.data, n->cert->derCert.len);
+	/* What leaf_ok() reads from the database, read once. */
+	if ((all = PK11_ListCerts(PK11CertListAll, NULL)) == NULL)
+		return -1;
+	for (n = CERT_LIST_HEAD(all); !CERT_LIST_END(n, all);
+	    n = CERT_LIST_NEXT(n))
+		if (CERT_GetCertTrust(n->cert, &trust) == SECSuccess &&
+		    (trust.sslFlags & ~CERTDB_USER) != 0)
+			fn(arg, 0, n->cert->derCert.data,
+			    n->cert->derCert.len);
+	CERT_DestroyCertList(all);
+	return 0;
+}

@@ -38,4 +38,16 @@ void	tls_anchors_free(struct tls_anchors *a);
 int	tls_anchors_accept(const struct tls_anchors *a, CERTCertificate *cert,
 	    void *pin_arg);
 
+/*
+ * For the OpenSSL back end's copy of the fast check (tls_ossl_anchor.h):
+ * fn(arg, 1, der) for each anchor, then fn(arg, 0, der) for each
+ * certificate of the database with SSL trust of its own (distrust, a
+ * trusted peer...), which the fast check must leave to NSS.  0, or -1
+ * when there are no anchors or the database could not be listed (then
+ * there must be no fast check).
+ */
+int	tls_anchors_each(const struct tls_anchors *a,
+	    void (*fn)(void *arg, int anchor, const unsigned char *der,
+	    unsigned int len), void *arg);
+
 #endif

@@ -39,5 +39,7 @@ SECStatus tls_cert_client_auth(void *arg, PRFileDesc *fd,
 struct conn;
 /* The peer's certificate once the handshake is over (a reference), or NULL. */
 CERTCertificate *conn_peer_cert(const struct conn *c);
+/* OpenSSL back end: c's client certificate passes today's check. */
+int	conn_peer_trusted(const struct conn *c);
 
 #endif

@@ -19,6 +19,7 @@
 #include <openssl/x509.h>
 
 #include "tls_ossl.h"
+#include "tls_ossl_anchor.h"
 
 /* Our NSS error code for "OpenSSL failed"; outside NSS's own ranges. */
 #define OSSL_PR_ERROR		(-11500)
@@ -27,11 +28,18 @@
 /* The password the key travels under from NSS to OpenSSL, in memory. */
 #define WRAP_PW_LEN		32
 
+/*
+ * Freed with its SSL_CTX (ex data), when the last connection made with it
+ * is gone: such a connection may still ask for its check after a reload.
+ */
 struct tls_ossl {
 	SSL_CTX *ctx;
+	struct tls_ossl_anchors *fast;	/* NULL: NSS checks every client */
 	int (*accept)(void *arg, CERTCertificate *cert);
 	void *arg;
 };
+
+static int ctx_index = -1;
 
 static __thread char ossl_err[256];
 
@@ -129,24 +137,20 @@ out:
 static char unchecked;
 
 /*
- * OpenSSL's whole chain check, replaced: the client's certificate goes to
- * NSS as a temporary certificate, with any intermediates it sent, and
- * NSS judges it against the database, as it does on the NSS back end.
+ * In memory when the fast check vouches for it; else the certificate goes
+ * to NSS as a temporary one, with the intermediates the client sent, and
+ * NSS judges it against the database as on the NSS back end.
  */
 static int
-verify_client(X509_STORE_CTX *xs, void *arg)
+check_client(const struct tls_ossl *o, X509 *leaf, STACK_OF(X509) *chain)
 {
-	const struct tls_ossl *o = arg;
-	SSL *ssl = X509_STORE_CTX_get_ex_data(xs,
-	    SSL_get_ex_data_X509_STORE_CTX_idx());
-	STACK_OF(X509) *chain = X509_STORE_CTX_get0_untrusted(xs);
 	CERTCertificate *cert, *held[8];
-	int i, n = 0, ok = 0;
+	int i, n = 0, ok;
 
-	if (ssl != NULL && SSL_get_app_data(ssl) == &unchecked)
+	if (tls_ossl_anchors_accept(o->fast, leaf))
 		return 1;
-	if ((cert = tls_ossl_nss_cert(X509_STORE_CTX_get0_cert(xs))) == NULL)
-		goto out;
+	if ((cert = tls_ossl_nss_cert(leaf)) == NULL)
+		return 0;
 	for (i = 1; chain != NULL && i < sk_X509_num(chain) && n < 8; i++)
 		if ((held[n] = tls_ossl_nss_cert(sk_X509_value(chain, i))) !=
 		    NULL)
@@ -155,10 +159,33 @@ verify_client(X509_STORE_CTX *xs, void *arg)
 	CERT_DestroyCertificate(cert);
 	while (n > 0)
 		CERT_DestroyCertificate(held[--n]);
-out:
-	if (!ok)
-		X509_STORE_CTX_set_error(xs, X509_V_ERR_CERT_REJECTED);
 	return ok;
+}
+
+/* OpenSSL's whole chain check, replaced by check_client(). */
+static int
+verify_client(X509_STORE_CTX *xs, void *arg)
+{
+	SSL *ssl = X509_STORE_CTX_get_ex_data(xs,
+	    SSL_get_ex_data_X509_STORE_CTX_idx());
+
+	if (ssl != NULL && SSL_get_app_data(ssl) == &unchecked)
+		return 1;
+	if (check_client(arg, X509_STORE_CTX_get0_cert(xs),
+	    X509_STORE_CTX_get0_untrusted(xs)))
+		return 1;
+	X509_STORE_CTX_set_error(xs, X509_V_ERR_CERT_REJECTED);
+	return 0;
+}
+
+int
+tls_ossl_peer_trusted(SSL *ssl)
+{
+	const struct tls_ossl *o = SSL_CTX_get_ex_data(SSL_get_SSL_CTX(ssl),
+	    ctx_index);
+	X509 *leaf = SSL_get0_peer_certificate(ssl);
+
+	return o != NULL && leaf != NULL && check_client(o, leaf, NULL);
 }
 
 static int
@@ -211,28 +238,56 @@ out:
 	return rc;
 }
 
+static void
+free_with_ctx(void *parent, void *ptr, CRYPTO_EX_DATA *ad, int idx,
+    long argl, void *argp)
+{
+	struct tls_ossl *o = ptr;
+
+	(void)parent;
+	(void)ad;
+	(void)idx;
+	(void)argl;
+	(void)argp;
+	if (o == NULL)
+		return;
+	tls_ossl_anchors_free(o->fast);
+	free(o);
+}
+
 struct tls_ossl *
 tls_ossl_new(CERTCertificate *cert, SECKEYPrivateKey *key, int require,
+    const struct tls_anchors *anchors,
     int (*accept)(void *arg, CERTCertificate *cert), void *arg,
     const struct tls_ossl *prev)
 {
 	unsigned char keys[80];
 	struct tls_ossl *o;
 
+	if (ctx_index < 0 && (ctx_index = SSL_CTX_get_ex_new_index(0, NULL,
+	    NULL, NULL, free_with_ctx)) < 0) {
+		tls_ossl_set_error("setting up OpenSSL");
+		return NULL;
+	}
 	if ((o = calloc(1, sizeof(*o))) == NULL) {
 		PR_SetError(PR_OUT_OF_MEMORY_ERROR, 0);
 		return NULL;
 	}
 	o->accept = accept;
 	o->arg = arg;
-	if ((o->ctx = SSL_CTX_new(TLS_server_method())) == NULL) {
+	/* Without a copy of the anchors NSS checks everybody. */
+	o->fast = tls_ossl_anchors_new(anchors);
+	if ((o->ctx = SSL_CTX_new(TLS_server_method())) == NULL ||
+	    SSL_CTX_set_ex_data(o->ctx, ctx_index, o) != 1) {
 		tls_ossl_set_error("creating the TLS context");
+		SSL_CTX_free(o->ctx);
+		tls_ossl_anchors_free(o->fast);
 		free(o);
 		return NULL;
 	}
+	/* From here on o goes with the context. */
 	if (ctx_setup(o, cert, key, require) != 0) {
 		SSL_CTX_free(o->ctx);
-		free(o);
 		return NULL;
 	}
 	/* Tickets issued before a reload still resume (and are rechecked). */
@@ -247,10 +302,8 @@ tls_ossl_new(CERTCertificate *cert, SECKEYPrivateKey *key, int require,
 void
 tls_ossl_free(struct tls_ossl *o)
 {
-	if (o == NULL)
-		return;
-	SSL_CTX_free(o->ctx);
-	free(o);
+	if (o != NULL)
+		SSL_CTX_free(o->ctx);
 }
 
 SSL *

@@ -17,23 +17,28 @@ typedef struct ssl_st SSL;
 typedef struct x509_st X509;
 
 struct tls_ossl;
+struct tls_anchors;
 
 /*
  * Serve cert with key.  require: a client certificate is required, and
- * each one is judged by accept(arg, cert) (1 accepts; 0 refuses with the
- * NSS error set).  prev, when not NULL, is the context being replaced: its
+ * each one is judged in memory when anchors (tls_anchor.h) vouch for it,
+ * else by accept(arg, cert) (1 accepts; 0 refuses with the NSS error
+ * set).  prev, when not NULL, is the context being replaced: its
  * ticket keys are kept, so sessions resume across a reload.  NULL, with
  * the error text for tls_error(), on failure.
  */
 struct tls_ossl *tls_ossl_new(CERTCertificate *cert, SECKEYPrivateKey *key,
-	    int require, int (*accept)(void *arg, CERTCertificate *cert),
-	    void *arg, const struct tls_ossl *prev);
-/* Connections made before keep what they need. */
+	    int require, const struct tls_anchors *anchors,
+	    int (*accept)(void *arg, CERTCertificate *cert), void *arg,
+	    const struct tls_ossl *prev);
+/* Connections made before keep what they need (it goes with the last). */
 void	tls_ossl_free(struct tls_ossl *o);
 
 /* A server SSL for one connection, set up for client_cert; or NULL. */
 SSL	*tls_ossl_ssl(const struct tls_ossl *o,
 	    enum conn_client_cert client_cert);
+/* The client certificate of ssl (resumed) passes today's check: 1 or 0. */
+int	tls_ossl_peer_trusted(SSL *ssl);
 /* "OpenSSL 3.0.19 27 Jan 2026", the library in use. */
 const char *tls_ossl_library(void);
 /* x as an NSS certificate (a temporary one), or NULL. */
