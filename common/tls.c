@@ -118,18 +118,12 @@ model_new(PRBool as_server)
  * A client certificate, judged against today's database: in memory when
  * the anchors vouch for it, else by NSS (which sets the error).
  */
-int
+static int
 tls_server_accepts(const struct tls_server *s, CERTCertificate *cert)
 {
 	return tls_anchors_accept(s->anchors, cert, NULL) ||
 	    CERT_VerifyCertNow(CERT_GetDefaultCertDB(), cert, PR_TRUE,
 	    certUsageSSLClient, NULL) == SECSuccess;
-}
-
-static int
-ossl_accept(void *arg, CERTCertificate *cert)
-{
-	return tls_server_accepts(arg, cert);
 }
 
 /*
@@ -146,8 +140,7 @@ server_ossl_config(struct tls_server *s)
 		PR_SetError(SEC_ERROR_NO_KEY, 0);
 		return -1;
 	}
-	o = tls_ossl_new(s->cert, key, s->require, s->anchors, ossl_accept, s,
-	    s->ossl);
+	o = tls_ossl_new(s->cert, key, s->require, s->anchors);
 	SECKEY_DestroyPrivateKey(key);
 	if (o == NULL)
 		return -1;

@@ -121,13 +121,6 @@ const char *tls_server_library(const struct tls_server *s);
 /* For conn_tls.c: the OpenSSL context when OpenSSL serves, else NULL. */
 const struct tls_ossl *tls_server_ossl(const struct tls_server *s);
 
-/*
- * 1 when today's database accepts cert as a client's; 0 with the NSS
- * error set.
- */
-typedef struct CERTCertificateStr CERTCertificate;
-int	tls_server_accepts(const struct tls_server *s, CERTCertificate *cert);
-
 /* 1 unless c resumed a session whose client certificate fails today. */
 int	tls_server_recheck(const struct tls_server *s, const struct conn *c);
 

@@ -22,15 +22,11 @@ struct tls_anchors;
 /*
  * Serve cert with key.  require: a client certificate is required, and
  * each one is judged in memory when anchors (tls_anchor.h) vouch for it,
- * else by accept(arg, cert) (1 accepts; 0 refuses with the NSS error
- * set).  prev, when not NULL, is the context being replaced: its
- * ticket keys are kept, so sessions resume across a reload.  NULL, with
- * the error text for tls_error(), on failure.
+ * else by NSS's CERT_VerifyCertNow against the database.  NULL, with the
+ * error text for tls_error(), on failure.
  */
 struct tls_ossl *tls_ossl_new(CERTCertificate *cert, SECKEYPrivateKey *key,
-	    int require, const struct tls_anchors *anchors,
-	    int (*accept)(void *arg, CERTCertificate *cert), void *arg,
-	    const struct tls_ossl *prev);
+	    int require, const struct tls_anchors *anchors);
 /* Connections made before keep what they need (it goes with the last). */
 void	tls_ossl_free(struct tls_ossl *o);
 

@@ -356,10 +356,15 @@ tls_resume(struct qc *c, const struct srv *s, const char *cluster,
 /*
  * A qdevice that reconnects resumes its TLS session (issue 15).  The
  * certificate comes back with the session and still binds the connection
- * to its cluster (D25): demo's session joins demo, not "wrong".
+ * to its cluster (D25): demo's session joins demo, not "wrong".  The
+ * OpenSSL back end issues no tickets (tls_ossl.c says why): the same
+ * steps take full handshakes there.
  */
 START_TEST(tls_resumption)
 {
+	const char *backend = getenv("QNETD_TEST_TLS_BACKEND");
+	int resumes = !debian && (backend == NULL ||
+	    strcmp(backend, "openssl") != 0);
 	struct srv s;
 	struct qc c;
 	struct init_p p;
@@ -382,14 +387,16 @@ START_TEST(tls_resumption)
 
 	ck_assert_int_eq(tls_resume(&c, &s, "demo", sess), 0);
 	note("reconnect: session %s", c.resumed ? "resumed" : "not resumed");
-	if (!debian)
+	if (resumes)
 		ck_assert_msg(c.resumed, "the server did not resume the session");
+	else if (!debian)
+		ck_assert_msg(!c.resumed, "OpenSSL resumed a session");
 	p = init_p(3, 1, QN_ALGO_FFSPLIT);
 	send_init(&c, &p);
 	expect_init_reply(&c, 3, 0);
 	c.seq = 3;
 	echo_ok(&c);
-	if (!debian) {
+	if (resumes) {
 		buf_init(&out);
 		ck_assert_int_eq(ipc_request(&s, "list json\n", &out), 0);
 		ck_assert_msg(strstr((char *)out.data,
