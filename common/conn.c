@@ -404,7 +404,8 @@ on_poll(uv_poll_t *h, int status, int events)
 		return;
 	}
 	service(c, (events & UV_READABLE) != 0);
-	if (status < 0 && !conn_gone(c))
+	/* A handshake step on a worker reports the error when it ends. */
+	if (status < 0 && !conn_gone(c) && c->tls_job == NULL)
 		conn_fail(c, CONN_IO);
 }
 

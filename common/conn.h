@@ -94,6 +94,7 @@ struct conn {
 	int poll_events;	/* what poll currently waits for */
 	const struct conn_tls_ops *tls_ops;	/* NULL while plain */
 	void *tls;		/* the back end's: NSS PRFileDesc, OpenSSL SSL */
+	void *tls_job;		/* OpenSSL: a handshake step on a worker thread */
 	struct tls_client *tls_client_pending;	/* STARTTLS after flush */
 
 	struct reader rd;

@@ -8,6 +8,7 @@
 #include <keyhi.h>
 #include <pk11pub.h>
 #include <prerror.h>
+#include <private/pprthred.h>
 #include <secasn1.h>
 #include <secoid.h>
 
@@ -38,6 +39,8 @@ struct tls_ossl {
 static int ctx_index = -1;
 
 static __thread char ossl_err[256];
+/* This thread called into NSS/NSPR (tls_ossl_thread_done()). */
+static __thread int nspr_attached;
 
 void
 tls_ossl_set_error(const char *what)
@@ -51,7 +54,29 @@ tls_ossl_set_error(const char *what)
 		snprintf(reason, sizeof(reason), "no OpenSSL error recorded");
 	snprintf(ossl_err, sizeof(ossl_err), "%s: %s", what, reason);
 	ERR_clear_error();
+	nspr_attached = 1;
 	PR_SetError(OSSL_PR_ERROR, 0);
+}
+
+void
+tls_ossl_restore_error(const char *text)
+{
+	snprintf(ossl_err, sizeof(ossl_err), "%s", text);
+	nspr_attached = 1;
+	PR_SetError(OSSL_PR_ERROR, 0);
+}
+
+/*
+ * NSPR adopts a foreign thread the first time it calls in, and PR_Cleanup()
+ * at exit would wait for (and trip over) pool threads it adopted.
+ */
+void
+tls_ossl_thread_done(void)
+{
+	if (nspr_attached) {
+		nspr_attached = 0;
+		PR_DetachThread();
+	}
 }
 
 const char *
@@ -145,6 +170,7 @@ check_client(const struct tls_ossl *o, X509 *leaf, STACK_OF(X509) *chain)
 
 	if (tls_ossl_anchors_accept(o->fast, leaf))
 		return 1;
+	nspr_attached = 1;
 	if ((cert = tls_ossl_nss_cert(leaf)) == NULL)
 		return 0;
 	for (i = 1; chain != NULL && i < sk_X509_num(chain) && n < 8; i++)

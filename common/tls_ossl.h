@@ -47,5 +47,9 @@ CERTCertificate *tls_ossl_nss_cert(X509 *x);
 void	tls_ossl_set_error(const char *what);
 /* The text when the thread's NSS error is ours, else NULL. */
 const char *tls_ossl_error(void);
+/* A worker thread is done with NSS for now (it may have called in). */
+void	tls_ossl_thread_done(void);
+/* Make text (from tls_ossl_error() on another thread) this thread's. */
+void	tls_ossl_restore_error(const char *text);
 
 #endif
