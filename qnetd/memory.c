@@ -21,11 +21,28 @@ memory_find(const struct memory *mem, const char *name, size_t len)
 	return e != NULL ? htab_item(e, struct memory_rec, by_name) : NULL;
 }
 
+/* The idle record before r, or NULL (all before an idle one are idle). */
+static struct memory_rec *
+idle_before(struct memory_rec *r)
+{
+	struct memory_rec *p = TAILQ_PREV(r, memory_recs, link);
+
+	return p != NULL && !p->in_use ? p : NULL;
+}
+
+static void
+unlink_rec(struct memory *mem, struct memory_rec *r)
+{
+	if (r == mem->last_idle)
+		mem->last_idle = idle_before(r);
+	TAILQ_REMOVE(&mem->recs, r, link);
+}
+
 static void
 rec_free(struct memory *mem, struct memory_rec *r)
 {
 	htab_remove(&mem->names, &r->by_name);
-	TAILQ_REMOVE(&mem->recs, r, link);
+	unlink_rec(mem, r);
 	mem->count--;
 	if (!r->in_use)
 		mem->idle--;
@@ -76,7 +93,7 @@ memory_attach(struct memory *mem, const char *name, size_t len, uint64_t now)
 		if ((r = rec_new(mem, name, len)) == NULL)
 			return NULL;
 	} else {
-		TAILQ_REMOVE(&mem->recs, r, link);
+		unlink_rec(mem, r);
 		if (!r->in_use)
 			mem->idle--;
 	}
@@ -99,18 +116,23 @@ memory_detach(struct memory *mem, struct memory_rec *r, uint64_t now)
 	r->in_use = 0;
 	r->idle_since = now != 0 ? now : 1;
 	mem->idle++;
-	/* Idle records in the order they went idle, before those in use. */
-	TAILQ_REMOVE(&mem->recs, r, link);
+	/*
+	 * Idle records in the order they went idle, before those in use.
+	 * Time goes forward, so the place is nearly always right after the
+	 * last idle one: a storm of departures costs no walk each.
+	 */
+	unlink_rec(mem, r);
 	{
-		struct memory_rec *o;
+		struct memory_rec *o = mem->last_idle;
 
-		TAILQ_FOREACH(o, &mem->recs, link)
-			if (o->in_use || o->idle_since > r->idle_since)
-				break;
+		while (o != NULL && o->idle_since > r->idle_since)
+			o = idle_before(o);
 		if (o != NULL)
-			TAILQ_INSERT_BEFORE(o, r, link);
+			TAILQ_INSERT_AFTER(&mem->recs, o, r, link);
 		else
-			TAILQ_INSERT_TAIL(&mem->recs, r, link);
+			TAILQ_INSERT_HEAD(&mem->recs, r, link);
+		if (o == mem->last_idle)
+			mem->last_idle = r;
 	}
 	memory_sweep(mem, now);
 }

@@ -36,7 +36,8 @@ struct memory_rec {
 
 struct memory {
 	struct htab names;		/* memory_rec by name */
-	TAILQ_HEAD(, memory_rec) recs;
+	TAILQ_HEAD(memory_recs, memory_rec) recs;	/* idle ones first */
+	struct memory_rec *last_idle;	/* where a newly idle one goes */
 	size_t count, idle;
 	uint64_t keep_ms;		/* 0: forget with the last client */
 	size_t max_idle;

@@ -280,6 +280,61 @@ START_TEST(memory_bounds)
 }
 END_TEST
 
+/* Idle records stay in the order they went idle, before those in use. */
+static void
+check_order(struct memory *mem)
+{
+	struct memory_rec *r;
+	uint64_t last = 0;
+	int seen_in_use = 0;
+
+	memory_for_each(mem, r) {
+		if (r->in_use) {
+			seen_in_use = 1;
+			continue;
+		}
+		ck_assert_msg(!seen_in_use, "idle %s after one in use", r->name);
+		ck_assert_uint_ge(r->idle_since, last);
+		last = r->idle_since;
+	}
+}
+
+START_TEST(memory_idle_order)
+{
+	static const uint64_t when[] = { 50, 10, 60, 30, 60, 5, 70, 40 };
+	struct memory mem;
+	struct memory_rec *r;
+	char name[16];
+	size_t i;
+
+	memory_init(&mem, 100000, 6);
+	for (i = 0; i < 8; i++) {
+		snprintf(name, sizeof(name), "c%zu", i);
+		ck_assert_ptr_nonnull(memory_attach(&mem, name, strlen(name), 1));
+	}
+	/* Out of order (a record loaded from the file went idle earlier). */
+	for (i = 0; i < 8; i++) {
+		snprintf(name, sizeof(name), "c%zu", i);
+		r = memory_find(&mem, name, strlen(name));
+		memory_detach(&mem, r, when[i]);
+		check_order(&mem);
+		/* Back in use and idle again now and then. */
+		if (i == 3) {
+			ck_assert_ptr_nonnull(memory_attach(&mem, "c1", 2, 1));
+			check_order(&mem);
+			memory_detach(&mem, memory_find(&mem, "c1", 2), 65);
+			check_order(&mem);
+		}
+	}
+	/* 6 kept: the two longest idle went (c5 at 5, c3 at 30). */
+	ck_assert_uint_eq(mem.count, 6);
+	ck_assert_ptr_null(memory_find(&mem, "c5", 2));
+	ck_assert_ptr_null(memory_find(&mem, "c3", 2));
+	ck_assert_ptr_nonnull(memory_find(&mem, "c1", 2));
+	memory_free(&mem);
+}
+END_TEST
+
 int
 main(void)
 {
@@ -297,6 +352,7 @@ main(void)
 	tcase_add_test(tc, foreign_files);
 	tcase_add_test(tc, load_respects_bounds);
 	tcase_add_test(tc, memory_bounds);
+	tcase_add_test(tc, memory_idle_order);
 	suite_add_tcase(s, tc);
 	sr = srunner_create(s);
 	srunner_run_all(sr, CK_NORMAL);
