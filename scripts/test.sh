@@ -8,6 +8,9 @@ cd "$top"
 
 sh scripts/deps.sh
 status=0
+# The protocol tests that speak TLS to qnetd (the OpenSSL back end's run).
+TLS_PROTO_TESTS="tests/proto/test_tls tests/proto/test_enroll tests/proto/test_renew \
+tests/proto/test_handshake tests/proto/test_certs tests/proto/test_events tests/proto/test_faults"
 step() {
 	echo "=== $*"
 }
@@ -17,6 +20,10 @@ sh scripts/build.sh build
 
 step "unit and protocol tests"
 make -s -C build check || { cat build/tests/*/*.log 2>/dev/null | tail -100; status=1; }
+
+step "protocol tests over TLS again with corosync-qnetd -S tls_backend=openssl"
+QNETD_TEST_TLS_BACKEND=openssl make -s -C build check TESTS="$TLS_PROTO_TESTS" ||
+	{ cat build/tests/proto/*.log 2>/dev/null | tail -100; status=1; }
 
 step "unit and protocol tests under AddressSanitizer and UndefinedBehaviorSanitizer"
 sh scripts/build.sh build-san --enable-sanitizers
@@ -51,6 +58,8 @@ BUILD_DIR="$top/build" bash tests/qdevice/test-real.sh || status=1
 
 step "capacity smoke test (decisions only; timings are in BENCHMARKS.md)"
 BUILD_DIR="$top/build" python3 bench/compare --smoke || status=1
+BUILD_DIR="$top/build" python3 bench/compare --smoke --modes tls --only ours \
+	--tls-backend openssl || status=1
 
 step "Debian packages: build, lintian, install over Debian's 3.0.3 in a throw-away copy of this host"
 bash tests/packages/run.sh || status=1

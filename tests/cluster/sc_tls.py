@@ -131,6 +131,62 @@ def tls_reconnect_resumes_session(**fl):
             assert resumed == [1, 2], after
 
 
+OPENSSL = ["-S", "tls_backend=openssl"]
+
+
+@scenario(params={"qdevice=ours": dict(qdevice_flavour="ours"),
+                  "qdevice=debian": dict(qdevice_flavour="debian")})
+def tls_openssl_backend_split_and_reconnect(**fl):
+    """Issue 15: our qnetd serves TLS through OpenSSL (-S tls_backend=openssl) with the
+    database corosync-qnetd-certutil made.  Both qdevices (ours, or Debian's 3.0.3 NSS
+    client) connect with verified client certificates; a split is decided; every TLS
+    connection is reset and the qdevices come back with full handshakes.  Quorum is
+    sampled on every node throughout."""
+    with Lab(nodes=2, tls="on", qnetd_flavour="ours", qnetd_args=OPENSSL, **fl) as lab:
+        expect_whole(lab, total_votes=3)
+        assert "TLS connections are served by OpenSSL" in lab.qnetd_log(), \
+            lab.qnetd_log()[-2000:]
+        before = _qnetd_clients(lab)
+        assert sorted(before) == [1, 2], before
+        assert all(c["tls"]["active"] and c["tls"]["client_certificate_verified"]
+                   for c in before.values()), before
+        with SplitBrainWatch(lab) as watch:
+            lab.partition([1], [2])
+            expect_split(lab, winners=[1], losers=[2], winner_votes=2)
+            lab.heal()
+            expect_whole(lab, total_votes=3)
+            before = _qnetd_clients(lab)
+            for n in lab.nodes:
+                n.run(["ss", "-K", "dst", lab.qnetd.addr, "dport", "=", "5403"], check=False)
+
+            def reconnected():
+                now = _qnetd_clients(lab)
+                return sorted(now) == [1, 2] and all(
+                    now[i]["address"] != before[i]["address"] and now[i]["tls"]["active"]
+                    and now[i]["tls"]["client_certificate_verified"] for i in now)
+            wait_until(reconnected, 60, what="both qdevices reconnected over TLS")
+            expect_whole(lab, total_votes=3)
+        assert watch.rounds > 5, watch.rounds
+        after = _qnetd_clients(lab)
+        # No tickets from the OpenSSL back end (tls_ossl.c): full handshakes.
+        assert not any(c["tls"]["session_resumed"] for c in after.values()), after
+
+
+@scenario(params={"qdevice=ours": dict(qdevice_flavour="ours"),
+                  "qdevice=debian": dict(qdevice_flavour="debian")})
+def tls_openssl_backend_wrong_cluster_certificate(**fl):
+    """The OpenSSL back end binds a connection to its certificate's cluster as NSS does:
+    node certificates issued for cluster 'other' are refused at INIT, no vote ever."""
+    with Lab(nodes=2, tls="on", cert_cluster="other", wait_vote=False, qnetd_flavour="ours",
+             qnetd_args=OPENSSL, **fl) as lab:
+        wait_until(lambda: "certificate with valid CN" in lab.qnetd_log(), 30,
+                   what="qnetd log: certificate without valid CN")
+        holds(lambda: qnetd_nodes(lab) == [] and not any(
+            lab.quorum(i).qdevice_votes or "V" in lab.quorum(i).qdevice for i in (1, 2)),
+            duration=5, what="no client admitted, no Qdevice vote")
+        lab.expect_all([1, 2], members=[1, 2], quorate=True, total_votes=2)
+
+
 NODE_NSSDB = "/etc/corosync/qdevice/net/nssdb"
 
 
