@@ -68,16 +68,21 @@ def token_enrolled_tls_required_split(**fl):
         assert watch.rounds > 5, watch.rounds
 
 
+def _wrong_cluster_refused(lab):
+    """qnetd refuses the nodes' certificates for their CN: no client, no vote ever."""
+    wait_until(lambda: "certificate with valid CN" in lab.qnetd_log(), 30,
+               what="qnetd log: certificate without valid CN")
+    holds(lambda: qnetd_nodes(lab) == [] and not any(
+        lab.quorum(i).qdevice_votes or "V" in lab.quorum(i).qdevice for i in (1, 2)),
+        duration=5, what="no client admitted, no Qdevice vote")
+    lab.expect_all([1, 2], members=[1, 2], quorate=True, total_votes=2)
+
+
 @scenario(matrix=True)
 def tls_wrong_cluster_certificate(**fl):
     """Node certificates issued for cluster 'other': qnetd refuses the CN, no vote ever."""
     with Lab(nodes=2, tls="on", cert_cluster="other", wait_vote=False, **fl) as lab:
-        wait_until(lambda: "certificate with valid CN" in lab.qnetd_log(), 30,
-                   what="qnetd log: certificate without valid CN")
-        holds(lambda: qnetd_nodes(lab) == [] and not any(
-            lab.quorum(i).qdevice_votes or "V" in lab.quorum(i).qdevice for i in (1, 2)),
-            duration=5, what="no client admitted, no Qdevice vote")
-        lab.expect_all([1, 2], members=[1, 2], quorate=True, total_votes=2)
+        _wrong_cluster_refused(lab)
 
 
 @scenario(matrix=True)
@@ -101,6 +106,20 @@ def _qnetd_clients(lab):
             for c in cl["clients"]}
 
 
+def _reset_tls_and_wait(lab, before):
+    """Reset each node's TCP connection to qnetd (ss -K on the node) and wait until both
+    qdevices are back over TLS, from new addresses, with verified certificates."""
+    for n in lab.nodes:
+        n.run(["ss", "-K", "dst", lab.qnetd.addr, "dport", "=", "5403"], check=False)
+
+    def reconnected():
+        now = _qnetd_clients(lab)
+        return sorted(now) == [1, 2] and all(
+            now[i]["address"] != before[i]["address"] and now[i]["tls"]["active"]
+            and now[i]["tls"]["client_certificate_verified"] for i in now)
+    wait_until(reconnected, 60, what="both qdevices reconnected over TLS")
+
+
 @scenario(params={"qdevice=ours": dict(qdevice_flavour="ours"),
                   "qdevice=debian": dict(qdevice_flavour="debian")})
 def tls_reconnect_resumes_session(**fl):
@@ -113,15 +132,7 @@ def tls_reconnect_resumes_session(**fl):
         assert sorted(before) == [1, 2], before
         assert not any(c["tls"]["session_resumed"] for c in before.values()), before
         with SplitBrainWatch(lab):
-            for n in lab.nodes:
-                n.run(["ss", "-K", "dst", lab.qnetd.addr, "dport", "=", "5403"], check=False)
-
-            def reconnected():
-                now = _qnetd_clients(lab)
-                return sorted(now) == [1, 2] and all(
-                    now[i]["address"] != before[i]["address"] and now[i]["tls"]["active"]
-                    and now[i]["tls"]["client_certificate_verified"] for i in now)
-            wait_until(reconnected, 60, what="both qdevices reconnected over TLS")
+            _reset_tls_and_wait(lab, before)
             expect_whole(lab, total_votes=3)
         after = _qnetd_clients(lab)
         resumed = sorted(i for i, c in after.items() if c["tls"]["session_resumed"])
@@ -155,16 +166,7 @@ def tls_openssl_backend_split_and_reconnect(**fl):
             expect_split(lab, winners=[1], losers=[2], winner_votes=2)
             lab.heal()
             expect_whole(lab, total_votes=3)
-            before = _qnetd_clients(lab)
-            for n in lab.nodes:
-                n.run(["ss", "-K", "dst", lab.qnetd.addr, "dport", "=", "5403"], check=False)
-
-            def reconnected():
-                now = _qnetd_clients(lab)
-                return sorted(now) == [1, 2] and all(
-                    now[i]["address"] != before[i]["address"] and now[i]["tls"]["active"]
-                    and now[i]["tls"]["client_certificate_verified"] for i in now)
-            wait_until(reconnected, 60, what="both qdevices reconnected over TLS")
+            _reset_tls_and_wait(lab, _qnetd_clients(lab))
             expect_whole(lab, total_votes=3)
         assert watch.rounds > 5, watch.rounds
         after = _qnetd_clients(lab)
@@ -179,12 +181,7 @@ def tls_openssl_backend_wrong_cluster_certificate(**fl):
     node certificates issued for cluster 'other' are refused at INIT, no vote ever."""
     with Lab(nodes=2, tls="on", cert_cluster="other", wait_vote=False, qnetd_flavour="ours",
              qnetd_args=OPENSSL, **fl) as lab:
-        wait_until(lambda: "certificate with valid CN" in lab.qnetd_log(), 30,
-                   what="qnetd log: certificate without valid CN")
-        holds(lambda: qnetd_nodes(lab) == [] and not any(
-            lab.quorum(i).qdevice_votes or "V" in lab.quorum(i).qdevice for i in (1, 2)),
-            duration=5, what="no client admitted, no Qdevice vote")
-        lab.expect_all([1, 2], members=[1, 2], quorate=True, total_votes=2)
+        _wrong_cluster_refused(lab)
 
 
 NODE_NSSDB = "/etc/corosync/qdevice/net/nssdb"

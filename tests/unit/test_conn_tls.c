@@ -592,33 +592,27 @@ END_TEST
 TCase *
 conn_tls_tcase(void)
 {
+	/* Each of these with both server back ends (the loop index). */
+	const TTest *both[] = {
+		test_tls_ok,
+		test_tls_no_client_auth,
+		test_tls_client_wrong_cn,
+		test_tls_client_no_cert,
+		test_tls_client_wrong_ca,
+		test_tls_client_expired,
+		test_tls_client_distrusted,
+		test_tls_server_wrong_name,
+		test_tls_server_expired,
+		test_tls_server_expired_wrong_name,
+		test_tls_server_expired_untrusted,
+		test_tls_missing_server_cert,
+	};
 	TCase *tc = tcase_create("tls");
 
 	tcase_set_timeout(tc, 60);
-	tcase_add_loop_test(tc, test_tls_ok, TLS_BACKEND_NSS,
-	    TLS_BACKEND_OPENSSL + 1);
-	tcase_add_loop_test(tc, test_tls_no_client_auth, TLS_BACKEND_NSS,
-	    TLS_BACKEND_OPENSSL + 1);
-	tcase_add_loop_test(tc, test_tls_client_wrong_cn, TLS_BACKEND_NSS,
-	    TLS_BACKEND_OPENSSL + 1);
-	tcase_add_loop_test(tc, test_tls_client_no_cert, TLS_BACKEND_NSS,
-	    TLS_BACKEND_OPENSSL + 1);
-	tcase_add_loop_test(tc, test_tls_client_wrong_ca, TLS_BACKEND_NSS,
-	    TLS_BACKEND_OPENSSL + 1);
-	tcase_add_loop_test(tc, test_tls_client_expired, TLS_BACKEND_NSS,
-	    TLS_BACKEND_OPENSSL + 1);
-	tcase_add_loop_test(tc, test_tls_client_distrusted, TLS_BACKEND_NSS,
-	    TLS_BACKEND_OPENSSL + 1);
+	for (size_t i = 0; i < sizeof(both) / sizeof(both[0]); i++)
+		tcase_add_loop_test(tc, both[i], TLS_BACKEND_NSS,
+		    TLS_BACKEND_OPENSSL + 1);
 	tcase_add_test(tc, test_tls_anchors);
-	tcase_add_loop_test(tc, test_tls_server_wrong_name, TLS_BACKEND_NSS,
-	    TLS_BACKEND_OPENSSL + 1);
-	tcase_add_loop_test(tc, test_tls_server_expired, TLS_BACKEND_NSS,
-	    TLS_BACKEND_OPENSSL + 1);
-	tcase_add_loop_test(tc, test_tls_server_expired_wrong_name, TLS_BACKEND_NSS,
-	    TLS_BACKEND_OPENSSL + 1);
-	tcase_add_loop_test(tc, test_tls_server_expired_untrusted, TLS_BACKEND_NSS,
-	    TLS_BACKEND_OPENSSL + 1);
-	tcase_add_loop_test(tc, test_tls_missing_server_cert, TLS_BACKEND_NSS,
-	    TLS_BACKEND_OPENSSL + 1);
 	return tc;
 }
