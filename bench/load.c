@@ -255,6 +255,12 @@ tls_context(const char *dir)
 		exit(2);
 	}
 	SSL_CTX_set_verify(ctx, SSL_VERIFY_PEER, NULL);
+	/*
+	 * Send the client certificate alone, as a qdevice's NSS does (it
+	 * leaves the root out of the chain: checked with tstclnt), not with
+	 * the CA OpenSSL would add from ca.crt, which qnetd would parse too.
+	 */
+	SSL_CTX_set_mode(ctx, SSL_MODE_NO_AUTO_CHAIN);
 	return ctx;
 }
 
