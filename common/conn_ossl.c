@@ -74,7 +74,7 @@ classify(SSL *ssl, int rv, const char *what, struct outcome *o)
 		tls_ossl_set_error(what);
 	else
 		ERR_clear_error();
-	o->pr_err = PR_GetError();
+	o->pr_err = tls_ossl_pr_error();
 	text = tls_ossl_error();
 	snprintf(o->text, sizeof(o->text), "%s", text != NULL ? text : "");
 }

@@ -82,7 +82,15 @@ tls_ossl_thread_done(void)
 const char *
 tls_ossl_error(void)
 {
+	nspr_attached = 1;
 	return PR_GetError() == OSSL_PR_ERROR ? ossl_err : NULL;
+}
+
+int
+tls_ossl_pr_error(void)
+{
+	nspr_attached = 1;
+	return PR_GetError();
 }
 
 const char *

@@ -45,6 +45,8 @@ CERTCertificate *tls_ossl_nss_cert(X509 *x);
  * ours) with the text of OpenSSL's error queue; what names the step.
  */
 void	tls_ossl_set_error(const char *what);
+/* This thread's NSS error code (PR_GetError, minding NSPR's adoption). */
+int	tls_ossl_pr_error(void);
 /* The text when the thread's NSS error is ours, else NULL. */
 const char *tls_ossl_error(void);
 /* A worker thread is done with NSS for now (it may have called in). */
