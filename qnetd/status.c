@@ -18,6 +18,7 @@
 #include "metrics.h"
 #include "names.h"
 #include "qnetd.h"
+#include "tls.h"
 
 #define JSON_VERSION	1
 #define MAX_WORDS	16
@@ -199,6 +200,13 @@ status_json(const struct qnetd *q, struct buf *o)
 	buf_printf(o, "\"%s\"", tls_id((uint8_t)q->tls_mode));
 	json_key(o, &f, "client_certificate_required");
 	buf_printf(o, "%s", q->client_cert_required ? "true" : "false");
+	/* Which library runs the TLS (-S tls_backend), null without TLS. */
+	json_key(o, &f, "tls_library");
+	if (q->tls != NULL)
+		json_str(o, tls_server_library(q->tls),
+		    strlen(tls_server_library(q->tls)));
+	else
+		buf_printf(o, "null");
 	json_key(o, &f, "connected_clients");
 	buf_printf(o, "%zu", server_client_count(q));
 	json_key(o, &f, "connected_clusters");

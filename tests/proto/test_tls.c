@@ -96,6 +96,19 @@ START_TEST(tls_good_cert)
 	expect_nlr(&c, seq, QN_LIST_MEMBERSHIP, R0, QN_VOTE_NO_CHANGE);
 	send_vote_info_reply(&c, 1);
 	echo_ok(&c);
+	if (!debian) {
+		const char *backend = getenv("QNETD_TEST_TLS_BACKEND");
+		const char *want = backend != NULL &&
+		    strcmp(backend, "openssl") == 0 ? "\"tls_library\":\"OpenSSL " :
+		    "\"tls_library\":\"NSS ";
+		struct buf out;
+
+		buf_init(&out);
+		ck_assert_int_eq(ipc_request(&s, "status json\n", &out), 0);
+		ck_assert_msg(strstr((char *)out.data, want) != NULL,
+		    "status json lacks %s:\n%s", want, (char *)out.data);
+		buf_free(&out);
+	}
 	/* After INIT no PREINIT, not even with the same name (D25). */
 	deliberate("PREINIT after INIT (D25)");
 	send_preinit(&c, 50, "demo");
